@@ -1,0 +1,6 @@
+//! wormtrace: hunts the traces that Code Red-family web worms leave in web-server logs.
+//!
+//! The pipeline, one module a stage: [`source`] (inputs) → [`record`] (parsed lines) →
+//! [`detect`] (Sigma rules as data) → [`finding`] → [`verdict`] → [`sink`] (outputs).
+
+pub mod record;

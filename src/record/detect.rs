@@ -1,0 +1,120 @@
+//! Which format a file holds, guessed from its first lines.
+
+use super::LogFormat;
+
+/// Outcome of looking at the start of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatGuess {
+    /// A text log of this format.
+    Log(LogFormat),
+    /// Not text: too many control bytes near the start.
+    Binary,
+}
+
+const SAMPLE_LINES: usize = 50;
+
+/// Guesses the format from the first bytes of the decompressed input.
+pub fn detect_format(head: &[u8]) -> FormatGuess {
+    if looks_binary(head) {
+        return FormatGuess::Binary;
+    }
+    let mut votes = [0usize; 5];
+    let lines = head
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take(SAMPLE_LINES);
+    for line in lines {
+        if starts_with_ci(line, b"#Fields:") || starts_with_ci(line, b"#Software: Microsoft") {
+            return FormatGuess::Log(LogFormat::IisW3c);
+        }
+        if let Some(slot) = classify(line) {
+            votes[slot] += 1;
+        }
+    }
+    let (best, count) = votes
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, c)| (**c, usize::MAX - i))
+        .expect("five slots");
+    if *count == 0 {
+        return FormatGuess::Log(LogFormat::Text);
+    }
+    FormatGuess::Log(match best {
+        0 => LogFormat::NcsaCombined,
+        1 => LogFormat::NcsaCommon,
+        2 => LogFormat::IisNative,
+        3 => LogFormat::ApacheError,
+        _ => LogFormat::IisW3c,
+    })
+}
+
+fn looks_binary(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(4096)];
+    if sample.is_empty() {
+        return false;
+    }
+    let control = sample
+        .iter()
+        .filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b) && b != 0x1b)
+        .count();
+    control * 20 > sample.len()
+}
+
+fn classify(line: &[u8]) -> Option<usize> {
+    if let Some(stamp) = memchr::memmem::find(line, b" [") {
+        let after = &line[stamp + 2..];
+        let is_ncsa_stamp = after.len() > 11 && after[..2].iter().any(u8::is_ascii_digit) && memchr::memchr(b'/', &after[..6]).is_some();
+        if is_ncsa_stamp && memchr::memmem::find(after, b"] \"").is_some() {
+            let quotes = memchr::memchr_iter(b'"', after).count();
+            return Some(if quotes >= 6 { 0 } else { 1 });
+        }
+    }
+    if line.ends_with(b",") && memchr::memmem::find_iter(line, b", ").count() >= 13 {
+        return Some(2);
+    }
+    if line.first() == Some(&b'[') && line.get(1..4).is_some_and(|d| d.iter().all(u8::is_ascii_alphabetic)) {
+        return Some(3);
+    }
+    if line.first() != Some(&b'#') && looks_w3c_data(line) {
+        return Some(4);
+    }
+    None
+}
+
+/// A W3C data line starts with `yyyy-mm-dd hh:mm:ss` (or just the time) and has no quotes.
+fn looks_w3c_data(line: &[u8]) -> bool {
+    let is_date = line.len() > 19 && line[4] == b'-' && line[7] == b'-' && line[10] == b' ' && line[13] == b':';
+    is_date && memchr::memchr(b'"', line).is_none()
+}
+
+fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
+    line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_format_is_recognised() {
+        let cases: [(&[u8], LogFormat); 6] = [
+            (b"#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n", LogFormat::IisW3c),
+            (b"\n\n#Fields: date time\n", LogFormat::IisW3c),
+            (b"1.2.3.4 - - [04/Aug/2001:13:45:01 +0900] \"GET / HTTP/1.0\" 200 5 \"-\" \"x\"\n", LogFormat::NcsaCombined),
+            (b"1.2.3.4 - - [04/Aug/2001:13:45:01 +0900] \"GET / HTTP/1.0\" 200 5\n", LogFormat::NcsaCommon),
+            (b"1.2.3.4, -, 8/4/01, 13:45:01, W3SVC1, WEB1, 10.1.2.3, 10, 400, 200, 404, 2, GET, /default.ida, -,\n", LogFormat::IisNative),
+            (b"[Wed Aug  1 05:13:17 2001] [error] [client 1.2.3.4] File does not exist: /x\n", LogFormat::ApacheError),
+        ];
+        for (head, want) in cases {
+            assert_eq!(detect_format(head), FormatGuess::Log(want), "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn unknown_text_and_binary() {
+        assert_eq!(detect_format(b"hello world\nfoo\n"), FormatGuess::Log(LogFormat::Text));
+        assert_eq!(detect_format(b""), FormatGuess::Log(LogFormat::Text));
+        assert_eq!(detect_format(b"regf\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), FormatGuess::Binary);
+    }
+}

@@ -1,0 +1,117 @@
+//! The Sigma webserver taxonomy: the field names every log format is mapped onto.
+
+/// One field of the Sigma `webserver` taxonomy (plus none other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Date,
+    Time,
+    ClientIp,
+    Username,
+    SiteName,
+    ComputerName,
+    ServerIp,
+    ServerPort,
+    Method,
+    UriStem,
+    UriQuery,
+    Status,
+    BytesSent,
+    BytesReceived,
+    TimeTaken,
+    Version,
+    Host,
+    UserAgent,
+    Cookie,
+    Referer,
+}
+
+/// Number of taxonomy fields; a record holds one slot per field.
+pub const FIELD_COUNT: usize = 20;
+
+/// Every field in taxonomy order.
+pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
+    Field::Date,
+    Field::Time,
+    Field::ClientIp,
+    Field::Username,
+    Field::SiteName,
+    Field::ComputerName,
+    Field::ServerIp,
+    Field::ServerPort,
+    Field::Method,
+    Field::UriStem,
+    Field::UriQuery,
+    Field::Status,
+    Field::BytesSent,
+    Field::BytesReceived,
+    Field::TimeTaken,
+    Field::Version,
+    Field::Host,
+    Field::UserAgent,
+    Field::Cookie,
+    Field::Referer,
+];
+
+impl Field {
+    /// The taxonomy name, as written in Sigma rules.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Date => "date",
+            Field::Time => "time",
+            Field::ClientIp => "c-ip",
+            Field::Username => "cs-username",
+            Field::SiteName => "s-sitename",
+            Field::ComputerName => "s-computername",
+            Field::ServerIp => "s-ip",
+            Field::ServerPort => "s-port",
+            Field::Method => "cs-method",
+            Field::UriStem => "cs-uri-stem",
+            Field::UriQuery => "cs-uri-query",
+            Field::Status => "sc-status",
+            Field::BytesSent => "sc-bytes",
+            Field::BytesReceived => "cs-bytes",
+            Field::TimeTaken => "time-taken",
+            Field::Version => "cs-version",
+            Field::Host => "cs-host",
+            Field::UserAgent => "cs-user-agent",
+            Field::Cookie => "cs-cookie",
+            Field::Referer => "cs-referer",
+        }
+    }
+
+    /// Looks a taxonomy name up (case-insensitively, as Sigma field names are not cased).
+    pub fn from_name(name: &str) -> Option<Field> {
+        ALL_FIELDS
+            .iter()
+            .copied()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Slot of this field inside a record.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Header fields where IIS writes `+` for a space; matching sees them with spaces restored.
+    pub fn plus_means_space(self) -> bool {
+        matches!(
+            self,
+            Field::UserAgent | Field::Referer | Field::Cookie | Field::Host
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_indexes_match_order() {
+        for (i, f) in ALL_FIELDS.iter().enumerate() {
+            assert_eq!(f.index(), i);
+            assert_eq!(Field::from_name(f.name()), Some(*f));
+        }
+        assert_eq!(Field::from_name("CS-URI-QUERY"), Some(Field::UriQuery));
+        assert_eq!(Field::from_name("url"), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! The field mapping file (`mappings/fields.yml`): native log fields onto the Sigma taxonomy.
+
+use std::collections::HashMap;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::field::Field;
+
+const BUILTIN_MAPPING: &str = include_str!("../../mappings/fields.yml");
+
+/// Number of positions in an IIS native log line.
+pub const IIS_NATIVE_COLUMNS: usize = 15;
+
+/// Native field name to taxonomy field, for every format the record stage parses.
+#[derive(Debug, Clone)]
+pub struct FieldMap {
+    w3c: HashMap<String, Field>,
+    iis_native: [Option<Field>; IIS_NATIVE_COLUMNS],
+    ncsa: HashMap<String, Vec<Field>>,
+    apache_client: Option<Field>,
+}
+
+/// A mapping file that does not have the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("field mapping: {0}")]
+pub struct MappingError(String);
+
+impl FieldMap {
+    /// The mapping shipped inside the binary.
+    pub fn builtin() -> &'static FieldMap {
+        static MAP: std::sync::OnceLock<FieldMap> = std::sync::OnceLock::new();
+        MAP.get_or_init(|| {
+            FieldMap::parse(BUILTIN_MAPPING).expect("the embedded mapping file is valid")
+        })
+    }
+
+    /// Parses a mapping document.
+    pub fn parse(text: &str) -> Result<FieldMap, MappingError> {
+        let docs = YamlLoader::load_from_str(text).map_err(|e| MappingError(e.to_string()))?;
+        let doc = docs.first().ok_or_else(|| MappingError("empty".into()))?;
+        Ok(FieldMap {
+            w3c: named_fields(&doc["iis-w3c"])?
+                .into_iter()
+                .map(|(k, v)| Ok((k.to_ascii_lowercase(), single(&k, v)?)))
+                .collect::<Result<_, _>>()?,
+            iis_native: iis_native_columns(&doc["iis-native"])?,
+            ncsa: named_fields(&doc["ncsa"])?.into_iter().collect(),
+            apache_client: named_fields(&doc["apache-error"])?
+                .into_iter()
+                .find(|(k, _)| k == "[client]")
+                .and_then(|(_, v)| v.first().copied()),
+        })
+    }
+
+    /// The taxonomy field for a W3C `#Fields` name.
+    pub fn w3c(&self, native: &str) -> Option<Field> {
+        self.w3c.get(&native.to_ascii_lowercase()).copied()
+    }
+
+    /// The taxonomy field at a position of an IIS native line.
+    pub fn iis_native(&self, position: usize) -> Option<Field> {
+        self.iis_native.get(position).copied().flatten()
+    }
+
+    /// The taxonomy fields an NCSA directive (`%h`, `%r`, ...) fills, in order.
+    pub fn ncsa(&self, directive: &str) -> &[Field] {
+        self.ncsa.get(directive).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The taxonomy field of the `[client ...]` part of an Apache error line.
+    pub fn apache_client(&self) -> Option<Field> {
+        self.apache_client
+    }
+}
+
+fn parse_fields(names: &str) -> Result<Vec<Field>, MappingError> {
+    names
+        .split_whitespace()
+        .map(|n| Field::from_name(n).ok_or_else(|| MappingError(format!("unknown field {n:?}"))))
+        .collect()
+}
+
+fn named_fields(node: &Yaml) -> Result<Vec<(String, Vec<Field>)>, MappingError> {
+    let hash = node
+        .as_hash()
+        .ok_or_else(|| MappingError("expected a mapping".into()))?;
+    hash.iter()
+        .map(|(k, v)| {
+            let key = k.as_str().unwrap_or_default().to_string();
+            let names = v.as_str().unwrap_or_default();
+            Ok((key, parse_fields(names)?))
+        })
+        .collect()
+}
+
+fn single(key: &str, fields: Vec<Field>) -> Result<Field, MappingError> {
+    match fields.as_slice() {
+        [f] => Ok(*f),
+        _ => Err(MappingError(format!("{key}: expected exactly one field"))),
+    }
+}
+
+fn iis_native_columns(node: &Yaml) -> Result<[Option<Field>; IIS_NATIVE_COLUMNS], MappingError> {
+    let list = node
+        .as_vec()
+        .filter(|l| l.len() == IIS_NATIVE_COLUMNS)
+        .ok_or_else(|| MappingError("iis-native: expected 15 positions".into()))?;
+    let mut out = [None; IIS_NATIVE_COLUMNS];
+    for (slot, item) in out.iter_mut().zip(list) {
+        let name = item.as_str().unwrap_or_default();
+        *slot = parse_fields(name)?.first().copied();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_mapping_covers_the_formats() {
+        let map = FieldMap::builtin();
+        assert_eq!(map.w3c("cs(User-Agent)"), Some(Field::UserAgent));
+        assert_eq!(map.w3c("CS-URI-STEM"), Some(Field::UriStem));
+        assert_eq!(map.w3c("x-custom"), None);
+        assert_eq!(map.iis_native(0), Some(Field::ClientIp));
+        assert_eq!(map.iis_native(11), None);
+        assert_eq!(map.iis_native(14), Some(Field::UriQuery));
+        assert_eq!(
+            map.ncsa("%r"),
+            &[Field::Method, Field::UriStem, Field::UriQuery, Field::Version]
+        );
+        assert_eq!(map.apache_client(), Some(Field::ClientIp));
+    }
+
+    #[test]
+    fn bad_mapping_is_an_error() {
+        let err = FieldMap::parse("iis-w3c: {a: nosuch}\niis-native: []\nncsa: {}\napache-error: {}")
+            .unwrap_err();
+        assert!(err.to_string().contains("nosuch"));
+    }
+}

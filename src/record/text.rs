@@ -1,0 +1,51 @@
+//! Unrecognised text: the line is kept whole, and an HTTP request inside it is picked out
+//! so that request rules still apply to logs of unknown layout.
+
+use super::{LogFormat, Record};
+
+const METHODS: [&[u8]; 8] = [
+    b"GET ", b"POST ", b"HEAD ", b"SEARCH ", b"PUT ", b"OPTIONS ", b"PROPFIND ", b"DELETE ",
+];
+
+/// Parses a line of unknown layout.
+pub fn parse(line: &[u8]) -> Record<'_> {
+    let mut record = Record::new(line, LogFormat::Text);
+    if let Some(request) = find_request(line) {
+        record.set_request_line(request);
+    }
+    record
+}
+
+/// The first `METHOD /target [HTTP/x.y]` in the line, up to a closing quote or the line's end.
+fn find_request(line: &[u8]) -> Option<&[u8]> {
+    let start = METHODS
+        .iter()
+        .filter_map(|m| {
+            memchr::memmem::find_iter(line, m)
+                .find(|&i| line.get(i + m.len()) == Some(&b'/') && (i == 0 || !line[i - 1].is_ascii_alphanumeric()))
+        })
+        .min()?;
+    let rest = &line[start..];
+    let end = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Field;
+    use super::*;
+
+    #[test]
+    fn request_inside_unknown_text_is_found() {
+        let r = parse(b"Aug 4 fw01 drop src=192.0.2.1 \"GET /default.ida?NNNN=a HTTP/1.0\" len=400");
+        assert_eq!(r.get(Field::UriStem), Some(&b"/default.ida"[..]));
+        assert_eq!(r.get(Field::UriQuery), Some(&b"NNNN=a"[..]));
+        assert_eq!(r.get(Field::ClientIp), None);
+    }
+
+    #[test]
+    fn config_lines_are_not_requests() {
+        let r = parse(b"DenyExtensions='.ida'");
+        assert_eq!(r.get(Field::UriStem), None);
+    }
+}
