@@ -4,3 +4,4 @@
 //! [`detect`] (Sigma rules as data) → [`finding`] → [`verdict`] → [`sink`] (outputs).
 
 pub mod record;
+pub mod detect;

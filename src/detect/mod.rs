@@ -1,0 +1,3 @@
+//! Detection: Sigma rules kept as data, compiled together behind one literal prefilter.
+
+pub mod sigma;

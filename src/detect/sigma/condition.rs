@@ -1,0 +1,212 @@
+//! Sigma conditions: `and`, `or`, `not`, parentheses, `1 of X*`, `all of X*`, `them`.
+
+/// A parsed condition over the rule's selections (by index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// One named selection.
+    Selection(usize),
+    /// Negation.
+    Not(Box<Expr>),
+    /// All must hold.
+    And(Vec<Expr>),
+    /// One must hold.
+    Or(Vec<Expr>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Word(String),
+    Open,
+    Close,
+}
+
+fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        if c == '(' || c == ')' || c.is_whitespace() {
+            if !word.is_empty() {
+                tokens.push(Token::Word(std::mem::take(&mut word)));
+            }
+            match c {
+                '(' => tokens.push(Token::Open),
+                ')' => tokens.push(Token::Close),
+                _ => {}
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(Token::Word(word));
+    }
+    tokens
+}
+
+/// Parses a condition against the rule's selection names.
+pub fn parse(text: &str, names: &[String]) -> Result<Expr, String> {
+    let tokens = tokenize(text);
+    let mut parser = Parser { tokens, at: 0, names };
+    let expr = parser.or()?;
+    match parser.tokens.get(parser.at) {
+        None => Ok(expr),
+        Some(t) => Err(format!("unexpected {t:?} in condition")),
+    }
+}
+
+struct Parser<'n> {
+    tokens: Vec<Token>,
+    at: usize,
+    names: &'n [String],
+}
+
+impl Parser<'_> {
+    fn peek_word(&self, word: &str) -> bool {
+        matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut parts = vec![self.and()?];
+        while self.peek_word("or") {
+            self.at += 1;
+            parts.push(self.and()?);
+        }
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut parts = vec![self.unary()?];
+        while self.peek_word("and") {
+            self.at += 1;
+            parts.push(self.unary()?);
+        }
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::And(parts) })
+    }
+
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.peek_word("not") {
+            self.at += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        let token = self.tokens.get(self.at).cloned().ok_or("condition ends too early")?;
+        self.at += 1;
+        match token {
+            Token::Open => {
+                let inner = self.or()?;
+                match self.tokens.get(self.at) {
+                    Some(Token::Close) => {
+                        self.at += 1;
+                        Ok(inner)
+                    }
+                    _ => Err("missing ')' in condition".into()),
+                }
+            }
+            Token::Close => Err("unexpected ')' in condition".into()),
+            Token::Word(w) if w == "1" || w.eq_ignore_ascii_case("all") => self.quantified(&w),
+            Token::Word(w) => self.selection(&w),
+        }
+    }
+
+    fn quantified(&mut self, quantifier: &str) -> Result<Expr, String> {
+        if !self.peek_word("of") {
+            return Err(format!("'{quantifier}' must be followed by 'of'"));
+        }
+        self.at += 1;
+        let Some(Token::Word(pattern)) = self.tokens.get(self.at).cloned() else {
+            return Err(format!("'{quantifier} of' needs a name pattern or 'them'"));
+        };
+        self.at += 1;
+        let chosen: Vec<Expr> = self
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                if pattern == "them" {
+                    !n.starts_with('_')
+                } else {
+                    glob_match(&pattern, n)
+                }
+            })
+            .map(|(i, _)| Expr::Selection(i))
+            .collect();
+        if chosen.is_empty() {
+            return Err(format!("'{quantifier} of {pattern}' names no selection"));
+        }
+        Ok(if quantifier == "1" { Expr::Or(chosen) } else { Expr::And(chosen) })
+    }
+
+    fn selection(&self, name: &str) -> Result<Expr, String> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(Expr::Selection)
+            .ok_or_else(|| format!("condition names '{name}', which the detection does not define"))
+    }
+}
+
+/// Sigma name patterns: `*` matches any run of characters.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            let Some(rest) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len()).any(|i| rest.is_char_boundary(i) && glob_match(tail, &rest[i..]))
+        }
+    }
+}
+
+impl Expr {
+    /// Evaluates with `selection(i)` giving each selection's result (called lazily).
+    pub fn eval(&self, selection: &mut dyn FnMut(usize) -> bool) -> bool {
+        match self {
+            Expr::Selection(i) => selection(*i),
+            Expr::Not(e) => !e.eval(selection),
+            Expr::And(es) => es.iter().all(|e| e.eval(selection)),
+            Expr::Or(es) => es.iter().any(|e| e.eval(selection)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn eval(cond: &str, list: &[&str], truth: &[bool]) -> bool {
+        parse(cond, &names(list)).unwrap().eval(&mut |i| truth[i])
+    }
+
+    #[test]
+    fn precedence_not_and_or() {
+        let n = ["a", "b", "c"];
+        assert!(eval("a or b and c", &n, &[true, false, false]));
+        assert!(!eval("(a or b) and c", &n, &[true, false, false]));
+        assert!(eval("not a and b", &n, &[false, true, false]));
+        assert!(!eval("not (a or b)", &n, &[false, true, false]));
+    }
+
+    #[test]
+    fn quantifiers() {
+        let n = ["sel_1", "sel_2", "filter", "_hidden"];
+        assert!(eval("1 of sel_*", &n, &[false, true, false, false]));
+        assert!(!eval("all of sel_*", &n, &[false, true, false, false]));
+        assert!(eval("all of sel* and not 1 of filter*", &n, &[true, true, false, false]));
+        assert!(eval("all of them", &n, &[true, true, true, false]));
+        assert!(!eval("1 of them", &n, &[false, false, false, true]));
+    }
+
+    #[test]
+    fn errors_are_clear() {
+        let n = names(&["a"]);
+        assert!(parse("a and b", &n).unwrap_err().contains("'b'"));
+        assert!(parse("(a", &n).unwrap_err().contains("')'"));
+        assert!(parse("1 of x*", &n).unwrap_err().contains("x*"));
+        assert!(parse("a a", &n).is_err());
+        assert!(parse("a | count() > 5", &n).is_err());
+    }
+}

@@ -1,0 +1,285 @@
+//! Compiled value tests: what one Sigma value (after its modifiers) checks in a record.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::value::{Piece, SigmaString};
+use crate::record::{Field, Record};
+
+/// Where a detection item looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A taxonomy field.
+    Field(Field),
+    /// A field name outside the taxonomy: never present in web-server records.
+    Missing(String),
+    /// Unfielded keywords: the whole raw line.
+    Line,
+}
+
+/// Literal comparisons, case-folded unless `cased`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiteralKind {
+    Equals,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// Numeric comparisons of `lt`, `lte`, `gt`, `gte`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+/// One compiled value test.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// A wildcard-free string (stored lower-cased unless `cased`).
+    Literal { kind: LiteralKind, needle: Vec<u8>, cased: bool },
+    /// A Sigma string with wildcards, as an anchored regex; `pieces` are its literal parts.
+    Wildcard { re: Regex, pieces: Vec<Vec<u8>> },
+    /// A `re` value.
+    Regex(Regex),
+    /// `null`: the field is absent or empty.
+    Null,
+    /// `exists: true|false`.
+    Exists(bool),
+    /// `cidr`: the value is an address inside the network.
+    Cidr(IpNet),
+    /// `lt`/`lte`/`gt`/`gte`: the value read as a number.
+    Number(Compare, f64),
+    /// `fieldref`: equal (case-folded) to another field's value.
+    FieldRef(Target),
+}
+
+impl Matcher {
+    /// Compiles a Sigma string for the given comparison; wildcards become a regex.
+    pub fn from_string(value: SigmaString, kind: LiteralKind, cased: bool) -> Result<Matcher, regex::Error> {
+        let wrapped = match kind {
+            LiteralKind::Equals => value,
+            LiteralKind::Contains => value.wrap(true, true),
+            LiteralKind::StartsWith => value.wrap(false, true),
+            LiteralKind::EndsWith => value.wrap(true, false),
+        };
+        if let Some((kind, needle)) = as_literal_test(&wrapped) {
+            let needle = if cased { needle } else { needle.to_ascii_lowercase() };
+            return Ok(Matcher::Literal { kind, needle, cased });
+        }
+        let mut pattern = String::from(if cased { "(?s)^" } else { "(?is)^" });
+        for piece in &wrapped.0 {
+            match piece {
+                Piece::Literal(bytes) => pattern.push_str(&escape_bytes(bytes)),
+                Piece::AnyRun => pattern.push_str("(?-u:.)*"),
+                Piece::AnyOne => pattern.push_str("(?:.|(?-u:.))"),
+            }
+        }
+        pattern.push('$');
+        let pieces = wrapped
+            .0
+            .into_iter()
+            .filter_map(|p| match p {
+                Piece::Literal(bytes) => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        let re = RegexBuilder::new(&pattern).unicode(true).build()?;
+        Ok(Matcher::Wildcard { re, pieces })
+    }
+
+    /// Tests a value that is present.
+    fn test_value(&self, raw: &[u8], lower: &dyn Fn() -> Vec<u8>) -> bool {
+        match self {
+            Matcher::Literal { kind, needle, cased } => {
+                if *cased {
+                    literal_test(*kind, raw, needle)
+                } else {
+                    literal_test(*kind, &lower(), needle)
+                }
+            }
+            Matcher::Regex(re) | Matcher::Wildcard { re, .. } => re.is_match(raw),
+            Matcher::Null | Matcher::Exists(_) | Matcher::FieldRef(_) => false,
+            Matcher::Cidr(net) => parse_ip(raw).is_some_and(|ip| net.contains(&ip)),
+            Matcher::Number(op, bound) => parse_number(raw).is_some_and(|n| op.holds(n, *bound)),
+        }
+    }
+
+    /// Tests this matcher on the record's value at `target`.
+    pub fn test(&self, target: &Target, record: &Record) -> bool {
+        let value = value_of(target, record);
+        match self {
+            Matcher::Null => value.is_none(),
+            Matcher::Exists(wanted) => value.is_some() == *wanted,
+            Matcher::FieldRef(other) => match (value, value_of(other, record)) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => false,
+            },
+            _ => {
+                let Some(raw) = value else { return false };
+                if self.test_value(raw, &|| raw.to_ascii_lowercase()) {
+                    return true;
+                }
+                // SigmaHQ rules put path-and-query patterns into cs-uri-query: let them
+                // also see the whole request target.
+                target == &Target::Field(Field::UriQuery)
+                    && record
+                        .full_uri()
+                        .is_some_and(|uri| self.test_value(uri, &|| uri.to_ascii_lowercase()))
+            }
+        }
+    }
+}
+
+fn value_of<'r>(target: &Target, record: &'r Record) -> Option<&'r [u8]> {
+    match target {
+        Target::Field(f) => record.get(*f),
+        Target::Missing(_) => None,
+        Target::Line => Some(record.line),
+    }
+}
+
+impl Compare {
+    fn holds(self, value: f64, bound: f64) -> bool {
+        match self {
+            Compare::Less => value < bound,
+            Compare::LessOrEqual => value <= bound,
+            Compare::Greater => value > bound,
+            Compare::GreaterOrEqual => value >= bound,
+        }
+    }
+}
+
+fn as_literal_test(value: &SigmaString) -> Option<(LiteralKind, Vec<u8>)> {
+    let pieces = &value.0;
+    let (kind, inner) = match pieces.as_slice() {
+        [Piece::AnyRun, inner @ .., Piece::AnyRun] if !inner.is_empty() => (LiteralKind::Contains, inner),
+        [Piece::AnyRun, inner @ ..] if !inner.is_empty() => (LiteralKind::EndsWith, inner),
+        [inner @ .., Piece::AnyRun] if !inner.is_empty() => (LiteralKind::StartsWith, inner),
+        inner => (LiteralKind::Equals, inner),
+    };
+    SigmaString(inner.to_vec()).as_literal().map(|b| (kind, b))
+}
+
+fn literal_test(kind: LiteralKind, hay: &[u8], needle: &[u8]) -> bool {
+    match kind {
+        LiteralKind::Equals => hay == needle,
+        LiteralKind::Contains => memchr::memmem::find(hay, needle).is_some(),
+        LiteralKind::StartsWith => hay.starts_with(needle),
+        LiteralKind::EndsWith => hay.ends_with(needle),
+    }
+}
+
+/// Escapes bytes for a regex; bytes outside ASCII are matched as raw bytes.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => regex::escape(text),
+        Err(_) => bytes
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("(?-u:\\x{b:02x})")
+                }
+            })
+            .collect(),
+    }
+}
+
+/// An address as logs write it: plain, `[v6]`, with a port, or with a zone id.
+pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    let unbracketed = text.strip_prefix('[').and_then(|t| t.split(']').next()).unwrap_or(text);
+    let without_zone = unbracketed.split('%').next().unwrap_or(unbracketed);
+    if let Ok(ip) = without_zone.parse() {
+        return Some(ip);
+    }
+    let (host, _port) = text.rsplit_once(':')?;
+    host.parse().ok()
+}
+
+fn parse_number(raw: &[u8]) -> Option<f64> {
+    std::str::from_utf8(raw).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::LogFormat;
+
+    fn record_with(field: Field, value: &'static [u8]) -> Record<'static> {
+        let mut r = Record::new(b"the RAW line", LogFormat::Text);
+        r.set(field, value);
+        r
+    }
+
+    fn m(s: &str, kind: LiteralKind, cased: bool) -> Matcher {
+        Matcher::from_string(SigmaString::parse(s), kind, cased).unwrap()
+    }
+
+    #[test]
+    fn case_folding_and_cased() {
+        let r = record_with(Field::UriStem, b"/Scripts/Root.EXE");
+        let t = Target::Field(Field::UriStem);
+        assert!(m("root.exe", LiteralKind::Contains, false).test(&t, &r));
+        assert!(!m("root.exe", LiteralKind::Contains, true).test(&t, &r));
+        assert!(m("Root.EXE", LiteralKind::EndsWith, true).test(&t, &r));
+        assert!(m("/scripts/", LiteralKind::StartsWith, false).test(&t, &r));
+        assert!(!m("/scripts/", LiteralKind::Equals, false).test(&t, &r));
+    }
+
+    #[test]
+    fn wildcards_compile_to_anchored_patterns() {
+        let r = record_with(Field::UriStem, b"/a/b/cmd.exe");
+        let t = Target::Field(Field::UriStem);
+        assert!(m("/a/*/cmd.exe", LiteralKind::Equals, false).test(&t, &r));
+        assert!(m("/a/?/CMD.exe", LiteralKind::Equals, false).test(&t, &r));
+        assert!(!m("/a/?/cmd", LiteralKind::Equals, false).test(&t, &r));
+    }
+
+    #[test]
+    fn query_patterns_also_see_the_whole_target() {
+        let mut r = Record::new(b"", LogFormat::IisW3c);
+        r.set(Field::UriStem, b"/default.ida");
+        r.set(Field::UriQuery, b"XXXX");
+        let t = Target::Field(Field::UriQuery);
+        assert!(m("/default.ida?XXXX", LiteralKind::Contains, false).test(&t, &r));
+        assert!(m("XXXX", LiteralKind::StartsWith, false).test(&t, &r));
+    }
+
+    #[test]
+    fn null_exists_cidr_numbers_fieldref() {
+        let r = record_with(Field::ClientIp, b"10.1.2.3");
+        let ip = Target::Field(Field::ClientIp);
+        let q = Target::Field(Field::UriQuery);
+        assert!(Matcher::Null.test(&q, &r));
+        assert!(!Matcher::Null.test(&ip, &r));
+        assert!(Matcher::Exists(true).test(&ip, &r));
+        assert!(Matcher::Exists(false).test(&q, &r));
+        assert!(Matcher::Cidr("10.0.0.0/8".parse().unwrap()).test(&ip, &r));
+        assert!(!Matcher::Cidr("192.168.0.0/16".parse().unwrap()).test(&ip, &r));
+        let s = record_with(Field::Status, b"404");
+        let st = Target::Field(Field::Status);
+        assert!(Matcher::Number(Compare::GreaterOrEqual, 400.0).test(&st, &s));
+        assert!(!Matcher::Number(Compare::Less, 404.0).test(&st, &s));
+        assert!(!Matcher::FieldRef(ip.clone()).test(&q, &r));
+        assert!(Matcher::FieldRef(ip.clone()).test(&ip, &r));
+        assert!(m("raw", LiteralKind::Contains, false).test(&Target::Line, &r));
+    }
+
+    #[test]
+    fn addresses_in_log_spellings() {
+        assert_eq!(parse_ip(b"[2001:db8::1]:80"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip(b"fe80::1%eth0"), "fe80::1".parse().ok());
+        assert_eq!(parse_ip(b"192.0.2.1:4567"), "192.0.2.1".parse().ok());
+        assert_eq!(parse_ip(b"x.x.x.x"), None);
+    }
+}

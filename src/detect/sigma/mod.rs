@@ -1,0 +1,9 @@
+//! A Sigma engine for web-server logs (Sigma specification 2.x, `webserver` logsource).
+
+pub mod atoms;
+pub mod condition;
+pub mod matcher;
+pub mod rule;
+pub mod value;
+
+pub use rule::{Level, LogSource, Placeholders, Rule, RuleError};

@@ -1,0 +1,592 @@
+//! Loading a Sigma rule (YAML) into a compiled, evaluable form.
+
+use std::collections::HashMap;
+
+use regex::bytes::RegexBuilder;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::condition::{self, Expr};
+use super::matcher::{Compare, LiteralKind, Matcher, Target};
+use super::value::{self, SigmaString};
+use crate::record::{Field, LogFormat, Record};
+
+/// Severity levels of Sigma, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    /// Parses a Sigma level name.
+    pub fn from_name(name: &str) -> Option<Level> {
+        match name.to_ascii_lowercase().as_str() {
+            "informational" => Some(Level::Informational),
+            "low" => Some(Level::Low),
+            "medium" => Some(Level::Medium),
+            "high" => Some(Level::High),
+            "critical" => Some(Level::Critical),
+            _ => None,
+        }
+    }
+
+    /// The Sigma name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+/// A rule that could not be loaded: file, line and what construct failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct RuleError {
+    /// Rule file (or `builtin:NAME`).
+    pub file: String,
+    /// 1-based line of the construct, as near as can be told.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Values for `%name%` placeholders of the `expand` modifier.
+#[derive(Debug, Clone, Default)]
+pub struct Placeholders(pub HashMap<String, Vec<String>>);
+
+impl Placeholders {
+    /// Reads a YAML mapping of placeholder name to a value or list of values.
+    pub fn parse(text: &str) -> Result<Placeholders, String> {
+        let docs = YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
+        let mut map = HashMap::new();
+        if let Some(hash) = docs.first().and_then(Yaml::as_hash) {
+            for (k, v) in hash {
+                let values = match v {
+                    Yaml::Array(items) => items.iter().filter_map(scalar_text).collect(),
+                    other => scalar_text(other).into_iter().collect(),
+                };
+                map.insert(scalar_text(k).unwrap_or_default(), values);
+            }
+        }
+        Ok(Placeholders(map))
+    }
+}
+
+/// Where a rule applies (`logsource`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSource {
+    pub category: Option<String>,
+    pub product: Option<String>,
+    pub service: Option<String>,
+}
+
+const WEB_PRODUCTS: [&str; 3] = ["apache", "iis", "nginx"];
+
+impl LogSource {
+    /// Whether lines of `format` fall under this logsource.
+    pub fn covers(&self, format: LogFormat) -> bool {
+        let products = format.products();
+        let product_ok = |p: &str| products.is_empty() || products.contains(&p);
+        let product_matches = self.product.as_deref().is_none_or(product_ok);
+        let service_matches = match self.service.as_deref() {
+            None => true,
+            Some(s @ ("access" | "error")) => format.service().is_none_or(|f| f == s),
+            Some(product) => product_ok(product),
+        };
+        product_matches && service_matches
+    }
+}
+
+/// One value group of a detection item: any of its variants may match.
+#[derive(Debug, Clone)]
+pub struct ValueGroup(pub Vec<Matcher>);
+
+/// `field|modifiers: values`.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Where it looks.
+    pub target: Target,
+    /// One group per listed value.
+    pub groups: Vec<ValueGroup>,
+    /// `all`: every group must match (otherwise one is enough).
+    pub all: bool,
+}
+
+/// A named search identifier of the detection.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Keywords: any of these matches the raw line.
+    Keywords(Vec<ValueGroup>),
+    /// Maps: any map whose items all match.
+    Maps(Vec<Vec<Item>>),
+}
+
+/// A compiled Sigma rule with the metadata wormtrace keeps.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub status: Option<String>,
+    pub level: Level,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub references: Vec<String>,
+    pub falsepositives: Vec<String>,
+    pub fields: Vec<String>,
+    /// wormtrace's `family` attribute (absent on third-party rules).
+    pub family: Option<String>,
+    /// wormtrace's `confidence` attribute: high, medium or low.
+    pub confidence: Option<String>,
+    /// Where the rule came from.
+    pub source: String,
+    pub logsource: LogSource,
+    /// Field names the rule uses that web-server logs never have.
+    pub unknown_fields: Vec<String>,
+    /// Names of the detection's search identifiers, in file order.
+    pub selection_names: Vec<String>,
+    pub(crate) selections: Vec<Selection>,
+    pub(crate) condition: Expr,
+}
+
+impl Rule {
+    /// Loads one rule from YAML text.
+    pub fn parse(source: &str, text: &str, placeholders: &Placeholders) -> Result<Rule, RuleError> {
+        let fail = |needle: &str, message: String| RuleError {
+            file: source.to_string(),
+            line: line_of(text, needle),
+            message,
+        };
+        let docs = YamlLoader::load_from_str(text).map_err(|e| RuleError {
+            file: source.to_string(),
+            line: e.marker().line(),
+            message: format!("not valid YAML: {}", e.info()),
+        })?;
+        let doc = match docs.as_slice() {
+            [doc] => doc,
+            [] => return Err(fail("", "empty file".into())),
+            _ => return Err(fail("---", "rule collections (several YAML documents) are not supported".into())),
+        };
+        let title = doc["title"].as_str().ok_or_else(|| fail("", "missing 'title'".into()))?;
+        let logsource = read_logsource(&doc["logsource"]).map_err(|m| fail("logsource", m))?;
+        let detection = doc["detection"].as_hash().ok_or_else(|| fail("detection", "missing 'detection' map".into()))?;
+        let mut names = Vec::new();
+        let mut selections = Vec::new();
+        let mut unknown_fields = Vec::new();
+        let mut conditions = Vec::new();
+        for (key, node) in detection {
+            let name = key.as_str().unwrap_or_default();
+            match name {
+                "condition" => conditions = condition_texts(node).map_err(|m| fail("condition", m))?,
+                "timeframe" => return Err(fail("timeframe", "'timeframe' (correlation) is not supported".into())),
+                _ => {
+                    let sel = compile_selection(node, placeholders, &mut unknown_fields)
+                        .map_err(|(needle, m)| fail(if needle.is_empty() { name } else { &needle }, format!("{name}: {m}")))?;
+                    names.push(name.to_string());
+                    selections.push(sel);
+                }
+            }
+        }
+        let condition = compile_condition(&conditions, &names).map_err(|m| fail("condition", m))?;
+        let level = match doc["level"].as_str() {
+            None => Level::Medium,
+            Some(l) => Level::from_name(l).ok_or_else(|| fail("level", format!("unknown level '{l}'")))?,
+        };
+        Ok(Rule {
+            id: doc["id"].as_str().unwrap_or(title).to_string(),
+            title: title.to_string(),
+            status: doc["status"].as_str().map(str::to_string),
+            level,
+            description: doc["description"].as_str().map(str::to_string),
+            tags: string_list(&doc["tags"]),
+            references: string_list(&doc["references"]),
+            falsepositives: string_list(&doc["falsepositives"]),
+            fields: string_list(&doc["fields"]),
+            family: doc["family"].as_str().map(str::to_string),
+            confidence: doc["confidence"].as_str().map(str::to_string),
+            source: source.to_string(),
+            logsource,
+            unknown_fields,
+            selection_names: names,
+            selections,
+            condition,
+        })
+    }
+
+    /// Whether the record matches (the logsource is the caller's to check).
+    pub fn matches(&self, record: &Record) -> bool {
+        let mut cache: Vec<Option<bool>> = vec![None; self.selections.len()];
+        self.condition.eval(&mut |i| *cache[i].get_or_insert_with(|| self.selections[i].matches(record)))
+    }
+
+    /// The selections, for prefilter analysis.
+    pub fn selections(&self) -> &[Selection] {
+        &self.selections
+    }
+
+    /// The compiled condition.
+    pub fn condition(&self) -> &Expr {
+        &self.condition
+    }
+}
+
+impl ValueGroup {
+    fn matches(&self, target: &Target, record: &Record) -> bool {
+        self.0.iter().any(|m| m.test(target, record))
+    }
+}
+
+impl Item {
+    fn matches(&self, record: &Record) -> bool {
+        if self.all {
+            self.groups.iter().all(|g| g.matches(&self.target, record))
+        } else {
+            self.groups.iter().any(|g| g.matches(&self.target, record))
+        }
+    }
+}
+
+impl Selection {
+    fn matches(&self, record: &Record) -> bool {
+        match self {
+            Selection::Keywords(groups) => groups.iter().any(|g| g.matches(&Target::Line, record)),
+            Selection::Maps(maps) => maps.iter().any(|items| items.iter().all(|i| i.matches(record))),
+        }
+    }
+}
+
+fn read_logsource(node: &Yaml) -> Result<LogSource, String> {
+    let get = |k: &str| node[k].as_str().map(str::to_ascii_lowercase);
+    let ls = LogSource {
+        category: get("category"),
+        product: get("product"),
+        service: get("service"),
+    };
+    let web_category = ls.category.as_deref() == Some("webserver");
+    let web_product = ls.product.as_deref().is_some_and(|p| WEB_PRODUCTS.contains(&p));
+    match (&ls.category, web_category || web_product) {
+        (_, true) if ls.category.is_none() || web_category => Ok(ls),
+        (Some(c), _) => Err(format!("logsource category '{c}' is not a web-server log (want 'webserver')")),
+        (None, _) => Err("logsource names no web-server category or product".into()),
+    }
+}
+
+fn condition_texts(node: &Yaml) -> Result<Vec<String>, String> {
+    match node {
+        Yaml::String(s) => Ok(vec![s.clone()]),
+        Yaml::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| "condition list holds a non-string".to_string()))
+            .collect(),
+        _ => Err("condition must be a string or a list of strings".into()),
+    }
+}
+
+fn compile_condition(texts: &[String], names: &[String]) -> Result<Expr, String> {
+    if texts.is_empty() {
+        return Err("missing 'condition'".into());
+    }
+    let mut parts = Vec::new();
+    for text in texts {
+        if text.contains('|') {
+            return Err(format!("aggregation in condition '{text}' is not supported"));
+        }
+        parts.push(condition::parse(text, names)?);
+    }
+    Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+}
+
+type CompileError = (String, String);
+
+fn compile_selection(node: &Yaml, ph: &Placeholders, unknown: &mut Vec<String>) -> Result<Selection, CompileError> {
+    match node {
+        Yaml::Hash(map) => Ok(Selection::Maps(vec![compile_map(map, ph, unknown)?])),
+        Yaml::Array(items) if items.iter().all(|i| matches!(i, Yaml::Hash(_))) && !items.is_empty() => {
+            let maps = items
+                .iter()
+                .map(|i| compile_map(i.as_hash().expect("checked above"), ph, unknown))
+                .collect::<Result<_, _>>()?;
+            Ok(Selection::Maps(maps))
+        }
+        Yaml::Array(items) => {
+            let groups = items
+                .iter()
+                .map(|v| keyword_group(v))
+                .collect::<Result<_, _>>()?;
+            Ok(Selection::Keywords(groups))
+        }
+        scalar => Ok(Selection::Keywords(vec![keyword_group(scalar)?])),
+    }
+}
+
+fn keyword_group(value: &Yaml) -> Result<ValueGroup, CompileError> {
+    let text = scalar_text(value).ok_or_else(|| (String::new(), "keywords must be plain values".to_string()))?;
+    let matcher = Matcher::from_string(SigmaString::parse(&text), LiteralKind::Contains, false)
+        .map_err(|e| (text.clone(), e.to_string()))?;
+    Ok(ValueGroup(vec![matcher]))
+}
+
+fn compile_map(
+    map: &yaml_rust2::yaml::Hash,
+    ph: &Placeholders,
+    unknown: &mut Vec<String>,
+) -> Result<Vec<Item>, CompileError> {
+    map.iter()
+        .map(|(k, v)| {
+            let key = k.as_str().ok_or_else(|| (String::new(), "field names must be strings".to_string()))?;
+            compile_item(key, v, ph, unknown).map_err(|m| (key.to_string(), m))
+        })
+        .collect()
+}
+
+/// What the modifiers of one item ask for.
+#[derive(Default)]
+struct Modifiers<'k> {
+    kind: Option<LiteralKind>,
+    all: bool,
+    cased: bool,
+    regex_flags: Option<String>,
+    cidr: bool,
+    exists: bool,
+    compare: Option<Compare>,
+    fieldref: bool,
+    expand: bool,
+    transforms: Vec<&'k str>,
+}
+
+fn read_modifiers<'k>(names: &[&'k str]) -> Result<Modifiers<'k>, String> {
+    let mut m = Modifiers::default();
+    for &name in names {
+        match name {
+            "contains" => m.kind = Some(LiteralKind::Contains),
+            "startswith" => m.kind = Some(LiteralKind::StartsWith),
+            "endswith" => m.kind = Some(LiteralKind::EndsWith),
+            "all" => m.all = true,
+            "cased" => m.cased = true,
+            "re" => m.regex_flags = Some(String::new()),
+            "i" | "m" | "s" => match m.regex_flags.as_mut() {
+                Some(flags) => flags.push_str(name),
+                None => return Err(format!("modifier '{name}' only goes after 're'")),
+            },
+            "cidr" => m.cidr = true,
+            "exists" => m.exists = true,
+            "lt" => m.compare = Some(Compare::Less),
+            "lte" => m.compare = Some(Compare::LessOrEqual),
+            "gt" => m.compare = Some(Compare::Greater),
+            "gte" => m.compare = Some(Compare::GreaterOrEqual),
+            "fieldref" => m.fieldref = true,
+            "expand" => m.expand = true,
+            "base64" | "base64offset" | "utf16le" | "utf16be" | "utf16" | "wide" | "windash" => m.transforms.push(name),
+            other => return Err(format!("modifier '{other}' is not supported")),
+        }
+    }
+    Ok(m)
+}
+
+fn target_for(name: &str, unknown: &mut Vec<String>) -> Target {
+    if name.is_empty() {
+        return Target::Line;
+    }
+    match Field::from_name(name) {
+        Some(f) => Target::Field(f),
+        None => {
+            if !unknown.iter().any(|u| u == name) {
+                unknown.push(name.to_string());
+            }
+            Target::Missing(name.to_string())
+        }
+    }
+}
+
+fn compile_item(key: &str, value: &Yaml, ph: &Placeholders, unknown: &mut Vec<String>) -> Result<Item, String> {
+    let mut parts = key.split('|');
+    let field = parts.next().unwrap_or_default();
+    let modifier_names: Vec<&str> = parts.collect();
+    let mods = read_modifiers(&modifier_names)?;
+    let target = target_for(field, unknown);
+    let values: Vec<&Yaml> = match value {
+        Yaml::Array(items) if items.is_empty() => return Err("empty value list".into()),
+        Yaml::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let groups = values
+        .into_iter()
+        .map(|v| compile_value(v, &mods, ph, unknown))
+        .collect::<Result<_, _>>()?;
+    Ok(Item { target, groups, all: mods.all })
+}
+
+fn compile_value(value: &Yaml, mods: &Modifiers, ph: &Placeholders, unknown: &mut Vec<String>) -> Result<ValueGroup, String> {
+    if matches!(value, Yaml::Null) {
+        return Ok(ValueGroup(vec![Matcher::Null]));
+    }
+    if mods.exists {
+        let wanted = value.as_bool().ok_or("'exists' takes true or false")?;
+        return Ok(ValueGroup(vec![Matcher::Exists(wanted)]));
+    }
+    let text = scalar_text(value).ok_or("values must be strings, numbers, booleans or null")?;
+    let texts = if mods.expand {
+        let lookup = |name: &str| ph.0.get(name).cloned();
+        value::expand(&text, &lookup).map_err(|e| e.0)?
+    } else {
+        vec![text]
+    };
+    let mut matchers = Vec::new();
+    for text in texts {
+        matchers.extend(compile_text(&text, mods, unknown)?);
+    }
+    Ok(ValueGroup(matchers))
+}
+
+fn compile_text(text: &str, mods: &Modifiers, unknown: &mut Vec<String>) -> Result<Vec<Matcher>, String> {
+    if let Some(flags) = &mods.regex_flags {
+        let re = RegexBuilder::new(text)
+            .case_insensitive(flags.contains('i'))
+            .multi_line(flags.contains('m'))
+            .dot_matches_new_line(flags.contains('s'))
+            .build()
+            .map_err(|e| format!("bad regular expression: {e}"))?;
+        return Ok(vec![Matcher::Regex(re)]);
+    }
+    if mods.cidr {
+        let net = text.trim().parse().map_err(|_| format!("'{text}' is not a CIDR network"))?;
+        return Ok(vec![Matcher::Cidr(net)]);
+    }
+    if let Some(op) = mods.compare {
+        let bound = text.trim().parse().map_err(|_| format!("'{text}' is not a number"))?;
+        return Ok(vec![Matcher::Number(op, bound)]);
+    }
+    if mods.fieldref {
+        return Ok(vec![Matcher::FieldRef(target_for(text, unknown))]);
+    }
+    let mut variants = vec![SigmaString::parse(text)];
+    for transform in &mods.transforms {
+        variants = apply_transform(transform, variants).map_err(|e| e.0)?;
+    }
+    let kind = mods.kind.unwrap_or(LiteralKind::Equals);
+    variants
+        .into_iter()
+        .map(|v| Matcher::from_string(v, kind, mods.cased).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn apply_transform(name: &str, values: Vec<SigmaString>) -> Result<Vec<SigmaString>, value::ValueError> {
+    let mut out = Vec::new();
+    for v in values {
+        match name {
+            "base64" => out.push(value::base64(&v)?),
+            "base64offset" => out.extend(value::base64_offsets(&v)?),
+            "windash" => out.extend(value::windash(&v)),
+            utf => out.push(value::utf16(&v, utf)?),
+        }
+    }
+    Ok(out)
+}
+
+fn scalar_text(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Real(r) => Some(r.clone()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn string_list(node: &Yaml) -> Vec<String> {
+    match node {
+        Yaml::Array(items) => items.iter().filter_map(scalar_text).collect(),
+        other => scalar_text(other).into_iter().collect(),
+    }
+}
+
+/// 1-based line of the first occurrence of `needle` (1 when not found or empty).
+fn line_of(text: &str, needle: &str) -> usize {
+    if needle.is_empty() {
+        return 1;
+    }
+    text.find(needle).map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(detection: &str) -> Result<Rule, RuleError> {
+        let text = format!("title: t\nid: x\nlogsource:\n  category: webserver\ndetection:\n{detection}\nlevel: high\n");
+        Rule::parse("test.yml", &text, &Placeholders::default())
+    }
+
+    fn record(stem: &'static [u8], query: &'static [u8]) -> Record<'static> {
+        let mut r = Record::new(b"GET /scripts/root.exe /c+dir 404", LogFormat::IisW3c);
+        r.set(Field::UriStem, stem);
+        r.set(Field::UriQuery, query);
+        r.set(Field::Status, b"404");
+        r
+    }
+
+    #[test]
+    fn maps_lists_and_conditions() {
+        let r = rule("  sel:\n    cs-uri-stem|endswith:\n      - '/root.exe'\n      - '/cmd.exe'\n    sc-status: 404\n  filter:\n    cs-uri-query: null\n  condition: sel and not filter").unwrap();
+        assert!(r.matches(&record(b"/scripts/root.exe", b"/c+dir")));
+        assert!(!r.matches(&record(b"/scripts/root.exe", b"-")));
+        assert!(!r.matches(&record(b"/index.html", b"/c+dir")));
+    }
+
+    #[test]
+    fn all_and_keywords_and_list_of_maps() {
+        let r = rule("  sel:\n    cs-uri-query|contains|all: ['/c', 'dir']\n  condition: sel").unwrap();
+        assert!(r.matches(&record(b"/x", b"/c+dir")));
+        assert!(!r.matches(&record(b"/x", b"/c+copy")));
+        let r = rule("  keywords:\n    - 'ROOT.EXE'\n  condition: keywords").unwrap();
+        assert!(r.matches(&record(b"/x", b"y")));
+        let r = rule("  sel:\n    - cs-uri-stem: '/nope'\n    - sc-status: 404\n  condition: sel").unwrap();
+        assert!(r.matches(&record(b"/x", b"y")));
+    }
+
+    #[test]
+    fn unsupported_constructs_name_file_and_line() {
+        let err = rule("  sel:\n    cs-uri-stem|base65: x\n  condition: sel").unwrap_err();
+        assert_eq!(err.file, "test.yml");
+        assert_eq!(err.line, 7);
+        assert!(err.message.contains("base65"), "{err}");
+        let err = rule("  sel:\n    cs-uri-stem: x\n  condition: sel | count() > 5").unwrap_err();
+        assert!(err.message.contains("aggregation"));
+        let err = rule("  sel:\n    cs-uri-stem: x\n  timeframe: 5m\n  condition: sel").unwrap_err();
+        assert!(err.message.contains("timeframe"));
+        let err = Rule::parse("p.yml", "title: t\nlogsource:\n  category: process_creation\ndetection:\n  s: x\n  condition: s\n", &Placeholders::default()).unwrap_err();
+        assert!(err.message.contains("process_creation"));
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn regex_flags_and_unknown_fields() {
+        let r = rule("  sel:\n    cs-uri-stem|re|i: '^/SCRIPTS/.*\\.EXE$'\n    cs-content-type: x\n  condition: sel").unwrap();
+        assert_eq!(r.unknown_fields, vec!["cs-content-type".to_string()]);
+        assert!(!r.matches(&record(b"/scripts/root.exe", b"")));
+        let r = rule("  sel:\n    cs-uri-stem|re|i: '^/SCRIPTS/.*\\.EXE$'\n  condition: sel").unwrap();
+        assert!(r.matches(&record(b"/scripts/root.exe", b"")));
+        let r = rule("  sel:\n    cs-uri-stem|re: '^/SCRIPTS/'\n  condition: sel").unwrap();
+        assert!(!r.matches(&record(b"/scripts/root.exe", b"")));
+    }
+
+    #[test]
+    fn logsource_products_and_services() {
+        let ls = LogSource { category: Some("webserver".into()), product: Some("iis".into()), service: None };
+        assert!(ls.covers(LogFormat::IisW3c));
+        assert!(!ls.covers(LogFormat::NcsaCombined));
+        assert!(ls.covers(LogFormat::Text));
+        let ls = LogSource { category: Some("webserver".into()), product: None, service: Some("error".into()) };
+        assert!(ls.covers(LogFormat::ApacheError));
+        assert!(!ls.covers(LogFormat::IisW3c));
+        let ls = LogSource { category: Some("webserver".into()), product: None, service: Some("nginx".into()) };
+        assert!(ls.covers(LogFormat::NcsaCommon));
+        assert!(!ls.covers(LogFormat::IisNative));
+    }
+}
