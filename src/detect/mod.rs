@@ -1,3 +1,168 @@
 //! Detection: Sigma rules kept as data, compiled together behind one literal prefilter.
+//!
+//! Every rule yields atoms (see [`sigma::atoms`]); one case-folded multi-literal regex over
+//! the raw buffer finds candidate lines, so lines no rule can match are never parsed.
 
+pub mod pack;
 pub mod sigma;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::record::Record;
+use sigma::atoms::{rule_atoms, AtomSet};
+use sigma::Rule;
+
+/// How candidate lines are found.
+#[derive(Debug, Clone)]
+pub enum Prefilter {
+    /// No rule is loaded: no line is a candidate.
+    Nothing,
+    /// A line is a candidate when this finds a match in it.
+    Atoms(Regex),
+    /// Some rule has no atoms: every line is a candidate.
+    Everything,
+}
+
+/// All loaded rules, compiled together.
+#[derive(Debug)]
+pub struct Detector {
+    rules: Vec<Rule>,
+    atoms: Vec<Option<AtomSet>>,
+    prefilter: Prefilter,
+    atom_index: Option<AhoCorasick>,
+    atom_rules: Vec<Vec<usize>>,
+    slow_rules: Vec<usize>,
+}
+
+impl Detector {
+    /// Compiles the rules' atoms into the prefilter and the per-line rule index.
+    pub fn new(rules: Vec<Rule>) -> Detector {
+        let atoms: Vec<Option<AtomSet>> = rules.iter().map(rule_atoms).collect();
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut atom_rules: Vec<Vec<usize>> = Vec::new();
+        let mut slow_rules = Vec::new();
+        for (rule_index, set) in atoms.iter().enumerate() {
+            let Some(set) = set else {
+                slow_rules.push(rule_index);
+                continue;
+            };
+            for atom in set {
+                let slot = match patterns.iter().position(|p| p == atom) {
+                    Some(slot) => slot,
+                    None => {
+                        patterns.push(atom.clone());
+                        atom_rules.push(Vec::new());
+                        patterns.len() - 1
+                    }
+                };
+                atom_rules[slot].push(rule_index);
+            }
+        }
+        let prefilter = if !slow_rules.is_empty() {
+            Prefilter::Everything
+        } else if patterns.is_empty() {
+            Prefilter::Nothing
+        } else {
+            Prefilter::Atoms(alternation(&patterns))
+        };
+        let atom_index = (!patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .expect("literal atoms always build")
+        });
+        Detector { rules, atoms, prefilter, atom_index, atom_rules, slow_rules }
+    }
+
+    /// The loaded rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The prefilter over raw bytes.
+    pub fn prefilter(&self) -> &Prefilter {
+        &self.prefilter
+    }
+
+    /// The atoms of the rule at `index` (None: the rule is slow).
+    pub fn atoms(&self, index: usize) -> Option<&AtomSet> {
+        self.atoms[index].as_ref()
+    }
+
+    /// Indexes of rules without atoms.
+    pub fn slow_rules(&self) -> &[usize] {
+        &self.slow_rules
+    }
+
+    /// Puts the indexes of the rules that match `record` into `out`, in rule order.
+    pub fn matching_rules(&self, record: &Record, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.slow_rules);
+        if let Some(index) = &self.atom_index {
+            for hit in index.find_overlapping_iter(record.line) {
+                out.extend_from_slice(&self.atom_rules[hit.pattern().as_usize()]);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|&i| {
+            let rule = &self.rules[i];
+            rule.logsource.covers(record.format) && rule.matches(record)
+        });
+    }
+}
+
+/// One ASCII-case-folded regex matching any of the byte strings.
+fn alternation(patterns: &[Vec<u8>]) -> Regex {
+    let body: Vec<String> = patterns
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|&b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("\\x{b:02x}") })
+                .collect()
+        })
+        .collect();
+    Regex::new(&format!("(?i-u:{})", body.join("|"))).expect("escaped literals always compile")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Field, LogFormat};
+    use pack::{load_rules, RuleOptions};
+
+    fn detector() -> Detector {
+        Detector::new(load_rules(&RuleOptions::default()).rules)
+    }
+
+    #[test]
+    fn builtin_pack_has_no_slow_rules_and_a_prefilter() {
+        let d = detector();
+        assert!(d.slow_rules().is_empty());
+        let Prefilter::Atoms(re) = d.prefilter() else { panic!("expected atoms") };
+        assert!(re.is_match(b"GET /DEFAULT.IDA?XXX"));
+        assert!(!re.is_match(b"GET /index.html HTTP/1.0"));
+    }
+
+    #[test]
+    fn matching_rules_checks_logsource_and_condition() {
+        let d = detector();
+        let line = b"[Wed Aug  1 05:13:17 2001] [error] [client 192.0.2.4] File does not exist: /var/www/default.ida";
+        let mut out = Vec::new();
+        d.matching_rules(&Record::new(line, LogFormat::ApacheError), &mut out);
+        let titles: Vec<&str> = out.iter().map(|&i| d.rules()[i].title.as_str()).collect();
+        assert_eq!(titles.len(), 1, "{titles:?}");
+        assert!(titles[0].contains("Apache error"));
+        // The same text in an access log is not an error-log trace.
+        d.matching_rules(&Record::new(line, LogFormat::IisW3c), &mut out);
+        assert!(out.is_empty());
+        let mut r = Record::new(b"GET /scripts/root.exe /c+dir", LogFormat::IisW3c);
+        r.set(Field::UriStem, b"/scripts/root.exe");
+        r.set(Field::UriQuery, b"/c+dir");
+        d.matching_rules(&r, &mut out);
+        let families: Vec<&str> = out.iter().filter_map(|&i| d.rules()[i].family.as_deref()).collect();
+        assert_eq!(families, vec!["iis-exploit", "nimda"]);
+    }
+}
