@@ -5,3 +5,7 @@
 
 pub mod record;
 pub mod detect;
+pub mod source;
+pub mod finding;
+pub mod scan;
+pub mod verdict;

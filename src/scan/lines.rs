@@ -1,0 +1,202 @@
+//! The line loop: large reads, the prefilter over whole buffers, and only candidate lines
+//! parsed. Line numbers count every physical line; lines longer than the cap are evaluated
+//! on their first `max_line` bytes and the rest is counted, not kept.
+
+use std::io::{self, Read};
+
+use crate::detect::{Detector, Prefilter};
+use crate::finding::{keep_most_specific, Finding, LinePosition};
+use crate::record::{ParseContext, Parser};
+
+/// Bytes asked of each `read`.
+const READ_SIZE: usize = 1 << 20;
+
+/// Figures about one scanned input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineStats {
+    /// Physical lines (a last line without newline counts).
+    pub lines: u64,
+    /// Decompressed bytes.
+    pub bytes: u64,
+    /// Lines longer than the cap.
+    pub long_lines: u64,
+}
+
+/// Everything the loop needs besides the bytes.
+pub struct LineScanner<'d> {
+    pub detector: &'d Detector,
+    pub parser: Parser,
+    pub ctx: ParseContext<'d>,
+    pub path: &'d str,
+    pub max_line: usize,
+}
+
+/// Where the loop stands in the input.
+struct Cursor {
+    line: u64,
+    offset: u64,
+}
+
+impl LineScanner<'_> {
+    /// Scans `reader` to its end (or first read error), sending findings to `out`.
+    /// `head` holds bytes already read from `reader` (for format detection).
+    pub fn run(&mut self, head: Vec<u8>, reader: &mut dyn Read, out: &mut Vec<Finding>) -> (LineStats, io::Result<()>) {
+        let mut stats = LineStats { bytes: head.len() as u64, ..LineStats::default() };
+        let mut buf = head;
+        let mut cursor = Cursor { line: 1, offset: 0 };
+        let mut skipping_long_line = false;
+        loop {
+            let filled = buf.len();
+            buf.resize(filled + READ_SIZE, 0);
+            let n = match read_retrying(reader, &mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    buf.truncate(filled);
+                    self.finish_tail(&buf, &mut cursor, &mut stats, out);
+                    return (stats, Err(e));
+                }
+            };
+            buf.truncate(filled + n);
+            stats.bytes += n as u64;
+            if n == 0 {
+                if !skipping_long_line {
+                    self.finish_tail(&buf, &mut cursor, &mut stats, out);
+                }
+                return (stats, Ok(()));
+            }
+            if skipping_long_line {
+                match memchr::memchr(b'\n', &buf) {
+                    Some(nl) => {
+                        skipping_long_line = false;
+                        cursor.offset += nl as u64 + 1;
+                        cursor.line += 1;
+                        stats.lines += 1;
+                        buf.drain(..=nl);
+                    }
+                    None => {
+                        cursor.offset += buf.len() as u64;
+                        buf.clear();
+                        continue;
+                    }
+                }
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(last) => {
+                    let newlines = self.scan_region(&buf[..=last], &cursor, out);
+                    cursor.line += newlines;
+                    cursor.offset += last as u64 + 1;
+                    stats.lines += newlines;
+                    buf.drain(..=last);
+                }
+                None if buf.len() >= self.max_line => {
+                    // An over-long line: judge its start, then pass over the rest.
+                    self.scan_line(&buf[..self.max_line], &cursor, out);
+                    stats.long_lines += 1;
+                    skipping_long_line = true;
+                    cursor.offset += buf.len() as u64;
+                    buf.clear();
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn finish_tail(&mut self, tail: &[u8], cursor: &mut Cursor, stats: &mut LineStats, out: &mut Vec<Finding>) {
+        if tail.is_empty() {
+            return;
+        }
+        let tail = &tail[..tail.len().min(self.max_line)];
+        self.scan_region(tail, cursor, out);
+        stats.lines += 1;
+        cursor.line += 1;
+    }
+
+    /// Scans complete lines (the region ends after a newline, or is the input's last line).
+    /// Returns how many newlines the region holds.
+    fn scan_region(&mut self, region: &[u8], at: &Cursor, out: &mut Vec<Finding>) -> u64 {
+        let mut walker = RegionWalker { region, counted_to: 0, line: at.line };
+        match self.detector.prefilter() {
+            Prefilter::Nothing if !self.parser.wants_directives() => {}
+            Prefilter::Everything | Prefilter::Nothing => {
+                let mut start = 0;
+                while start < region.len() {
+                    let end = memchr::memchr(b'\n', &region[start..]).map_or(region.len(), |e| start + e);
+                    let line = walker.line_at(start);
+                    self.scan_line(&region[start..end], &Cursor { line, offset: at.offset + start as u64 }, out);
+                    start = end + 1;
+                }
+            }
+            Prefilter::Atoms(regex) => {
+                let mut pos = 0;
+                while pos < region.len() {
+                    let hit = regex.find_at(region, pos).map(|m| m.start());
+                    let directive = if self.parser.wants_directives() { next_directive(region, pos) } else { None };
+                    let Some(event) = [hit, directive].into_iter().flatten().min() else { break };
+                    let start = memchr::memrchr(b'\n', &region[..event]).map_or(0, |p| p + 1);
+                    let end = memchr::memchr(b'\n', &region[event..]).map_or(region.len(), |e| event + e);
+                    let line = walker.line_at(start);
+                    self.scan_line(&region[start..end], &Cursor { line, offset: at.offset + start as u64 }, out);
+                    pos = end + 1;
+                }
+            }
+        }
+        walker.line_at(region.len()) - at.line
+    }
+
+    fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut Vec<Finding>) {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.first() == Some(&b'#') && self.parser.wants_directives() {
+            self.parser.observe_directive(line, &self.ctx);
+            return;
+        }
+        if line.is_empty() {
+            return;
+        }
+        let record = self.parser.parse(line, &self.ctx);
+        let mut hits = Vec::new();
+        self.detector.matching_rules(&record, &mut hits);
+        if hits.is_empty() {
+            return;
+        }
+        let position = LinePosition { path: self.path, line: at.line, offset: at.offset };
+        let mut found: Vec<Finding> = hits.iter().map(|&i| Finding::new(&self.detector.rules()[i], &record, position)).collect();
+        keep_most_specific(&mut found);
+        out.extend(found);
+    }
+}
+
+/// Counts newlines lazily, so each byte of a region is counted once.
+struct RegionWalker<'r> {
+    region: &'r [u8],
+    counted_to: usize,
+    line: u64,
+}
+
+impl RegionWalker<'_> {
+    /// Line number at byte `pos` (which must not go backwards).
+    fn line_at(&mut self, pos: usize) -> u64 {
+        let pos = pos.min(self.region.len());
+        if pos > self.counted_to {
+            self.line += memchr::memchr_iter(b'\n', &self.region[self.counted_to..pos]).count() as u64;
+            self.counted_to = pos;
+        }
+        self.line
+    }
+}
+
+/// Start of the next line at or after `pos` that begins with `#`.
+fn next_directive(region: &[u8], pos: usize) -> Option<usize> {
+    if region.get(pos) == Some(&b'#') && (pos == 0 || region[pos - 1] == b'\n') {
+        return Some(pos);
+    }
+    memchr::memmem::find(&region[pos..], b"\n#").map(|i| pos + i + 1)
+}
+
+fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}

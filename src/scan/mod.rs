@@ -1,0 +1,158 @@
+//! A scan: each input opened, its format found, its lines run through the detector.
+//! Inputs are scanned in parallel and reported in input order, so output never depends
+//! on the thread count.
+
+mod lines;
+
+use std::io::{self, Read};
+
+use chrono::FixedOffset;
+use rayon::prelude::*;
+
+use crate::detect::Detector;
+use crate::finding::Finding;
+use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContext, Parser};
+use crate::source::{self, describe_io, Compression, Digest, Input, Problem, Severity};
+pub use lines::LineStats;
+
+/// Bytes looked at to guess an input's format.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Skip detection and read every input as this format.
+    pub format_hint: Option<LogFormat>,
+    /// Offset for formats that log local time without one.
+    pub local_offset: FixedOffset,
+    /// Longest part of a line that is kept and evaluated.
+    pub max_line: usize,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            format_hint: None,
+            local_offset: FixedOffset::east_opt(0).expect("zero offset"),
+            max_line: 1 << 20,
+            threads: 1,
+        }
+    }
+}
+
+/// What one input gave.
+#[derive(Debug, Clone)]
+pub struct InputReport {
+    pub path: String,
+    /// SHA-256 and size as stored (None when the input could not be opened).
+    pub digest: Option<Digest>,
+    pub compression: Compression,
+    /// Format read as (None when not read as a log).
+    pub format: Option<LogFormat>,
+    pub stats: LineStats,
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Problem>,
+}
+
+impl InputReport {
+    fn new(path: String) -> Self {
+        InputReport {
+            path,
+            digest: None,
+            compression: Compression::None,
+            format: None,
+            stats: LineStats::default(),
+            findings: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn problem(&mut self, reason: String, severity: Severity) {
+        self.problems.push(Problem { path: self.path.clone(), reason, severity });
+    }
+}
+
+/// Scans every input, calling `on_report` for each in input order.
+pub fn scan_all(inputs: &[Input], detector: &Detector, options: &ScanOptions, mut on_report: impl FnMut(InputReport)) {
+    let threads = options.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+    let window = threads * 4;
+    for batch in inputs.chunks(window) {
+        let reports: Vec<InputReport> = match &pool {
+            Ok(pool) => pool.install(|| batch.par_iter().map(|i| scan_input(i, detector, options)).collect()),
+            Err(_) => batch.iter().map(|i| scan_input(i, detector, options)).collect(),
+        };
+        reports.into_iter().for_each(&mut on_report);
+    }
+}
+
+/// Scans one input; never panics or fails: what goes wrong becomes a problem in the report.
+pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> InputReport {
+    let mut report = InputReport::new(input.label());
+    let mut opened = match source::open(input) {
+        Ok(o) => o,
+        Err(e) => {
+            report.problem(format!("cannot open: {}", describe_io(&e)), Severity::Error);
+            return report;
+        }
+    };
+    report.compression = opened.compression;
+    let read_result = read_and_scan(&mut opened.reader, detector, options, &mut report);
+    if let Err(e) = read_result {
+        report.problem(read_error_reason(&e, &report), Severity::Error);
+    }
+    match opened.finish() {
+        Ok(d) => report.digest = Some(d),
+        Err(e) => report.problem(format!("cannot read to the end: {}", describe_io(&e)), Severity::Error),
+    }
+    report
+}
+
+fn read_and_scan(reader: &mut dyn Read, detector: &Detector, options: &ScanOptions, report: &mut InputReport) -> io::Result<()> {
+    let head = read_head(reader)?;
+    let format = match options.format_hint {
+        Some(f) => f,
+        None => match detect_format(&head) {
+            FormatGuess::Log(f) => f,
+            FormatGuess::Binary => {
+                report.stats.bytes = head.len() as u64;
+                report.problem("binary data, not a text log: skipped".into(), Severity::Skipped);
+                return Ok(());
+            }
+        },
+    };
+    report.format = Some(format);
+    let ctx = ParseContext { map: FieldMap::builtin(), local_offset: options.local_offset };
+    let mut scanner = lines::LineScanner {
+        detector,
+        parser: Parser::for_format(format),
+        ctx,
+        path: &report.path,
+        max_line: options.max_line,
+    };
+    let mut findings = Vec::new();
+    let (stats, result) = scanner.run(head, reader, &mut findings);
+    report.stats = stats;
+    report.findings = findings;
+    if report.stats.long_lines > 0 {
+        let reason = format!("{} line(s) longer than {} bytes: only their start was checked", report.stats.long_lines, options.max_line);
+        report.problem(reason, Severity::Skipped);
+    }
+    result
+}
+
+fn read_head(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    reader.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+fn read_error_reason(e: &io::Error, report: &InputReport) -> String {
+    let what = match report.compression {
+        Compression::None => "read error".to_string(),
+        c => format!("{} data is corrupt or truncated", c.name()),
+    };
+    format!("{what} after {} bytes ({}); findings before that point are kept", report.stats.bytes, describe_io(e))
+}

@@ -1,0 +1,191 @@
+//! Evidence sources: which inputs a scan reads, opened read-only, decompressed by magic
+//! bytes, and hashed (SHA-256 and size of the bytes as stored) while they are read.
+
+mod hashing;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use hashing::{Digest, HashingReader};
+
+/// One input of a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// How the input is named in findings and messages.
+    pub fn label(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "-".to_string(),
+        }
+    }
+}
+
+/// An input that could not be read, or was passed over.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// Path (or `-`).
+    pub path: String,
+    /// Why, in plain words.
+    pub reason: String,
+    /// `error` (could not be read) or `skipped` (read, but not evidence wormtrace handles).
+    pub severity: Severity,
+}
+
+/// How bad a problem is for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input (or part of it) could not be read.
+    Error,
+    /// The input was read but is not a log.
+    Skipped,
+}
+
+/// Compression found by magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Zstd,
+}
+
+impl Compression {
+    /// Name used in input records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+            Compression::Bzip2
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// Expands paths into inputs: directories recursively (sorted by name, links not followed),
+/// `-` as standard input. Paths that cannot be listed become problems.
+pub fn expand_inputs(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
+            match entry {
+                Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),
+                Ok(e) if e.file_type().is_symlink() && e.depth() == 0 => inputs.push(Input::File(e.into_path())),
+                Ok(_) => {}
+                Err(e) => problems.push(Problem {
+                    path: e.path().unwrap_or(path).display().to_string(),
+                    reason: describe_walk_error(&e),
+                    severity: Severity::Error,
+                }),
+            }
+        }
+    }
+    inputs
+}
+
+fn describe_walk_error(e: &walkdir::Error) -> String {
+    match e.io_error() {
+        Some(io) => describe_io(io),
+        None => e.to_string(),
+    }
+}
+
+/// An io error in plain words.
+pub fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// An opened input: decompressed bytes to read, and the stored bytes' digest.
+pub struct Opened {
+    /// Decompressed content.
+    pub reader: Box<dyn Read + Send>,
+    /// Compression found.
+    pub compression: Compression,
+    raw: SharedRaw,
+}
+
+type SharedRaw = Arc<Mutex<HashingReader<Box<dyn Read + Send>>>>;
+
+/// Lets the decompressor and [`Opened::finish`] read the same hashed stream.
+struct SharedReader(SharedRaw);
+
+impl Read for SharedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).read(buf)
+    }
+}
+
+impl Opened {
+    /// Reads what the decompressor left unread, so the digest covers every stored byte.
+    pub fn finish(self) -> io::Result<Digest> {
+        drop(self.reader);
+        let mut raw = self.raw.lock().unwrap_or_else(|e| e.into_inner());
+        io::copy(&mut *raw, &mut io::sink())?;
+        Ok(raw.digest())
+    }
+}
+
+/// Opens an input read-only, without changing its access time where the system allows.
+pub fn open(input: &Input) -> io::Result<Opened> {
+    let file: Box<dyn Read + Send> = match input {
+        Input::File(path) => Box::new(open_read_only(path)?),
+        Input::Stdin => Box::new(io::stdin()),
+    };
+    let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::new(file)));
+    let mut buffered = BufReader::with_capacity(256 * 1024, SharedReader(raw.clone()));
+    let compression = Compression::sniff(buffered.fill_buf()?);
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+    };
+    Ok(Opened { reader, compression, raw })
+}
+
+#[cfg(target_os = "linux")]
+fn open_read_only(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NOATIME: reading evidence must not change its access time. Only the owner (or
+    // root) may ask for it, so fall back to a plain read-only open.
+    const O_NOATIME: i32 = 0o1_000_000;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NOATIME)
+        .open(path)
+        .or_else(|_| File::open(path))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_read_only(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
