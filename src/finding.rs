@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::detect::sigma::matcher::parse_ip;
 use crate::detect::sigma::Rule;
-use crate::record::{Field, Record};
+use crate::record::{Field, LogFormat, Record};
 
 /// Built-in families, most specific first: when several match one line, the first wins.
 pub const FAMILY_PRECEDENCE: [&str; 5] = ["code-red-ii", "code-red", "nimda", "code-red-unknown", "iis-exploit"];
@@ -31,6 +31,8 @@ pub enum Exposure {
     Patched,
     /// Anything else (or no status): the server may have been vulnerable.
     Unknown,
+    /// Seen in an Apache error log: Apache cannot be infected by this request.
+    NotIis,
 }
 
 impl Exposure {
@@ -49,6 +51,7 @@ impl Exposure {
             Exposure::NoMapping => "no-mapping",
             Exposure::Patched => "patched",
             Exposure::Unknown => "unknown",
+            Exposure::NotIis => "not-iis",
         }
     }
 }
@@ -96,7 +99,10 @@ impl Finding {
     pub fn new(rule: &Rule, record: &Record, at: LinePosition) -> Finding {
         let family = rule.family.clone().unwrap_or_else(|| OTHER_FAMILY.to_string());
         let status = record.get(Field::Status).map(display_text);
-        let exposure = is_code_red_family(&family).then(|| Exposure::from_status(status.as_deref()));
+        let exposure = is_code_red_family(&family).then(|| match record.format {
+            LogFormat::ApacheError => Exposure::NotIis,
+            _ => Exposure::from_status(status.as_deref()),
+        });
         Finding {
             kind: "finding",
             confidence: rule.confidence.clone().unwrap_or_else(|| "medium".to_string()),

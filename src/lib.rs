@@ -9,3 +9,5 @@ pub mod source;
 pub mod finding;
 pub mod scan;
 pub mod verdict;
+pub mod i18n;
+pub mod sink;

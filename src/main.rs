@@ -1,1 +1,324 @@
-fn main(){}
+//! The `wormtrace` command line: argument parsing, wiring of the pipeline, exit codes.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use chrono::FixedOffset;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+
+use wormtrace::detect::pack::{load_rules, rule_files, RuleOptions};
+use wormtrace::detect::sigma::{Level, Placeholders, Rule};
+use wormtrace::detect::Detector;
+use wormtrace::i18n::Lang;
+use wormtrace::record::LogFormat;
+use wormtrace::scan::{scan_all, ScanOptions};
+use wormtrace::sink::{CsvSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink};
+use wormtrace::source::{expand_inputs, Severity};
+use wormtrace::verdict::{default_internal, Aggregator};
+
+/// Hunts the traces of Code Red, Code Red II, Nimda and other IIS-era attacks in web-server logs.
+#[derive(Parser)]
+#[command(name = "wormtrace", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan logs (files, folders, `-` for standard input) and give a verdict per host.
+    Scan(ScanArgs),
+    /// List, check and measure detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Args, Clone)]
+struct RuleArgs {
+    /// Add Sigma rules from this file or folder (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Do not load the built-in Code Red family rules.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Drop rules below this level.
+    #[arg(long, value_name = "LEVEL", default_value = "informational", value_parser = parse_level)]
+    min_level: Level,
+    /// YAML file of values for `%placeholder%`s of the `expand` modifier.
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// A readable verdict with tables and advice (default).
+    Summary,
+    /// One JSON object per line.
+    Jsonl,
+    /// One JSON document.
+    Json,
+    /// Findings as CSV.
+    Csv,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files or folders to scan; `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Read every input as this format instead of detecting it
+    /// (iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, text).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format_hint: Option<LogFormat>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "summary")]
+    format: OutputFormat,
+    /// Write the output to this file (the summary still goes to the terminal).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Language of the summary: ja or en (default from LC_ALL / LANG).
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    lang: Option<Lang>,
+    /// Our own networks (repeatable); default: the private and local ranges.
+    #[arg(long, value_name = "CIDR")]
+    internal: Vec<IpNet>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+    /// UTC offset of logs that write local time without one (IIS native, Apache error), e.g. +09:00.
+    #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
+    local_offset: FixedOffset,
+    /// Longest part of a line that is checked; the rest is counted.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    max_line: usize,
+    /// No progress or problem messages on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Table of the loaded rules: id, title, level, family.
+    List(RuleArgs),
+    /// Validate rule files; errors name the file and line.
+    Check {
+        /// Rule files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Prefilter atoms per rule, and rules that must see every line (slow).
+    Stats(RuleArgs),
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    Level::from_name(s).ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
+}
+
+fn parse_format(s: &str) -> Result<LogFormat, String> {
+    LogFormat::from_name(s).ok_or_else(|| format!("unknown format '{s}'"))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::from_code(s).ok_or_else(|| format!("unknown language '{s}' (ja or en)"))
+}
+
+fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+    s.parse::<FixedOffset>().or_else(|_| if s == "Z" { Ok(FixedOffset::east_opt(0).expect("zero")) } else { Err(format!("'{s}' is not an offset like +09:00")) })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules(cmd) => run_rules(cmd),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(0),
+        Err(e) => {
+            eprintln!("wormtrace: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A reader that went away (`| head`) is not an error worth reporting.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn rule_options(args: &RuleArgs) -> Result<RuleOptions> {
+    let placeholders = match &args.placeholders {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+            Placeholders::parse(&text).map_err(anyhow::Error::msg).with_context(|| format!("{}", path.display()))?
+        }
+        None => Placeholders::default(),
+    };
+    Ok(RuleOptions { builtin: !args.no_builtin, paths: args.rules.clone(), min_level: args.min_level, placeholders })
+}
+
+fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize)> {
+    let loaded = load_rules(&rule_options(args)?);
+    for e in &loaded.errors {
+        if !quiet {
+            eprintln!("wormtrace: rule not loaded: {e}");
+        }
+    }
+    if loaded.rules.is_empty() {
+        bail!("no rules loaded");
+    }
+    Ok((Detector::new(loaded.rules), loaded.errors.len()))
+}
+
+fn lang_from_env() -> Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    Lang::from_locale(locale.as_deref())
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8> {
+    let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
+    let mut problems = Vec::new();
+    let inputs = expand_inputs(&args.paths, &mut problems);
+    let show_progress = !args.quiet && io::stderr().is_terminal();
+    for p in &problems {
+        if !args.quiet {
+            eprintln!("wormtrace: {}: {}", p.path, p.reason);
+        }
+    }
+    let options = ScanOptions {
+        format_hint: args.format_hint,
+        local_offset: args.local_offset,
+        max_line: args.max_line.max(1024),
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let summary_options = SummaryOptions { lang: args.lang.unwrap_or_else(lang_from_env), color };
+    let mut sinks = open_sinks(&args, summary_options)?;
+    let mut aggregator = Aggregator::new(if args.internal.is_empty() { default_internal() } else { args.internal.clone() });
+    let mut totals = RunTotals { problems: problems.clone(), ..RunTotals::default() };
+    let mut sink_error: Option<io::Error> = None;
+    let total_inputs = inputs.len();
+    scan_all(&inputs, &detector, &options, |report| {
+        for p in &report.problems {
+            if !args.quiet {
+                eprintln!("wormtrace: {}: {}", p.path, p.reason);
+            }
+        }
+        report.findings.iter().for_each(|f| aggregator.add(f));
+        totals.add(&report);
+        if show_progress {
+            eprint!("\r\x1b[2K{}/{} inputs, {} MB, {} findings", totals.inputs, total_inputs, totals.bytes / 1_000_000, totals.findings);
+        }
+        for sink in sinks.iter_mut() {
+            if let Err(e) = sink.input(&report) {
+                sink_error.get_or_insert(e);
+            }
+        }
+    });
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    if let Some(e) = sink_error {
+        return Err(e).context("writing output");
+    }
+    let verdicts = aggregator.verdicts();
+    for sink in sinks.iter_mut() {
+        sink.finish(&verdicts, &totals).context("writing output")?;
+    }
+    let errors = rule_errors + totals.problems.iter().filter(|p| p.severity == Severity::Error).count();
+    Ok(if totals.findings > 0 { 1 } else if errors > 0 { 2 } else { 0 })
+}
+
+fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>> {
+    let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
+    let machine_out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?)),
+        None => stdout(),
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    match args.format {
+        OutputFormat::Summary => {
+            sinks.push(Box::new(SummarySink::new(machine_out, summary)));
+            return Ok(sinks);
+        }
+        OutputFormat::Jsonl => sinks.push(Box::new(JsonlSink::new(machine_out))),
+        OutputFormat::Json => sinks.push(Box::new(JsonSink::new(machine_out))),
+        OutputFormat::Csv => sinks.push(Box::new(CsvSink::new(machine_out))),
+    }
+    if args.output.is_some() && !args.quiet {
+        sinks.push(Box::new(SummarySink::new(stdout(), summary)));
+    }
+    Ok(sinks)
+}
+
+fn run_rules(cmd: RulesCommand) -> Result<u8> {
+    match cmd {
+        RulesCommand::List(args) => {
+            let (detector, _) = detector_for(&args, false)?;
+            let mut out = io::stdout().lock();
+            writeln!(out, "{:<36}  {:<8}  {:<16}  title", "id", "level", "family")?;
+            for r in detector.rules() {
+                writeln!(out, "{:<36}  {:<8}  {:<16}  {}", r.id, r.level.name(), r.family.as_deref().unwrap_or("-"), r.title)?;
+            }
+            Ok(0)
+        }
+        RulesCommand::Check { paths } => check_rules(&paths),
+        RulesCommand::Stats(args) => {
+            let (detector, _) = detector_for(&args, false)?;
+            print_stats(&detector)?;
+            Ok(0)
+        }
+    }
+}
+
+fn check_rules(paths: &[PathBuf]) -> Result<u8> {
+    let mut errors = Vec::new();
+    let files = rule_files(paths, &mut errors);
+    let mut ok = 0;
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("{}: error: {e}", file.display());
+                continue;
+            }
+        };
+        match Rule::parse(&file.display().to_string(), &text, &Placeholders::default()) {
+            Ok(rule) => {
+                ok += 1;
+                if !rule.unknown_fields.is_empty() {
+                    println!("{}: warning: fields outside the webserver taxonomy never match: {}", file.display(), rule.unknown_fields.join(", "));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for e in &errors {
+        println!("{e}");
+    }
+    println!("{ok} rule(s) valid, {} error(s)", errors.len());
+    Ok(if errors.is_empty() && !files.is_empty() { 0 } else { 2 })
+}
+
+fn print_stats(detector: &Detector) -> Result<()> {
+    let mut out = io::stdout().lock();
+    for (i, rule) in detector.rules().iter().enumerate() {
+        match detector.atoms(i) {
+            Some(atoms) => {
+                let shown: Vec<String> = atoms.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                writeln!(out, "{}  {} atom(s): {}", rule.id, atoms.len(), shown.join(" | "))?;
+            }
+            None => writeln!(out, "{}  slow: no literal atoms, sees every line ({})", rule.id, rule.title)?,
+        }
+    }
+    let slow = detector.slow_rules().len();
+    writeln!(out, "{} rule(s), {} slow", detector.rules().len(), slow)?;
+    Ok(())
+}

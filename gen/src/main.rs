@@ -1,1 +1,246 @@
-fn main(){}
+//! Writes wormtrace's sample evidence: small, realistic web-server logs with benign
+//! traffic, external Code Red / Code Red II / Nimda sources, and internal hosts spreading
+//! Code Red II with its locality bias. Only the request lines published in advisories are
+//! used; nothing beyond them.
+//!
+//! Deterministic: the same seed writes the same bytes.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use flate2::{write::GzEncoder, Compression};
+
+/// Command-line options.
+#[derive(Parser)]
+#[command(about = "Write wormtrace's sample evidence")]
+struct Options {
+    /// Folder to write into (created if missing).
+    #[arg(long, default_value = "samples")]
+    out: PathBuf,
+    /// Random seed.
+    #[arg(long, default_value_t = 2001)]
+    seed: u64,
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const TAIL: &str = "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a";
+
+fn code_red_query(letter: char) -> String {
+    format!("{}{TAIL}", letter.to_string().repeat(224))
+}
+
+const NIMDA: [&str; 16] = [
+    "/scripts/root.exe",
+    "/MSADC/root.exe",
+    "/c/winnt/system32/cmd.exe",
+    "/d/winnt/system32/cmd.exe",
+    "/scripts/..%255c../winnt/system32/cmd.exe",
+    "/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe",
+    "/_mem_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe",
+    "/msadc/..%255c../..%255c../..%255c/..%c1%1c../..%c1%1c../..%c1%1c../winnt/system32/cmd.exe",
+    "/scripts/..%c1%1c../winnt/system32/cmd.exe",
+    "/scripts/..%c0%2f../winnt/system32/cmd.exe",
+    "/scripts/..%c0%af../winnt/system32/cmd.exe",
+    "/scripts/..%c1%9c../winnt/system32/cmd.exe",
+    "/scripts/..%%35%63../winnt/system32/cmd.exe",
+    "/scripts/..%%35c../winnt/system32/cmd.exe",
+    "/scripts/..%25%35%63../winnt/system32/cmd.exe",
+    "/scripts/..%252f../winnt/system32/cmd.exe",
+];
+
+const PAGES: [&str; 8] = ["/", "/index.htm", "/products/index.htm", "/images/logo.gif", "/css/site.css", "/search.asp", "/news/2001/08.htm", "/contact.htm"];
+const AGENTS: [&str; 3] = [
+    "Mozilla/4.0+(compatible;+MSIE+5.5;+Windows+98)",
+    "Mozilla/4.0+(compatible;+MSIE+6.0;+Windows+NT+5.0)",
+    "Mozilla/5.0+(X11;+U;+Linux+i686;+en-US;+rv:0.9.2)",
+];
+
+/// One request to put in a log.
+struct Hit {
+    second: u32,
+    client: String,
+    method: &'static str,
+    stem: String,
+    query: Option<String>,
+    status: u16,
+}
+
+fn clock(second: u32) -> String {
+    format!("{:02}:{:02}:{:02}", second / 3600 % 24, second / 60 % 60, second % 60)
+}
+
+fn benign(rng: &mut Rng, count: usize, start: u32) -> Vec<Hit> {
+    (0..count)
+        .map(|i| Hit {
+            second: start + i as u32 * 37,
+            client: format!("203.0.113.{}", 1 + rng.below(200)),
+            method: "GET",
+            stem: rng.pick(&PAGES).to_string(),
+            query: None,
+            status: 200,
+        })
+        .collect()
+}
+
+fn worm(second: u32, client: &str, letter: char, status: u16) -> Hit {
+    Hit { second, client: client.to_string(), method: "GET", stem: "/default.ida".into(), query: Some(code_red_query(letter)), status }
+}
+
+fn nimda(second: u32, client: &str) -> Vec<Hit> {
+    NIMDA
+        .iter()
+        .enumerate()
+        .map(|(i, stem)| Hit { second: second + i as u32, client: client.into(), method: "GET", stem: stem.to_string(), query: Some("/c+dir".into()), status: 404 })
+        .collect()
+}
+
+/// Attack traffic seen by one of our servers.
+fn attacks(server_index: u32) -> Vec<Hit> {
+    let mut hits = vec![
+        worm(3_600 + server_index * 11, "198.51.100.23", 'N', 404),
+        worm(7_300 + server_index * 13, "198.51.100.77", 'X', 404),
+        worm(9_100, "192.0.2.150", 'X', 404),
+    ];
+    // Internal hosts spreading Code Red II: each hits several of our servers.
+    for (n, infected) in ["10.1.5.23", "10.1.7.40"].iter().enumerate() {
+        for k in 0..3 {
+            hits.push(worm(20_000 + n as u32 * 900 + k * 120 + server_index, infected, 'X', 404));
+        }
+    }
+    hits.extend(nimda(30_000 + server_index * 7, "192.0.2.66"));
+    hits
+}
+
+fn w3c_log(rng: &mut Rng, server_ip: &str, server_index: u32) -> String {
+    let mut hits = benign(rng, 120, 60);
+    hits.extend(attacks(server_index));
+    hits.sort_by_key(|h| h.second);
+    let (first, second) = hits.split_at(hits.len() / 2);
+    let mut out = String::new();
+    out.push_str("#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:49\r\n");
+    out.push_str("#Fields: time c-ip cs-method cs-uri-stem sc-status \r\n");
+    for h in first {
+        out.push_str(&format!("{} {} {} {} {}\r\n", clock(h.second), h.client, h.method, h.stem, h.status));
+    }
+    // IIS writes a new header block when logging options change: the layout changes here.
+    out.push_str("#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 12:00:00\r\n");
+    out.push_str("#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n");
+    for h in second {
+        let agent = if h.stem == "/default.ida" || h.query.is_some() { "-" } else { rng.pick(&AGENTS) };
+        out.push_str(&format!(
+            "2001-08-04 {} {} - {server_ip} 80 {} {} {} {} {agent}\r\n",
+            clock(h.second),
+            h.client,
+            h.method,
+            h.stem,
+            h.query.as_deref().unwrap_or("-"),
+            h.status
+        ));
+    }
+    out
+}
+
+fn iis_native_log(rng: &mut Rng) -> String {
+    let mut hits = benign(rng, 60, 120);
+    hits.extend(attacks(2));
+    hits.sort_by_key(|h| h.second);
+    hits.iter()
+        .map(|h| {
+            format!(
+                "{}, -, 8/5/01, {}, W3SVC1, WEB2, 10.1.0.11, 15, 312, 4096, {}, 0, {}, {}, {},\r\n",
+                h.client,
+                clock(h.second),
+                h.status,
+                h.method,
+                h.stem,
+                h.query.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn ncsa_log(rng: &mut Rng) -> String {
+    let mut hits = benign(rng, 150, 30);
+    hits.extend(attacks(3).into_iter().filter(|h| !h.client.starts_with("10.1.7")));
+    hits.sort_by_key(|h| h.second);
+    hits.iter()
+        .map(|h| {
+            let target = match &h.query {
+                Some(q) => format!("{}?{q}", h.stem),
+                None => h.stem.clone(),
+            };
+            let agent = if h.query.is_some() { "-".to_string() } else { rng.pick(&AGENTS).replace('+', " ") };
+            // Code Red's line really has two spaces before the version in some logs.
+            let space = if h.stem == "/default.ida" { "  " } else { " " };
+            format!(
+                "10.2.0.5 {} - - [06/Aug/2001:{} +0900] \"{} {target}{space}HTTP/1.0\" {} {} \"-\" \"{agent}\"\n",
+                h.client,
+                clock(h.second),
+                h.method,
+                h.status,
+                if h.status == 200 { 2326 } else { 290 }
+            )
+        })
+        .collect()
+}
+
+fn apache_error_log() -> String {
+    let mut out = String::new();
+    for (i, client) in ["198.51.100.23", "198.51.100.77", "10.1.5.23"].iter().enumerate() {
+        out.push_str(&format!("[Mon Aug  6 0{}:13:17 2001] [error] [client {client}] File does not exist: /var/www/html/default.ida\n", i + 1));
+    }
+    out.push_str("[Mon Aug  6 05:01:02 2001] [error] [client 198.51.100.23] Client sent malformed Host header\n");
+    out.push_str("[Mon Aug  6 06:00:00 2001] [notice] caught SIGTERM, shutting down\n");
+    out
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+fn gzip(text: &str) -> io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(text.as_bytes())?;
+    enc.finish()
+}
+
+fn main() -> Result<()> {
+    let options = Options::parse();
+    let mut rng = Rng(options.seed.max(1));
+    let out = &options.out;
+    write_file(&out.join("iis/web1/ex010804.log"), w3c_log(&mut rng, "10.1.0.10", 0).as_bytes())?;
+    write_file(&out.join("iis/web3/ex010804.log"), w3c_log(&mut rng, "10.2.0.7", 1).as_bytes())?;
+    write_file(&out.join("iis/web2/in010805.log"), iis_native_log(&mut rng).as_bytes())?;
+    write_file(&out.join("apache/access_log.1.gz"), &gzip(&ncsa_log(&mut rng))?)?;
+    write_file(&out.join("apache/error_log"), apache_error_log().as_bytes())?;
+    let mut readme = File::create(out.join("README.md"))?;
+    writeln!(readme, "Sample evidence written by `cargo run -p wormtrace-gen -- --out samples` (seed {}).", options.seed)?;
+    writeln!(readme, "Addresses are from documentation (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and private ranges.")?;
+    writeln!(readme, "Internal hosts 10.1.5.23 and 10.1.7.40 spread Code Red II; the rest attack from outside.")?;
+    Ok(())
+}

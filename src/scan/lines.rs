@@ -101,14 +101,16 @@ impl LineScanner<'_> {
         }
     }
 
+    /// Scans what is left at the end of the input: complete lines and a last line
+    /// without a newline.
     fn finish_tail(&mut self, tail: &[u8], cursor: &mut Cursor, stats: &mut LineStats, out: &mut Vec<Finding>) {
         if tail.is_empty() {
             return;
         }
-        let tail = &tail[..tail.len().min(self.max_line)];
-        self.scan_region(tail, cursor, out);
-        stats.lines += 1;
-        cursor.line += 1;
+        let newlines = self.scan_region(tail, cursor, out);
+        let unterminated = u64::from(!tail.ends_with(b"\n"));
+        cursor.line += newlines + unterminated;
+        stats.lines += newlines + unterminated;
     }
 
     /// Scans complete lines (the region ends after a newline, or is the input's last line).

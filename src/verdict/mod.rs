@@ -74,7 +74,7 @@ impl Tally {
             Some(Exposure::NoMapping) => self.exposure.no_mapping += 1,
             Some(Exposure::Patched) => self.exposure.patched += 1,
             Some(Exposure::Unknown) => self.exposure.unknown += 1,
-            None => {}
+            Some(Exposure::NotIis) | None => {}
         }
     }
 }

@@ -1,0 +1,66 @@
+//! CSV: one row per finding (verdicts and inputs are in the JSON outputs).
+
+use std::io::{self, Write};
+
+use super::{RunTotals, Sink};
+use crate::scan::InputReport;
+use crate::verdict::Verdict;
+
+const HEADER: [&str; 17] = [
+    "family", "rule_id", "rule_title", "level", "confidence", "path", "line", "offset", "format", "time", "client_ip", "server", "method", "uri", "status", "exposure", "evidence",
+];
+
+/// Writes findings as CSV rows under a header.
+pub struct CsvSink<W: Write> {
+    out: csv::Writer<W>,
+    wrote_header: bool,
+}
+
+impl<W: Write> CsvSink<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        CsvSink { out: csv::Writer::from_writer(out), wrote_header: false }
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        if !self.wrote_header {
+            self.out.write_record(HEADER)?;
+            self.wrote_header = true;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for CsvSink<W> {
+    fn input(&mut self, report: &InputReport) -> io::Result<()> {
+        self.header()?;
+        for f in &report.findings {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            self.out.write_record([
+                f.family.clone(),
+                f.rule_id.clone(),
+                f.rule_title.clone(),
+                f.level.to_string(),
+                f.confidence.clone(),
+                f.path.clone(),
+                f.line.to_string(),
+                f.offset.to_string(),
+                f.format.to_string(),
+                opt(&f.time),
+                opt(&f.client_ip),
+                opt(&f.server),
+                opt(&f.method),
+                opt(&f.uri),
+                opt(&f.status),
+                f.exposure.map(|e| e.name().to_string()).unwrap_or_default(),
+                f.evidence.clone(),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &[Verdict], _: &RunTotals) -> io::Result<()> {
+        self.header()?;
+        self.out.flush()
+    }
+}

@@ -1,0 +1,110 @@
+//! JSON Lines and JSON documents.
+
+use std::io::{self, Write};
+
+use super::{InputRecord, ProblemRecord, RunTotals, Sink};
+use crate::scan::InputReport;
+use crate::verdict::Verdict;
+
+fn to_io(e: serde_json::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+/// One JSON object per line: each input's findings then its `input` record, then the
+/// verdicts, the problems and a closing `summary`.
+pub struct JsonlSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        JsonlSink { out }
+    }
+
+    fn line<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value).map_err(to_io)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+impl<W: Write> Sink for JsonlSink<W> {
+    fn input(&mut self, report: &InputReport) -> io::Result<()> {
+        for finding in &report.findings {
+            self.line(finding)?;
+        }
+        self.line(&InputRecord::from_report(report))
+    }
+
+    fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
+        for verdict in verdicts {
+            self.line(verdict)?;
+        }
+        for problem in &totals.problems {
+            self.line(&ProblemRecord { kind: "problem", problem })?;
+        }
+        self.line(&serde_json::json!({
+            "type": "summary",
+            "inputs": totals.inputs,
+            "bytes": totals.bytes,
+            "lines": totals.lines,
+            "findings": totals.findings,
+            "problems": totals.problems.len(),
+        }))?;
+        self.out.flush()
+    }
+}
+
+/// One JSON document: `{"findings": [...], "inputs": [...], "verdicts": [...], "problems": [...], "summary": {...}}`.
+/// Findings are streamed; the small lists are kept until the end.
+pub struct JsonSink<W: Write> {
+    out: W,
+    inputs: Vec<serde_json::Value>,
+    wrote_finding: bool,
+    started: bool,
+}
+
+impl<W: Write> JsonSink<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        JsonSink { out, inputs: Vec::new(), wrote_finding: false, started: false }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.out.write_all(b"{\"findings\":[")?;
+            self.started = true;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn input(&mut self, report: &InputReport) -> io::Result<()> {
+        self.start()?;
+        for finding in &report.findings {
+            if self.wrote_finding {
+                self.out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut self.out, finding).map_err(to_io)?;
+            self.wrote_finding = true;
+        }
+        self.inputs.push(serde_json::to_value(InputRecord::from_report(report)).map_err(to_io)?);
+        Ok(())
+    }
+
+    fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
+        self.start()?;
+        let problems: Vec<ProblemRecord> = totals.problems.iter().map(|problem| ProblemRecord { kind: "problem", problem }).collect();
+        let rest = serde_json::json!({
+            "inputs": self.inputs,
+            "verdicts": verdicts,
+            "problems": problems,
+            "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings},
+        });
+        let text = serde_json::to_string(&rest).map_err(to_io)?;
+        // Splice the remaining keys after the findings array: `],` + the object without its `{`.
+        write!(self.out, "],{}\n", &text[1..])?;
+        self.out.flush()
+    }
+}

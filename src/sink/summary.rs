@@ -1,0 +1,248 @@
+//! The terminal summary: a headline verdict, tables, and what to do next.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use fluent_bundle::FluentValue;
+
+use super::{RunTotals, Sink};
+use crate::i18n::{Lang, Messages};
+use crate::scan::InputReport;
+use crate::verdict::Verdict;
+
+/// Rows shown per table before "and N more".
+const MAX_ROWS: usize = 20;
+
+/// How the summary looks.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryOptions {
+    pub lang: Lang,
+    /// ANSI colours (only on a terminal, never with NO_COLOR).
+    pub color: bool,
+}
+
+/// Writes a human summary at the end of the run.
+pub struct SummarySink<W: Write> {
+    out: W,
+    options: SummaryOptions,
+    messages: Messages,
+    per_day: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl<W: Write> SummarySink<W> {
+    /// Writes to `out`.
+    pub fn new(out: W, options: SummaryOptions) -> Self {
+        SummarySink { out, options, messages: Messages::new(options.lang), per_day: BTreeMap::new() }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.options.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn heading(&mut self, key: &str) -> io::Result<()> {
+        let title = self.paint("1", &self.messages.text(key));
+        writeln!(self.out, "\n{title}")
+    }
+
+    fn table(&mut self, headers: &[&str], rows: Vec<Vec<String>>) -> io::Result<()> {
+        let total = rows.len();
+        let shown: Vec<Vec<String>> = rows.into_iter().take(MAX_ROWS).collect();
+        let header_texts: Vec<String> = headers.iter().map(|h| self.messages.text(h)).collect();
+        let mut widths: Vec<usize> = header_texts.iter().map(|h| display_width(h)).collect();
+        for row in &shown {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(display_width(cell));
+            }
+        }
+        let render = |cells: &[String]| -> String {
+            let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - display_width(c)))).collect();
+            format!("  {}", padded.join("  ").trim_end())
+        };
+        let header_line = self.paint("4", &render(&header_texts));
+        writeln!(self.out, "{header_line}")?;
+        for row in &shown {
+            writeln!(self.out, "{}", render(row))?;
+        }
+        if total > MAX_ROWS {
+            let more = self.messages.get("more-rows", &[("count", FluentValue::from(total - MAX_ROWS))]);
+            writeln!(self.out, "  {more}")?;
+        }
+        Ok(())
+    }
+
+    fn headline(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
+        let count = |role: &str, verdict: &str| verdicts.iter().filter(|v| v.role == role && v.verdict == verdict).count();
+        let sources = verdicts.iter().filter(|v| v.role == "source").count();
+        let (key, color, args): (&str, &str, Vec<(&str, FluentValue)>) = if count("source", "spreading") > 0 {
+            ("headline-spreading", "1;31", vec![("count", count("source", "spreading").into())])
+        } else if count("target", "exposed") > 0 {
+            ("headline-exposed", "1;33", vec![("count", count("target", "exposed").into())])
+        } else if totals.findings > 0 {
+            ("headline-attacked", "1;33", vec![("attempts", totals.findings.into()), ("sources", sources.into())])
+        } else {
+            ("headline-clean", "1;32", vec![("inputs", totals.inputs.into())])
+        };
+        let text = self.messages.get(key, &args);
+        let painted = self.paint(color, &text);
+        writeln!(self.out, "{painted}")?;
+        if totals.findings > 0 {
+            let note = self.messages.text("note-attempt");
+            writeln!(self.out, "{note}")?;
+        }
+        Ok(())
+    }
+
+    fn source_tables(&mut self, verdicts: &[Verdict]) -> io::Result<()> {
+        let spreading: Vec<Vec<String>> = verdicts
+            .iter()
+            .filter(|v| v.role == "source" && v.verdict == "spreading")
+            .map(|v| vec![v.subject.clone(), families(v), v.evidence_count.to_string(), v.peers.to_string(), share(v.share_same_16), share(v.share_same_8), time(&v.first_seen), time(&v.last_seen)])
+            .collect();
+        if !spreading.is_empty() {
+            self.heading("section-spreading")?;
+            self.table(&["col-host", "col-families", "col-attempts", "col-targets", "col-same16", "col-same8", "col-first", "col-last"], spreading)?;
+        }
+        let attackers: Vec<Vec<String>> = verdicts
+            .iter()
+            .filter(|v| v.role == "source" && v.verdict != "spreading")
+            .map(|v| vec![v.subject.clone(), families(v), v.evidence_count.to_string(), v.peers.to_string(), time(&v.first_seen), time(&v.last_seen)])
+            .collect();
+        if !attackers.is_empty() {
+            self.heading("section-attackers")?;
+            self.table(&["col-source", "col-families", "col-attempts", "col-targets", "col-first", "col-last"], attackers)?;
+        }
+        Ok(())
+    }
+
+    fn target_table(&mut self, verdicts: &[Verdict]) -> io::Result<()> {
+        let rows: Vec<Vec<String>> = verdicts
+            .iter()
+            .filter(|v| v.role == "target")
+            .map(|v| {
+                let e = v.exposure.clone().unwrap_or_default();
+                let verdict = self.messages.text(&format!("verdict-{}", v.verdict));
+                vec![v.subject.clone(), verdict, v.evidence_count.to_string(), e.no_mapping.to_string(), e.patched.to_string(), e.unknown.to_string()]
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.heading("section-targets")?;
+        self.table(&["col-server", "col-verdict", "col-attempts", "col-nomap", "col-patched", "col-unknown"], rows)
+    }
+
+    fn timeline(&mut self) -> io::Result<()> {
+        if self.per_day.is_empty() {
+            return Ok(());
+        }
+        let mut families: Vec<String> = self.per_day.values().flat_map(|m| m.keys().cloned()).collect();
+        families.sort();
+        families.dedup();
+        let rows: Vec<Vec<String>> = self
+            .per_day
+            .iter()
+            .map(|(day, counts)| std::iter::once(day.clone()).chain(families.iter().map(|f| counts.get(f).copied().unwrap_or(0).to_string())).collect())
+            .collect();
+        self.heading("section-timeline")?;
+        let mut headers: Vec<&str> = vec!["col-day"];
+        headers.extend(families.iter().map(String::as_str));
+        self.table(&headers, rows)
+    }
+
+    fn advice(&mut self, verdicts: &[Verdict]) -> io::Result<()> {
+        let has = |verdict: &str| verdicts.iter().any(|v| v.verdict == verdict);
+        let mut keys: Vec<String> = Vec::new();
+        if has("spreading") {
+            keys.extend((1..=5).map(|i| format!("todo-spreading-{i}")));
+        }
+        if has("exposed") || has("spreading") {
+            keys.extend((1..=3).map(|i| format!("todo-exposed-{i}")));
+        }
+        if has("attacked") {
+            keys.extend((1..=2).map(|i| format!("todo-attacked-{i}")));
+        }
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.heading("section-todo")?;
+        for (n, key) in keys.iter().enumerate() {
+            let text = self.messages.text(key);
+            writeln!(self.out, "  {}. {text}", n + 1)?;
+        }
+        Ok(())
+    }
+
+    fn footer(&mut self, totals: &RunTotals) -> io::Result<()> {
+        let line = self.messages.get(
+            "inputs-line",
+            &[("inputs", totals.inputs.into()), ("bytes", totals.bytes.into()), ("lines", totals.lines.into()), ("findings", totals.findings.into())],
+        );
+        writeln!(self.out, "\n{line}")?;
+        let errors = totals.problems.iter().filter(|p| p.severity == crate::source::Severity::Error).count();
+        if errors > 0 {
+            let text = self.messages.get("problems-line", &[("count", errors.into())]);
+            let painted = self.paint("33", &text);
+            writeln!(self.out, "{painted}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for SummarySink<W> {
+    fn input(&mut self, report: &InputReport) -> io::Result<()> {
+        for f in &report.findings {
+            let day = f.time.as_deref().map(|t| t.chars().take(10).collect()).unwrap_or_else(|| "-".to_string());
+            *self.per_day.entry(day).or_default().entry(f.family.clone()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
+        self.headline(verdicts, totals)?;
+        self.source_tables(verdicts)?;
+        self.target_table(verdicts)?;
+        self.timeline()?;
+        self.advice(verdicts)?;
+        self.footer(totals)?;
+        self.out.flush()
+    }
+}
+
+fn families(v: &Verdict) -> String {
+    v.families.iter().map(|(f, n)| format!("{f}:{n}")).collect::<Vec<_>>().join(",")
+}
+
+fn share(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), |x| format!("{:.0}%", x * 100.0))
+}
+
+fn time(t: &Option<String>) -> String {
+    t.clone().unwrap_or_else(|| "-".to_string())
+}
+
+/// Terminal columns a string takes: East Asian wide characters take two.
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| {
+            let c = c as u32;
+            let wide = (0x1100..=0x115f).contains(&c) || (0x2e80..=0xa4cf).contains(&c) || (0xac00..=0xd7a3).contains(&c) || (0xf900..=0xfaff).contains(&c) || (0xfe30..=0xfe4f).contains(&c) || (0xff00..=0xff60).contains(&c) || (0xffe0..=0xffe6).contains(&c);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(display_width("abc"), 3);
+        assert_eq!(display_width("ホスト"), 6);
+        assert_eq!(display_width("同一 /16"), 8);
+    }
+}
