@@ -7,14 +7,23 @@ use crate::detect::sigma::Rule;
 use crate::record::{Field, LogFormat, Record};
 
 /// Built-in families, most specific first: when several match one line, the first wins.
-pub const FAMILY_PRECEDENCE: [&str; 5] = ["code-red-ii", "code-red", "nimda", "code-red-unknown", "iis-exploit"];
+pub const FAMILY_PRECEDENCE: [&str; 5] = [
+    "code-red-ii",
+    "code-red",
+    "nimda",
+    "code-red-unknown",
+    "iis-exploit",
+];
 
 /// Family given to hits of rules that name none (third-party Sigma rules).
 pub const OTHER_FAMILY: &str = "sigma";
 
 /// Families that only a worm sends: a host of ours sending them is likely infected.
 pub fn is_worm_family(family: &str) -> bool {
-    matches!(family, "code-red-ii" | "code-red" | "nimda" | "code-red-unknown")
+    matches!(
+        family,
+        "code-red-ii" | "code-red" | "nimda" | "code-red-unknown"
+    )
 }
 
 fn is_code_red_family(family: &str) -> bool {
@@ -97,7 +106,10 @@ const EVIDENCE_CHARS: usize = 600;
 impl Finding {
     /// Builds the finding for `rule` matching `record`.
     pub fn new(rule: &Rule, record: &Record, at: LinePosition) -> Finding {
-        let family = rule.family.clone().unwrap_or_else(|| OTHER_FAMILY.to_string());
+        let family = rule
+            .family
+            .clone()
+            .unwrap_or_else(|| OTHER_FAMILY.to_string());
         let status = record.get(Field::Status).map(display_text);
         let exposure = is_code_red_family(&family).then(|| match record.format {
             LogFormat::ApacheError => Exposure::NotIis,
@@ -105,7 +117,10 @@ impl Finding {
         });
         Finding {
             kind: "finding",
-            confidence: rule.confidence.clone().unwrap_or_else(|| "medium".to_string()),
+            confidence: rule
+                .confidence
+                .clone()
+                .unwrap_or_else(|| "medium".to_string()),
             rule_id: rule.id.clone(),
             rule_title: rule.title.clone(),
             level: rule.level.name(),
@@ -115,7 +130,10 @@ impl Finding {
             offset: at.offset,
             format: record.format.name(),
             time: record.time.clone(),
-            client_ip: record.get(Field::ClientIp).and_then(parse_ip).map(|ip| ip.to_string()),
+            client_ip: record
+                .get(Field::ClientIp)
+                .and_then(parse_ip)
+                .map(|ip| ip.to_string()),
             server: server_of(record),
             method: record.get(Field::Method).map(display_text),
             uri: record.full_uri().map(display_text),
@@ -210,7 +228,12 @@ mod tests {
 
     #[test]
     fn one_builtin_family_per_line() {
-        let mut v = vec![finding("iis-exploit", "low"), finding("code-red-ii", "medium"), finding("sigma", "high"), finding("code-red-ii", "high")];
+        let mut v = vec![
+            finding("iis-exploit", "low"),
+            finding("code-red-ii", "medium"),
+            finding("sigma", "high"),
+            finding("code-red-ii", "high"),
+        ];
         keep_most_specific(&mut v);
         let ids: Vec<&str> = v.iter().map(|f| f.rule_id.as_str()).collect();
         assert_eq!(ids, vec!["sigma-high", "code-red-ii-high"]);

@@ -3,11 +3,11 @@
 //! The pipeline, one module a stage: [`source`] (inputs) → [`record`] (parsed lines) →
 //! [`detect`] (Sigma rules as data) → [`finding`] → [`verdict`] → [`sink`] (outputs).
 
-pub mod record;
 pub mod detect;
-pub mod source;
 pub mod finding;
-pub mod scan;
-pub mod verdict;
 pub mod i18n;
+pub mod record;
+pub mod scan;
 pub mod sink;
+pub mod source;
+pub mod verdict;

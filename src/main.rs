@@ -117,7 +117,8 @@ enum RulesCommand {
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
-    Level::from_name(s).ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
+    Level::from_name(s)
+        .ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
 }
 
 fn parse_format(s: &str) -> Result<LogFormat, String> {
@@ -129,7 +130,13 @@ fn parse_lang(s: &str) -> Result<Lang, String> {
 }
 
 fn parse_offset(s: &str) -> Result<FixedOffset, String> {
-    s.parse::<FixedOffset>().or_else(|_| if s == "Z" { Ok(FixedOffset::east_opt(0).expect("zero")) } else { Err(format!("'{s}' is not an offset like +09:00")) })
+    s.parse::<FixedOffset>().or_else(|_| {
+        if s == "Z" {
+            Ok(FixedOffset::east_opt(0).expect("zero"))
+        } else {
+            Err(format!("'{s}' is not an offset like +09:00"))
+        }
+    })
 }
 
 fn main() -> ExitCode {
@@ -150,18 +157,29 @@ fn main() -> ExitCode {
 
 /// A reader that went away (`| head`) is not an error worth reporting.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn rule_options(args: &RuleArgs) -> Result<RuleOptions> {
     let placeholders = match &args.placeholders {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-            Placeholders::parse(&text).map_err(anyhow::Error::msg).with_context(|| format!("{}", path.display()))?
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+            Placeholders::parse(&text)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{}", path.display()))?
         }
         None => Placeholders::default(),
     };
-    Ok(RuleOptions { builtin: !args.no_builtin, paths: args.rules.clone(), min_level: args.min_level, placeholders })
+    Ok(RuleOptions {
+        builtin: !args.no_builtin,
+        paths: args.rules.clone(),
+        min_level: args.min_level,
+        placeholders,
+    })
 }
 
 fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize)> {
@@ -178,7 +196,9 @@ fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize)> {
 }
 
 fn lang_from_env() -> Lang {
-    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
     Lang::from_locale(locale.as_deref())
 }
 
@@ -196,13 +216,25 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         format_hint: args.format_hint,
         local_offset: args.local_offset,
         max_line: args.max_line.max(1024),
-        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let summary_options = SummaryOptions { lang: args.lang.unwrap_or_else(lang_from_env), color };
+    let summary_options = SummaryOptions {
+        lang: args.lang.unwrap_or_else(lang_from_env),
+        color,
+    };
     let mut sinks = open_sinks(&args, summary_options)?;
-    let mut aggregator = Aggregator::new(if args.internal.is_empty() { default_internal() } else { args.internal.clone() });
-    let mut totals = RunTotals { problems: problems.clone(), ..RunTotals::default() };
+    let mut aggregator = Aggregator::new(if args.internal.is_empty() {
+        default_internal()
+    } else {
+        args.internal.clone()
+    });
+    let mut totals = RunTotals {
+        problems: problems.clone(),
+        ..RunTotals::default()
+    };
     let mut sink_error: Option<io::Error> = None;
     let total_inputs = inputs.len();
     scan_all(&inputs, &detector, &options, |report| {
@@ -214,7 +246,13 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         report.findings.iter().for_each(|f| aggregator.add(f));
         totals.add(&report);
         if show_progress {
-            eprint!("\r\x1b[2K{}/{} inputs, {} MB, {} findings", totals.inputs, total_inputs, totals.bytes / 1_000_000, totals.findings);
+            eprint!(
+                "\r\x1b[2K{}/{} inputs, {} MB, {} findings",
+                totals.inputs,
+                total_inputs,
+                totals.bytes / 1_000_000,
+                totals.findings
+            );
         }
         for sink in sinks.iter_mut() {
             if let Err(e) = sink.input(&report) {
@@ -232,14 +270,27 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     for sink in sinks.iter_mut() {
         sink.finish(&verdicts, &totals).context("writing output")?;
     }
-    let errors = rule_errors + totals.problems.iter().filter(|p| p.severity == Severity::Error).count();
-    Ok(if totals.findings > 0 { 1 } else if errors > 0 { 2 } else { 0 })
+    let errors = rule_errors
+        + totals
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count();
+    Ok(if totals.findings > 0 {
+        1
+    } else if errors > 0 {
+        2
+    } else {
+        0
+    })
 }
 
 fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>> {
     let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
     let machine_out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?)),
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
         None => stdout(),
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -265,7 +316,14 @@ fn run_rules(cmd: RulesCommand) -> Result<u8> {
             let mut out = io::stdout().lock();
             writeln!(out, "{:<36}  {:<8}  {:<16}  title", "id", "level", "family")?;
             for r in detector.rules() {
-                writeln!(out, "{:<36}  {:<8}  {:<16}  {}", r.id, r.level.name(), r.family.as_deref().unwrap_or("-"), r.title)?;
+                writeln!(
+                    out,
+                    "{:<36}  {:<8}  {:<16}  {}",
+                    r.id,
+                    r.level.name(),
+                    r.family.as_deref().unwrap_or("-"),
+                    r.title
+                )?;
             }
             Ok(0)
         }
@@ -294,7 +352,11 @@ fn check_rules(paths: &[PathBuf]) -> Result<u8> {
             Ok(rule) => {
                 ok += 1;
                 if !rule.unknown_fields.is_empty() {
-                    println!("{}: warning: fields outside the webserver taxonomy never match: {}", file.display(), rule.unknown_fields.join(", "));
+                    println!(
+                        "{}: warning: fields outside the webserver taxonomy never match: {}",
+                        file.display(),
+                        rule.unknown_fields.join(", ")
+                    );
                 }
             }
             Err(e) => errors.push(e),
@@ -304,7 +366,11 @@ fn check_rules(paths: &[PathBuf]) -> Result<u8> {
         println!("{e}");
     }
     println!("{ok} rule(s) valid, {} error(s)", errors.len());
-    Ok(if errors.is_empty() && !files.is_empty() { 0 } else { 2 })
+    Ok(if errors.is_empty() && !files.is_empty() {
+        0
+    } else {
+        2
+    })
 }
 
 fn print_stats(detector: &Detector) -> Result<()> {
@@ -312,10 +378,23 @@ fn print_stats(detector: &Detector) -> Result<()> {
     for (i, rule) in detector.rules().iter().enumerate() {
         match detector.atoms(i) {
             Some(atoms) => {
-                let shown: Vec<String> = atoms.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-                writeln!(out, "{}  {} atom(s): {}", rule.id, atoms.len(), shown.join(" | "))?;
+                let shown: Vec<String> = atoms
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                writeln!(
+                    out,
+                    "{}  {} atom(s): {}",
+                    rule.id,
+                    atoms.len(),
+                    shown.join(" | ")
+                )?;
             }
-            None => writeln!(out, "{}  slow: no literal atoms, sees every line ({})", rule.id, rule.title)?,
+            None => writeln!(
+                out,
+                "{}  slow: no literal atoms, sees every line ({})",
+                rule.id, rule.title
+            )?,
         }
     }
     let slow = detector.slow_rules().len();

@@ -70,7 +70,16 @@ const NIMDA: [&str; 16] = [
     "/scripts/..%252f../winnt/system32/cmd.exe",
 ];
 
-const PAGES: [&str; 8] = ["/", "/index.htm", "/products/index.htm", "/images/logo.gif", "/css/site.css", "/search.asp", "/news/2001/08.htm", "/contact.htm"];
+const PAGES: [&str; 8] = [
+    "/",
+    "/index.htm",
+    "/products/index.htm",
+    "/images/logo.gif",
+    "/css/site.css",
+    "/search.asp",
+    "/news/2001/08.htm",
+    "/contact.htm",
+];
 const AGENTS: [&str; 3] = [
     "Mozilla/4.0+(compatible;+MSIE+5.5;+Windows+98)",
     "Mozilla/4.0+(compatible;+MSIE+6.0;+Windows+NT+5.0)",
@@ -88,7 +97,12 @@ struct Hit {
 }
 
 fn clock(second: u32) -> String {
-    format!("{:02}:{:02}:{:02}", second / 3600 % 24, second / 60 % 60, second % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        second / 3600 % 24,
+        second / 60 % 60,
+        second % 60
+    )
 }
 
 fn benign(rng: &mut Rng, count: usize, start: u32) -> Vec<Hit> {
@@ -105,14 +119,28 @@ fn benign(rng: &mut Rng, count: usize, start: u32) -> Vec<Hit> {
 }
 
 fn worm(second: u32, client: &str, letter: char, status: u16) -> Hit {
-    Hit { second, client: client.to_string(), method: "GET", stem: "/default.ida".into(), query: Some(code_red_query(letter)), status }
+    Hit {
+        second,
+        client: client.to_string(),
+        method: "GET",
+        stem: "/default.ida".into(),
+        query: Some(code_red_query(letter)),
+        status,
+    }
 }
 
 fn nimda(second: u32, client: &str) -> Vec<Hit> {
     NIMDA
         .iter()
         .enumerate()
-        .map(|(i, stem)| Hit { second: second + i as u32, client: client.into(), method: "GET", stem: stem.to_string(), query: Some("/c+dir".into()), status: 404 })
+        .map(|(i, stem)| Hit {
+            second: second + i as u32,
+            client: client.into(),
+            method: "GET",
+            stem: stem.to_string(),
+            query: Some("/c+dir".into()),
+            status: 404,
+        })
         .collect()
 }
 
@@ -126,7 +154,12 @@ fn attacks(server_index: u32) -> Vec<Hit> {
     // Internal hosts spreading Code Red II: each hits several of our servers.
     for (n, infected) in ["10.1.5.23", "10.1.7.40"].iter().enumerate() {
         for k in 0..3 {
-            hits.push(worm(20_000 + n as u32 * 900 + k * 120 + server_index, infected, 'X', 404));
+            hits.push(worm(
+                20_000 + n as u32 * 900 + k * 120 + server_index,
+                infected,
+                'X',
+                404,
+            ));
         }
     }
     hits.extend(nimda(30_000 + server_index * 7, "192.0.2.66"));
@@ -142,13 +175,24 @@ fn w3c_log(rng: &mut Rng, server_ip: &str, server_index: u32) -> String {
     out.push_str("#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:49\r\n");
     out.push_str("#Fields: time c-ip cs-method cs-uri-stem sc-status \r\n");
     for h in first {
-        out.push_str(&format!("{} {} {} {} {}\r\n", clock(h.second), h.client, h.method, h.stem, h.status));
+        out.push_str(&format!(
+            "{} {} {} {} {}\r\n",
+            clock(h.second),
+            h.client,
+            h.method,
+            h.stem,
+            h.status
+        ));
     }
     // IIS writes a new header block when logging options change: the layout changes here.
     out.push_str("#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 12:00:00\r\n");
     out.push_str("#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n");
     for h in second {
-        let agent = if h.stem == "/default.ida" || h.query.is_some() { "-" } else { rng.pick(&AGENTS) };
+        let agent = if h.stem == "/default.ida" || h.query.is_some() {
+            "-"
+        } else {
+            rng.pick(&AGENTS)
+        };
         out.push_str(&format!(
             "2001-08-04 {} {} - {server_ip} 80 {} {} {} {} {agent}\r\n",
             clock(h.second),
@@ -183,7 +227,11 @@ fn iis_native_log(rng: &mut Rng) -> String {
 
 fn ncsa_log(rng: &mut Rng) -> String {
     let mut hits = benign(rng, 150, 30);
-    hits.extend(attacks(3).into_iter().filter(|h| !h.client.starts_with("10.1.7")));
+    hits.extend(
+        attacks(3)
+            .into_iter()
+            .filter(|h| !h.client.starts_with("10.1.7")),
+    );
     hits.sort_by_key(|h| h.second);
     hits.iter()
         .map(|h| {
@@ -208,7 +256,10 @@ fn ncsa_log(rng: &mut Rng) -> String {
 
 fn apache_error_log() -> String {
     let mut out = String::new();
-    for (i, client) in ["198.51.100.23", "198.51.100.77", "10.1.5.23"].iter().enumerate() {
+    for (i, client) in ["198.51.100.23", "198.51.100.77", "10.1.5.23"]
+        .iter()
+        .enumerate()
+    {
         out.push_str(&format!("[Mon Aug  6 0{}:13:17 2001] [error] [client {client}] File does not exist: /var/www/html/default.ida\n", i + 1));
     }
     out.push_str("[Mon Aug  6 05:01:02 2001] [error] [client 198.51.100.23] Client sent malformed Host header\n");
@@ -233,14 +284,33 @@ fn main() -> Result<()> {
     let options = Options::parse();
     let mut rng = Rng(options.seed.max(1));
     let out = &options.out;
-    write_file(&out.join("iis/web1/ex010804.log"), w3c_log(&mut rng, "10.1.0.10", 0).as_bytes())?;
-    write_file(&out.join("iis/web3/ex010804.log"), w3c_log(&mut rng, "10.2.0.7", 1).as_bytes())?;
-    write_file(&out.join("iis/web2/in010805.log"), iis_native_log(&mut rng).as_bytes())?;
-    write_file(&out.join("apache/access_log.1.gz"), &gzip(&ncsa_log(&mut rng))?)?;
+    write_file(
+        &out.join("iis/web1/ex010804.log"),
+        w3c_log(&mut rng, "10.1.0.10", 0).as_bytes(),
+    )?;
+    write_file(
+        &out.join("iis/web3/ex010804.log"),
+        w3c_log(&mut rng, "10.2.0.7", 1).as_bytes(),
+    )?;
+    write_file(
+        &out.join("iis/web2/in010805.log"),
+        iis_native_log(&mut rng).as_bytes(),
+    )?;
+    write_file(
+        &out.join("apache/access_log.1.gz"),
+        &gzip(&ncsa_log(&mut rng))?,
+    )?;
     write_file(&out.join("apache/error_log"), apache_error_log().as_bytes())?;
     let mut readme = File::create(out.join("README.md"))?;
-    writeln!(readme, "Sample evidence written by `cargo run -p wormtrace-gen -- --out samples` (seed {}).", options.seed)?;
+    writeln!(
+        readme,
+        "Sample evidence written by `cargo run -p wormtrace-gen -- --out samples` (seed {}).",
+        options.seed
+    )?;
     writeln!(readme, "Addresses are from documentation (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and private ranges.")?;
-    writeln!(readme, "Internal hosts 10.1.5.23 and 10.1.7.40 spread Code Red II; the rest attack from outside.")?;
+    writeln!(
+        readme,
+        "Internal hosts 10.1.5.23 and 10.1.7.40 spread Code Red II; the rest attack from outside."
+    )?;
     Ok(())
 }

@@ -73,7 +73,14 @@ impl Detector {
                 .build(&patterns)
                 .expect("literal atoms always build")
         });
-        Detector { rules, atoms, prefilter, atom_index, atom_rules, slow_rules }
+        Detector {
+            rules,
+            atoms,
+            prefilter,
+            atom_index,
+            atom_rules,
+            slow_rules,
+        }
     }
 
     /// The loaded rules, in load order.
@@ -120,7 +127,13 @@ fn alternation(patterns: &[Vec<u8>]) -> Regex {
         .iter()
         .map(|p| {
             p.iter()
-                .map(|&b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("\\x{b:02x}") })
+                .map(|&b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("\\x{b:02x}")
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -141,7 +154,9 @@ mod tests {
     fn builtin_pack_has_no_slow_rules_and_a_prefilter() {
         let d = detector();
         assert!(d.slow_rules().is_empty());
-        let Prefilter::Atoms(re) = d.prefilter() else { panic!("expected atoms") };
+        let Prefilter::Atoms(re) = d.prefilter() else {
+            panic!("expected atoms")
+        };
         assert!(re.is_match(b"GET /DEFAULT.IDA?XXX"));
         assert!(!re.is_match(b"GET /index.html HTTP/1.0"));
     }
@@ -162,7 +177,10 @@ mod tests {
         r.set(Field::UriStem, b"/scripts/root.exe");
         r.set(Field::UriQuery, b"/c+dir");
         d.matching_rules(&r, &mut out);
-        let families: Vec<&str> = out.iter().filter_map(|&i| d.rules()[i].family.as_deref()).collect();
+        let families: Vec<&str> = out
+            .iter()
+            .filter_map(|&i| d.rules()[i].family.as_deref())
+            .collect();
         assert_eq!(families, vec!["iis-exploit", "nimda"]);
     }
 }

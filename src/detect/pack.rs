@@ -42,14 +42,22 @@ pub fn load_rules(options: &RuleOptions) -> LoadedRules {
     let mut loaded = LoadedRules::default();
     if options.builtin {
         for (name, text) in BUILTIN_RULES {
-            loaded.push(Rule::parse(&format!("builtin:{name}"), text, &options.placeholders));
+            loaded.push(Rule::parse(
+                &format!("builtin:{name}"),
+                text,
+                &options.placeholders,
+            ));
         }
     }
     for file in rule_files(&options.paths, &mut loaded.errors) {
         let source = file.display().to_string();
         match std::fs::read_to_string(&file) {
             Ok(text) => loaded.push(Rule::parse(&source, &text, &options.placeholders)),
-            Err(e) => loaded.errors.push(RuleError { file: source, line: 0, message: e.to_string() }),
+            Err(e) => loaded.errors.push(RuleError {
+                file: source,
+                line: 0,
+                message: e.to_string(),
+            }),
         }
     }
     loaded.rules.retain(|r| r.level >= options.min_level);
@@ -71,7 +79,9 @@ pub fn rule_files(paths: &[PathBuf], errors: &mut Vec<RuleError>) -> Vec<PathBuf
     for path in paths {
         for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
             match entry {
-                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => files.push(e.into_path()),
+                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
+                    files.push(e.into_path())
+                }
                 Ok(_) => {}
                 Err(e) => errors.push(RuleError {
                     file: e.path().unwrap_or(path).display().to_string(),
@@ -85,7 +95,10 @@ pub fn rule_files(paths: &[PathBuf], errors: &mut Vec<RuleError>) -> Vec<PathBuf
 }
 
 fn is_rule_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml")
+    )
 }
 
 #[cfg(test)]
@@ -98,8 +111,18 @@ mod tests {
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         assert!(loaded.rules.len() >= 14);
         for rule in &loaded.rules {
-            let family = rule.family.as_deref().expect("built-in rules name a family");
-            assert!(["code-red", "code-red-ii", "code-red-unknown", "nimda", "iis-exploit"].contains(&family));
+            let family = rule
+                .family
+                .as_deref()
+                .expect("built-in rules name a family");
+            assert!([
+                "code-red",
+                "code-red-ii",
+                "code-red-unknown",
+                "nimda",
+                "iis-exploit"
+            ]
+            .contains(&family));
             assert!(rule.confidence.is_some());
             assert!(rule.tags.iter().any(|t| t == "attack.t1190"));
         }
@@ -107,7 +130,10 @@ mod tests {
 
     #[test]
     fn min_level_filters() {
-        let options = RuleOptions { min_level: Level::Critical, ..RuleOptions::default() };
+        let options = RuleOptions {
+            min_level: Level::Critical,
+            ..RuleOptions::default()
+        };
         let loaded = load_rules(&options);
         assert!(loaded.rules.iter().all(|r| r.level == Level::Critical));
         assert!(!loaded.rules.is_empty());

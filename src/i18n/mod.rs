@@ -46,7 +46,9 @@ impl Messages {
         // Isolation marks would show up as stray characters in terminals and files.
         bundle.set_use_isolating(false);
         let resource = FluentResource::try_new(text.to_string()).expect("embedded catalog parses");
-        bundle.add_resource(resource).expect("no duplicate messages");
+        bundle
+            .add_resource(resource)
+            .expect("no duplicate messages");
         Messages { bundle }
     }
 
@@ -60,7 +62,9 @@ impl Messages {
             fluent_args.set(*name, value.clone());
         }
         let mut errors = Vec::new();
-        self.bundle.format_pattern(pattern, Some(&fluent_args), &mut errors).into_owned()
+        self.bundle
+            .format_pattern(pattern, Some(&fluent_args), &mut errors)
+            .into_owned()
     }
 
     /// The message `key` without arguments.
@@ -76,19 +80,30 @@ mod tests {
     #[test]
     fn both_catalogs_have_the_same_keys() {
         let keys = |text: &str| -> Vec<String> {
-            let mut k: Vec<String> = text.lines().filter_map(|l| l.split_once(" = ")).map(|(k, _)| k.to_string()).collect();
+            let mut k: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.split_once(" = "))
+                .map(|(k, _)| k.to_string())
+                .collect();
             k.sort();
             k
         };
-        assert_eq!(keys(include_str!("../../locales/en.ftl")), keys(include_str!("../../locales/ja.ftl")));
+        assert_eq!(
+            keys(include_str!("../../locales/en.ftl")),
+            keys(include_str!("../../locales/ja.ftl"))
+        );
     }
 
     #[test]
     fn arguments_and_language_choice() {
         let ja = Messages::new(Lang::Ja);
-        assert!(ja.get("headline-spreading", &[("count", 3.into())]).contains("3 台"));
+        assert!(ja
+            .get("headline-spreading", &[("count", 3.into())])
+            .contains("3 台"));
         let en = Messages::new(Lang::En);
-        assert!(en.get("headline-clean", &[("inputs", 2.into())]).contains("2 input"));
+        assert!(en
+            .get("headline-clean", &[("inputs", 2.into())])
+            .contains("2 input"));
         assert_eq!(en.text("no-such-key"), "no-such-key");
         assert_eq!(Lang::from_locale(Some("ja_JP.UTF-8")), Lang::Ja);
         assert_eq!(Lang::from_locale(Some("C")), Lang::En);

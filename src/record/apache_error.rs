@@ -7,7 +7,10 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
     let mut record = Record::new(line, LogFormat::ApacheError);
     let mut rest = line.trim_ascii();
     let mut first = true;
-    while let Some(inner_end) = rest.strip_prefix(b"[").and_then(|r| memchr::memchr(b']', r)) {
+    while let Some(inner_end) = rest
+        .strip_prefix(b"[")
+        .and_then(|r| memchr::memchr(b']', r))
+    {
         let inner = &rest[1..=inner_end];
         if first {
             record.time = time::apache_error(inner, ctx.local_offset);
@@ -53,7 +56,10 @@ mod tests {
         assert_eq!(r.time.as_deref(), Some("2001-08-01T05:13:17Z"));
         let r = parse(b"[Wed Aug 01 05:13:17.123456 2001] [core:info] [pid 42] [client 192.0.2.5:4567] AH00128: File does not exist: /srv/default.ida", &ctx());
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.5"[..]));
-        let r = parse(b"[Wed Aug 01 05:13:17 2001] [error] [client 2001:db8::1] x", &ctx());
+        let r = parse(
+            b"[Wed Aug 01 05:13:17 2001] [error] [client 2001:db8::1] x",
+            &ctx(),
+        );
         assert_eq!(r.get(Field::ClientIp), Some(&b"2001:db8::1"[..]));
     }
 }

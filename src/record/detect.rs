@@ -64,7 +64,9 @@ fn looks_binary(head: &[u8]) -> bool {
 fn classify(line: &[u8]) -> Option<usize> {
     if let Some(stamp) = memchr::memmem::find(line, b" [") {
         let after = &line[stamp + 2..];
-        let is_ncsa_stamp = after.len() > 11 && after[..2].iter().any(u8::is_ascii_digit) && memchr::memchr(b'/', &after[..6]).is_some();
+        let is_ncsa_stamp = after.len() > 11
+            && after[..2].iter().any(u8::is_ascii_digit)
+            && memchr::memchr(b'/', &after[..6]).is_some();
         if is_ncsa_stamp && memchr::memmem::find(after, b"] \"").is_some() {
             let quotes = memchr::memchr_iter(b'"', after).count();
             return Some(if quotes >= 6 { 0 } else { 1 });
@@ -73,7 +75,11 @@ fn classify(line: &[u8]) -> Option<usize> {
     if line.ends_with(b",") && memchr::memmem::find_iter(line, b", ").count() >= 13 {
         return Some(2);
     }
-    if line.first() == Some(&b'[') && line.get(1..4).is_some_and(|d| d.iter().all(u8::is_ascii_alphabetic)) {
+    if line.first() == Some(&b'[')
+        && line
+            .get(1..4)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_alphabetic))
+    {
         return Some(3);
     }
     if line.first() != Some(&b'#') && looks_w3c_data(line) {
@@ -84,7 +90,11 @@ fn classify(line: &[u8]) -> Option<usize> {
 
 /// A W3C data line starts with `yyyy-mm-dd hh:mm:ss` (or just the time) and has no quotes.
 fn looks_w3c_data(line: &[u8]) -> bool {
-    let is_date = line.len() > 19 && line[4] == b'-' && line[7] == b'-' && line[10] == b' ' && line[13] == b':';
+    let is_date = line.len() > 19
+        && line[4] == b'-'
+        && line[7] == b'-'
+        && line[10] == b' '
+        && line[13] == b':';
     is_date && memchr::memchr(b'"', line).is_none()
 }
 
@@ -107,14 +117,25 @@ mod tests {
             (b"[Wed Aug  1 05:13:17 2001] [error] [client 1.2.3.4] File does not exist: /x\n", LogFormat::ApacheError),
         ];
         for (head, want) in cases {
-            assert_eq!(detect_format(head), FormatGuess::Log(want), "{}", String::from_utf8_lossy(head));
+            assert_eq!(
+                detect_format(head),
+                FormatGuess::Log(want),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
         }
     }
 
     #[test]
     fn unknown_text_and_binary() {
-        assert_eq!(detect_format(b"hello world\nfoo\n"), FormatGuess::Log(LogFormat::Text));
+        assert_eq!(
+            detect_format(b"hello world\nfoo\n"),
+            FormatGuess::Log(LogFormat::Text)
+        );
         assert_eq!(detect_format(b""), FormatGuess::Log(LogFormat::Text));
-        assert_eq!(detect_format(b"regf\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), FormatGuess::Binary);
+        assert_eq!(
+            detect_format(b"regf\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+            FormatGuess::Binary
+        );
     }
 }

@@ -128,15 +128,21 @@ mod tests {
         assert_eq!(map.iis_native(14), Some(Field::UriQuery));
         assert_eq!(
             map.ncsa("%r"),
-            &[Field::Method, Field::UriStem, Field::UriQuery, Field::Version]
+            &[
+                Field::Method,
+                Field::UriStem,
+                Field::UriQuery,
+                Field::Version
+            ]
         );
         assert_eq!(map.apache_client(), Some(Field::ClientIp));
     }
 
     #[test]
     fn bad_mapping_is_an_error() {
-        let err = FieldMap::parse("iis-w3c: {a: nosuch}\niis-native: []\nncsa: {}\napache-error: {}")
-            .unwrap_err();
+        let err =
+            FieldMap::parse("iis-w3c: {a: nosuch}\niis-native: []\nncsa: {}\napache-error: {}")
+                .unwrap_err();
         assert!(err.to_string().contains("nosuch"));
     }
 }

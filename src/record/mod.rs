@@ -120,7 +120,12 @@ impl<'a> Record<'a> {
             return;
         }
         let value = if field.plus_means_space() && value.contains(&b'+') {
-            Cow::Owned(value.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
+            Cow::Owned(
+                value
+                    .iter()
+                    .map(|&b| if b == b'+' { b' ' } else { b })
+                    .collect(),
+            )
         } else {
             Cow::Borrowed(value)
         };
@@ -281,7 +286,13 @@ mod tests {
         r.set(Field::UriQuery, b"-");
         r.set(Field::UserAgent, b"Mozilla/4.0+(compatible)");
         assert_eq!(r.get(Field::UriQuery), None);
-        assert_eq!(r.get(Field::UserAgent), Some(&b"Mozilla/4.0 (compatible)"[..]));
-        assert_eq!(r.get_lower(Field::UserAgent), Some(&b"mozilla/4.0 (compatible)"[..]));
+        assert_eq!(
+            r.get(Field::UserAgent),
+            Some(&b"Mozilla/4.0 (compatible)"[..])
+        );
+        assert_eq!(
+            r.get_lower(Field::UserAgent),
+            Some(&b"mozilla/4.0 (compatible)"[..])
+        );
     }
 }

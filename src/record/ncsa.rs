@@ -31,7 +31,10 @@ fn timestamp_start(line: &[u8]) -> Option<usize> {
 }
 
 fn set_identity<'a>(record: &mut Record<'a>, head: &'a [u8], ctx: &ParseContext) {
-    let tokens: Vec<&[u8]> = head.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<&[u8]> = head
+        .split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .collect();
     if tokens.len() < 3 {
         if let Some(host) = tokens.first() {
             set_all(record, ctx.map.ncsa("%h"), &[host]);
@@ -47,7 +50,11 @@ fn set_identity<'a>(record: &mut Record<'a>, head: &'a [u8], ctx: &ParseContext)
     set_all(record, ctx.map.ncsa("%h"), &[tokens[host_at]]);
     // A user name may hold spaces: it runs from its first token to the timestamp.
     let user_start = tokens[user_at].as_ptr() as usize - head.as_ptr() as usize;
-    set_all(record, ctx.map.ncsa("%u"), &[head[user_start..].trim_ascii()]);
+    set_all(
+        record,
+        ctx.map.ncsa("%u"),
+        &[head[user_start..].trim_ascii()],
+    );
 }
 
 fn split_stamp(stamp: &[u8]) -> Vec<&[u8]> {
@@ -58,7 +65,11 @@ fn split_stamp(stamp: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Reads `"%r"`; returns what follows its closing quote.
-fn set_request<'a>(record: &mut Record<'a>, rest: &'a [u8], ctx: &ParseContext) -> Option<&'a [u8]> {
+fn set_request<'a>(
+    record: &mut Record<'a>,
+    rest: &'a [u8],
+    ctx: &ParseContext,
+) -> Option<&'a [u8]> {
     let body = rest.strip_prefix(b"\"")?;
     let end = request_end(body);
     if ctx.map.ncsa("%r").contains(&Field::Method) {
@@ -73,7 +84,9 @@ fn request_end(body: &[u8]) -> usize {
     let status_follows = |q: usize| {
         let after = &body[q + 1..];
         after.first() == Some(&b' ')
-            && (after.get(1..4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && (after
+                .get(1..4)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
                 || after.get(1) == Some(&b'-'))
     };
     memchr::memchr_iter(b'"', body)
@@ -155,11 +168,17 @@ mod tests {
 
     #[test]
     fn common_format_without_version_and_truncated() {
-        let r = parse(br#"10.0.0.5 - - [04/Aug/2001:13:45:01 -0700] "GET /default.ida" 400 -"#, &ctx());
+        let r = parse(
+            br#"10.0.0.5 - - [04/Aug/2001:13:45:01 -0700] "GET /default.ida" 400 -"#,
+            &ctx(),
+        );
         assert_eq!(r.format, LogFormat::NcsaCommon);
         assert_eq!(r.get(Field::UriStem), Some(&b"/default.ida"[..]));
         assert_eq!(r.get(Field::Status), Some(&b"400"[..]));
-        let r = parse(br#"10.0.0.5 - - [04/Aug/2001:13:45:01 -0700] "GET /default.ida?NNNNN"#, &ctx());
+        let r = parse(
+            br#"10.0.0.5 - - [04/Aug/2001:13:45:01 -0700] "GET /default.ida?NNNNN"#,
+            &ctx(),
+        );
         assert_eq!(r.get(Field::UriQuery), Some(&b"NNNNN"[..]));
     }
 }

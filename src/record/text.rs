@@ -4,7 +4,14 @@
 use super::{LogFormat, Record};
 
 const METHODS: [&[u8]; 8] = [
-    b"GET ", b"POST ", b"HEAD ", b"SEARCH ", b"PUT ", b"OPTIONS ", b"PROPFIND ", b"DELETE ",
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"SEARCH ",
+    b"PUT ",
+    b"OPTIONS ",
+    b"PROPFIND ",
+    b"DELETE ",
 ];
 
 /// Parses a line of unknown layout.
@@ -21,8 +28,10 @@ fn find_request(line: &[u8]) -> Option<&[u8]> {
     let start = METHODS
         .iter()
         .filter_map(|m| {
-            memchr::memmem::find_iter(line, m)
-                .find(|&i| line.get(i + m.len()) == Some(&b'/') && (i == 0 || !line[i - 1].is_ascii_alphanumeric()))
+            memchr::memmem::find_iter(line, m).find(|&i| {
+                line.get(i + m.len()) == Some(&b'/')
+                    && (i == 0 || !line[i - 1].is_ascii_alphanumeric())
+            })
         })
         .min()?;
     let rest = &line[start..];
@@ -37,7 +46,8 @@ mod tests {
 
     #[test]
     fn request_inside_unknown_text_is_found() {
-        let r = parse(b"Aug 4 fw01 drop src=192.0.2.1 \"GET /default.ida?NNNN=a HTTP/1.0\" len=400");
+        let r =
+            parse(b"Aug 4 fw01 drop src=192.0.2.1 \"GET /default.ida?NNNN=a HTTP/1.0\" len=400");
         assert_eq!(r.get(Field::UriStem), Some(&b"/default.ida"[..]));
         assert_eq!(r.get(Field::UriQuery), Some(&b"NNNN=a"[..]));
         assert_eq!(r.get(Field::ClientIp), None);

@@ -84,7 +84,8 @@ mod tests {
     #[test]
     fn fields_line_sets_layout_and_trailing_spaces_are_harmless() {
         let l = layout(&[b"#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)  \r"]);
-        let r = l.parse(b"2001-08-04 13:45:01 192.0.2.7 GET /default.ida XXXX=a 404 Mozilla/4.0+(x)\r");
+        let r =
+            l.parse(b"2001-08-04 13:45:01 192.0.2.7 GET /default.ida XXXX=a 404 Mozilla/4.0+(x)\r");
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.7"[..]));
         assert_eq!(r.get(Field::UriStem), Some(&b"/default.ida"[..]));
         assert_eq!(r.get(Field::UriQuery), Some(&b"XXXX=a"[..]));

@@ -40,8 +40,16 @@ struct Cursor {
 impl LineScanner<'_> {
     /// Scans `reader` to its end (or first read error), sending findings to `out`.
     /// `head` holds bytes already read from `reader` (for format detection).
-    pub fn run(&mut self, head: Vec<u8>, reader: &mut dyn Read, out: &mut Vec<Finding>) -> (LineStats, io::Result<()>) {
-        let mut stats = LineStats { bytes: head.len() as u64, ..LineStats::default() };
+    pub fn run(
+        &mut self,
+        head: Vec<u8>,
+        reader: &mut dyn Read,
+        out: &mut Vec<Finding>,
+    ) -> (LineStats, io::Result<()>) {
+        let mut stats = LineStats {
+            bytes: head.len() as u64,
+            ..LineStats::default()
+        };
         let mut buf = head;
         let mut cursor = Cursor { line: 1, offset: 0 };
         let mut skipping_long_line = false;
@@ -103,7 +111,13 @@ impl LineScanner<'_> {
 
     /// Scans what is left at the end of the input: complete lines and a last line
     /// without a newline.
-    fn finish_tail(&mut self, tail: &[u8], cursor: &mut Cursor, stats: &mut LineStats, out: &mut Vec<Finding>) {
+    fn finish_tail(
+        &mut self,
+        tail: &[u8],
+        cursor: &mut Cursor,
+        stats: &mut LineStats,
+        out: &mut Vec<Finding>,
+    ) {
         if tail.is_empty() {
             return;
         }
@@ -116,15 +130,27 @@ impl LineScanner<'_> {
     /// Scans complete lines (the region ends after a newline, or is the input's last line).
     /// Returns how many newlines the region holds.
     fn scan_region(&mut self, region: &[u8], at: &Cursor, out: &mut Vec<Finding>) -> u64 {
-        let mut walker = RegionWalker { region, counted_to: 0, line: at.line };
+        let mut walker = RegionWalker {
+            region,
+            counted_to: 0,
+            line: at.line,
+        };
         match self.detector.prefilter() {
             Prefilter::Nothing if !self.parser.wants_directives() => {}
             Prefilter::Everything | Prefilter::Nothing => {
                 let mut start = 0;
                 while start < region.len() {
-                    let end = memchr::memchr(b'\n', &region[start..]).map_or(region.len(), |e| start + e);
+                    let end =
+                        memchr::memchr(b'\n', &region[start..]).map_or(region.len(), |e| start + e);
                     let line = walker.line_at(start);
-                    self.scan_line(&region[start..end], &Cursor { line, offset: at.offset + start as u64 }, out);
+                    self.scan_line(
+                        &region[start..end],
+                        &Cursor {
+                            line,
+                            offset: at.offset + start as u64,
+                        },
+                        out,
+                    );
                     start = end + 1;
                 }
             }
@@ -132,12 +158,26 @@ impl LineScanner<'_> {
                 let mut pos = 0;
                 while pos < region.len() {
                     let hit = regex.find_at(region, pos).map(|m| m.start());
-                    let directive = if self.parser.wants_directives() { next_directive(region, pos) } else { None };
-                    let Some(event) = [hit, directive].into_iter().flatten().min() else { break };
+                    let directive = if self.parser.wants_directives() {
+                        next_directive(region, pos)
+                    } else {
+                        None
+                    };
+                    let Some(event) = [hit, directive].into_iter().flatten().min() else {
+                        break;
+                    };
                     let start = memchr::memrchr(b'\n', &region[..event]).map_or(0, |p| p + 1);
-                    let end = memchr::memchr(b'\n', &region[event..]).map_or(region.len(), |e| event + e);
+                    let end =
+                        memchr::memchr(b'\n', &region[event..]).map_or(region.len(), |e| event + e);
                     let line = walker.line_at(start);
-                    self.scan_line(&region[start..end], &Cursor { line, offset: at.offset + start as u64 }, out);
+                    self.scan_line(
+                        &region[start..end],
+                        &Cursor {
+                            line,
+                            offset: at.offset + start as u64,
+                        },
+                        out,
+                    );
                     pos = end + 1;
                 }
             }
@@ -160,8 +200,15 @@ impl LineScanner<'_> {
         if hits.is_empty() {
             return;
         }
-        let position = LinePosition { path: self.path, line: at.line, offset: at.offset };
-        let mut found: Vec<Finding> = hits.iter().map(|&i| Finding::new(&self.detector.rules()[i], &record, position)).collect();
+        let position = LinePosition {
+            path: self.path,
+            line: at.line,
+            offset: at.offset,
+        };
+        let mut found: Vec<Finding> = hits
+            .iter()
+            .map(|&i| Finding::new(&self.detector.rules()[i], &record, position))
+            .collect();
         keep_most_specific(&mut found);
         out.extend(found);
     }
@@ -179,7 +226,8 @@ impl RegionWalker<'_> {
     fn line_at(&mut self, pos: usize) -> u64 {
         let pos = pos.min(self.region.len());
         if pos > self.counted_to {
-            self.line += memchr::memchr_iter(b'\n', &self.region[self.counted_to..pos]).count() as u64;
+            self.line +=
+                memchr::memchr_iter(b'\n', &self.region[self.counted_to..pos]).count() as u64;
             self.counted_to = pos;
         }
         self.line

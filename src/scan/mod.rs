@@ -70,19 +70,36 @@ impl InputReport {
     }
 
     fn problem(&mut self, reason: String, severity: Severity) {
-        self.problems.push(Problem { path: self.path.clone(), reason, severity });
+        self.problems.push(Problem {
+            path: self.path.clone(),
+            reason,
+            severity,
+        });
     }
 }
 
 /// Scans every input, calling `on_report` for each in input order.
-pub fn scan_all(inputs: &[Input], detector: &Detector, options: &ScanOptions, mut on_report: impl FnMut(InputReport)) {
+pub fn scan_all(
+    inputs: &[Input],
+    detector: &Detector,
+    options: &ScanOptions,
+    mut on_report: impl FnMut(InputReport),
+) {
     let threads = options.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let window = threads * 4;
     for batch in inputs.chunks(window) {
         let reports: Vec<InputReport> = match &pool {
-            Ok(pool) => pool.install(|| batch.par_iter().map(|i| scan_input(i, detector, options)).collect()),
-            Err(_) => batch.iter().map(|i| scan_input(i, detector, options)).collect(),
+            Ok(pool) => pool.install(|| {
+                batch
+                    .par_iter()
+                    .map(|i| scan_input(i, detector, options))
+                    .collect()
+            }),
+            Err(_) => batch
+                .iter()
+                .map(|i| scan_input(i, detector, options))
+                .collect(),
         };
         reports.into_iter().for_each(&mut on_report);
     }
@@ -105,12 +122,20 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
     }
     match opened.finish() {
         Ok(d) => report.digest = Some(d),
-        Err(e) => report.problem(format!("cannot read to the end: {}", describe_io(&e)), Severity::Error),
+        Err(e) => report.problem(
+            format!("cannot read to the end: {}", describe_io(&e)),
+            Severity::Error,
+        ),
     }
     report
 }
 
-fn read_and_scan(reader: &mut dyn Read, detector: &Detector, options: &ScanOptions, report: &mut InputReport) -> io::Result<()> {
+fn read_and_scan(
+    reader: &mut dyn Read,
+    detector: &Detector,
+    options: &ScanOptions,
+    report: &mut InputReport,
+) -> io::Result<()> {
     let head = read_head(reader)?;
     let format = match options.format_hint {
         Some(f) => f,
@@ -118,13 +143,19 @@ fn read_and_scan(reader: &mut dyn Read, detector: &Detector, options: &ScanOptio
             FormatGuess::Log(f) => f,
             FormatGuess::Binary => {
                 report.stats.bytes = head.len() as u64;
-                report.problem("binary data, not a text log: skipped".into(), Severity::Skipped);
+                report.problem(
+                    "binary data, not a text log: skipped".into(),
+                    Severity::Skipped,
+                );
                 return Ok(());
             }
         },
     };
     report.format = Some(format);
-    let ctx = ParseContext { map: FieldMap::builtin(), local_offset: options.local_offset };
+    let ctx = ParseContext {
+        map: FieldMap::builtin(),
+        local_offset: options.local_offset,
+    };
     let mut scanner = lines::LineScanner {
         detector,
         parser: Parser::for_format(format),
@@ -137,7 +168,10 @@ fn read_and_scan(reader: &mut dyn Read, detector: &Detector, options: &ScanOptio
     report.stats = stats;
     report.findings = findings;
     if report.stats.long_lines > 0 {
-        let reason = format!("{} line(s) longer than {} bytes: only their start was checked", report.stats.long_lines, options.max_line);
+        let reason = format!(
+            "{} line(s) longer than {} bytes: only their start was checked",
+            report.stats.long_lines, options.max_line
+        );
         report.problem(reason, Severity::Skipped);
     }
     result
@@ -154,5 +188,9 @@ fn read_error_reason(e: &io::Error, report: &InputReport) -> String {
         Compression::None => "read error".to_string(),
         c => format!("{} data is corrupt or truncated", c.name()),
     };
-    format!("{what} after {} bytes ({}); findings before that point are kept", report.stats.bytes, describe_io(e))
+    format!(
+        "{what} after {} bytes ({}); findings before that point are kept",
+        report.stats.bytes,
+        describe_io(e)
+    )
 }

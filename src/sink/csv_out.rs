@@ -7,7 +7,23 @@ use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
 const HEADER: [&str; 17] = [
-    "family", "rule_id", "rule_title", "level", "confidence", "path", "line", "offset", "format", "time", "client_ip", "server", "method", "uri", "status", "exposure", "evidence",
+    "family",
+    "rule_id",
+    "rule_title",
+    "level",
+    "confidence",
+    "path",
+    "line",
+    "offset",
+    "format",
+    "time",
+    "client_ip",
+    "server",
+    "method",
+    "uri",
+    "status",
+    "exposure",
+    "evidence",
 ];
 
 /// Writes findings as CSV rows under a header.
@@ -19,7 +35,10 @@ pub struct CsvSink<W: Write> {
 impl<W: Write> CsvSink<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Self {
-        CsvSink { out: csv::Writer::from_writer(out), wrote_header: false }
+        CsvSink {
+            out: csv::Writer::from_writer(out),
+            wrote_header: false,
+        }
     }
 
     fn header(&mut self) -> io::Result<()> {

@@ -41,7 +41,10 @@ impl<W: Write> Sink for JsonlSink<W> {
             self.line(verdict)?;
         }
         for problem in &totals.problems {
-            self.line(&ProblemRecord { kind: "problem", problem })?;
+            self.line(&ProblemRecord {
+                kind: "problem",
+                problem,
+            })?;
         }
         self.line(&serde_json::json!({
             "type": "summary",
@@ -67,7 +70,12 @@ pub struct JsonSink<W: Write> {
 impl<W: Write> JsonSink<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Self {
-        JsonSink { out, inputs: Vec::new(), wrote_finding: false, started: false }
+        JsonSink {
+            out,
+            inputs: Vec::new(),
+            wrote_finding: false,
+            started: false,
+        }
     }
 
     fn start(&mut self) -> io::Result<()> {
@@ -89,13 +97,21 @@ impl<W: Write> Sink for JsonSink<W> {
             serde_json::to_writer(&mut self.out, finding).map_err(to_io)?;
             self.wrote_finding = true;
         }
-        self.inputs.push(serde_json::to_value(InputRecord::from_report(report)).map_err(to_io)?);
+        self.inputs
+            .push(serde_json::to_value(InputRecord::from_report(report)).map_err(to_io)?);
         Ok(())
     }
 
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
         self.start()?;
-        let problems: Vec<ProblemRecord> = totals.problems.iter().map(|problem| ProblemRecord { kind: "problem", problem }).collect();
+        let problems: Vec<ProblemRecord> = totals
+            .problems
+            .iter()
+            .map(|problem| ProblemRecord {
+                kind: "problem",
+                problem,
+            })
+            .collect();
         let rest = serde_json::json!({
             "inputs": self.inputs,
             "verdicts": verdicts,
@@ -104,7 +120,7 @@ impl<W: Write> Sink for JsonSink<W> {
         });
         let text = serde_json::to_string(&rest).map_err(to_io)?;
         // Splice the remaining keys after the findings array: `],` + the object without its `{`.
-        write!(self.out, "],{}\n", &text[1..])?;
+        writeln!(self.out, "],{}", &text[1..])?;
         self.out.flush()
     }
 }

@@ -32,7 +32,12 @@ pub struct SummarySink<W: Write> {
 impl<W: Write> SummarySink<W> {
     /// Writes to `out`.
     pub fn new(out: W, options: SummaryOptions) -> Self {
-        SummarySink { out, options, messages: Messages::new(options.lang), per_day: BTreeMap::new() }
+        SummarySink {
+            out,
+            options,
+            messages: Messages::new(options.lang),
+            per_day: BTreeMap::new(),
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -59,7 +64,11 @@ impl<W: Write> SummarySink<W> {
             }
         }
         let render = |cells: &[String]| -> String {
-            let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - display_width(c)))).collect();
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c}{}", " ".repeat(w - display_width(c))))
+                .collect();
             format!("  {}", padded.join("  ").trim_end())
         };
         let header_line = self.paint("4", &render(&header_texts));
@@ -68,24 +77,52 @@ impl<W: Write> SummarySink<W> {
             writeln!(self.out, "{}", render(row))?;
         }
         if total > MAX_ROWS {
-            let more = self.messages.get("more-rows", &[("count", FluentValue::from(total - MAX_ROWS))]);
+            let more = self.messages.get(
+                "more-rows",
+                &[("count", FluentValue::from(total - MAX_ROWS))],
+            );
             writeln!(self.out, "  {more}")?;
         }
         Ok(())
     }
 
     fn headline(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
-        let count = |role: &str, verdict: &str| verdicts.iter().filter(|v| v.role == role && v.verdict == verdict).count();
-        let sources = verdicts.iter().filter(|v| v.role == "source").count();
-        let (key, color, args): (&str, &str, Vec<(&str, FluentValue)>) = if count("source", "spreading") > 0 {
-            ("headline-spreading", "1;31", vec![("count", count("source", "spreading").into())])
-        } else if count("target", "exposed") > 0 {
-            ("headline-exposed", "1;33", vec![("count", count("target", "exposed").into())])
-        } else if totals.findings > 0 {
-            ("headline-attacked", "1;33", vec![("attempts", totals.findings.into()), ("sources", sources.into())])
-        } else {
-            ("headline-clean", "1;32", vec![("inputs", totals.inputs.into())])
+        let count = |role: &str, verdict: &str| {
+            verdicts
+                .iter()
+                .filter(|v| v.role == role && v.verdict == verdict)
+                .count()
         };
+        let sources = verdicts.iter().filter(|v| v.role == "source").count();
+        let (key, color, args): (&str, &str, Vec<(&str, FluentValue)>) =
+            if count("source", "spreading") > 0 {
+                (
+                    "headline-spreading",
+                    "1;31",
+                    vec![("count", count("source", "spreading").into())],
+                )
+            } else if count("target", "exposed") > 0 {
+                (
+                    "headline-exposed",
+                    "1;33",
+                    vec![("count", count("target", "exposed").into())],
+                )
+            } else if totals.findings > 0 {
+                (
+                    "headline-attacked",
+                    "1;33",
+                    vec![
+                        ("attempts", totals.findings.into()),
+                        ("sources", sources.into()),
+                    ],
+                )
+            } else {
+                (
+                    "headline-clean",
+                    "1;32",
+                    vec![("inputs", totals.inputs.into())],
+                )
+            };
         let text = self.messages.get(key, &args);
         let painted = self.paint(color, &text);
         writeln!(self.out, "{painted}")?;
@@ -100,20 +137,62 @@ impl<W: Write> SummarySink<W> {
         let spreading: Vec<Vec<String>> = verdicts
             .iter()
             .filter(|v| v.role == "source" && v.verdict == "spreading")
-            .map(|v| vec![v.subject.clone(), families(v), v.evidence_count.to_string(), v.peers.to_string(), share(v.share_same_16), share(v.share_same_8), time(&v.first_seen), time(&v.last_seen)])
+            .map(|v| {
+                vec![
+                    v.subject.clone(),
+                    families(v),
+                    v.evidence_count.to_string(),
+                    v.peers.to_string(),
+                    share(v.share_same_16),
+                    share(v.share_same_8),
+                    time(&v.first_seen),
+                    time(&v.last_seen),
+                ]
+            })
             .collect();
         if !spreading.is_empty() {
             self.heading("section-spreading")?;
-            self.table(&["col-host", "col-families", "col-attempts", "col-targets", "col-same16", "col-same8", "col-first", "col-last"], spreading)?;
+            self.table(
+                &[
+                    "col-host",
+                    "col-families",
+                    "col-attempts",
+                    "col-targets",
+                    "col-same16",
+                    "col-same8",
+                    "col-first",
+                    "col-last",
+                ],
+                spreading,
+            )?;
         }
         let attackers: Vec<Vec<String>> = verdicts
             .iter()
             .filter(|v| v.role == "source" && v.verdict != "spreading")
-            .map(|v| vec![v.subject.clone(), families(v), v.evidence_count.to_string(), v.peers.to_string(), time(&v.first_seen), time(&v.last_seen)])
+            .map(|v| {
+                vec![
+                    v.subject.clone(),
+                    families(v),
+                    v.evidence_count.to_string(),
+                    v.peers.to_string(),
+                    time(&v.first_seen),
+                    time(&v.last_seen),
+                ]
+            })
             .collect();
         if !attackers.is_empty() {
             self.heading("section-attackers")?;
-            self.table(&["col-source", "col-families", "col-attempts", "col-targets", "col-first", "col-last"], attackers)?;
+            self.table(
+                &[
+                    "col-source",
+                    "col-families",
+                    "col-attempts",
+                    "col-targets",
+                    "col-first",
+                    "col-last",
+                ],
+                attackers,
+            )?;
         }
         Ok(())
     }
@@ -125,27 +204,56 @@ impl<W: Write> SummarySink<W> {
             .map(|v| {
                 let e = v.exposure.clone().unwrap_or_default();
                 let verdict = self.messages.text(&format!("verdict-{}", v.verdict));
-                vec![v.subject.clone(), verdict, v.evidence_count.to_string(), e.no_mapping.to_string(), e.patched.to_string(), e.unknown.to_string()]
+                vec![
+                    v.subject.clone(),
+                    verdict,
+                    v.evidence_count.to_string(),
+                    e.no_mapping.to_string(),
+                    e.patched.to_string(),
+                    e.unknown.to_string(),
+                ]
             })
             .collect();
         if rows.is_empty() {
             return Ok(());
         }
         self.heading("section-targets")?;
-        self.table(&["col-server", "col-verdict", "col-attempts", "col-nomap", "col-patched", "col-unknown"], rows)
+        self.table(
+            &[
+                "col-server",
+                "col-verdict",
+                "col-attempts",
+                "col-nomap",
+                "col-patched",
+                "col-unknown",
+            ],
+            rows,
+        )
     }
 
     fn timeline(&mut self) -> io::Result<()> {
         if self.per_day.is_empty() {
             return Ok(());
         }
-        let mut families: Vec<String> = self.per_day.values().flat_map(|m| m.keys().cloned()).collect();
+        let mut families: Vec<String> = self
+            .per_day
+            .values()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
         families.sort();
         families.dedup();
         let rows: Vec<Vec<String>> = self
             .per_day
             .iter()
-            .map(|(day, counts)| std::iter::once(day.clone()).chain(families.iter().map(|f| counts.get(f).copied().unwrap_or(0).to_string())).collect())
+            .map(|(day, counts)| {
+                std::iter::once(day.clone())
+                    .chain(
+                        families
+                            .iter()
+                            .map(|f| counts.get(f).copied().unwrap_or(0).to_string()),
+                    )
+                    .collect()
+            })
             .collect();
         self.heading("section-timeline")?;
         let mut headers: Vec<&str> = vec!["col-day"];
@@ -179,12 +287,23 @@ impl<W: Write> SummarySink<W> {
     fn footer(&mut self, totals: &RunTotals) -> io::Result<()> {
         let line = self.messages.get(
             "inputs-line",
-            &[("inputs", totals.inputs.into()), ("bytes", totals.bytes.into()), ("lines", totals.lines.into()), ("findings", totals.findings.into())],
+            &[
+                ("inputs", totals.inputs.into()),
+                ("bytes", totals.bytes.into()),
+                ("lines", totals.lines.into()),
+                ("findings", totals.findings.into()),
+            ],
         );
         writeln!(self.out, "\n{line}")?;
-        let errors = totals.problems.iter().filter(|p| p.severity == crate::source::Severity::Error).count();
+        let errors = totals
+            .problems
+            .iter()
+            .filter(|p| p.severity == crate::source::Severity::Error)
+            .count();
         if errors > 0 {
-            let text = self.messages.get("problems-line", &[("count", errors.into())]);
+            let text = self
+                .messages
+                .get("problems-line", &[("count", errors.into())]);
             let painted = self.paint("33", &text);
             writeln!(self.out, "{painted}")?;
         }
@@ -195,8 +314,17 @@ impl<W: Write> SummarySink<W> {
 impl<W: Write> Sink for SummarySink<W> {
     fn input(&mut self, report: &InputReport) -> io::Result<()> {
         for f in &report.findings {
-            let day = f.time.as_deref().map(|t| t.chars().take(10).collect()).unwrap_or_else(|| "-".to_string());
-            *self.per_day.entry(day).or_default().entry(f.family.clone()).or_default() += 1;
+            let day = f
+                .time
+                .as_deref()
+                .map(|t| t.chars().take(10).collect())
+                .unwrap_or_else(|| "-".to_string());
+            *self
+                .per_day
+                .entry(day)
+                .or_default()
+                .entry(f.family.clone())
+                .or_default() += 1;
         }
         Ok(())
     }
@@ -213,7 +341,11 @@ impl<W: Write> Sink for SummarySink<W> {
 }
 
 fn families(v: &Verdict) -> String {
-    v.families.iter().map(|(f, n)| format!("{f}:{n}")).collect::<Vec<_>>().join(",")
+    v.families
+        .iter()
+        .map(|(f, n)| format!("{f}:{n}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn share(x: Option<f64>) -> String {
@@ -229,8 +361,18 @@ fn display_width(text: &str) -> usize {
     text.chars()
         .map(|c| {
             let c = c as u32;
-            let wide = (0x1100..=0x115f).contains(&c) || (0x2e80..=0xa4cf).contains(&c) || (0xac00..=0xd7a3).contains(&c) || (0xf900..=0xfaff).contains(&c) || (0xfe30..=0xfe4f).contains(&c) || (0xff00..=0xff60).contains(&c) || (0xffe0..=0xffe6).contains(&c);
-            if wide { 2 } else { 1 }
+            let wide = (0x1100..=0x115f).contains(&c)
+                || (0x2e80..=0xa4cf).contains(&c)
+                || (0xac00..=0xd7a3).contains(&c)
+                || (0xf900..=0xfaff).contains(&c)
+                || (0xfe30..=0xfe4f).contains(&c)
+                || (0xff00..=0xff60).contains(&c)
+                || (0xffe0..=0xffe6).contains(&c);
+            if wide {
+                2
+            } else {
+                1
+            }
         })
         .sum()
 }

@@ -21,12 +21,19 @@ pub struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     /// Wraps `inner`.
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), size: 0 }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
     }
 
     /// The digest of what has been read so far.
     pub fn digest(&self) -> Digest {
-        Digest { sha256: hex(&self.hasher.clone().finalize()), size: self.size }
+        Digest {
+            sha256: hex(&self.hasher.clone().finalize()),
+            size: self.size,
+        }
     }
 }
 
@@ -53,6 +60,9 @@ mod tests {
         io::copy(&mut r, &mut io::sink()).unwrap();
         let d = r.digest();
         assert_eq!(d.size, 3);
-        assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -73,7 +73,8 @@ impl Compression {
     fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+        {
             Compression::Bzip2
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Compression::Zstd
@@ -92,10 +93,15 @@ pub fn expand_inputs(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<Inpu
             inputs.push(Input::Stdin);
             continue;
         }
-        for entry in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(path)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             match entry {
                 Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),
-                Ok(e) if e.file_type().is_symlink() && e.depth() == 0 => inputs.push(Input::File(e.into_path())),
+                Ok(e) if e.file_type().is_symlink() && e.depth() == 0 => {
+                    inputs.push(Input::File(e.into_path()))
+                }
                 Ok(_) => {}
                 Err(e) => problems.push(Problem {
                     path: e.path().unwrap_or(path).display().to_string(),
@@ -169,7 +175,11 @@ pub fn open(input: &Input) -> io::Result<Opened> {
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
-    Ok(Opened { reader, compression, raw })
+    Ok(Opened {
+        reader,
+        compression,
+        raw,
+    })
 }
 
 #[cfg(target_os = "linux")]

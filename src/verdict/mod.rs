@@ -10,11 +10,21 @@ use serde::Serialize;
 use crate::finding::{is_worm_family, Exposure, Finding};
 
 /// Private and local ranges: the default meaning of "our own networks".
-pub const DEFAULT_INTERNAL: [&str; 6] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10", "127.0.0.0/8"];
+pub const DEFAULT_INTERNAL: [&str; 6] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "127.0.0.0/8",
+];
 
 /// The default internal networks.
 pub fn default_internal() -> Vec<IpNet> {
-    DEFAULT_INTERNAL.iter().map(|n| n.parse().expect("valid built-in network")).collect()
+    DEFAULT_INTERNAL
+        .iter()
+        .map(|n| n.parse().expect("valid built-in network"))
+        .collect()
 }
 
 /// Counts of Code Red attempts by what the status said about the target.
@@ -63,7 +73,11 @@ impl Tally {
     fn add(&mut self, finding: &Finding, peer: Option<&str>) {
         *self.families.entry(finding.family.clone()).or_default() += 1;
         self.count += 1;
-        if let Some(t) = finding.time.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
+        if let Some(t) = finding
+            .time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
@@ -90,28 +104,56 @@ pub struct Aggregator {
 impl Aggregator {
     /// An aggregator that treats `internal` as our own networks.
     pub fn new(internal: Vec<IpNet>) -> Self {
-        Aggregator { internal, sources: BTreeMap::new(), targets: BTreeMap::new() }
+        Aggregator {
+            internal,
+            sources: BTreeMap::new(),
+            targets: BTreeMap::new(),
+        }
     }
 
     /// Counts one finding.
     pub fn add(&mut self, finding: &Finding) {
         let target = target_name(finding);
         if let Some(source) = &finding.client_ip {
-            self.sources.entry(source.clone()).or_default().add(finding, Some(&target));
+            self.sources
+                .entry(source.clone())
+                .or_default()
+                .add(finding, Some(&target));
         }
-        self.targets.entry(target).or_default().add(finding, finding.client_ip.as_deref());
+        self.targets
+            .entry(target)
+            .or_default()
+            .add(finding, finding.client_ip.as_deref());
     }
 
     fn is_internal(&self, subject: &str) -> bool {
-        subject.parse::<IpAddr>().is_ok_and(|ip| self.internal.iter().any(|n| n.contains(&ip)))
+        subject
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| self.internal.iter().any(|n| n.contains(&ip)))
     }
 
     /// Verdicts: sources first (spreading hosts first, most evidence first), then targets.
     pub fn verdicts(&self) -> Vec<Verdict> {
-        let mut sources: Vec<Verdict> = self.sources.iter().map(|(s, t)| self.source_verdict(s, t)).collect();
-        sources.sort_by(|a, b| (b.verdict == "spreading", b.evidence_count).cmp(&(a.verdict == "spreading", a.evidence_count)).then_with(|| a.subject.cmp(&b.subject)));
-        let mut targets: Vec<Verdict> = self.targets.iter().map(|(s, t)| self.target_verdict(s, t)).collect();
-        targets.sort_by(|a, b| (b.verdict == "exposed", b.evidence_count).cmp(&(a.verdict == "exposed", a.evidence_count)).then_with(|| a.subject.cmp(&b.subject)));
+        let mut sources: Vec<Verdict> = self
+            .sources
+            .iter()
+            .map(|(s, t)| self.source_verdict(s, t))
+            .collect();
+        sources.sort_by(|a, b| {
+            (b.verdict == "spreading", b.evidence_count)
+                .cmp(&(a.verdict == "spreading", a.evidence_count))
+                .then_with(|| a.subject.cmp(&b.subject))
+        });
+        let mut targets: Vec<Verdict> = self
+            .targets
+            .iter()
+            .map(|(s, t)| self.target_verdict(s, t))
+            .collect();
+        targets.sort_by(|a, b| {
+            (b.verdict == "exposed", b.evidence_count)
+                .cmp(&(a.verdict == "exposed", a.evidence_count))
+                .then_with(|| a.subject.cmp(&b.subject))
+        });
         sources.extend(targets);
         sources
     }
@@ -119,19 +161,47 @@ impl Aggregator {
     fn source_verdict(&self, subject: &str, tally: &Tally) -> Verdict {
         let internal = self.is_internal(subject);
         let spreading = internal && tally.families.keys().any(|f| is_worm_family(f));
-        let (same_16, same_8) = if internal { locality(subject, &tally.peers) } else { (None, None) };
-        base_verdict(subject, "source", if spreading { "spreading" } else { "attacked" }, internal, tally, same_16, same_8)
+        let (same_16, same_8) = if internal {
+            locality(subject, &tally.peers)
+        } else {
+            (None, None)
+        };
+        base_verdict(
+            subject,
+            "source",
+            if spreading { "spreading" } else { "attacked" },
+            internal,
+            tally,
+            same_16,
+            same_8,
+        )
     }
 
     fn target_verdict(&self, subject: &str, tally: &Tally) -> Verdict {
         let exposed = tally.exposure.unknown > 0;
-        let mut v = base_verdict(subject, "target", if exposed { "exposed" } else { "attacked" }, self.is_internal(subject), tally, None, None);
+        let mut v = base_verdict(
+            subject,
+            "target",
+            if exposed { "exposed" } else { "attacked" },
+            self.is_internal(subject),
+            tally,
+            None,
+            None,
+        );
         v.exposure = Some(tally.exposure.clone());
         v
     }
 }
 
-fn base_verdict(subject: &str, role: &'static str, verdict: &'static str, internal: bool, tally: &Tally, same_16: Option<f64>, same_8: Option<f64>) -> Verdict {
+fn base_verdict(
+    subject: &str,
+    role: &'static str,
+    verdict: &'static str,
+    internal: bool,
+    tally: &Tally,
+    same_16: Option<f64>,
+    same_8: Option<f64>,
+) -> Verdict {
     Verdict {
         kind: "verdict",
         subject: subject.to_string(),
@@ -151,13 +221,22 @@ fn base_verdict(subject: &str, role: &'static str, verdict: &'static str, intern
 
 /// The server a finding hit: its address or name, else the log it was found in.
 pub fn target_name(finding: &Finding) -> String {
-    finding.server.clone().unwrap_or_else(|| format!("log:{}", finding.path))
+    finding
+        .server
+        .clone()
+        .unwrap_or_else(|| format!("log:{}", finding.path))
 }
 
 /// Share of IPv4 targets in the source's own /16 and /8 (Code Red II favours both).
 fn locality(source: &str, targets: &BTreeSet<String>) -> (Option<f64>, Option<f64>) {
-    let Ok(IpAddr::V4(src)) = source.parse::<IpAddr>() else { return (None, None) };
-    let octets: Vec<[u8; 4]> = targets.iter().filter_map(|t| t.parse::<std::net::Ipv4Addr>().ok()).map(|t| t.octets()).collect();
+    let Ok(IpAddr::V4(src)) = source.parse::<IpAddr>() else {
+        return (None, None);
+    };
+    let octets: Vec<[u8; 4]> = targets
+        .iter()
+        .filter_map(|t| t.parse::<std::net::Ipv4Addr>().ok())
+        .map(|t| t.octets())
+        .collect();
     if octets.is_empty() {
         return (None, None);
     }
@@ -194,7 +273,9 @@ mod tests {
             method: None,
             uri: None,
             status: Some(status.into()),
-            exposure: family.starts_with("code-red").then(|| Exposure::from_status(Some(status))),
+            exposure: family
+                .starts_with("code-red")
+                .then(|| Exposure::from_status(Some(status))),
             evidence: String::new(),
         }
     }
@@ -222,6 +303,13 @@ mod tests {
         assert_eq!((exposed.role, exposed.verdict), ("target", "exposed"));
         let hit = v.iter().find(|v| v.subject == "10.1.9.9").unwrap();
         assert_eq!(hit.verdict, "attacked");
-        assert_eq!(hit.exposure, Some(ExposureCounts { no_mapping: 1, patched: 1, unknown: 0 }));
+        assert_eq!(
+            hit.exposure,
+            Some(ExposureCounts {
+                no_mapping: 1,
+                patched: 1,
+                unknown: 0
+            })
+        );
     }
 }

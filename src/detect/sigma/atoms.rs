@@ -78,7 +78,11 @@ fn longest_fragment(needle: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn regex_atoms(pattern: &str) -> Option<AtomSet> {
-    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
     [ExtractKind::Prefix, ExtractKind::Suffix]
         .into_iter()
         .filter_map(|kind| {
@@ -86,7 +90,10 @@ fn regex_atoms(pattern: &str) -> Option<AtomSet> {
             extractor.kind(kind);
             let seq = extractor.extract(&hir);
             let literals = seq.literals()?;
-            let atoms: Option<AtomSet> = literals.iter().map(|l| longest_fragment(l.as_bytes())).collect();
+            let atoms: Option<AtomSet> = literals
+                .iter()
+                .map(|l| longest_fragment(l.as_bytes()))
+                .collect();
             atoms.filter(|a| !a.is_empty())
         })
         .map(dedup)
@@ -122,7 +129,8 @@ mod tests {
     use super::*;
 
     fn atoms(detection: &str) -> Option<AtomSet> {
-        let text = format!("title: t\nlogsource:\n  category: webserver\ndetection:\n{detection}\n");
+        let text =
+            format!("title: t\nlogsource:\n  category: webserver\ndetection:\n{detection}\n");
         rule_atoms(&Rule::parse("t.yml", &text, &Placeholders::default()).unwrap())
     }
 
@@ -144,9 +152,15 @@ mod tests {
 
     #[test]
     fn negation_and_short_values_are_slow() {
-        assert_eq!(atoms("  s:\n    cs-uri-stem: '/x'\n  condition: not s"), None);
+        assert_eq!(
+            atoms("  s:\n    cs-uri-stem: '/x'\n  condition: not s"),
+            None
+        );
         assert_eq!(atoms("  s:\n    sc-status: 4\n  condition: s"), None);
-        assert_eq!(atoms("  s:\n    c-ip|cidr: 10.0.0.0/8\n  condition: s"), None);
+        assert_eq!(
+            atoms("  s:\n    c-ip|cidr: 10.0.0.0/8\n  condition: s"),
+            None
+        );
     }
 
     #[test]
@@ -155,17 +169,29 @@ mod tests {
             atoms("  s:\n    cs-user-agent|contains: 'Mozilla/4.0 (compatible; Win32)'\n  condition: s"),
             set(&["(compatible;"])
         );
-        assert_eq!(atoms("  s:\n    cs-uri-query: '*/config/keystore/*.js*'\n  condition: s"), set(&["/config/keystore/"]));
+        assert_eq!(
+            atoms("  s:\n    cs-uri-query: '*/config/keystore/*.js*'\n  condition: s"),
+            set(&["/config/keystore/"])
+        );
     }
 
     #[test]
     fn regexes_give_prefix_or_suffix_literals() {
-        assert_eq!(atoms("  s:\n    cs-uri-stem|re: '(root|cmd)\\.exe'\n  condition: s"), set(&["cmd.exe", "root.exe"]));
-        assert_eq!(atoms("  s:\n    cs-uri-stem|re: '.*\\.ida$'\n  condition: s"), set(&[".ida"]));
+        assert_eq!(
+            atoms("  s:\n    cs-uri-stem|re: '(root|cmd)\\.exe'\n  condition: s"),
+            set(&["cmd.exe", "root.exe"])
+        );
+        assert_eq!(
+            atoms("  s:\n    cs-uri-stem|re: '.*\\.ida$'\n  condition: s"),
+            set(&[".ida"])
+        );
     }
 
     #[test]
     fn missing_fields_never_match() {
-        assert_eq!(atoms("  s:\n    cs-content-type: x\n  condition: s"), Some(vec![]));
+        assert_eq!(
+            atoms("  s:\n    cs-content-type: x\n  condition: s"),
+            Some(vec![])
+        );
     }
 }

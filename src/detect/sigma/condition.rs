@@ -46,7 +46,11 @@ fn tokenize(text: &str) -> Vec<Token> {
 /// Parses a condition against the rule's selection names.
 pub fn parse(text: &str, names: &[String]) -> Result<Expr, String> {
     let tokens = tokenize(text);
-    let mut parser = Parser { tokens, at: 0, names };
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        names,
+    };
     let expr = parser.or()?;
     match parser.tokens.get(parser.at) {
         None => Ok(expr),
@@ -71,7 +75,11 @@ impl Parser<'_> {
             self.at += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, String> {
@@ -80,7 +88,11 @@ impl Parser<'_> {
             self.at += 1;
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
@@ -88,7 +100,11 @@ impl Parser<'_> {
             self.at += 1;
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
-        let token = self.tokens.get(self.at).cloned().ok_or("condition ends too early")?;
+        let token = self
+            .tokens
+            .get(self.at)
+            .cloned()
+            .ok_or("condition ends too early")?;
         self.at += 1;
         match token {
             Token::Open => {
@@ -132,7 +148,11 @@ impl Parser<'_> {
         if chosen.is_empty() {
             return Err(format!("'{quantifier} of {pattern}' names no selection"));
         }
-        Ok(if quantifier == "1" { Expr::Or(chosen) } else { Expr::And(chosen) })
+        Ok(if quantifier == "1" {
+            Expr::Or(chosen)
+        } else {
+            Expr::And(chosen)
+        })
     }
 
     fn selection(&self, name: &str) -> Result<Expr, String> {
@@ -195,7 +215,11 @@ mod tests {
         let n = ["sel_1", "sel_2", "filter", "_hidden"];
         assert!(eval("1 of sel_*", &n, &[false, true, false, false]));
         assert!(!eval("all of sel_*", &n, &[false, true, false, false]));
-        assert!(eval("all of sel* and not 1 of filter*", &n, &[true, true, false, false]));
+        assert!(eval(
+            "all of sel* and not 1 of filter*",
+            &n,
+            &[true, true, false, false]
+        ));
         assert!(eval("all of them", &n, &[true, true, true, false]));
         assert!(!eval("1 of them", &n, &[false, false, false, true]));
     }

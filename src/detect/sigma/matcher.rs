@@ -41,7 +41,11 @@ pub enum Compare {
 #[derive(Debug, Clone)]
 pub enum Matcher {
     /// A wildcard-free string (stored lower-cased unless `cased`).
-    Literal { kind: LiteralKind, needle: Vec<u8>, cased: bool },
+    Literal {
+        kind: LiteralKind,
+        needle: Vec<u8>,
+        cased: bool,
+    },
     /// A Sigma string with wildcards, as an anchored regex; `pieces` are its literal parts.
     Wildcard { re: Regex, pieces: Vec<Vec<u8>> },
     /// A `re` value.
@@ -60,7 +64,11 @@ pub enum Matcher {
 
 impl Matcher {
     /// Compiles a Sigma string for the given comparison; wildcards become a regex.
-    pub fn from_string(value: SigmaString, kind: LiteralKind, cased: bool) -> Result<Matcher, regex::Error> {
+    pub fn from_string(
+        value: SigmaString,
+        kind: LiteralKind,
+        cased: bool,
+    ) -> Result<Matcher, regex::Error> {
         let wrapped = match kind {
             LiteralKind::Equals => value,
             LiteralKind::Contains => value.wrap(true, true),
@@ -68,8 +76,16 @@ impl Matcher {
             LiteralKind::EndsWith => value.wrap(true, false),
         };
         if let Some((kind, needle)) = as_literal_test(&wrapped) {
-            let needle = if cased { needle } else { needle.to_ascii_lowercase() };
-            return Ok(Matcher::Literal { kind, needle, cased });
+            let needle = if cased {
+                needle
+            } else {
+                needle.to_ascii_lowercase()
+            };
+            return Ok(Matcher::Literal {
+                kind,
+                needle,
+                cased,
+            });
         }
         let mut pattern = String::from(if cased { "(?s)^" } else { "(?is)^" });
         for piece in &wrapped.0 {
@@ -95,7 +111,11 @@ impl Matcher {
     /// Tests a value that is present.
     fn test_value(&self, raw: &[u8], lower: &dyn Fn() -> Vec<u8>) -> bool {
         match self {
-            Matcher::Literal { kind, needle, cased } => {
+            Matcher::Literal {
+                kind,
+                needle,
+                cased,
+            } => {
                 if *cased {
                     literal_test(*kind, raw, needle)
                 } else {
@@ -157,7 +177,9 @@ impl Compare {
 fn as_literal_test(value: &SigmaString) -> Option<(LiteralKind, Vec<u8>)> {
     let pieces = &value.0;
     let (kind, inner) = match pieces.as_slice() {
-        [Piece::AnyRun, inner @ .., Piece::AnyRun] if !inner.is_empty() => (LiteralKind::Contains, inner),
+        [Piece::AnyRun, inner @ .., Piece::AnyRun] if !inner.is_empty() => {
+            (LiteralKind::Contains, inner)
+        }
         [Piece::AnyRun, inner @ ..] if !inner.is_empty() => (LiteralKind::EndsWith, inner),
         [inner @ .., Piece::AnyRun] if !inner.is_empty() => (LiteralKind::StartsWith, inner),
         inner => (LiteralKind::Equals, inner),
@@ -197,7 +219,10 @@ pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
     if let Ok(ip) = text.parse() {
         return Some(ip);
     }
-    let unbracketed = text.strip_prefix('[').and_then(|t| t.split(']').next()).unwrap_or(text);
+    let unbracketed = text
+        .strip_prefix('[')
+        .and_then(|t| t.split(']').next())
+        .unwrap_or(text);
     let without_zone = unbracketed.split('%').next().unwrap_or(unbracketed);
     if let Ok(ip) = without_zone.parse() {
         return Some(ip);

@@ -171,11 +171,20 @@ impl Rule {
         let doc = match docs.as_slice() {
             [doc] => doc,
             [] => return Err(fail("", "empty file".into())),
-            _ => return Err(fail("---", "rule collections (several YAML documents) are not supported".into())),
+            _ => {
+                return Err(fail(
+                    "---",
+                    "rule collections (several YAML documents) are not supported".into(),
+                ))
+            }
         };
-        let title = doc["title"].as_str().ok_or_else(|| fail("", "missing 'title'".into()))?;
+        let title = doc["title"]
+            .as_str()
+            .ok_or_else(|| fail("", "missing 'title'".into()))?;
         let logsource = read_logsource(&doc["logsource"]).map_err(|m| fail("logsource", m))?;
-        let detection = doc["detection"].as_hash().ok_or_else(|| fail("detection", "missing 'detection' map".into()))?;
+        let detection = doc["detection"]
+            .as_hash()
+            .ok_or_else(|| fail("detection", "missing 'detection' map".into()))?;
         let mut names = Vec::new();
         let mut selections = Vec::new();
         let mut unknown_fields = Vec::new();
@@ -183,11 +192,24 @@ impl Rule {
         for (key, node) in detection {
             let name = key.as_str().unwrap_or_default();
             match name {
-                "condition" => conditions = condition_texts(node).map_err(|m| fail("condition", m))?,
-                "timeframe" => return Err(fail("timeframe", "'timeframe' (correlation) is not supported".into())),
+                "condition" => {
+                    conditions = condition_texts(node).map_err(|m| fail("condition", m))?
+                }
+                "timeframe" => {
+                    return Err(fail(
+                        "timeframe",
+                        "'timeframe' (correlation) is not supported".into(),
+                    ))
+                }
                 _ => {
-                    let sel = compile_selection(node, placeholders, &mut unknown_fields)
-                        .map_err(|(needle, m)| fail(if needle.is_empty() { name } else { &needle }, format!("{name}: {m}")))?;
+                    let sel = compile_selection(node, placeholders, &mut unknown_fields).map_err(
+                        |(needle, m)| {
+                            fail(
+                                if needle.is_empty() { name } else { &needle },
+                                format!("{name}: {m}"),
+                            )
+                        },
+                    )?;
                     names.push(name.to_string());
                     selections.push(sel);
                 }
@@ -196,7 +218,9 @@ impl Rule {
         let condition = compile_condition(&conditions, &names).map_err(|m| fail("condition", m))?;
         let level = match doc["level"].as_str() {
             None => Level::Medium,
-            Some(l) => Level::from_name(l).ok_or_else(|| fail("level", format!("unknown level '{l}'")))?,
+            Some(l) => {
+                Level::from_name(l).ok_or_else(|| fail("level", format!("unknown level '{l}'")))?
+            }
         };
         Ok(Rule {
             id: doc["id"].as_str().unwrap_or(title).to_string(),
@@ -222,7 +246,8 @@ impl Rule {
     /// Whether the record matches (the logsource is the caller's to check).
     pub fn matches(&self, record: &Record) -> bool {
         let mut cache: Vec<Option<bool>> = vec![None; self.selections.len()];
-        self.condition.eval(&mut |i| *cache[i].get_or_insert_with(|| self.selections[i].matches(record)))
+        self.condition
+            .eval(&mut |i| *cache[i].get_or_insert_with(|| self.selections[i].matches(record)))
     }
 
     /// The selections, for prefilter analysis.
@@ -256,7 +281,9 @@ impl Selection {
     fn matches(&self, record: &Record) -> bool {
         match self {
             Selection::Keywords(groups) => groups.iter().any(|g| g.matches(&Target::Line, record)),
-            Selection::Maps(maps) => maps.iter().any(|items| items.iter().all(|i| i.matches(record))),
+            Selection::Maps(maps) => maps
+                .iter()
+                .any(|items| items.iter().all(|i| i.matches(record))),
         }
     }
 }
@@ -269,10 +296,15 @@ fn read_logsource(node: &Yaml) -> Result<LogSource, String> {
         service: get("service"),
     };
     let web_category = ls.category.as_deref() == Some("webserver");
-    let web_product = ls.product.as_deref().is_some_and(|p| WEB_PRODUCTS.contains(&p));
+    let web_product = ls
+        .product
+        .as_deref()
+        .is_some_and(|p| WEB_PRODUCTS.contains(&p));
     match (&ls.category, web_category || web_product) {
         (_, true) if ls.category.is_none() || web_category => Ok(ls),
-        (Some(c), _) => Err(format!("logsource category '{c}' is not a web-server log (want 'webserver')")),
+        (Some(c), _) => Err(format!(
+            "logsource category '{c}' is not a web-server log (want 'webserver')"
+        )),
         (None, _) => Err("logsource names no web-server category or product".into()),
     }
 }
@@ -282,7 +314,11 @@ fn condition_texts(node: &Yaml) -> Result<Vec<String>, String> {
         Yaml::String(s) => Ok(vec![s.clone()]),
         Yaml::Array(items) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| "condition list holds a non-string".to_string()))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| "condition list holds a non-string".to_string())
+            })
             .collect(),
         _ => Err("condition must be a string or a list of strings".into()),
     }
@@ -295,19 +331,31 @@ fn compile_condition(texts: &[String], names: &[String]) -> Result<Expr, String>
     let mut parts = Vec::new();
     for text in texts {
         if text.contains('|') {
-            return Err(format!("aggregation in condition '{text}' is not supported"));
+            return Err(format!(
+                "aggregation in condition '{text}' is not supported"
+            ));
         }
         parts.push(condition::parse(text, names)?);
     }
-    Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+    Ok(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Expr::Or(parts)
+    })
 }
 
 type CompileError = (String, String);
 
-fn compile_selection(node: &Yaml, ph: &Placeholders, unknown: &mut Vec<String>) -> Result<Selection, CompileError> {
+fn compile_selection(
+    node: &Yaml,
+    ph: &Placeholders,
+    unknown: &mut Vec<String>,
+) -> Result<Selection, CompileError> {
     match node {
         Yaml::Hash(map) => Ok(Selection::Maps(vec![compile_map(map, ph, unknown)?])),
-        Yaml::Array(items) if items.iter().all(|i| matches!(i, Yaml::Hash(_))) && !items.is_empty() => {
+        Yaml::Array(items)
+            if items.iter().all(|i| matches!(i, Yaml::Hash(_))) && !items.is_empty() =>
+        {
             let maps = items
                 .iter()
                 .map(|i| compile_map(i.as_hash().expect("checked above"), ph, unknown))
@@ -315,10 +363,7 @@ fn compile_selection(node: &Yaml, ph: &Placeholders, unknown: &mut Vec<String>) 
             Ok(Selection::Maps(maps))
         }
         Yaml::Array(items) => {
-            let groups = items
-                .iter()
-                .map(|v| keyword_group(v))
-                .collect::<Result<_, _>>()?;
+            let groups = items.iter().map(keyword_group).collect::<Result<_, _>>()?;
             Ok(Selection::Keywords(groups))
         }
         scalar => Ok(Selection::Keywords(vec![keyword_group(scalar)?])),
@@ -326,7 +371,8 @@ fn compile_selection(node: &Yaml, ph: &Placeholders, unknown: &mut Vec<String>) 
 }
 
 fn keyword_group(value: &Yaml) -> Result<ValueGroup, CompileError> {
-    let text = scalar_text(value).ok_or_else(|| (String::new(), "keywords must be plain values".to_string()))?;
+    let text = scalar_text(value)
+        .ok_or_else(|| (String::new(), "keywords must be plain values".to_string()))?;
     let matcher = Matcher::from_string(SigmaString::parse(&text), LiteralKind::Contains, false)
         .map_err(|e| (text.clone(), e.to_string()))?;
     Ok(ValueGroup(vec![matcher]))
@@ -339,7 +385,9 @@ fn compile_map(
 ) -> Result<Vec<Item>, CompileError> {
     map.iter()
         .map(|(k, v)| {
-            let key = k.as_str().ok_or_else(|| (String::new(), "field names must be strings".to_string()))?;
+            let key = k
+                .as_str()
+                .ok_or_else(|| (String::new(), "field names must be strings".to_string()))?;
             compile_item(key, v, ph, unknown).map_err(|m| (key.to_string(), m))
         })
         .collect()
@@ -382,7 +430,9 @@ fn read_modifiers<'k>(names: &[&'k str]) -> Result<Modifiers<'k>, String> {
             "gte" => m.compare = Some(Compare::GreaterOrEqual),
             "fieldref" => m.fieldref = true,
             "expand" => m.expand = true,
-            "base64" | "base64offset" | "utf16le" | "utf16be" | "utf16" | "wide" | "windash" => m.transforms.push(name),
+            "base64" | "base64offset" | "utf16le" | "utf16be" | "utf16" | "wide" | "windash" => {
+                m.transforms.push(name)
+            }
             other => return Err(format!("modifier '{other}' is not supported")),
         }
     }
@@ -404,7 +454,12 @@ fn target_for(name: &str, unknown: &mut Vec<String>) -> Target {
     }
 }
 
-fn compile_item(key: &str, value: &Yaml, ph: &Placeholders, unknown: &mut Vec<String>) -> Result<Item, String> {
+fn compile_item(
+    key: &str,
+    value: &Yaml,
+    ph: &Placeholders,
+    unknown: &mut Vec<String>,
+) -> Result<Item, String> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default();
     let modifier_names: Vec<&str> = parts.collect();
@@ -419,10 +474,19 @@ fn compile_item(key: &str, value: &Yaml, ph: &Placeholders, unknown: &mut Vec<St
         .into_iter()
         .map(|v| compile_value(v, &mods, ph, unknown))
         .collect::<Result<_, _>>()?;
-    Ok(Item { target, groups, all: mods.all })
+    Ok(Item {
+        target,
+        groups,
+        all: mods.all,
+    })
 }
 
-fn compile_value(value: &Yaml, mods: &Modifiers, ph: &Placeholders, unknown: &mut Vec<String>) -> Result<ValueGroup, String> {
+fn compile_value(
+    value: &Yaml,
+    mods: &Modifiers,
+    ph: &Placeholders,
+    unknown: &mut Vec<String>,
+) -> Result<ValueGroup, String> {
     if matches!(value, Yaml::Null) {
         return Ok(ValueGroup(vec![Matcher::Null]));
     }
@@ -444,7 +508,11 @@ fn compile_value(value: &Yaml, mods: &Modifiers, ph: &Placeholders, unknown: &mu
     Ok(ValueGroup(matchers))
 }
 
-fn compile_text(text: &str, mods: &Modifiers, unknown: &mut Vec<String>) -> Result<Vec<Matcher>, String> {
+fn compile_text(
+    text: &str,
+    mods: &Modifiers,
+    unknown: &mut Vec<String>,
+) -> Result<Vec<Matcher>, String> {
     if let Some(flags) = &mods.regex_flags {
         let re = RegexBuilder::new(text)
             .case_insensitive(flags.contains('i'))
@@ -455,11 +523,17 @@ fn compile_text(text: &str, mods: &Modifiers, unknown: &mut Vec<String>) -> Resu
         return Ok(vec![Matcher::Regex(re)]);
     }
     if mods.cidr {
-        let net = text.trim().parse().map_err(|_| format!("'{text}' is not a CIDR network"))?;
+        let net = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{text}' is not a CIDR network"))?;
         return Ok(vec![Matcher::Cidr(net)]);
     }
     if let Some(op) = mods.compare {
-        let bound = text.trim().parse().map_err(|_| format!("'{text}' is not a number"))?;
+        let bound = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{text}' is not a number"))?;
         return Ok(vec![Matcher::Number(op, bound)]);
     }
     if mods.fieldref {
@@ -476,7 +550,10 @@ fn compile_text(text: &str, mods: &Modifiers, unknown: &mut Vec<String>) -> Resu
         .collect()
 }
 
-fn apply_transform(name: &str, values: Vec<SigmaString>) -> Result<Vec<SigmaString>, value::ValueError> {
+fn apply_transform(
+    name: &str,
+    values: Vec<SigmaString>,
+) -> Result<Vec<SigmaString>, value::ValueError> {
     let mut out = Vec::new();
     for v in values {
         match name {
@@ -511,7 +588,8 @@ fn line_of(text: &str, needle: &str) -> usize {
     if needle.is_empty() {
         return 1;
     }
-    text.find(needle).map_or(1, |at| text[..at].matches('\n').count() + 1)
+    text.find(needle)
+        .map_or(1, |at| text[..at].matches('\n').count() + 1)
 }
 
 #[cfg(test)]
@@ -541,12 +619,14 @@ mod tests {
 
     #[test]
     fn all_and_keywords_and_list_of_maps() {
-        let r = rule("  sel:\n    cs-uri-query|contains|all: ['/c', 'dir']\n  condition: sel").unwrap();
+        let r =
+            rule("  sel:\n    cs-uri-query|contains|all: ['/c', 'dir']\n  condition: sel").unwrap();
         assert!(r.matches(&record(b"/x", b"/c+dir")));
         assert!(!r.matches(&record(b"/x", b"/c+copy")));
         let r = rule("  keywords:\n    - 'ROOT.EXE'\n  condition: keywords").unwrap();
         assert!(r.matches(&record(b"/x", b"y")));
-        let r = rule("  sel:\n    - cs-uri-stem: '/nope'\n    - sc-status: 404\n  condition: sel").unwrap();
+        let r = rule("  sel:\n    - cs-uri-stem: '/nope'\n    - sc-status: 404\n  condition: sel")
+            .unwrap();
         assert!(r.matches(&record(b"/x", b"y")));
     }
 
@@ -558,7 +638,8 @@ mod tests {
         assert!(err.message.contains("base65"), "{err}");
         let err = rule("  sel:\n    cs-uri-stem: x\n  condition: sel | count() > 5").unwrap_err();
         assert!(err.message.contains("aggregation"));
-        let err = rule("  sel:\n    cs-uri-stem: x\n  timeframe: 5m\n  condition: sel").unwrap_err();
+        let err =
+            rule("  sel:\n    cs-uri-stem: x\n  timeframe: 5m\n  condition: sel").unwrap_err();
         assert!(err.message.contains("timeframe"));
         let err = Rule::parse("p.yml", "title: t\nlogsource:\n  category: process_creation\ndetection:\n  s: x\n  condition: s\n", &Placeholders::default()).unwrap_err();
         assert!(err.message.contains("process_creation"));
@@ -570,7 +651,8 @@ mod tests {
         let r = rule("  sel:\n    cs-uri-stem|re|i: '^/SCRIPTS/.*\\.EXE$'\n    cs-content-type: x\n  condition: sel").unwrap();
         assert_eq!(r.unknown_fields, vec!["cs-content-type".to_string()]);
         assert!(!r.matches(&record(b"/scripts/root.exe", b"")));
-        let r = rule("  sel:\n    cs-uri-stem|re|i: '^/SCRIPTS/.*\\.EXE$'\n  condition: sel").unwrap();
+        let r =
+            rule("  sel:\n    cs-uri-stem|re|i: '^/SCRIPTS/.*\\.EXE$'\n  condition: sel").unwrap();
         assert!(r.matches(&record(b"/scripts/root.exe", b"")));
         let r = rule("  sel:\n    cs-uri-stem|re: '^/SCRIPTS/'\n  condition: sel").unwrap();
         assert!(!r.matches(&record(b"/scripts/root.exe", b"")));
@@ -578,14 +660,26 @@ mod tests {
 
     #[test]
     fn logsource_products_and_services() {
-        let ls = LogSource { category: Some("webserver".into()), product: Some("iis".into()), service: None };
+        let ls = LogSource {
+            category: Some("webserver".into()),
+            product: Some("iis".into()),
+            service: None,
+        };
         assert!(ls.covers(LogFormat::IisW3c));
         assert!(!ls.covers(LogFormat::NcsaCombined));
         assert!(ls.covers(LogFormat::Text));
-        let ls = LogSource { category: Some("webserver".into()), product: None, service: Some("error".into()) };
+        let ls = LogSource {
+            category: Some("webserver".into()),
+            product: None,
+            service: Some("error".into()),
+        };
         assert!(ls.covers(LogFormat::ApacheError));
         assert!(!ls.covers(LogFormat::IisW3c));
-        let ls = LogSource { category: Some("webserver".into()), product: None, service: Some("nginx".into()) };
+        let ls = LogSource {
+            category: Some("webserver".into()),
+            product: None,
+            service: Some("nginx".into()),
+        };
         assert!(ls.covers(LogFormat::NcsaCommon));
         assert!(!ls.covers(LogFormat::IisNative));
     }

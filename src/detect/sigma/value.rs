@@ -35,7 +35,11 @@ impl SigmaString {
                     if !literal.is_empty() {
                         pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                     }
-                    pieces.push(if bytes[i] == b'*' { Piece::AnyRun } else { Piece::AnyOne });
+                    pieces.push(if bytes[i] == b'*' {
+                        Piece::AnyRun
+                    } else {
+                        Piece::AnyOne
+                    });
                 }
                 b => literal.push(b),
             }
@@ -94,7 +98,9 @@ fn plain(value: &SigmaString, modifier: &str) -> Result<Vec<u8>, ValueError> {
 pub fn base64(value: &SigmaString) -> Result<SigmaString, ValueError> {
     let bytes = plain(value, "base64")?;
     Ok(SigmaString::literal(
-        base64::engine::general_purpose::STANDARD.encode(bytes).into_bytes(),
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .into_bytes(),
     ))
 }
 
@@ -118,13 +124,18 @@ pub fn base64_offsets(value: &SigmaString) -> Result<Vec<SigmaString>, ValueErro
 /// The UTF-16 encodings of `utf16le`, `utf16be`, `utf16` (little-endian with a byte-order mark) and `wide`.
 pub fn utf16(value: &SigmaString, modifier: &str) -> Result<SigmaString, ValueError> {
     let bytes = plain(value, modifier)?;
-    let text = String::from_utf8(bytes).map_err(|_| ValueError(format!("'{modifier}' on invalid UTF-8")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ValueError(format!("'{modifier}' on invalid UTF-8")))?;
     let mut out = Vec::new();
     if modifier == "utf16" {
         out.extend_from_slice(&[0xff, 0xfe]);
     }
     for unit in text.encode_utf16() {
-        let pair = if modifier == "utf16be" { unit.to_be_bytes() } else { unit.to_le_bytes() };
+        let pair = if modifier == "utf16be" {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
         out.extend_from_slice(&pair);
     }
     Ok(SigmaString::literal(out))
@@ -141,7 +152,9 @@ pub fn windash(value: &SigmaString) -> Vec<SigmaString> {
                 .0
                 .iter()
                 .map(|piece| match piece {
-                    Piece::Literal(bytes) => Piece::Literal(replace_option_dashes(bytes, dash.as_bytes())),
+                    Piece::Literal(bytes) => {
+                        Piece::Literal(replace_option_dashes(bytes, dash.as_bytes()))
+                    }
                     other => other.clone(),
                 })
                 .collect();
@@ -178,11 +191,18 @@ pub fn expand(
         return Ok(vec![text.to_string()]);
     };
     let name = &text[start + 1..start + 1 + len];
-    let values = lookup(name).ok_or_else(|| ValueError(format!("placeholder %{name}% has no values (give them with --placeholders)")))?;
+    let values = lookup(name).ok_or_else(|| {
+        ValueError(format!(
+            "placeholder %{name}% has no values (give them with --placeholders)"
+        ))
+    })?;
     let rest = expand(&text[start + len + 2..], lookup)?;
     Ok(values
         .iter()
-        .flat_map(|v| rest.iter().map(move |r| format!("{}{v}{r}", &text[..start])))
+        .flat_map(|v| {
+            rest.iter()
+                .map(move |r| format!("{}{v}{r}", &text[..start]))
+        })
         .collect())
 }
 
@@ -217,21 +237,40 @@ mod tests {
             .into_iter()
             .map(|s| s.as_literal().unwrap())
             .collect();
-        assert_eq!(got, vec![b"L2Jpbi9iYXNo".to_vec(), b"9iaW4vYmFza".to_vec(), b"vYmluL2Jhc2".to_vec()]);
+        assert_eq!(
+            got,
+            vec![
+                b"L2Jpbi9iYXNo".to_vec(),
+                b"9iaW4vYmFza".to_vec(),
+                b"vYmluL2Jhc2".to_vec()
+            ]
+        );
     }
 
     #[test]
     fn utf16_and_base64() {
-        assert_eq!(utf16(&lit("ab"), "utf16le").unwrap().as_literal().unwrap(), b"a\0b\0");
-        assert_eq!(utf16(&lit("ab"), "utf16be").unwrap().as_literal().unwrap(), b"\0a\0b");
-        assert_eq!(utf16(&lit("a"), "utf16").unwrap().as_literal().unwrap(), b"\xff\xfea\0");
+        assert_eq!(
+            utf16(&lit("ab"), "utf16le").unwrap().as_literal().unwrap(),
+            b"a\0b\0"
+        );
+        assert_eq!(
+            utf16(&lit("ab"), "utf16be").unwrap().as_literal().unwrap(),
+            b"\0a\0b"
+        );
+        assert_eq!(
+            utf16(&lit("a"), "utf16").unwrap().as_literal().unwrap(),
+            b"\xff\xfea\0"
+        );
         assert_eq!(base64(&lit("cmd")).unwrap().as_literal().unwrap(), b"Y21k");
         assert!(base64(&SigmaString::parse("a*")).is_err());
     }
 
     #[test]
     fn windash_variants() {
-        let v: Vec<Vec<u8>> = windash(&lit("net -user /x a-b")).iter().map(|s| s.as_literal().unwrap()).collect();
+        let v: Vec<Vec<u8>> = windash(&lit("net -user /x a-b"))
+            .iter()
+            .map(|s| s.as_literal().unwrap())
+            .collect();
         assert_eq!(v[0], b"net -user -x a-b");
         assert_eq!(v[1], b"net /user /x a-b");
         assert_eq!(v[2], "net \u{2013}user \u{2013}x a-b".as_bytes());

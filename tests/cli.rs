@@ -1,0 +1,324 @@
+//! The command line end to end: verdicts, outputs, languages, exit codes, bad input.
+
+mod common;
+use common::*;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn w3c_attacks(dir: &Path) -> std::path::PathBuf {
+    let mut text =
+        String::from("#Fields: date time c-ip s-ip cs-method cs-uri-stem cs-uri-query sc-status\n");
+    for (i, target) in ["10.1.0.10", "10.1.9.9", "10.7.0.1", "192.0.2.80"]
+        .iter()
+        .enumerate()
+    {
+        text.push_str(&format!(
+            "2001-08-04 10:00:0{i} 10.1.5.23 {target} GET /default.ida {} 404\n",
+            worm_query('X')
+        ));
+    }
+    text.push_str(&format!(
+        "2001-08-04 11:00:00 198.51.100.7 10.1.0.10 GET /default.ida {} 200\n",
+        worm_query('N')
+    ));
+    write(dir, "ex010804.log", text.as_bytes())
+}
+
+#[test]
+fn samples_give_the_infected_internal_hosts() {
+    let out = wormtrace(&["scan", "samples"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("2 host(s) on our own networks"), "{text}");
+    let spreading = text.split("Attacking sources").next().unwrap();
+    assert!(spreading.contains("10.1.5.23") && spreading.contains("10.1.7.40"));
+    assert!(text.contains("What to do"));
+}
+
+#[test]
+fn internal_sources_spread_with_locality_and_custom_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = w3c_attacks(dir.path());
+    let (_, records) = scan_jsonl(&[&path], &[]);
+    let verdicts = of_type(&records, "verdict");
+    let host = verdicts
+        .iter()
+        .find(|v| v["subject"] == "10.1.5.23")
+        .unwrap();
+    assert_eq!(host["verdict"], "spreading");
+    assert_eq!(host["role"], "source");
+    assert_eq!(host["peers"], 4);
+    assert_eq!(host["share_same_16"], 0.5);
+    assert_eq!(host["share_same_8"], 0.75);
+    let outsider = verdicts
+        .iter()
+        .find(|v| v["subject"] == "198.51.100.7")
+        .unwrap();
+    assert_eq!(outsider["verdict"], "attacked");
+    let target = verdicts
+        .iter()
+        .find(|v| v["subject"] == "10.1.0.10")
+        .unwrap();
+    assert_eq!(target["exposure"]["patched"], 1);
+    assert_eq!(target["exposure"]["no_mapping"], 1);
+    // With our network declared as 198.51.100.0/24 only, 10.1.5.23 is an outsider.
+    let (_, records) = scan_jsonl(&[&path], &["--internal", "198.51.100.0/24"]);
+    let verdicts = of_type(&records, "verdict");
+    assert_eq!(
+        verdicts
+            .iter()
+            .find(|v| v["subject"] == "10.1.5.23")
+            .unwrap()["verdict"],
+        "attacked"
+    );
+    assert_eq!(
+        verdicts
+            .iter()
+            .find(|v| v["subject"] == "198.51.100.7")
+            .unwrap()["verdict"],
+        "spreading"
+    );
+}
+
+#[test]
+fn japanese_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = w3c_attacks(dir.path());
+    let out = wormtrace(&["scan", "--lang", "ja", path.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("感染している可能性が非常に高い"), "{text}");
+    assert!(text.contains("対処"));
+    let out = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .args(["scan", path.to_str().unwrap()])
+        .env("LANG", "ja_JP.UTF-8")
+        .env_remove("LC_ALL")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("拡散中"));
+}
+
+#[test]
+fn json_and_csv_outputs_and_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = w3c_attacks(dir.path());
+    let out = wormtrace(&["scan", "--format", "json", path.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert!(doc["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["verdict"] == "spreading"));
+    let out = wormtrace(&["scan", "--format", "csv", path.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(rows.headers().unwrap().get(0), Some("family"));
+    let families: Vec<String> = rows.records().map(|r| r.unwrap()[0].to_string()).collect();
+    assert_eq!(
+        families,
+        vec![
+            "code-red-ii",
+            "code-red-ii",
+            "code-red-ii",
+            "code-red-ii",
+            "code-red"
+        ]
+    );
+    let report = dir.path().join("out").with_extension("jsonl");
+    let out_dir = tempfile::tempdir().unwrap();
+    let report = out_dir.path().join(report.file_name().unwrap());
+    let out = wormtrace(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "-o",
+        report.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("host(s) on our own networks"));
+    assert_eq!(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"finding\""))
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = write(
+        dir.path(),
+        "clean.log",
+        b"192.0.2.1 - - [04/Aug/2001:13:45:01 +0900] \"GET / HTTP/1.0\" 200 5\n",
+    );
+    let attacked = w3c_attacks(dir.path());
+    let missing = dir.path().join("missing.log");
+    assert_eq!(
+        wormtrace(&["scan", clean.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        wormtrace(&["scan", attacked.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    let out = wormtrace(&["scan", clean.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("missing.log") && err.contains("no such file"),
+        "{err}"
+    );
+    // Findings win over errors.
+    assert_eq!(
+        wormtrace(&[
+            "scan",
+            attacked.to_str().unwrap(),
+            missing.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn bad_inputs_are_reported_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "192.0.2.1 - - [04/Aug/2001:13:45:01 +0900] \"GET /default.ida?{} HTTP/1.0\" 404 5\n",
+        worm_query('X')
+    );
+    let mut body = String::new();
+    for _ in 0..2000 {
+        body.push_str(&line);
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(body.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    let truncated = write(dir.path(), "cut.log.gz", &gz[..gz.len() / 2]);
+    let binary = write(
+        dir.path(),
+        "hive.dat",
+        b"regf\x00\x00\x01\x00\x02\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04",
+    );
+    let mut long = vec![b'A'; 3 << 20];
+    long.extend_from_slice(b"\n");
+    long.extend_from_slice(line.as_bytes());
+    let long_line = write(dir.path(), "long.log", &long);
+    let dangling = dir.path().join("dangling.log");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let (code, records) = scan_jsonl(&[&truncated, &binary, &long_line, &dangling], &[]);
+    assert_eq!(code, 1);
+    let problems = of_type(&records, "problem");
+    let reason = |name: &str| {
+        problems
+            .iter()
+            .find(|p| p["path"].as_str().unwrap().ends_with(name))
+            .map(|p| p["reason"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("cut.log.gz").contains("gzip data is corrupt or truncated"),
+        "{problems:?}"
+    );
+    assert!(reason("hive.dat").contains("binary"));
+    assert!(reason("long.log").contains("longer than"));
+    assert!(reason("dangling.log").contains("no such file"));
+    let findings = of_type(&records, "finding");
+    let from_cut = findings
+        .iter()
+        .filter(|f| f["path"].as_str().unwrap().ends_with("cut.log.gz"))
+        .count();
+    assert!(from_cut > 100 && from_cut < 2000, "{from_cut}");
+    let long_hit = findings
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("long.log"))
+        .unwrap();
+    assert_eq!(long_hit["line"], 2);
+    assert_eq!(long_hit["offset"], (3 << 20) + 1);
+}
+
+#[test]
+fn evidence_is_left_untouched_and_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = w3c_attacks(dir.path());
+    let before = std::fs::metadata(&path).unwrap();
+    let (_, records) = scan_jsonl(&[dir.path()], &[]);
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(before.modified().unwrap(), after.modified().unwrap());
+    assert_eq!(before.accessed().unwrap(), after.accessed().unwrap());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let input = of_type(&records, "input")[0];
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(input["size"], bytes.len());
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(input["sha256"], hex);
+}
+
+#[test]
+fn output_is_the_same_whatever_the_thread_count() {
+    let one = wormtrace(&["scan", "--format", "jsonl", "-j", "1", "samples"]);
+    let four = wormtrace(&["scan", "--format", "jsonl", "-j", "4", "samples"]);
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, four.stdout);
+}
+
+#[test]
+fn standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .args(["scan", "--format", "jsonl", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = format!(
+        "192.0.2.1 - - [04/Aug/2001:13:45:01 +0900] \"GET /default.ida?{} HTTP/1.0\" 404 5\n",
+        worm_query('N')
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"family\":\"code-red\"") && text.contains("\"path\":\"-\""));
+}
+
+#[test]
+fn rules_commands() {
+    let out = wormtrace(&["rules", "list"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("code-red-ii") && text.contains("nimda"));
+    let out = wormtrace(&["rules", "stats"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains(", 0 slow"));
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.yml", b"title: bad\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-stem|nosuch: x\n  condition: sel\n");
+    let out = wormtrace(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("bad.yml:6:") && text.contains("nosuch"),
+        "{text}"
+    );
+    assert_eq!(
+        wormtrace(&["rules", "check", "rules"]).status.code(),
+        Some(0)
+    );
+}

@@ -1,0 +1,49 @@
+//! Helpers shared by the command-line tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub const TAIL: &str = "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a";
+
+/// The Code Red (N) or Code Red II (X) query as published.
+pub fn worm_query(letter: char) -> String {
+    format!("{}{TAIL}", letter.to_string().repeat(224))
+}
+
+/// Runs `wormtrace` with arguments and no colour.
+pub fn wormtrace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("LANG", "C")
+        .output()
+        .expect("binary runs")
+}
+
+/// Runs a JSONL scan and returns (exit code, parsed records).
+pub fn scan_jsonl(paths: &[&Path], extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let mut args = vec!["scan", "--format", "jsonl", "--quiet"];
+    args.extend_from_slice(extra);
+    let owned: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    args.extend(owned.iter().map(String::as_str));
+    let out = wormtrace(&args);
+    let records = String::from_utf8(out.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    (out.status.code().expect("exit code"), records)
+}
+
+/// Records of one `type`.
+pub fn of_type<'a>(records: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    records.iter().filter(|r| r["type"] == kind).collect()
+}
+
+/// Writes `content` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, content: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("temp file written");
+    path
+}
