@@ -23,6 +23,88 @@ struct Options {
     /// Random seed.
     #[arg(long, default_value_t = 2001)]
     seed: u64,
+    /// Instead of the samples, write one large benchmark log to this file.
+    #[arg(long, value_name = "FILE")]
+    big: Option<PathBuf>,
+    /// Size of the benchmark log in bytes (approximate, whole lines).
+    #[arg(long, default_value_t = 1_000_000_000)]
+    bytes: u64,
+    /// Layout of the benchmark log: w3c or ncsa.
+    #[arg(long, default_value = "w3c")]
+    layout: String,
+}
+
+/// Lines between injected attacks in a benchmark log (per family).
+const EVERY_CODE_RED_II: u64 = 10_000;
+const EVERY_CODE_RED: u64 = 25_000;
+const EVERY_NIMDA: u64 = 100_000;
+
+fn big_line(rng: &mut Rng, n: u64, ncsa: bool) -> (String, Option<&'static str>) {
+    let second = (n / 40) as u32;
+    let (stem, query, family): (String, Option<String>, Option<&'static str>) =
+        if n % EVERY_CODE_RED_II == 7 {
+            (
+                "/default.ida".into(),
+                Some(code_red_query('X')),
+                Some("code-red-ii"),
+            )
+        } else if n % EVERY_CODE_RED == 11 {
+            (
+                "/default.ida".into(),
+                Some(code_red_query('N')),
+                Some("code-red"),
+            )
+        } else if n % EVERY_NIMDA == 13 {
+            (NIMDA[4].into(), Some("/c+dir".into()), Some("nimda"))
+        } else {
+            (rng.pick(&PAGES).to_string(), None, None)
+        };
+    let client = format!("203.0.{}.{}", rng.below(250), 1 + rng.below(250));
+    let status = if family.is_some() { 404 } else { 200 };
+    let agent = rng.pick(&AGENTS);
+    let line = if ncsa {
+        let target = match &query {
+            Some(q) => format!("{stem}?{q}"),
+            None => stem,
+        };
+        format!("{client} - - [04/Aug/2001:{} +0900] \"GET {target} HTTP/1.0\" {status} 2326 \"-\" \"{}\"\n", clock(second), agent.replace('+', " "))
+    } else {
+        format!(
+            "2001-08-04 {} {client} - 10.1.0.10 80 GET {stem} {} {status} {agent}\r\n",
+            clock(second),
+            query.as_deref().unwrap_or("-")
+        )
+    };
+    (line, family)
+}
+
+fn write_big(path: &Path, options: &Options) -> Result<()> {
+    let mut rng = Rng(options.seed.max(1));
+    let ncsa = options.layout == "ncsa";
+    let mut out = io::BufWriter::with_capacity(
+        1 << 20,
+        File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let mut written = 0u64;
+    let mut counts = std::collections::BTreeMap::new();
+    if !ncsa {
+        let header = "#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:00\r\n#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n";
+        out.write_all(header.as_bytes())?;
+        written += header.len() as u64;
+    }
+    let mut n = 0u64;
+    while written < options.bytes {
+        let (line, family) = big_line(&mut rng, n, ncsa);
+        out.write_all(line.as_bytes())?;
+        written += line.len() as u64;
+        if let Some(f) = family {
+            *counts.entry(f).or_insert(0u64) += 1;
+        }
+        n += 1;
+    }
+    out.flush()?;
+    println!("{{\"bytes\": {written}, \"lines\": {n}, \"injected\": {counts:?}}}");
+    Ok(())
 }
 
 /// A small deterministic generator (xorshift64*).
@@ -282,6 +364,9 @@ fn gzip(text: &str) -> io::Result<Vec<u8>> {
 
 fn main() -> Result<()> {
     let options = Options::parse();
+    if let Some(big) = &options.big {
+        return write_big(big, &options);
+    }
     let mut rng = Rng(options.seed.max(1));
     let out = &options.out;
     write_file(

@@ -155,17 +155,20 @@ impl LineScanner<'_> {
                 }
             }
             Prefilter::Atoms(regex) => {
-                let mut pos = 0;
-                while pos < region.len() {
-                    let hit = regex.find_at(region, pos).map(|m| m.start());
-                    let directive = if self.parser.wants_directives() {
-                        next_directive(region, pos)
+                let wants_directives = self.parser.wants_directives();
+                let find_hit = |from: usize| regex.find_at(region, from).map(|m| m.start());
+                let find_directive = |from: usize| {
+                    if wants_directives {
+                        next_directive(region, from)
                     } else {
                         None
-                    };
-                    let Some(event) = [hit, directive].into_iter().flatten().min() else {
-                        break;
-                    };
+                    }
+                };
+                // Each search runs again only once the loop has passed its last answer, so
+                // every byte is searched once by each.
+                let mut hit = find_hit(0);
+                let mut directive = find_directive(0);
+                while let Some(event) = [hit, directive].into_iter().flatten().min() {
                     let start = memchr::memrchr(b'\n', &region[..event]).map_or(0, |p| p + 1);
                     let end =
                         memchr::memchr(b'\n', &region[event..]).map_or(region.len(), |e| event + e);
@@ -178,7 +181,16 @@ impl LineScanner<'_> {
                         },
                         out,
                     );
-                    pos = end + 1;
+                    let pos = end + 1;
+                    if pos >= region.len() {
+                        break;
+                    }
+                    if hit.is_some_and(|h| h < pos) {
+                        hit = find_hit(pos);
+                    }
+                    if directive.is_some_and(|d| d < pos) {
+                        directive = find_directive(pos);
+                    }
                 }
             }
         }

@@ -296,10 +296,10 @@ fn read_logsource(node: &Yaml) -> Result<LogSource, String> {
         service: get("service"),
     };
     let web_category = ls.category.as_deref() == Some("webserver");
-    let web_product = ls
-        .product
-        .as_deref()
-        .is_some_and(|p| WEB_PRODUCTS.contains(&p));
+    // SigmaHQ's Apache and nginx error-log rules name the server as the service.
+    let web_product = [&ls.product, &ls.service]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(|p| WEB_PRODUCTS.contains(&p)));
     match (&ls.category, web_category || web_product) {
         (_, true) if ls.category.is_none() || web_category => Ok(ls),
         (Some(c), _) => Err(format!(
