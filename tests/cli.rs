@@ -322,3 +322,14 @@ fn rules_commands() {
         Some(0)
     );
 }
+
+#[test]
+fn every_sigmahq_web_rule_loads() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/sigma");
+    let out = wormtrace(&["rules", "check", corpus]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains(" 0 error(s)"), "{text}");
+    let out = wormtrace(&["rules", "stats", "--rules", corpus]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains(", 0 slow"));
+}
