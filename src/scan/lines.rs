@@ -142,15 +142,7 @@ impl LineScanner<'_> {
                 while start < region.len() {
                     let end =
                         memchr::memchr(b'\n', &region[start..]).map_or(region.len(), |e| start + e);
-                    let line = walker.line_at(start);
-                    self.scan_line(
-                        &region[start..end],
-                        &Cursor {
-                            line,
-                            offset: at.offset + start as u64,
-                        },
-                        out,
-                    );
+                    self.scan_span(region, start..end, &mut walker, at, out);
                     start = end + 1;
                 }
             }
@@ -172,15 +164,7 @@ impl LineScanner<'_> {
                     let start = memchr::memrchr(b'\n', &region[..event]).map_or(0, |p| p + 1);
                     let end =
                         memchr::memchr(b'\n', &region[event..]).map_or(region.len(), |e| event + e);
-                    let line = walker.line_at(start);
-                    self.scan_line(
-                        &region[start..end],
-                        &Cursor {
-                            line,
-                            offset: at.offset + start as u64,
-                        },
-                        out,
-                    );
+                    self.scan_span(region, start..end, &mut walker, at, out);
                     let pos = end + 1;
                     if pos >= region.len() {
                         break;
@@ -195,6 +179,20 @@ impl LineScanner<'_> {
             }
         }
         walker.line_at(region.len()) - at.line
+    }
+
+    /// Scans the line at `span` of the region, numbering it through the walker.
+    fn scan_span(
+        &mut self,
+        region: &[u8],
+        span: std::ops::Range<usize>,
+        walker: &mut RegionWalker,
+        at: &Cursor,
+        out: &mut Vec<Finding>,
+    ) {
+        let line = walker.line_at(span.start);
+        let offset = at.offset + span.start as u64;
+        self.scan_line(&region[span], &Cursor { line, offset }, out);
     }
 
     fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut Vec<Finding>) {
