@@ -98,7 +98,9 @@ pub struct Record<'a> {
     pub time: Option<String>,
     values: [Option<Cow<'a, [u8]>>; FIELD_COUNT],
     lowered: [OnceCell<Vec<u8>>; FIELD_COUNT],
+    line_lowered: OnceCell<Vec<u8>>,
     full_uri: OnceCell<Option<Vec<u8>>>,
+    full_uri_lowered: OnceCell<Option<Vec<u8>>>,
 }
 
 impl<'a> Record<'a> {
@@ -110,7 +112,9 @@ impl<'a> Record<'a> {
             time: None,
             values: Default::default(),
             lowered: Default::default(),
+            line_lowered: OnceCell::new(),
             full_uri: OnceCell::new(),
+            full_uri_lowered: OnceCell::new(),
         }
     }
 
@@ -141,6 +145,19 @@ impl<'a> Record<'a> {
     pub fn get_lower(&self, field: Field) -> Option<&[u8]> {
         let value = self.get(field)?;
         Some(self.lowered[field.index()].get_or_init(|| value.to_ascii_lowercase()))
+    }
+
+    /// The whole line in ASCII lower case (computed once).
+    pub fn line_lower(&self) -> &[u8] {
+        self.line_lowered
+            .get_or_init(|| self.line.to_ascii_lowercase())
+    }
+
+    /// [`Record::full_uri`] in ASCII lower case (computed once).
+    pub fn full_uri_lower(&self) -> Option<&[u8]> {
+        self.full_uri_lowered
+            .get_or_init(|| self.full_uri().map(<[u8]>::to_ascii_lowercase))
+            .as_deref()
     }
 
     /// The request target as a client sent it: stem, and `?query` when there is one.
@@ -177,27 +194,22 @@ impl<'a> Record<'a> {
     /// Fills method, stem, query and version from an HTTP request line, tolerating
     /// doubled spaces, truncation and a missing `HTTP/x.y`.
     pub fn set_request_line(&mut self, request: &'a [u8]) {
-        let request = trim_ascii(request);
+        let request = request.trim_ascii();
         let Some(sp) = memchr::memchr(b' ', request) else {
             self.set(Field::Method, request);
             return;
         };
         self.set(Field::Method, &request[..sp]);
-        let mut rest = trim_ascii(&request[sp + 1..]);
+        let mut rest = request[sp + 1..].trim_ascii();
         if let Some(last_sp) = memchr::memrchr(b' ', rest) {
             let tail = &rest[last_sp + 1..];
             if tail.len() >= 5 && tail[..5].eq_ignore_ascii_case(b"HTTP/") {
                 self.set(Field::Version, tail);
-                rest = trim_ascii(&rest[..last_sp]);
+                rest = rest[..last_sp].trim_ascii();
             }
         }
         self.set_uri(rest);
     }
-}
-
-/// Strips ASCII white space at both ends.
-pub fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
 }
 
 /// What a parser needs besides the line.

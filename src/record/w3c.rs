@@ -12,6 +12,16 @@ pub struct W3cLayout {
 /// Layout IIS 5 writes by default, used until a file names its own.
 const DEFAULT_FIELDS: &[u8] = b"#Fields: time c-ip cs-method cs-uri-stem sc-status";
 
+/// The IIS 5 default layout, built once.
+fn default_layout() -> &'static W3cLayout {
+    static DEFAULT: std::sync::OnceLock<W3cLayout> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        let mut layout = W3cLayout::default();
+        layout.observe_directive(DEFAULT_FIELDS, FieldMap::builtin());
+        layout
+    })
+}
+
 impl W3cLayout {
     /// Updates the layout from a `#Fields:` or `#Date:` directive; other directives are ignored.
     pub fn observe_directive(&mut self, line: &[u8], map: &FieldMap) {
@@ -37,14 +47,10 @@ impl W3cLayout {
     /// Parses a data line in this layout.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Record<'a> {
         let mut record = Record::new(line, LogFormat::IisW3c);
-        let default;
         let columns = if self.is_known() {
             &self.columns
         } else {
-            let mut layout = W3cLayout::default();
-            layout.observe_directive(DEFAULT_FIELDS, FieldMap::builtin());
-            default = layout.columns;
-            &default
+            &default_layout().columns
         };
         let values = line.trim_ascii_end().split(|&b| b == b' ');
         for (column, value) in columns.iter().zip(values) {

@@ -139,21 +139,13 @@ impl Aggregator {
             .iter()
             .map(|(s, t)| self.source_verdict(s, t))
             .collect();
-        sources.sort_by(|a, b| {
-            (b.verdict == "spreading", b.evidence_count)
-                .cmp(&(a.verdict == "spreading", a.evidence_count))
-                .then_with(|| a.subject.cmp(&b.subject))
-        });
+        sort_by_urgency(&mut sources, "spreading");
         let mut targets: Vec<Verdict> = self
             .targets
             .iter()
             .map(|(s, t)| self.target_verdict(s, t))
             .collect();
-        targets.sort_by(|a, b| {
-            (b.verdict == "exposed", b.evidence_count)
-                .cmp(&(a.verdict == "exposed", a.evidence_count))
-                .then_with(|| a.subject.cmp(&b.subject))
-        });
+        sort_by_urgency(&mut targets, "exposed");
         sources.extend(targets);
         sources
     }
@@ -191,6 +183,15 @@ impl Aggregator {
         v.exposure = Some(tally.exposure.clone());
         v
     }
+}
+
+/// Verdicts of the `urgent` kind first, then most evidence first, then by subject.
+fn sort_by_urgency(verdicts: &mut [Verdict], urgent: &str) {
+    verdicts.sort_by(|a, b| {
+        (b.verdict == urgent, b.evidence_count)
+            .cmp(&(a.verdict == urgent, a.evidence_count))
+            .then_with(|| a.subject.cmp(&b.subject))
+    });
 }
 
 fn base_verdict(

@@ -109,7 +109,7 @@ impl Matcher {
     }
 
     /// Tests a value that is present.
-    fn test_value(&self, raw: &[u8], lower: &dyn Fn() -> Vec<u8>) -> bool {
+    fn test_value<'r>(&self, raw: &[u8], lower: &dyn Fn() -> &'r [u8]) -> bool {
         match self {
             Matcher::Literal {
                 kind,
@@ -119,7 +119,7 @@ impl Matcher {
                 if *cased {
                     literal_test(*kind, raw, needle)
                 } else {
-                    literal_test(*kind, &lower(), needle)
+                    literal_test(*kind, lower(), needle)
                 }
             }
             Matcher::Regex(re) | Matcher::Wildcard { re, .. } => re.is_match(raw),
@@ -141,17 +141,26 @@ impl Matcher {
             },
             _ => {
                 let Some(raw) = value else { return false };
-                if self.test_value(raw, &|| raw.to_ascii_lowercase()) {
+                if self.test_value(raw, &|| lower_of(target, record)) {
                     return true;
                 }
                 // SigmaHQ rules put path-and-query patterns into cs-uri-query: let them
                 // also see the whole request target.
                 target == &Target::Field(Field::UriQuery)
-                    && record
-                        .full_uri()
-                        .is_some_and(|uri| self.test_value(uri, &|| uri.to_ascii_lowercase()))
+                    && record.full_uri().is_some_and(|uri| {
+                        self.test_value(uri, &|| record.full_uri_lower().unwrap_or_default())
+                    })
             }
         }
+    }
+}
+
+/// The value at `target` in lower case, cached by the record.
+fn lower_of<'r>(target: &Target, record: &'r Record) -> &'r [u8] {
+    match target {
+        Target::Field(f) => record.get_lower(*f).unwrap_or_default(),
+        Target::Missing(_) => &[],
+        Target::Line => record.line_lower(),
     }
 }
 
