@@ -15,8 +15,10 @@ use wormtrace::detect::sigma::{Level, Placeholders, Rule};
 use wormtrace::detect::Detector;
 use wormtrace::i18n::Lang;
 use wormtrace::record::LogFormat;
-use wormtrace::scan::{scan_all, ScanOptions};
-use wormtrace::sink::{CsvSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink};
+use wormtrace::scan::{each_record, scan_all, ScanOptions};
+use wormtrace::sink::{
+    CsvSink, JsonSink, JsonlSink, RecordLine, RunTotals, Sink, SummaryOptions, SummarySink,
+};
 use wormtrace::source::{expand_inputs, Severity};
 use wormtrace::verdict::{default_internal, Aggregator};
 
@@ -35,6 +37,32 @@ enum Command {
     /// List, check and measure detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print every log line as a record in Sigma taxonomy fields (JSON Lines), no detection.
+    Parse(ParseArgs),
+}
+
+#[derive(Args)]
+struct ParseArgs {
+    /// Files or folders to read; `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    reading: ReadingArgs,
+    /// Write the records to this file.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// How inputs are read, shared by `scan` and `parse`.
+#[derive(Args)]
+struct ReadingArgs {
+    /// Read every input as this format instead of detecting it
+    /// (iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, text).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format_hint: Option<LogFormat>,
+    /// UTC offset of logs that write local time without one (IIS native, Apache error), e.g. +09:00.
+    #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
+    local_offset: FixedOffset,
 }
 
 #[derive(Args, Clone)]
@@ -72,10 +100,8 @@ struct ScanArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     rules: RuleArgs,
-    /// Read every input as this format instead of detecting it
-    /// (iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, text).
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format_hint: Option<LogFormat>,
+    #[command(flatten)]
+    reading: ReadingArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "summary")]
     format: OutputFormat,
@@ -91,9 +117,9 @@ struct ScanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
-    /// UTC offset of logs that write local time without one (IIS native, Apache error), e.g. +09:00.
-    #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
-    local_offset: FixedOffset,
+    /// Report every rule that hit a line, not only the most specific built-in family.
+    #[arg(long)]
+    all_hits: bool,
     /// Longest part of a line that is checked; the rest is counted.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_line: usize,
@@ -144,6 +170,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Rules(cmd) => run_rules(cmd),
+        Command::Parse(args) => run_parse(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -213,8 +240,9 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         }
     }
     let options = ScanOptions {
-        format_hint: args.format_hint,
-        local_offset: args.local_offset,
+        format_hint: args.reading.format_hint,
+        local_offset: args.reading.local_offset,
+        all_hits: args.all_hits,
         max_line: args.max_line.max(1024),
         threads: args
             .threads
@@ -285,14 +313,51 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     })
 }
 
-fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>> {
-    let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
-    let machine_out: Box<dyn Write> = match &args.output {
+fn run_parse(args: ParseArgs) -> Result<u8> {
+    let mut problems = Vec::new();
+    let inputs = expand_inputs(&args.paths, &mut problems);
+    let options = ScanOptions {
+        format_hint: args.reading.format_hint,
+        local_offset: args.reading.local_offset,
+        ..ScanOptions::default()
+    };
+    let mut out = output_writer(args.output.as_deref())?;
+    let mut write_error = None;
+    for input in &inputs {
+        let label = input.label();
+        let (_, input_problems) = each_record(input, &options, &mut |line, record| {
+            if write_error.is_none() {
+                write_error = RecordLine::new(&label, line, record)
+                    .write_to(&mut out)
+                    .err();
+            }
+        });
+        problems.extend(input_problems);
+    }
+    if let Some(e) = write_error {
+        return Err(e).context("writing output");
+    }
+    out.flush().context("writing output")?;
+    for p in &problems {
+        eprintln!("wormtrace: {}: {}", p.path, p.reason);
+    }
+    let failed = problems.iter().any(|p| p.severity == Severity::Error);
+    Ok(if failed { 2 } else { 0 })
+}
+
+/// Standard output, or a new file at `path`, buffered.
+fn output_writer(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         )),
-        None => stdout(),
-    };
+        None => Box::new(BufWriter::new(io::stdout())),
+    })
+}
+
+fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>> {
+    let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
+    let machine_out = output_writer(args.output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     match args.format {
         OutputFormat::Summary => {

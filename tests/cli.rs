@@ -333,3 +333,44 @@ fn every_sigmahq_web_rule_loads() {
     let out = wormtrace(&["rules", "stats", "--rules", corpus]);
     assert!(String::from_utf8(out.stdout).unwrap().contains(", 0 slow"));
 }
+
+#[test]
+fn parse_prints_taxonomy_fields_of_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = w3c_attacks(dir.path());
+    let out = wormtrace(&["parse", &log.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0));
+    let records: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Five requests; the #Fields directive gives no record but counts as line 1.
+    assert_eq!(records.len(), 5);
+    let first = &records[0];
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["format"], "iis-w3c");
+    assert_eq!(first["fields"]["c-ip"], "10.1.5.23");
+    assert_eq!(first["fields"]["cs-uri-stem"], "/default.ida");
+    assert_eq!(first["fields"]["sc-status"], "404");
+    assert!(first["fields"].get("cs-user-agent").is_none());
+    assert_eq!(first["time"], "2001-08-04T10:00:00Z");
+}
+
+#[test]
+fn all_hits_keeps_every_rule_that_matched_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = w3c_attacks(dir.path());
+    let rules_of = |extra: &[&str]| {
+        let (_, records) = scan_jsonl(&[&log], extra);
+        of_type(&records, "finding")
+            .iter()
+            .filter(|f| f["line"] == 2)
+            .map(|f| f["family"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rules_of(&[]), ["code-red-ii"]);
+    let all = rules_of(&["--all-hits"]);
+    assert!(all.contains(&"code-red-ii".to_string()), "{all:?}");
+    assert!(all.contains(&"iis-exploit".to_string()), "{all:?}");
+}

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use crate::detect::{Detector, Prefilter};
 use crate::finding::{keep_most_specific, Finding, LinePosition};
-use crate::record::{ParseContext, Parser};
+use crate::record::{ParseContext, Parser, Record};
 
 /// Bytes asked of each `read`.
 const READ_SIZE: usize = 1 << 20;
@@ -29,6 +29,8 @@ pub struct LineScanner<'d> {
     pub ctx: ParseContext<'d>,
     pub path: &'d str,
     pub max_line: usize,
+    /// Report every rule that hit a line, not only the most specific built-in family.
+    pub all_hits: bool,
 }
 
 /// Where the loop stands in the input.
@@ -196,15 +198,9 @@ impl LineScanner<'_> {
     }
 
     fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut Vec<Finding>) {
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.first() == Some(&b'#') && self.parser.wants_directives() {
-            self.parser.observe_directive(line, &self.ctx);
+        let Some(record) = parse_line(&mut self.parser, &self.ctx, raw) else {
             return;
-        }
-        if line.is_empty() {
-            return;
-        }
-        let record = self.parser.parse(line, &self.ctx);
+        };
         let mut hits = Vec::new();
         self.detector.matching_rules(&record, &mut hits);
         if hits.is_empty() {
@@ -219,9 +215,29 @@ impl LineScanner<'_> {
             .iter()
             .map(|&i| Finding::new(&self.detector.rules()[i], &record, position))
             .collect();
-        keep_most_specific(&mut found);
+        if !self.all_hits {
+            keep_most_specific(&mut found);
+        }
         out.extend(found);
     }
+}
+
+/// Parses one physical line (without its `\n`); directives update the parser and, like
+/// empty lines, give no record.
+pub fn parse_line<'l>(
+    parser: &mut Parser,
+    ctx: &ParseContext,
+    raw: &'l [u8],
+) -> Option<Record<'l>> {
+    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if line.first() == Some(&b'#') && parser.wants_directives() {
+        parser.observe_directive(line, ctx);
+        return None;
+    }
+    if line.is_empty() {
+        return None;
+    }
+    Some(parser.parse(line, ctx))
 }
 
 /// Counts newlines lazily, so each byte of a region is counted once.

@@ -3,6 +3,7 @@
 //! on the thread count.
 
 mod lines;
+mod records;
 
 use std::io::{self, Read};
 
@@ -14,6 +15,7 @@ use crate::finding::Finding;
 use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContext, Parser};
 use crate::source::{self, describe_io, Compression, Digest, Input, Problem, Severity};
 pub use lines::LineStats;
+pub use records::each_record;
 
 /// Bytes looked at to guess an input's format.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -29,6 +31,18 @@ pub struct ScanOptions {
     pub max_line: usize,
     /// Worker threads.
     pub threads: usize,
+    /// Report every rule that hit a line, not only the most specific built-in family.
+    pub all_hits: bool,
+}
+
+impl ScanOptions {
+    /// What the parsers need from these options.
+    pub fn parse_context(&self) -> ParseContext<'static> {
+        ParseContext {
+            map: FieldMap::builtin(),
+            local_offset: self.local_offset,
+        }
+    }
 }
 
 impl Default for ScanOptions {
@@ -38,6 +52,7 @@ impl Default for ScanOptions {
             local_offset: FixedOffset::east_opt(0).expect("zero offset"),
             max_line: 1 << 20,
             threads: 1,
+            all_hits: false,
         }
     }
 }
@@ -137,31 +152,20 @@ fn read_and_scan(
     report: &mut InputReport,
 ) -> io::Result<()> {
     let head = read_head(reader)?;
-    let format = match options.format_hint {
-        Some(f) => f,
-        None => match detect_format(&head) {
-            FormatGuess::Log(f) => f,
-            FormatGuess::Binary => {
-                report.stats.bytes = head.len() as u64;
-                report.problem(
-                    "binary data, not a text log: skipped".into(),
-                    Severity::Skipped,
-                );
-                return Ok(());
-            }
-        },
+    let Some(format) = choose_format(&head, options) else {
+        report.stats.bytes = head.len() as u64;
+        report.problem(BINARY_SKIPPED.into(), Severity::Skipped);
+        return Ok(());
     };
     report.format = Some(format);
-    let ctx = ParseContext {
-        map: FieldMap::builtin(),
-        local_offset: options.local_offset,
-    };
+    let ctx = options.parse_context();
     let mut scanner = lines::LineScanner {
         detector,
         parser: Parser::for_format(format),
         ctx,
         path: &report.path,
         max_line: options.max_line,
+        all_hits: options.all_hits,
     };
     let mut findings = Vec::new();
     let (stats, result) = scanner.run(head, reader, &mut findings);
@@ -175,6 +179,21 @@ fn read_and_scan(
         report.problem(reason, Severity::Skipped);
     }
     result
+}
+
+/// Why an input that is not text was passed over.
+const BINARY_SKIPPED: &str = "binary data, not a text log: skipped";
+
+/// The format to read an input as: the hint, else what its first bytes look like
+/// (None: binary data, not a log).
+fn choose_format(head: &[u8], options: &ScanOptions) -> Option<LogFormat> {
+    match options.format_hint {
+        Some(f) => Some(f),
+        None => match detect_format(head) {
+            FormatGuess::Log(f) => Some(f),
+            FormatGuess::Binary => None,
+        },
+    }
 }
 
 fn read_head(reader: &mut dyn Read) -> io::Result<Vec<u8>> {

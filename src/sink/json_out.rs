@@ -6,8 +6,9 @@ use super::{InputRecord, ProblemRecord, RunTotals, Sink};
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
+/// Keeps the kind of I/O errors (a closed pipe stays `BrokenPipe`).
 fn to_io(e: serde_json::Error) -> io::Error {
-    io::Error::other(e)
+    io::Error::from(e)
 }
 
 /// One JSON object per line: each input's findings then its `input` record, then the

@@ -3,6 +3,7 @@
 
 mod csv_out;
 mod json_out;
+mod records;
 mod summary;
 
 use std::io;
@@ -15,6 +16,7 @@ use crate::verdict::Verdict;
 
 pub use csv_out::CsvSink;
 pub use json_out::{JsonSink, JsonlSink};
+pub use records::RecordLine;
 pub use summary::{SummaryOptions, SummarySink};
 
 /// Totals of a run.

@@ -140,12 +140,11 @@ impl Matcher {
                 _ => false,
             },
             _ => {
-                let Some(raw) = value else { return false };
-                if self.test_value(raw, &|| lower_of(target, record)) {
+                if value.is_some_and(|raw| self.test_value(raw, &|| lower_of(target, record))) {
                     return true;
                 }
                 // SigmaHQ rules put path-and-query patterns into cs-uri-query: let them
-                // also see the whole request target.
+                // also see the whole request target, which has a path even without a query.
                 target == &Target::Field(Field::UriQuery)
                     && record.full_uri().is_some_and(|uri| {
                         self.test_value(uri, &|| record.full_uri_lower().unwrap_or_default())
@@ -287,6 +286,10 @@ mod tests {
         let t = Target::Field(Field::UriQuery);
         assert!(m("/default.ida?XXXX", LiteralKind::Contains, false).test(&t, &r));
         assert!(m("XXXX", LiteralKind::StartsWith, false).test(&t, &r));
+        let mut no_query = Record::new(b"", LogFormat::IisW3c);
+        no_query.set(Field::UriStem, b"/zimbraAdmin/x.jsp");
+        assert!(m(".jsp", LiteralKind::EndsWith, false).test(&t, &no_query));
+        assert!(!m("x.jsp", LiteralKind::StartsWith, false).test(&t, &no_query));
     }
 
     #[test]

@@ -406,6 +406,9 @@ struct Modifiers<'k> {
     fieldref: bool,
     expand: bool,
     transforms: Vec<&'k str>,
+    /// No field (`'|all': [...]`): a keyword, found anywhere in the line unless a
+    /// modifier says where.
+    keyword: bool,
 }
 
 fn read_modifiers<'k>(names: &[&'k str]) -> Result<Modifiers<'k>, String> {
@@ -463,7 +466,8 @@ fn compile_item(
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default();
     let modifier_names: Vec<&str> = parts.collect();
-    let mods = read_modifiers(&modifier_names)?;
+    let mut mods = read_modifiers(&modifier_names)?;
+    mods.keyword = field.is_empty();
     let target = target_for(field, unknown);
     let values: Vec<&Yaml> = match value {
         Yaml::Array(items) if items.is_empty() => return Err("empty value list".into()),
@@ -543,7 +547,12 @@ fn compile_text(
     for transform in &mods.transforms {
         variants = apply_transform(transform, variants).map_err(|e| e.0)?;
     }
-    let kind = mods.kind.unwrap_or(LiteralKind::Equals);
+    let default_kind = if mods.keyword {
+        LiteralKind::Contains
+    } else {
+        LiteralKind::Equals
+    };
+    let kind = mods.kind.unwrap_or(default_kind);
     variants
         .into_iter()
         .map(|v| Matcher::from_string(v, kind, mods.cased).map_err(|e| e.to_string()))
@@ -625,6 +634,15 @@ mod tests {
         assert!(!r.matches(&record(b"/x", b"/c+copy")));
         let r = rule("  keywords:\n    - 'ROOT.EXE'\n  condition: keywords").unwrap();
         assert!(r.matches(&record(b"/x", b"y")));
+        let r =
+            rule("  keywords:\n    '|all': ['root.exe', 'c+dir']\n  condition: keywords").unwrap();
+        assert!(
+            r.matches(&record(b"/x", b"y")),
+            "modified keywords are found anywhere"
+        );
+        let r =
+            rule("  keywords:\n    '|all': ['root.exe', 'nope']\n  condition: keywords").unwrap();
+        assert!(!r.matches(&record(b"/x", b"y")));
         let r = rule("  sel:\n    - cs-uri-stem: '/nope'\n    - sc-status: 404\n  condition: sel")
             .unwrap();
         assert!(r.matches(&record(b"/x", b"y")));
