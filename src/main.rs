@@ -445,7 +445,14 @@ fn print_stats(detector: &Detector) -> Result<()> {
             Some(atoms) => {
                 let shown: Vec<String> = atoms
                     .iter()
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .map(|a| {
+                        let text = String::from_utf8_lossy(&a.text);
+                        if a.whole_value {
+                            format!("={text}=")
+                        } else {
+                            text.into_owned()
+                        }
+                    })
                     .collect();
                 writeln!(
                     out,

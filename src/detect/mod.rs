@@ -10,7 +10,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
 
 use crate::record::Record;
-use sigma::atoms::{rule_atoms, AtomSet};
+use sigma::atoms::{rule_atoms, Atom, AtomSet};
 use sigma::Rule;
 
 /// How candidate lines are found.
@@ -18,8 +18,8 @@ use sigma::Rule;
 pub enum Prefilter {
     /// No rule is loaded: no line is a candidate.
     Nothing,
-    /// A line is a candidate when this finds a match in it.
-    Atoms(Regex),
+    /// A line is a candidate when this finds an atom in it once in ASCII lower case.
+    Atoms(AtomSearcher),
     /// Some rule has no atoms: every line is a candidate.
     Everything,
 }
@@ -39,7 +39,7 @@ impl Detector {
     /// Compiles the rules' atoms into the prefilter and the per-line rule index.
     pub fn new(rules: Vec<Rule>) -> Detector {
         let atoms: Vec<Option<AtomSet>> = rules.iter().map(rule_atoms).collect();
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut patterns: Vec<Atom> = Vec::new();
         let mut atom_rules: Vec<Vec<usize>> = Vec::new();
         let mut slow_rules = Vec::new();
         for (rule_index, set) in atoms.iter().enumerate() {
@@ -64,13 +64,13 @@ impl Detector {
         } else if patterns.is_empty() {
             Prefilter::Nothing
         } else {
-            Prefilter::Atoms(alternation(&patterns))
+            Prefilter::Atoms(AtomSearcher::new(&patterns))
         };
         let atom_index = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
-                .build(&patterns)
+                .build(patterns.iter().map(|a| &a.text))
                 .expect("literal atoms always build")
         });
         Detector {
@@ -121,23 +121,77 @@ impl Detector {
     }
 }
 
-/// One ASCII-case-folded regex matching any of the byte strings.
-fn alternation(patterns: &[Vec<u8>]) -> Regex {
-    let body: Vec<String> = patterns
-        .iter()
-        .map(|p| {
-            p.iter()
-                .map(|&b| {
-                    if b.is_ascii_alphanumeric() {
-                        (b as char).to_string()
-                    } else {
-                        format!("\\x{b:02x}")
-                    }
-                })
-                .collect()
+/// Finds atoms in lower-cased text: plain literals for speed (the regex crate's SIMD
+/// literal search), then whole-value atoms checked for separators around them.
+#[derive(Debug, Clone)]
+pub struct AtomSearcher {
+    regex: Regex,
+    /// Texts that count only as whole values.
+    whole_only: Vec<Vec<u8>>,
+}
+
+impl AtomSearcher {
+    fn new(atoms: &[Atom]) -> AtomSearcher {
+        let mut ordered: Vec<&Atom> = atoms.iter().collect();
+        // Leftmost-first: at one position a plain atom is preferred, so rejecting a
+        // whole-value match there never hides a plain one.
+        ordered.sort_by_key(|a| a.whole_value);
+        let mut whole_only: Vec<Vec<u8>> = ordered
+            .iter()
+            .filter(|a| a.whole_value)
+            .map(|a| a.text.clone())
+            .filter(|t| !atoms.iter().any(|a| !a.whole_value && &a.text == t))
+            .collect();
+        whole_only.sort();
+        whole_only.dedup();
+        let body: Vec<String> = ordered.iter().map(|a| escape(&a.text)).collect();
+        let regex = Regex::new(&format!("(?-u:{})", body.join("|")))
+            .expect("escaped literals always compile");
+        AtomSearcher { regex, whole_only }
+    }
+
+    /// Start of the first atom at or after `from` in `lowered` (text in ASCII lower case).
+    pub fn find_at(&self, lowered: &[u8], mut from: usize) -> Option<usize> {
+        loop {
+            let m = self.regex.find_at(lowered, from)?;
+            if self.accepts(lowered, m.start(), m.end()) {
+                return Some(m.start());
+            }
+            from = m.start() + 1;
+        }
+    }
+
+    fn accepts(&self, text: &[u8], start: usize, end: usize) -> bool {
+        if self
+            .whole_only
+            .binary_search_by(|w| w.as_slice().cmp(&text[start..end]))
+            .is_err()
+        {
+            return true;
+        }
+        let before = start.checked_sub(1).map(|i| text[i]);
+        let after = text.get(end).copied();
+        before.is_none_or(|b| matches!(b, b'\n' | b' ' | b'\t' | b'\r' | b'"' | b',' | b'[' | b'?'))
+            && after.is_none_or(|b| {
+                matches!(
+                    b,
+                    b'\n' | b' ' | b'\t' | b'\r' | b'"' | b',' | b']' | b'?' | b':'
+                )
+            })
+    }
+}
+
+/// The atom as a regex matching its bytes exactly.
+fn escape(text: &[u8]) -> String {
+    text.iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("\\x{b:02x}")
+            }
         })
-        .collect();
-    Regex::new(&format!("(?i-u:{})", body.join("|"))).expect("escaped literals always compile")
+        .collect()
 }
 
 #[cfg(test)]
@@ -154,11 +208,21 @@ mod tests {
     fn builtin_pack_has_no_slow_rules_and_a_prefilter() {
         let d = detector();
         assert!(d.slow_rules().is_empty());
-        let Prefilter::Atoms(re) = d.prefilter() else {
+        let Prefilter::Atoms(atoms) = d.prefilter() else {
             panic!("expected atoms")
         };
-        assert!(re.is_match(b"GET /DEFAULT.IDA?XXX"));
-        assert!(!re.is_match(b"GET /index.html HTTP/1.0"));
+        let re = |text: &[u8]| atoms.find_at(text, 0).is_some();
+        assert!(re(b"get /default.ida?xxx"));
+        assert!(
+            !re(b"GET /DEFAULT.IDA?XXX"),
+            "atoms are searched in lower case"
+        );
+        // The WebDAV rule's method is a whole value: a page called /search.asp is no candidate.
+        assert!(re(b"1.2.3.4 search /x 200"));
+        assert!(re(b"\"search /x http/1.0\""));
+        assert!(!re(b"get /search.asp - 200"));
+        assert!(!re(b"get /search q=1 200"));
+        assert!(!re(b"GET /index.html HTTP/1.0"));
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct LineScanner<'d> {
     pub max_line: usize,
     /// Report every rule that hit a line, not only the most specific built-in family.
     pub all_hits: bool,
+    /// Scratch space: the region in ASCII lower case, for the prefilter.
+    pub lowered: Vec<u8>,
 }
 
 /// Where the loop stands in the input.
@@ -52,62 +54,65 @@ impl LineScanner<'_> {
             bytes: head.len() as u64,
             ..LineStats::default()
         };
-        let mut buf = head;
+        // Reads land at `headroom`, a page-aligned spot (unaligned reads ran 3-4x slower
+        // here); the unfinished line of the last read is moved to just before it.
+        let headroom = round_to_page(self.max_line.max(READ_SIZE).max(head.len()));
+        let mut window = AlignedBuffer::new(headroom + READ_SIZE);
+        let buf = window.as_mut_slice();
+        let mut tail = head.len();
+        buf[headroom - tail..headroom].copy_from_slice(&head);
         let mut cursor = Cursor { line: 1, offset: 0 };
         let mut skipping_long_line = false;
         loop {
-            let filled = buf.len();
-            buf.resize(filled + READ_SIZE, 0);
-            let n = match read_retrying(reader, &mut buf[filled..]) {
-                Ok(n) => n,
-                Err(e) => {
-                    buf.truncate(filled);
-                    self.finish_tail(&buf, &mut cursor, &mut stats, out);
-                    return (stats, Err(e));
-                }
-            };
-            buf.truncate(filled + n);
+            let read = read_retrying(reader, &mut buf[headroom..]);
+            let n = *read.as_ref().unwrap_or(&0);
             stats.bytes += n as u64;
+            let data = &buf[headroom - tail..headroom + n];
             if n == 0 {
                 if !skipping_long_line {
-                    self.finish_tail(&buf, &mut cursor, &mut stats, out);
+                    self.finish_tail(data, &mut cursor, &mut stats, out);
                 }
-                return (stats, Ok(()));
+                return (stats, read.map(|_| ()));
             }
+            let mut from = 0;
             if skipping_long_line {
-                match memchr::memchr(b'\n', &buf) {
+                match memchr::memchr(b'\n', data) {
                     Some(nl) => {
                         skipping_long_line = false;
                         cursor.offset += nl as u64 + 1;
                         cursor.line += 1;
                         stats.lines += 1;
-                        buf.drain(..=nl);
+                        from = nl + 1;
                     }
                     None => {
-                        cursor.offset += buf.len() as u64;
-                        buf.clear();
+                        cursor.offset += data.len() as u64;
+                        tail = 0;
                         continue;
                     }
                 }
             }
-            match memchr::memrchr(b'\n', &buf) {
+            let data = &data[from..];
+            let kept = match memchr::memrchr(b'\n', data) {
                 Some(last) => {
-                    let newlines = self.scan_region(&buf[..=last], &cursor, out);
+                    let newlines = self.scan_region(&data[..=last], &cursor, out);
                     cursor.line += newlines;
                     cursor.offset += last as u64 + 1;
                     stats.lines += newlines;
-                    buf.drain(..=last);
+                    last + 1..data.len()
                 }
-                None if buf.len() >= self.max_line => {
+                None if data.len() >= self.max_line => {
                     // An over-long line: judge its start, then pass over the rest.
-                    self.scan_line(&buf[..self.max_line], &cursor, out);
+                    self.scan_line(&data[..self.max_line], &cursor, out);
                     stats.long_lines += 1;
                     skipping_long_line = true;
-                    cursor.offset += buf.len() as u64;
-                    buf.clear();
+                    cursor.offset += data.len() as u64;
+                    data.len()..data.len()
                 }
-                None => {}
-            }
+                None => 0..data.len(),
+            };
+            let start = headroom + n - data.len();
+            tail = kept.len();
+            buf.copy_within(start + kept.start..start + kept.end, headroom - tail);
         }
     }
 
@@ -148,9 +153,13 @@ impl LineScanner<'_> {
                     start = end + 1;
                 }
             }
-            Prefilter::Atoms(regex) => {
+            Prefilter::Atoms(atoms) => {
                 let wants_directives = self.parser.wants_directives();
-                let find_hit = |from: usize| regex.find_at(region, from).map(|m| m.start());
+                // Atoms are searched case-sensitively in a lower-cased copy: a case-folding
+                // regex over many literals ran 4x slower than this copy plus plain search.
+                let mut lowered = std::mem::take(&mut self.lowered);
+                lower_into(region, &mut lowered);
+                let find_hit = |from: usize| atoms.find_at(&lowered, from);
                 let find_directive = |from: usize| {
                     if wants_directives {
                         next_directive(region, from)
@@ -178,6 +187,7 @@ impl LineScanner<'_> {
                         directive = find_directive(pos);
                     }
                 }
+                self.lowered = lowered;
             }
         }
         walker.line_at(region.len()) - at.line
@@ -238,6 +248,40 @@ pub fn parse_line<'l>(
         return None;
     }
     Some(parser.parse(line, ctx))
+}
+
+/// `dst` becomes `src` in ASCII lower case (a loop the compiler vectorises).
+fn lower_into(src: &[u8], dst: &mut Vec<u8>) {
+    dst.resize(src.len(), 0);
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = s.to_ascii_lowercase();
+    }
+}
+
+/// Bytes of a memory page: the alignment of read buffers.
+const PAGE: usize = 4096;
+
+fn round_to_page(n: usize) -> usize {
+    n.div_ceil(PAGE) * PAGE
+}
+
+/// A zeroed byte buffer whose start is page-aligned.
+struct AlignedBuffer {
+    storage: Vec<u8>,
+    start: usize,
+}
+
+impl AlignedBuffer {
+    fn new(len: usize) -> Self {
+        let storage = vec![0; len + PAGE];
+        let start = storage.as_ptr().align_offset(PAGE);
+        AlignedBuffer { storage, start }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        let len = self.storage.len() - PAGE;
+        &mut self.storage[self.start..self.start + len]
+    }
 }
 
 /// Counts newlines lazily, so each byte of a region is counted once.

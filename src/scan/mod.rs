@@ -166,6 +166,7 @@ fn read_and_scan(
         path: &report.path,
         max_line: options.max_line,
         all_hits: options.all_hits,
+        lowered: Vec::new(),
     };
     let mut findings = Vec::new();
     let (stats, result) = scanner.run(head, reader, &mut findings);

@@ -7,14 +7,65 @@
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::condition::Expr;
-use super::matcher::{Matcher, Target};
+use super::matcher::{LiteralKind, Matcher, Target};
 use super::rule::{Item, Rule, Selection, ValueGroup};
 
 /// Shortest atom worth searching for; shorter ones would make most lines candidates.
 pub const MIN_ATOM_LEN: usize = 3;
 
+/// A lower-case literal that a matching line must contain.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Atom {
+    pub text: Vec<u8>,
+    /// The literal is a whole field value: in the raw line it stands between separators,
+    /// so `search` (the method) need not stop at `/search.asp`.
+    pub whole_value: bool,
+}
+
+impl Atom {
+    fn part(text: Vec<u8>) -> Atom {
+        Atom {
+            text,
+            whole_value: false,
+        }
+    }
+
+    /// Rough expected share of positions where it occurs: lower is more selective.
+    fn cost(&self) -> f64 {
+        if COMMON_TOKENS.contains(&self.text.as_slice()) && !self.whole_value {
+            return 1.0;
+        }
+        if COMMON_TOKENS.contains(&self.text.as_slice()) {
+            return 0.5;
+        }
+        let rare = self.text.iter().filter(|b| !is_common_byte(**b)).count();
+        let weight = self.text.len().min(16) + rare + if self.whole_value { 2 } else { 0 };
+        0.5f64.powi(weight as i32)
+    }
+}
+
+/// Tokens on nearly every web-server log line.
+const COMMON_TOKENS: [&[u8]; 12] = [
+    b"get",
+    b"post",
+    b"head",
+    b"http",
+    b"http/1.0",
+    b"http/1.1",
+    b"mozilla",
+    b"html",
+    b".htm",
+    b".html",
+    b"www",
+    b"index",
+];
+
+fn is_common_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b':' | b' ' | b'_')
+}
+
 /// One of these appears (case-folded) in every line the rule matches.
-pub type AtomSet = Vec<Vec<u8>>;
+pub type AtomSet = Vec<Atom>;
 
 /// Atoms of a whole rule.
 pub fn rule_atoms(rule: &Rule) -> Option<AtomSet> {
@@ -58,10 +109,17 @@ fn matcher_atoms(matcher: &Matcher, target: &Target) -> Option<AtomSet> {
         };
     }
     match matcher {
-        Matcher::Literal { needle, .. } => longest_fragment(needle).map(|a| vec![a]),
-        Matcher::Wildcard { pieces, .. } => {
-            best(pieces.iter().map(|p| longest_fragment(p).map(|a| vec![a])))
-        }
+        Matcher::Literal { needle, kind, .. } => longest_fragment(needle).map(|text| {
+            let whole_value = *kind == LiteralKind::Equals
+                && text.len() == needle.len()
+                && matches!(target, Target::Field(_));
+            vec![Atom { text, whole_value }]
+        }),
+        Matcher::Wildcard { pieces, .. } => best(
+            pieces
+                .iter()
+                .map(|p| longest_fragment(p).map(|a| vec![Atom::part(a)])),
+        ),
         Matcher::Regex(re) => regex_atoms(re.as_str()),
         _ => None,
     }
@@ -92,7 +150,7 @@ fn regex_atoms(pattern: &str) -> Option<AtomSet> {
             let literals = seq.literals()?;
             let atoms: Option<AtomSet> = literals
                 .iter()
-                .map(|l| longest_fragment(l.as_bytes()))
+                .map(|l| longest_fragment(l.as_bytes()).map(Atom::part))
                 .collect();
             atoms.filter(|a| !a.is_empty())
         })
@@ -117,10 +175,11 @@ fn union(parts: impl Iterator<Item = Option<AtomSet>>) -> Option<AtomSet> {
 
 /// AND: any one part's set will do; take the most selective.
 fn best(parts: impl Iterator<Item = Option<AtomSet>>) -> Option<AtomSet> {
-    parts.flatten().max_by_key(|set| {
-        let shortest = set.iter().map(Vec::len).min().unwrap_or(usize::MAX);
-        (shortest.min(16), usize::MAX - set.len())
-    })
+    parts
+        .flatten()
+        .map(|set| (set.iter().map(Atom::cost).sum::<f64>(), set))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, set)| set)
 }
 
 #[cfg(test)]
@@ -128,13 +187,31 @@ mod tests {
     use super::super::rule::Placeholders;
     use super::*;
 
-    fn atoms(detection: &str) -> Option<AtomSet> {
+    fn parsed(detection: &str) -> Option<AtomSet> {
         let text =
             format!("title: t\nlogsource:\n  category: webserver\ndetection:\n{detection}\n");
         rule_atoms(&Rule::parse("t.yml", &text, &Placeholders::default()).unwrap())
     }
 
-    fn set(items: &[&str]) -> Option<AtomSet> {
+    /// The atoms' texts.
+    fn atoms(detection: &str) -> Option<Vec<Vec<u8>>> {
+        parsed(detection).map(|set| set.into_iter().map(|a| a.text).collect())
+    }
+
+    #[test]
+    fn equal_values_are_whole_and_common_tokens_lose() {
+        let method = parsed("  s:\n    cs-method: SEARCH\n  condition: s").unwrap();
+        assert!(method[0].whole_value);
+        let part = parsed("  s:\n    cs-method|contains: SEARCH\n  condition: s").unwrap();
+        assert!(!part[0].whole_value);
+        // `GET` is on every line; the keywords are rarer even though there are more of them.
+        assert_eq!(
+            atoms("  m:\n    cs-method: GET\n  k:\n    - '={{'\n    - '=${'\n  condition: m and k"),
+            set(&["=${", "={{"])
+        );
+    }
+
+    fn set(items: &[&str]) -> Option<Vec<Vec<u8>>> {
         Some(items.iter().map(|s| s.as_bytes().to_vec()).collect())
     }
 
