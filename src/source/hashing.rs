@@ -1,6 +1,8 @@
 //! SHA-256 and size of the bytes an input stores, computed as they are read.
 
 use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use sha2::{Digest as _, Sha256};
 
@@ -11,11 +13,82 @@ pub struct Digest {
     pub size: u64,
 }
 
+/// Bytes hashed on the reading thread before hashing moves to a helper thread: small
+/// inputs are not worth a thread, large ones would spend half their time in SHA-256.
+const INLINE_LIMIT: u64 = 4 << 20;
+/// Chunks in flight to the helper thread (bounds memory to this many read sizes).
+const CHUNKS_IN_FLIGHT: usize = 4;
+
 /// A reader that hashes everything read through it.
 pub struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
     size: u64,
+    hasher: Hasher,
+}
+
+/// Where the hashing happens.
+enum Hasher {
+    Inline(Sha256),
+    Helper {
+        chunks: SyncSender<Vec<u8>>,
+        spare: Receiver<Vec<u8>>,
+        done: JoinHandle<Sha256>,
+    },
+    Finished(String),
+}
+
+impl Hasher {
+    fn update(&mut self, bytes: &[u8], size_so_far: u64) {
+        if let Hasher::Inline(h) = self {
+            if size_so_far < INLINE_LIMIT {
+                h.update(bytes);
+                return;
+            }
+            let h = std::mem::take(h);
+            *self = Hasher::helper(h);
+        }
+        if let Hasher::Helper { chunks, spare, .. } = self {
+            let mut chunk = spare.try_recv().unwrap_or_default();
+            chunk.clear();
+            chunk.extend_from_slice(bytes);
+            // A send fails only if the helper died; finish() then reports its panic.
+            let _ = chunks.send(chunk);
+        }
+    }
+
+    fn helper(mut hasher: Sha256) -> Hasher {
+        let (chunks, incoming) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+        let (give_back, spare) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 1);
+        let done = std::thread::spawn(move || {
+            for chunk in incoming {
+                hasher.update(&chunk);
+                let _ = give_back.try_send(chunk);
+            }
+            hasher
+        });
+        Hasher::Helper {
+            chunks,
+            spare,
+            done,
+        }
+    }
+
+    fn finish(&mut self) -> String {
+        let hasher = std::mem::replace(self, Hasher::Finished(String::new()));
+        let hex_digest = match hasher {
+            Hasher::Inline(h) => hex(&h.finalize()),
+            Hasher::Helper { chunks, done, .. } => {
+                drop(chunks);
+                match done.join() {
+                    Ok(h) => hex(&h.finalize()),
+                    Err(_) => String::from("(hashing failed)"),
+                }
+            }
+            Hasher::Finished(d) => d,
+        };
+        *self = Hasher::Finished(hex_digest.clone());
+        hex_digest
+    }
 }
 
 impl<R: Read> HashingReader<R> {
@@ -23,15 +96,15 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         HashingReader {
             inner,
-            hasher: Sha256::new(),
             size: 0,
+            hasher: Hasher::Inline(Sha256::new()),
         }
     }
 
-    /// The digest of what has been read so far.
-    pub fn digest(&self) -> Digest {
+    /// The digest of everything read; reading after this is not hashed.
+    pub fn finish(&mut self) -> Digest {
         Digest {
-            sha256: hex(&self.hasher.clone().finalize()),
+            sha256: self.hasher.finish(),
             size: self.size,
         }
     }
@@ -40,7 +113,7 @@ impl<R: Read> HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        self.hasher.update(&buf[..n], self.size);
         self.size += n as u64;
         Ok(n)
     }
@@ -58,11 +131,24 @@ mod tests {
     fn digest_of_known_input() {
         let mut r = HashingReader::new(&b"abc"[..]);
         io::copy(&mut r, &mut io::sink()).unwrap();
-        let d = r.digest();
+        let d = r.finish();
         assert_eq!(d.size, 3);
         assert_eq!(
             d.sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn large_inputs_hash_the_same_on_the_helper_thread() {
+        let data: Vec<u8> = (0..(INLINE_LIMIT as usize * 3))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut r = HashingReader::new(&data[..]);
+        let mut buf = vec![0; 100_000];
+        while r.read(&mut buf).unwrap() > 0 {}
+        let expected = hex(&Sha256::digest(&data));
+        let d = r.finish();
+        assert_eq!((d.sha256, d.size), (expected, data.len() as u64));
     }
 }

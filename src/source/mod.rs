@@ -156,7 +156,7 @@ impl Opened {
         drop(self.reader);
         let mut raw = self.raw.lock().unwrap_or_else(|e| e.into_inner());
         io::copy(&mut *raw, &mut io::sink())?;
-        Ok(raw.digest())
+        Ok(raw.finish())
     }
 }
 
