@@ -82,12 +82,11 @@ class QueryAlsoFullUri(DetectionItemTransformation):
             return None
 
         def on(field, values):
-            copy = detection_item.__class__(
+            return detection_item.__class__(
                 field=field, modifiers=detection_item.modifiers, value=values,
                 value_linking=ConditionOR, negated=detection_item.negated,
                 auto_modifiers=False,
             )
-            return copy
 
         def either(values):
             return SigmaDetection(

@@ -32,11 +32,8 @@ impl Atom {
 
     /// Rough expected share of positions where it occurs: lower is more selective.
     fn cost(&self) -> f64 {
-        if COMMON_TOKENS.contains(&self.text.as_slice()) && !self.whole_value {
-            return 1.0;
-        }
         if COMMON_TOKENS.contains(&self.text.as_slice()) {
-            return 0.5;
+            return if self.whole_value { 0.5 } else { 1.0 };
         }
         let rare = self.text.iter().filter(|b| !is_common_byte(**b)).count();
         let weight = self.text.len().min(16) + rare + if self.whole_value { 2 } else { 0 };
