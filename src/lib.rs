@@ -5,6 +5,7 @@
 
 pub mod detect;
 pub mod finding;
+pub mod host;
 pub mod i18n;
 pub mod record;
 pub mod scan;

@@ -13,7 +13,8 @@ use ipnet::IpNet;
 use wormtrace::detect::pack::{load_rules, rule_files, RuleOptions};
 use wormtrace::detect::sigma::{Level, Placeholders, Rule};
 use wormtrace::detect::Detector;
-use wormtrace::i18n::Lang;
+use wormtrace::host::{claim_host_files, plan_hosts, sweep, HostSpec, SweepOptions};
+use wormtrace::i18n::{Lang, Messages};
 use wormtrace::record::LogFormat;
 use wormtrace::scan::{each_record, scan_all, ScanOptions};
 use wormtrace::sink::{
@@ -95,9 +96,16 @@ enum OutputFormat {
 
 #[derive(Args)]
 struct ScanArgs {
-    /// Files or folders to scan; `-` reads standard input.
-    #[arg(required = true, value_name = "PATH")]
+    /// Logs (files, folders, `-` for standard input) and host evidence (a mounted Windows
+    /// volume, registry hives, .reg exports, MetaBase.xml, a saved `dir /s /a` listing).
+    #[arg(required_unless_present = "hosts", value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Evidence of one host: NAME=PATH[,PATH...] (C: and D: of one server give one verdict).
+    #[arg(long = "host", value_name = "NAME=PATH,...", value_parser = parse_host)]
+    hosts: Vec<(String, Vec<PathBuf>)>,
+    /// On volumes, also walk inetpub and Program Files for copies of cmd.exe and readme.eml.
+    #[arg(long)]
+    deep: bool,
     #[command(flatten)]
     rules: RuleArgs,
     #[command(flatten)]
@@ -149,6 +157,10 @@ fn parse_level(s: &str) -> Result<Level, String> {
 
 fn parse_format(s: &str) -> Result<LogFormat, String> {
     LogFormat::from_name(s).ok_or_else(|| format!("unknown format '{s}'"))
+}
+
+fn parse_host(s: &str) -> Result<(String, Vec<PathBuf>), String> {
+    wormtrace::host::parse_host_arg(s)
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -232,7 +244,9 @@ fn lang_from_env() -> Lang {
 fn run_scan(args: ScanArgs) -> Result<u8> {
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let mut problems = Vec::new();
-    let inputs = expand_inputs(&args.paths, &mut problems);
+    let (mut hosts, log_paths) = plan_hosts(&args.paths, &args.hosts, &mut problems);
+    let (inputs, walked_hosts) = claim_host_files(expand_inputs(&log_paths, &mut problems));
+    hosts.extend(walked_hosts);
     let show_progress = !args.quiet && io::stderr().is_terminal();
     for p in &problems {
         if !args.quiet {
@@ -294,6 +308,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     if let Some(e) = sink_error {
         return Err(e).context("writing output");
     }
+    let host_findings = sweep_hosts(&hosts, &args, &mut sinks, &mut totals)?;
     let verdicts = aggregator.verdicts();
     for sink in sinks.iter_mut() {
         sink.finish(&verdicts, &totals).context("writing output")?;
@@ -304,13 +319,39 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .iter()
             .filter(|p| p.severity == Severity::Error)
             .count();
-    Ok(if totals.findings > 0 {
+    Ok(if totals.findings + host_findings > 0 {
         1
     } else if errors > 0 {
         2
     } else {
         0
     })
+}
+
+/// Sweeps each host and hands its report to the sinks; returns the number of findings.
+fn sweep_hosts(
+    hosts: &[HostSpec],
+    args: &ScanArgs,
+    sinks: &mut [Box<dyn Sink>],
+    totals: &mut RunTotals,
+) -> Result<u64> {
+    let messages = Messages::new(Lang::En);
+    let options = SweepOptions { deep: args.deep };
+    let mut findings = 0;
+    for spec in hosts {
+        let report = sweep(spec, options, &messages);
+        for p in &report.problems {
+            if !args.quiet {
+                eprintln!("wormtrace: {}: {}", p.path, p.reason);
+            }
+        }
+        totals.problems.extend(report.problems.iter().cloned());
+        findings += report.findings.len() as u64;
+        for sink in sinks.iter_mut() {
+            sink.host(&report).context("writing output")?;
+        }
+    }
+    Ok(findings)
 }
 
 fn run_parse(args: ParseArgs) -> Result<u8> {

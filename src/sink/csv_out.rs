@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::{RunTotals, Sink};
+use crate::host::HostReport;
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
@@ -74,6 +75,24 @@ impl<W: Write> Sink for CsvSink<W> {
                 f.exposure.map(|e| e.name().to_string()).unwrap_or_default(),
                 f.evidence.clone(),
             ])?;
+        }
+        Ok(())
+    }
+
+    fn host(&mut self, report: &HostReport) -> io::Result<()> {
+        self.header()?;
+        for f in &report.findings {
+            let mut row = vec![String::new(); HEADER.len()];
+            row[0] = f.family.to_string();
+            row[1] = f.check.to_string();
+            row[2] = f.why.clone();
+            row[3] = f.level.to_string();
+            row[4] = f.confidence.to_string();
+            row[5] = f.location.clone();
+            row[8] = "host".to_string();
+            row[11] = f.host.clone();
+            row[16] = f.observed.clone();
+            self.out.write_record(&row)?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::{InputRecord, ProblemRecord, RunTotals, Sink};
+use crate::host::HostReport;
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
@@ -37,6 +38,16 @@ impl<W: Write> Sink for JsonlSink<W> {
         self.line(&InputRecord::from_report(report))
     }
 
+    fn host(&mut self, report: &HostReport) -> io::Result<()> {
+        for finding in &report.findings {
+            self.line(finding)?;
+        }
+        for input in &report.inputs {
+            self.line(input)?;
+        }
+        self.line(&report.verdict)
+    }
+
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
         for verdict in verdicts {
             self.line(verdict)?;
@@ -64,6 +75,7 @@ impl<W: Write> Sink for JsonlSink<W> {
 pub struct JsonSink<W: Write> {
     out: W,
     inputs: Vec<serde_json::Value>,
+    host_verdicts: Vec<serde_json::Value>,
     wrote_finding: bool,
     started: bool,
 }
@@ -74,9 +86,20 @@ impl<W: Write> JsonSink<W> {
         JsonSink {
             out,
             inputs: Vec::new(),
+            host_verdicts: Vec::new(),
             wrote_finding: false,
             started: false,
         }
+    }
+
+    fn finding<T: serde::Serialize>(&mut self, finding: &T) -> io::Result<()> {
+        self.start()?;
+        if self.wrote_finding {
+            self.out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut self.out, finding).map_err(to_io)?;
+        self.wrote_finding = true;
+        Ok(())
     }
 
     fn start(&mut self) -> io::Result<()> {
@@ -90,16 +113,24 @@ impl<W: Write> JsonSink<W> {
 
 impl<W: Write> Sink for JsonSink<W> {
     fn input(&mut self, report: &InputReport) -> io::Result<()> {
-        self.start()?;
         for finding in &report.findings {
-            if self.wrote_finding {
-                self.out.write_all(b",")?;
-            }
-            serde_json::to_writer(&mut self.out, finding).map_err(to_io)?;
-            self.wrote_finding = true;
+            self.finding(finding)?;
         }
         self.inputs
             .push(serde_json::to_value(InputRecord::from_report(report)).map_err(to_io)?);
+        Ok(())
+    }
+
+    fn host(&mut self, report: &HostReport) -> io::Result<()> {
+        for finding in &report.findings {
+            self.finding(finding)?;
+        }
+        for input in &report.inputs {
+            self.inputs
+                .push(serde_json::to_value(input).map_err(to_io)?);
+        }
+        self.host_verdicts
+            .push(serde_json::to_value(&report.verdict).map_err(to_io)?);
         Ok(())
     }
 
@@ -113,9 +144,13 @@ impl<W: Write> Sink for JsonSink<W> {
                 problem,
             })
             .collect();
+        let mut verdicts_json = serde_json::to_value(verdicts).map_err(to_io)?;
+        if let Some(list) = verdicts_json.as_array_mut() {
+            list.append(&mut self.host_verdicts);
+        }
         let rest = serde_json::json!({
             "inputs": self.inputs,
-            "verdicts": verdicts,
+            "verdicts": verdicts_json,
             "problems": problems,
             "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings},
         });

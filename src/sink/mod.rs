@@ -10,6 +10,7 @@ use std::io;
 
 use serde::Serialize;
 
+use crate::host::HostReport;
 use crate::scan::InputReport;
 use crate::source::Problem;
 use crate::verdict::Verdict;
@@ -44,6 +45,8 @@ impl RunTotals {
 pub trait Sink {
     /// One input, after it was scanned.
     fn input(&mut self, report: &InputReport) -> io::Result<()>;
+    /// One swept host, after the log inputs.
+    fn host(&mut self, report: &HostReport) -> io::Result<()>;
     /// The end of the run.
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()>;
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use fluent_bundle::FluentValue;
 
 use super::{RunTotals, Sink};
+use crate::host::HostReport;
 use crate::i18n::{Lang, Messages};
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
@@ -27,6 +28,7 @@ pub struct SummarySink<W: Write> {
     options: SummaryOptions,
     messages: Messages,
     per_day: BTreeMap<String, BTreeMap<String, u64>>,
+    hosts: Vec<HostReport>,
 }
 
 impl<W: Write> SummarySink<W> {
@@ -37,6 +39,7 @@ impl<W: Write> SummarySink<W> {
             options,
             messages: Messages::new(options.lang),
             per_day: BTreeMap::new(),
+            hosts: Vec::new(),
         }
     }
 
@@ -329,14 +332,128 @@ impl<W: Write> Sink for SummarySink<W> {
         Ok(())
     }
 
+    fn host(&mut self, report: &HostReport) -> io::Result<()> {
+        self.hosts.push(report.clone());
+        Ok(())
+    }
+
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
-        self.headline(verdicts, totals)?;
-        self.source_tables(verdicts)?;
-        self.target_table(verdicts)?;
-        self.timeline()?;
-        self.advice(verdicts)?;
-        self.footer(totals)?;
+        let hosts = std::mem::take(&mut self.hosts);
+        if !hosts.is_empty() {
+            self.host_sections(&hosts)?;
+        }
+        if totals.inputs > 0 || hosts.is_empty() {
+            self.headline(verdicts, totals)?;
+            self.source_tables(verdicts)?;
+            self.target_table(verdicts)?;
+            self.timeline()?;
+            self.advice(verdicts)?;
+            self.footer(totals)?;
+        }
         self.out.flush()
+    }
+}
+
+impl<W: Write> SummarySink<W> {
+    fn host_sections(&mut self, hosts: &[HostReport]) -> io::Result<()> {
+        self.host_headline(hosts)?;
+        self.heading("section-hosts")?;
+        let rows: Vec<Vec<String>> = hosts
+            .iter()
+            .map(|h| {
+                let v = &h.verdict;
+                let patch = self
+                    .messages
+                    .text(&format!("patch-state-{}", v.patch.state));
+                vec![
+                    h.host.clone(),
+                    self.messages.text(&format!("host-verdict-{}", v.verdict)),
+                    patch,
+                    v.evidence_count.to_string(),
+                ]
+            })
+            .collect();
+        self.table(
+            &["col-host", "col-verdict", "col-patch", "col-traces"],
+            rows,
+        )?;
+        for h in hosts {
+            self.host_detail(h)?;
+        }
+        self.host_advice(hosts)
+    }
+
+    fn host_headline(&mut self, hosts: &[HostReport]) -> io::Result<()> {
+        let count = |verdict: &str| {
+            hosts
+                .iter()
+                .filter(|h| h.verdict.verdict == verdict)
+                .count()
+        };
+        let (key, color, n) = if count("compromised") > 0 {
+            ("headline-host-compromised", "1;31", count("compromised"))
+        } else if count("exposed") > 0 {
+            ("headline-host-exposed", "1;33", count("exposed"))
+        } else if count("unknown") > 0 {
+            ("headline-host-unknown", "1;33", count("unknown"))
+        } else {
+            ("headline-host-clean", "1;32", hosts.len())
+        };
+        let text = self.messages.get(key, &[("count", n.into())]);
+        let painted = self.paint(color, &text);
+        writeln!(self.out, "{painted}")
+    }
+
+    fn host_detail(&mut self, h: &HostReport) -> io::Result<()> {
+        let title = self.paint("1", &h.host);
+        writeln!(self.out, "\n{title}")?;
+        for f in &h.findings {
+            let check = self.messages.text(&format!("check-{}", f.check));
+            let why = self.messages.text(&format!("why-{}", f.check));
+            writeln!(self.out, "  - {check} [{}]: {}", f.confidence, f.location)?;
+            writeln!(self.out, "    {} / {why}", f.observed)?;
+        }
+        let p = &h.verdict.patch;
+        let reason = self
+            .messages
+            .get(p.reason_code, &[("detail", p.detail.clone().into())]);
+        let patch_label = self.messages.text("col-patch");
+        writeln!(self.out, "  {patch_label}: {reason}")?;
+        for problem in &h.verdict.unreadable {
+            let label = self.messages.text("host-unreadable");
+            writeln!(self.out, "  {label}: {problem}")?;
+        }
+        for path in &h.verdict.not_parsed {
+            let text = self
+                .messages
+                .get("host-metabase-bin", &[("path", path.clone().into())]);
+            writeln!(self.out, "  {text}")?;
+        }
+        Ok(())
+    }
+
+    fn host_advice(&mut self, hosts: &[HostReport]) -> io::Result<()> {
+        let has = |verdict: &str| hosts.iter().any(|h| h.verdict.verdict == verdict);
+        let plan: [(&str, usize); 4] = [
+            ("compromised", 5),
+            ("exposed", 3),
+            ("mitigated", 2),
+            ("unknown", 1),
+        ];
+        let keys: Vec<String> = plan
+            .iter()
+            .filter(|(v, _)| has(v))
+            .flat_map(|(v, n)| (1..=*n).map(move |i| format!("todo-host-{v}-{i}")))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.heading("section-todo")?;
+        for (n, key) in keys.iter().enumerate() {
+            let text = self.messages.text(key);
+            writeln!(self.out, "  {}. {text}", n + 1)?;
+        }
+        Ok(())
     }
 }
 

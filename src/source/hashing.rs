@@ -119,6 +119,16 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+impl Digest {
+    /// The digest of bytes already in memory.
+    pub fn of_bytes(bytes: &[u8]) -> Digest {
+        Digest {
+            sha256: hex(&Sha256::digest(bytes)),
+            size: bytes.len() as u64,
+        }
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

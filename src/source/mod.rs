@@ -1,6 +1,7 @@
 //! Evidence sources: which inputs a scan reads, opened read-only, decompressed by magic
 //! bytes, and hashed (SHA-256 and size of the bytes as stored) while they are read.
 
+mod files;
 mod hashing;
 
 use std::fs::File;
@@ -8,6 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
 pub use hashing::{Digest, HashingReader};
 
 /// One input of a scan.
@@ -182,8 +184,9 @@ pub fn open(input: &Input) -> io::Result<Opened> {
     })
 }
 
+/// Opens a file read-only, without changing its access time where the system allows.
 #[cfg(target_os = "linux")]
-fn open_read_only(path: &Path) -> io::Result<File> {
+pub fn open_read_only(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // O_NOATIME: reading evidence must not change its access time. Only the owner (or
     // root) may ask for it, so fall back to a plain read-only open.
@@ -195,7 +198,8 @@ fn open_read_only(path: &Path) -> io::Result<File> {
         .or_else(|_| File::open(path))
 }
 
+/// Opens a file read-only.
 #[cfg(not(target_os = "linux"))]
-fn open_read_only(path: &Path) -> io::Result<File> {
+pub fn open_read_only(path: &Path) -> io::Result<File> {
     File::open(path)
 }

@@ -1,0 +1,316 @@
+//! What one host's evidence holds: files at the known places (with their hashes), registry
+//! keys, metabase entries, idq.dll's version. Every file read is recorded with its SHA-256.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::evidence::{head_text, Evidence, EvidenceKind};
+use super::listing::parse_listing;
+use super::metabase::{parse_metabase, MetabaseFacts};
+use super::pe_version::{read_pe, FileVersion};
+use super::places::{component_matches, path_is_place, Role, PLACES};
+use super::registry::{load_hive, parse_reg_export, RegTree};
+use super::volume::{Lookup, Volume};
+use crate::source::{describe_io, read_whole, Digest, Problem, Severity};
+
+/// Largest file read whole: hives of a 2001 server are a few MB, today's up to ~200 MB.
+const MAX_FILE: u64 = 512 << 20;
+
+/// A file found at a known place, on a volume or in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileFact {
+    pub role: Role,
+    /// Where it is: the path on disk, or the Windows path a listing gave.
+    pub location: String,
+    /// The evidence it came from (the file itself, or the listing).
+    pub evidence: String,
+    pub size: u64,
+    /// SHA-256 when the file itself was read (not for listings).
+    pub sha256: Option<String>,
+}
+
+/// idq.dll as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdqFact {
+    pub location: String,
+    pub version: Option<FileVersion>,
+    /// PE link time, else file modification time (seconds since 1970).
+    pub built: Option<u32>,
+}
+
+/// A file read as evidence, for the `input` records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostInput {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub evidence_kind: &'static str,
+    pub host: String,
+    pub path: String,
+    /// What the file is: hive, reg-export, metabase, listing, or the role of a file.
+    pub role: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Everything known about one host.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    pub files: Vec<FileFact>,
+    pub registry: RegTree,
+    pub metabases: Vec<(String, MetabaseFacts)>,
+    /// IIS 5 `MetaBase.bin` files seen but not parsed.
+    pub metabase_bins: Vec<String>,
+    pub idq: Vec<IdqFact>,
+    /// `shell=` lines of system.ini: (file, line).
+    pub shell_lines: Vec<(String, String)>,
+    /// Whether an `inetpub` folder was seen (IIS installed).
+    pub inetpub_seen: bool,
+    /// Whether a volume with a Windows directory was read (absence of files means something).
+    pub windows_volume: bool,
+    pub inputs: Vec<(String, String, Digest)>,
+    pub problems: Vec<Problem>,
+}
+
+/// Options of the sweep.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepOptions {
+    /// Walk `inetpub` and `Program Files` for other copies of cmd.exe.
+    pub deep: bool,
+}
+
+impl HostFacts {
+    /// Reads one piece of evidence into the facts.
+    pub fn gather(&mut self, evidence: &Evidence, options: SweepOptions) {
+        let path = &evidence.path;
+        match evidence.kind {
+            EvidenceKind::Volume => self.gather_volume(&Volume::new(path), options),
+            EvidenceKind::MetabaseBin => self.metabase_bins.push(label(path)),
+            kind => {
+                if let Some(bytes) = self.read(path, kind.name()) {
+                    self.gather_file(kind, path, &bytes);
+                }
+            }
+        }
+    }
+
+    fn gather_file(&mut self, kind: EvidenceKind, path: &Path, bytes: &[u8]) {
+        let source = label(path);
+        match kind {
+            EvidenceKind::Hive => match load_hive(bytes, &source) {
+                Ok(tree) => self.registry.merge(tree),
+                Err(e) => self.problem(path, &e.to_string(), Severity::Error),
+            },
+            EvidenceKind::RegExport => match parse_reg_export(bytes, &source) {
+                Ok((tree, skipped)) => {
+                    self.registry.merge(tree);
+                    if skipped > 0 {
+                        let reason = format!("{skipped} line(s) of the export not understood");
+                        self.problem(path, &reason, Severity::Skipped);
+                    }
+                }
+                Err(e) => self.problem(path, &e.to_string(), Severity::Error),
+            },
+            EvidenceKind::Metabase => match parse_metabase(&head_text(bytes)) {
+                Ok(facts) => self.metabases.push((source, facts)),
+                Err(e) => self.problem(path, &format!("metabase not parsed: {e}"), Severity::Error),
+            },
+            EvidenceKind::Listing => self.gather_listing(&source, &head_text(bytes)),
+            EvidenceKind::Volume | EvidenceKind::MetabaseBin => {}
+        }
+    }
+
+    fn gather_volume(&mut self, volume: &Volume, options: SweepOptions) {
+        self.windows_volume |= volume.has_windows_dir();
+        self.inetpub_seen |= volume.find_dir("inetpub");
+        for place in &PLACES {
+            for lookup in volume.find(place) {
+                match lookup {
+                    Lookup::Found(path) => self.gather_place(place.role, &path),
+                    Lookup::Missing => {}
+                    Lookup::Unreadable(p) => self.problems.push(p),
+                }
+            }
+        }
+        if options.deep {
+            self.deep_walk(volume);
+        }
+    }
+
+    fn gather_place(&mut self, role: Role, path: &Path) {
+        let kind = match role {
+            Role::SystemHive | Role::SoftwareHive => Some(EvidenceKind::Hive),
+            Role::MetabaseXml => Some(EvidenceKind::Metabase),
+            Role::MetabaseBin => {
+                self.metabase_bins.push(label(path));
+                return;
+            }
+            _ => None,
+        };
+        let Some(bytes) = self.read(path, role_name(role)) else {
+            return;
+        };
+        match (kind, role) {
+            (Some(kind), _) => self.gather_file(kind, path, &bytes),
+            (None, Role::IdqDll) => self.idq.push(idq_fact(path, &bytes)),
+            (None, Role::SystemIni) => self.shell_lines.extend(shell_lines(path, &bytes)),
+            (None, role) => self.files.push(FileFact {
+                role,
+                location: label(path),
+                evidence: label(path),
+                size: bytes.len() as u64,
+                sha256: Some(crate::source::Digest::of_bytes(&bytes).sha256),
+            }),
+        }
+    }
+
+    /// Other copies of cmd.exe (same size, then same hash) and Nimda's mail files.
+    fn deep_walk(&mut self, volume: &Volume) {
+        let cmd: Vec<(u64, String)> = self
+            .files
+            .iter()
+            .filter(|f| f.role == Role::CmdExe)
+            .filter_map(|f| f.sha256.clone().map(|h| (f.size, h)))
+            .collect();
+        let known: Vec<String> = self.files.iter().map(|f| f.location.clone()).collect();
+        let mut problems = Vec::new();
+        let candidates = volume.walk_files(
+            &["inetpub", "program files"],
+            &mut problems,
+            |name, size| {
+                cmd.iter().any(|(s, _)| *s == size) || name.eq_ignore_ascii_case("readme.eml")
+            },
+        );
+        self.problems.extend(problems);
+        for path in candidates {
+            if known.contains(&label(&path)) {
+                continue;
+            }
+            let is_eml = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("readme.eml"));
+            let role = if is_eml {
+                Role::ReadmeEml
+            } else {
+                Role::RootExe
+            };
+            let Some(bytes) = self.read(&path, "deep-candidate") else {
+                continue;
+            };
+            let digest = crate::source::Digest::of_bytes(&bytes);
+            if is_eml || cmd.iter().any(|(_, h)| *h == digest.sha256) {
+                self.files.push(FileFact {
+                    role,
+                    location: label(&path),
+                    evidence: label(&path),
+                    size: digest.size,
+                    sha256: Some(digest.sha256),
+                });
+            }
+        }
+    }
+
+    fn gather_listing(&mut self, source: &str, text: &str) {
+        for file in parse_listing(text) {
+            let Some((_, below)) = file.path.split_once(":\\") else {
+                continue;
+            };
+            let components: Vec<&str> = below.split('\\').filter(|c| !c.is_empty()).collect();
+            if components
+                .first()
+                .is_some_and(|c| component_matches(c, "inetpub"))
+            {
+                self.inetpub_seen = true;
+            }
+            let eml_under_inetpub = components.len() > 1
+                && component_matches(components[0], "inetpub")
+                && components
+                    .last()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("readme.eml"));
+            let role = PLACES
+                .iter()
+                .find(|p| path_is_place(&components, p))
+                .map(|p| p.role)
+                .or(eml_under_inetpub.then_some(Role::ReadmeEml));
+            if let Some(role) = role {
+                self.files.push(FileFact {
+                    role,
+                    location: file.path.clone(),
+                    evidence: format!("{source}:{}", file.line),
+                    size: file.size,
+                    sha256: None,
+                });
+            }
+        }
+    }
+
+    /// Reads a whole file, recording it as an input, or a problem.
+    fn read(&mut self, path: &Path, role: &str) -> Option<Vec<u8>> {
+        match read_whole(path, MAX_FILE) {
+            Ok((bytes, digest)) => {
+                self.inputs.push((label(path), role.to_string(), digest));
+                Some(bytes)
+            }
+            Err(e) => {
+                self.problem(path, &describe_io(&e), Severity::Error);
+                None
+            }
+        }
+    }
+
+    fn problem(&mut self, path: &Path, reason: &str, severity: Severity) {
+        self.problems.push(Problem {
+            path: label(path),
+            reason: reason.to_string(),
+            severity,
+        });
+    }
+}
+
+fn label(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Name of a role in `input` records.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::RootExe => "root-exe",
+        Role::RootExplorer => "root-explorer",
+        Role::CmdExe => "cmd-exe",
+        Role::WindowsExplorer => "windows-explorer",
+        Role::AdminDll => "admin-dll",
+        Role::LoadExe => "load-exe",
+        Role::ReadmeEml => "readme-eml",
+        Role::SystemIni => "system-ini",
+        Role::IdqDll => "idq-dll",
+        Role::SystemHive | Role::SoftwareHive => "hive",
+        Role::MetabaseXml => "metabase",
+        Role::MetabaseBin => "metabase-bin",
+    }
+}
+
+fn idq_fact(path: &Path, bytes: &[u8]) -> IdqFact {
+    let pe = read_pe(bytes);
+    let modified = std::fs::symlink_metadata(path)
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| u32::try_from(d.as_secs()).ok());
+    IdqFact {
+        location: label(path),
+        version: pe.and_then(|p| p.version),
+        built: pe.map(|p| p.linked).filter(|t| *t != 0).or(modified),
+    }
+}
+
+fn shell_lines(path: &Path, bytes: &[u8]) -> Vec<(String, String)> {
+    head_text(bytes)
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.split_once('=')
+                .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("shell"))
+        })
+        .map(|l| (label(path), l.to_string()))
+        .collect()
+}

@@ -1,0 +1,120 @@
+//! A saved `dir /s /a` listing from a live server (English or Japanese Windows, NT 4.0 to
+//! 11): the files it names, with their sizes, for the file checks.
+
+use serde::Serialize;
+
+/// One file named in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedFile {
+    /// Full Windows path, e.g. `C:\Inetpub\scripts\root.exe`.
+    pub path: String,
+    pub size: u64,
+    /// Date and time as the listing printed them.
+    pub written: String,
+    /// 1-based line in the listing.
+    pub line: u64,
+}
+
+/// Whether text looks like `dir` output: a "Directory of" (or Japanese) heading.
+pub fn looks_like_listing(text: &str) -> bool {
+    text.lines()
+        .take(40)
+        .any(|l| directory_heading(l).is_some())
+}
+
+/// The files of a listing (folders and summary lines are left out).
+pub fn parse_listing(text: &str) -> Vec<ListedFile> {
+    let mut files = Vec::new();
+    let mut folder: Option<String> = None;
+    for (n, line) in text.lines().enumerate() {
+        if let Some(dir) = directory_heading(line) {
+            folder = Some(dir.trim_end_matches('\\').to_string());
+            continue;
+        }
+        let (Some(dir), Some((written, size, name))) = (&folder, entry(line)) else {
+            continue;
+        };
+        files.push(ListedFile {
+            path: format!(r"{dir}\{name}"),
+            size,
+            written,
+            line: n as u64 + 1,
+        });
+    }
+    files
+}
+
+/// ` Directory of C:\x` (English) or ` C:\x のディレクトリ` (Japanese).
+fn directory_heading(line: &str) -> Option<&str> {
+    let line = line.trim();
+    let dir = line
+        .strip_prefix("Directory of ")
+        .or_else(|| line.strip_suffix("のディレクトリ"))?
+        .trim();
+    let bytes = dir.as_bytes();
+    (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':').then_some(dir)
+}
+
+/// `08/04/2001  11:22 AM      18,432 root.exe`, `2001/08/04  11:22   18,432 root.exe`,
+/// `08/04/01  11:22a   18,432 root.exe`: (date and time, size, name). `<DIR>` lines and
+/// totals give `None`.
+fn entry(line: &str) -> Option<(String, u64, &str)> {
+    let mut rest = line.trim_start();
+    let mut stamp = Vec::new();
+    let mut size = None;
+    // Date, time, an optional AM/PM (or 午前/午後), then the size.
+    for _ in 0..5 {
+        let (token, after) = split_token(rest)?;
+        rest = after;
+        let numeric = token.bytes().next().is_some_and(|b| b.is_ascii_digit());
+        if stamp.len() >= 2 && numeric && !token.contains(':') {
+            size = Some(token);
+            break;
+        }
+        stamp.push(token);
+    }
+    let size: u64 = size?.replace([',', '.'], "").parse().ok()?;
+    let date = stamp.first()?;
+    if !date.contains(['/', '-', '.']) || !stamp.iter().skip(1).any(|t| t.contains(':')) {
+        return None;
+    }
+    let name = rest.trim();
+    (!name.is_empty()).then(|| (stamp.join(" "), size, name))
+}
+
+fn split_token(text: &str) -> Option<(&str, &str)> {
+    let text = text.trim_start();
+    if text.is_empty() {
+        return None;
+    }
+    let end = text.find(char::is_whitespace).unwrap_or(text.len());
+    Some((&text[..end], &text[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_and_japanese_listings() {
+        let text = " Volume in drive C has no label.\r\n\r\n Directory of C:\\Inetpub\\scripts\r\n\r\n08/04/2001  11:22 AM    <DIR>          .\r\n08/04/2001  11:22 AM            18,432 root.exe\r\n               1 File(s)         18,432 bytes\r\n\r\n Directory of C:\\\r\n\r\n08/04/01  11:22a                 8,192 explorer.exe\r\n\r\n D:\\Program Files\\Common Files\\System\\MSADC のディレクトリ\r\n\r\n2001/08/04  11:22            18,432 root.exe\r\n2001/08/04  午前 11:22       1,024 a b.txt\r\n";
+        assert!(looks_like_listing(text));
+        let files = parse_listing(text);
+        let shown: Vec<(&str, u64)> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
+        assert_eq!(
+            shown,
+            vec![
+                (r"C:\Inetpub\scripts\root.exe", 18432),
+                (r"C:\explorer.exe", 8192),
+                (
+                    r"D:\Program Files\Common Files\System\MSADC\root.exe",
+                    18432
+                ),
+                (r"D:\Program Files\Common Files\System\MSADC\a b.txt", 1024),
+            ]
+        );
+        assert_eq!(files[0].written, "08/04/2001 11:22 AM");
+        assert_eq!(files[0].line, 6);
+        assert!(!looks_like_listing("2001-08-04 00:00:01 GET /default.ida"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Host sweep: Code Red II and Nimda traces and the MS01-033 patch state of a Windows host,
+//! from a mounted volume, offline hives, `.reg` exports, an IIS metabase or a saved `dir`
+//! listing. Stages: [`evidence`] (what a path is) → [`facts`] (what it holds) →
+//! [`checks`] (findings) → [`verdict`] (one per host).
+
+pub mod checks;
+pub mod evidence;
+pub mod facts;
+pub mod listing;
+pub mod metabase;
+pub mod pe_version;
+pub mod places;
+pub mod registry;
+pub mod verdict;
+pub mod volume;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use checks::{trace_findings, unpatched_finding, HostFinding};
+use evidence::{classify, Evidence, EvidenceKind};
+pub use facts::{HostFacts, HostInput, SweepOptions};
+use verdict::{host_verdict, HostVerdict};
+
+use crate::i18n::Messages;
+use crate::source::Problem;
+
+/// One host to sweep: a name given by the user (or none) and its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSpec {
+    pub name: Option<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Everything the sweep of one host gives.
+#[derive(Debug, Clone)]
+pub struct HostReport {
+    pub host: String,
+    pub inputs: Vec<HostInput>,
+    pub findings: Vec<HostFinding>,
+    pub verdict: HostVerdict,
+    pub problems: Vec<Problem>,
+}
+
+/// Sweeps one host. `messages` gives the `why` texts of findings (English in records).
+pub fn sweep(spec: &HostSpec, options: SweepOptions, messages: &Messages) -> HostReport {
+    let mut facts = HostFacts::default();
+    for evidence in &spec.evidence {
+        facts.gather(evidence, options);
+    }
+    let host = spec
+        .name
+        .clone()
+        .or_else(|| computer_name(&facts))
+        .unwrap_or_else(|| fallback_name(spec));
+    let mut findings = trace_findings(&facts);
+    let verdict = host_verdict(&host, &facts, &findings);
+    if verdict.verdict == "exposed" {
+        let p = &verdict.patch;
+        findings.push(unpatched_finding(
+            p.evidence.clone().unwrap_or_default(),
+            p.evidence.clone().unwrap_or_default(),
+            p.detail.clone(),
+        ));
+    }
+    for f in &mut findings {
+        f.host = host.clone();
+        f.why = messages.text(&format!("why-{}", f.check));
+    }
+    HostReport {
+        inputs: facts
+            .inputs
+            .iter()
+            .map(|(path, role, digest)| HostInput {
+                kind: "input",
+                evidence_kind: "host",
+                host: host.clone(),
+                path: path.clone(),
+                role: role.clone(),
+                sha256: digest.sha256.clone(),
+                size: digest.size,
+            })
+            .collect(),
+        host,
+        findings,
+        verdict,
+        problems: facts.problems,
+    }
+}
+
+fn computer_name(facts: &HostFacts) -> Option<String> {
+    facts
+        .registry
+        .control_set_key(r"Control\ComputerName\ComputerName")?
+        .value("ComputerName")
+        .map(|v| v.data.as_text())
+        .filter(|n| !n.trim().is_empty())
+}
+
+/// A volume's folder name, or the folder holding loose evidence files.
+fn fallback_name(spec: &HostSpec) -> String {
+    let first = spec.evidence.first().map(|e| match e.kind {
+        EvidenceKind::Volume => e.path.clone(),
+        _ => e.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    });
+    first
+        .and_then(|p| {
+            std::fs::canonicalize(&p)
+                .unwrap_or(p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "host".to_string())
+}
+
+/// `NAME=PATH[,PATH...]` as given to `--host`.
+pub fn parse_host_arg(text: &str) -> Result<(String, Vec<PathBuf>), String> {
+    let (name, paths) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not NAME=PATH[,PATH...]"))?;
+    let paths: Vec<PathBuf> = paths
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if name.trim().is_empty() || paths.is_empty() {
+        return Err(format!("'{text}' is not NAME=PATH[,PATH...]"));
+    }
+    Ok((name.trim().to_string(), paths))
+}
+
+/// Host evidence among the scan's paths, grouped into hosts, and the paths left for the
+/// log scan. Each volume is a host of its own; loose evidence files (hives, exports,
+/// metabases, listings) in one folder form one host. Named hosts take every path given.
+pub fn plan_hosts(
+    paths: &[PathBuf],
+    named: &[(String, Vec<PathBuf>)],
+    problems: &mut Vec<Problem>,
+) -> (Vec<HostSpec>, Vec<PathBuf>) {
+    let mut hosts = Vec::new();
+    for (name, host_paths) in named {
+        let evidence = host_paths
+            .iter()
+            .filter_map(|p| match classify(p) {
+                Some(kind) => Some(Evidence {
+                    kind,
+                    path: p.clone(),
+                }),
+                None => {
+                    problems.push(Problem {
+                        path: p.display().to_string(),
+                        reason:
+                            "not host evidence (volume, hive, .reg export, metabase or dir listing)"
+                                .into(),
+                        severity: crate::source::Severity::Error,
+                    });
+                    None
+                }
+            })
+            .collect();
+        hosts.push(HostSpec {
+            name: Some(name.clone()),
+            evidence,
+        });
+    }
+    let mut loose: BTreeMap<PathBuf, Vec<Evidence>> = BTreeMap::new();
+    let mut logs = Vec::new();
+    for path in paths {
+        match (path.as_os_str() != "-").then(|| classify(path)).flatten() {
+            Some(EvidenceKind::Volume) => hosts.push(HostSpec {
+                name: None,
+                evidence: vec![Evidence {
+                    kind: EvidenceKind::Volume,
+                    path: path.clone(),
+                }],
+            }),
+            Some(kind) => loose
+                .entry(path.parent().map(Path::to_path_buf).unwrap_or_default())
+                .or_default()
+                .push(Evidence {
+                    kind,
+                    path: path.clone(),
+                }),
+            None => logs.push(path.clone()),
+        }
+    }
+    hosts.extend(loose.into_values().map(|evidence| HostSpec {
+        name: None,
+        evidence,
+    }));
+    (hosts, logs)
+}
+
+/// Takes the host evidence files out of a list of log inputs (a case folder often holds
+/// hives and exports beside the logs); they are grouped by folder like loose files.
+pub fn claim_host_files(
+    inputs: Vec<crate::source::Input>,
+) -> (Vec<crate::source::Input>, Vec<HostSpec>) {
+    let mut loose: BTreeMap<PathBuf, Vec<Evidence>> = BTreeMap::new();
+    let mut logs = Vec::new();
+    for input in inputs {
+        let kind = match &input {
+            crate::source::Input::File(path) => {
+                classify(path).filter(|k| *k != EvidenceKind::Volume)
+            }
+            crate::source::Input::Stdin => None,
+        };
+        match (kind, input) {
+            (Some(kind), crate::source::Input::File(path)) => loose
+                .entry(path.parent().map(Path::to_path_buf).unwrap_or_default())
+                .or_default()
+                .push(Evidence { kind, path }),
+            (_, input) => logs.push(input),
+        }
+    }
+    let hosts = loose
+        .into_values()
+        .map(|evidence| HostSpec {
+            name: None,
+            evidence,
+        })
+        .collect();
+    (logs, hosts)
+}

@@ -1,0 +1,128 @@
+//! Whole small files and directory listings, read the way evidence must be read: read-only,
+//! without changing access times, never through a link.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::path::Path;
+
+use super::{open_read_only, Digest};
+
+/// What a directory entry is, as the directory itself says (links are not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Link,
+    Other,
+}
+
+/// One entry of a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntryInfo {
+    pub name: OsString,
+    pub kind: EntryKind,
+}
+
+/// Reads a whole file of at most `limit` bytes, with its digest. Larger files are refused
+/// with `InvalidData` so that a hostile image cannot make us load gigabytes.
+pub fn read_whole(path: &Path, limit: u64) -> io::Result<(Vec<u8>, Digest)> {
+    let file = open_read_only(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes, not read"),
+        ));
+    }
+    let digest = Digest::of_bytes(&bytes);
+    Ok((bytes, digest))
+}
+
+/// The entries of a directory, sorted by name, without `.` and `..`.
+pub fn list_dir(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
+    let mut entries = list_unsorted(path)?;
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+#[cfg(target_os = "linux")]
+fn list_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt;
+    let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    // Listing a directory updates its access time unless it was opened with O_NOATIME,
+    // which only the owner (or root) may ask for.
+    let fd = rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty())
+        .or_else(|_| rustix::fs::open(path, base, Mode::empty()))?;
+    let mut dir = rustix::fs::Dir::read_from(&fd)?;
+    let mut entries = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let name = OsString::from(std::ffi::OsStr::from_bytes(name));
+        let kind = match entry.file_type() {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Link,
+            FileType::Unknown => kind_by_lstat(&path.join(&name)),
+            _ => EntryKind::Other,
+        };
+        entries.push(DirEntryInfo { name, kind });
+    }
+    Ok(entries)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn list_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
+    std::fs::read_dir(path)?
+        .map(|e| {
+            let e = e?;
+            Ok(DirEntryInfo {
+                kind: kind_by_lstat(&e.path()),
+                name: e.file_name(),
+            })
+        })
+        .collect()
+}
+
+fn kind_by_lstat(path: &Path) -> EntryKind {
+    match std::fs::symlink_metadata(path).map(|m| m.file_type()) {
+        Ok(t) if t.is_symlink() => EntryKind::Link,
+        Ok(t) if t.is_dir() => EntryKind::Dir,
+        Ok(t) if t.is_file() => EntryKind::File,
+        _ => EntryKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_without_following_links_and_reads_with_a_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.txt"), b"hello").unwrap();
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc", dir.path().join("c")).unwrap();
+        let entries = list_dir(dir.path()).unwrap();
+        let shown: Vec<(String, EntryKind)> = entries
+            .iter()
+            .map(|e| (e.name.to_string_lossy().into_owned(), e.kind))
+            .collect();
+        assert_eq!(shown[0], ("a".into(), EntryKind::Dir));
+        assert_eq!(shown[1], ("b.txt".into(), EntryKind::File));
+        #[cfg(unix)]
+        assert_eq!(shown[2], ("c".into(), EntryKind::Link));
+        let (bytes, digest) = read_whole(&dir.path().join("b.txt"), 5).unwrap();
+        assert_eq!(bytes, b"hello");
+        assert_eq!(digest.size, 5);
+        assert!(digest.sha256.starts_with("2cf24dba"));
+        let err = read_whole(&dir.path().join("b.txt"), 4).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+}
