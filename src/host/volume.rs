@@ -114,33 +114,35 @@ impl Volume {
                     .collect()
             })
             .unwrap_or_default();
-        for root in roots {
-            let walk = walkdir::WalkDir::new(&root)
-                .follow_links(false)
-                .same_file_system(true)
-                .max_depth(DEEP_WALK_DEPTH)
-                .sort_by_file_name();
-            for entry in walk {
+        // Our own walk, not walkdir: its listings would update the folders' access times.
+        let mut stack: Vec<(PathBuf, usize)> = roots.into_iter().map(|r| (r, 0)).collect();
+        while let Some((dir, depth)) = stack.pop() {
+            let entries = match list_dir(&dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(problem(&dir, &describe_io(&e)));
+                    continue;
+                }
+            };
+            // Pushed in reverse so that folders are visited in name order.
+            for entry in entries.into_iter().rev() {
                 visited += 1;
                 if visited > DEEP_WALK_LIMIT {
-                    problems.push(problem(
-                        &root,
-                        &format!("--deep stopped after {DEEP_WALK_LIMIT} entries"),
-                    ));
+                    let reason = format!("--deep stopped after {DEEP_WALK_LIMIT} entries");
+                    problems.push(problem(&self.root, &reason));
                     return found;
                 }
-                match entry {
-                    Ok(e) if e.file_type().is_file() => {
-                        let name = e.file_name().to_string_lossy();
-                        if e.metadata().is_ok_and(|m| wanted(&name, m.len())) {
-                            found.push(e.into_path());
+                let path = dir.join(&entry.name);
+                match entry.kind {
+                    EntryKind::Dir if depth + 1 < DEEP_WALK_DEPTH => stack.push((path, depth + 1)),
+                    EntryKind::File => {
+                        let name = entry.name.to_string_lossy();
+                        let size = std::fs::symlink_metadata(&path).map(|m| m.len());
+                        if size.is_ok_and(|size| wanted(&name, size)) {
+                            found.push(path);
                         }
                     }
-                    Ok(_) => {}
-                    Err(e) => problems.push(problem(
-                        e.path().unwrap_or(&root),
-                        &e.io_error().map_or_else(|| e.to_string(), describe_io),
-                    )),
+                    _ => {}
                 }
             }
         }

@@ -1,0 +1,4 @@
+//! Generators of wormtrace's test and sample evidence (used by the `wormtrace-gen` binary
+//! and by the test suite).
+
+pub mod host;
