@@ -70,6 +70,8 @@ impl Exposure {
 pub struct Finding {
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// `log` here; host findings say `host`.
+    pub evidence_kind: &'static str,
     pub family: String,
     pub rule_id: String,
     pub rule_title: String,
@@ -117,6 +119,7 @@ impl Finding {
         });
         Finding {
             kind: "finding",
+            evidence_kind: "log",
             confidence: rule
                 .confidence
                 .clone()
@@ -206,6 +209,7 @@ mod tests {
     fn finding(family: &str, confidence: &str) -> Finding {
         Finding {
             kind: "finding",
+            evidence_kind: "log",
             family: family.into(),
             rule_id: format!("{family}-{confidence}"),
             rule_title: String::new(),

@@ -13,14 +13,14 @@ use ipnet::IpNet;
 use wormtrace::detect::pack::{load_rules, rule_files, RuleOptions};
 use wormtrace::detect::sigma::{Level, Placeholders, Rule};
 use wormtrace::detect::Detector;
-use wormtrace::host::{claim_host_files, plan_hosts, sweep, HostSpec, SweepOptions};
+use wormtrace::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
 use wormtrace::i18n::{Lang, Messages};
 use wormtrace::record::LogFormat;
 use wormtrace::scan::{each_record, scan_all, ScanOptions};
 use wormtrace::sink::{
     CsvSink, JsonSink, JsonlSink, RecordLine, RunTotals, Sink, SummaryOptions, SummarySink,
 };
-use wormtrace::source::{expand_inputs, Severity};
+use wormtrace::source::{expand_inputs, expand_inputs_except, Severity};
 use wormtrace::verdict::{default_internal, Aggregator};
 
 /// Hunts the traces of Code Red, Code Red II, Nimda and other IIS-era attacks in web-server logs.
@@ -245,7 +245,9 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let mut problems = Vec::new();
     let (mut hosts, log_paths) = plan_hosts(&args.paths, &args.hosts, &mut problems);
-    let (inputs, walked_hosts) = claim_host_files(expand_inputs(&log_paths, &mut problems));
+    let skip = volume_roots(&hosts);
+    let walked = expand_inputs_except(&log_paths, &skip, &mut problems);
+    let (inputs, walked_hosts) = claim_host_files(walked);
     hosts.extend(walked_hosts);
     let show_progress = !args.quiet && io::stderr().is_terminal();
     for p in &problems {

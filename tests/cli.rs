@@ -35,6 +35,9 @@ fn samples_give_the_infected_internal_hosts() {
     let spreading = text.split("Attacking sources").next().unwrap();
     assert!(spreading.contains("10.1.5.23") && spreading.contains("10.1.7.40"));
     assert!(text.contains("What to do"));
+    // The sample volumes and exports: two compromised hosts and a patched one.
+    assert!(text.contains("2 host(s) carry Code Red II"), "{text}");
+    assert!(text.contains("web02  patched"), "{text}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Parser;
 use flate2::{write::GzEncoder, Compression};
+use wormtrace_gen::host;
 
 /// Command-line options.
 #[derive(Parser)]
@@ -386,6 +387,7 @@ fn main() -> Result<()> {
         &gzip(&ncsa_log(&mut rng))?,
     )?;
     write_file(&out.join("apache/error_log"), apache_error_log().as_bytes())?;
+    write_host_samples(&out.join("host"))?;
     let mut readme = File::create(out.join("README.md"))?;
     writeln!(
         readme,
@@ -396,6 +398,55 @@ fn main() -> Result<()> {
     writeln!(
         readme,
         "Internal hosts 10.1.5.23 and 10.1.7.40 spread Code Red II; the rest attack from outside."
+    )?;
+    writeln!(readme, "`host/web01` is the C: drive of a compromised Windows 2000 server, `host/web02` a patched one, `host/web03` registry exports and a `dir` listing of a compromised one. Their .exe and .dll files are dummy text or empty PE images, not programs.")?;
+    Ok(())
+}
+
+/// Volumes and exports for the host sweep.
+fn write_host_samples(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    }
+    host::write_tree(
+        &dir.join("web01"),
+        &host::volume_files(host::Volume::Infected),
+    )?;
+    host::write_tree(
+        &dir.join("web02"),
+        &host::volume_files(host::Volume::Patched),
+    )?;
+    let vroots: Vec<host::RegKeySpec> = vec![(
+        r"SYSTEM\CurrentControlSet\Services\W3SVC\Parameters\Virtual Roots",
+        vec![
+            ("/", host::RegValue::Sz(r"c:\inetpub\wwwroot,,201")),
+            ("/Scripts", host::RegValue::Sz(r"c:\inetpub\scripts,,217")),
+            ("/C", host::RegValue::Sz(r"c:\,,217")),
+            ("/D", host::RegValue::Sz(r"d:\,,217")),
+        ],
+    )];
+    let winlogon: Vec<host::RegKeySpec> = vec![
+        (
+            r"SOFTWARE\Microsoft\Windows NT\CurrentVersion",
+            vec![
+                ("CurrentVersion", host::RegValue::Sz("5.0")),
+                ("CSDVersion", host::RegValue::Sz("Service Pack 2")),
+            ],
+        ),
+        (
+            r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon",
+            vec![("SFCDisable", host::RegValue::Dword(0xffff_ff9d))],
+        ),
+    ];
+    let web03 = dir.join("web03");
+    write_file(&web03.join("w3svc.reg"), &host::reg_export(true, &vroots))?;
+    write_file(
+        &web03.join("winlogon.reg"),
+        &host::reg_export(false, &winlogon),
+    )?;
+    write_file(
+        &web03.join("dir-c.txt"),
+        host::infected_listing().as_bytes(),
     )?;
     Ok(())
 }

@@ -166,7 +166,17 @@ pub fn plan_hosts(
     let mut loose: BTreeMap<PathBuf, Vec<Evidence>> = BTreeMap::new();
     let mut logs = Vec::new();
     for path in paths {
-        match (path.as_os_str() != "-").then(|| classify(path)).flatten() {
+        let kind = (path.as_os_str() != "-").then(|| classify(path)).flatten();
+        if kind.is_none() && path.is_dir() {
+            hosts.extend(nested_volumes(path).into_iter().map(|root| HostSpec {
+                name: None,
+                evidence: vec![Evidence {
+                    kind: EvidenceKind::Volume,
+                    path: root,
+                }],
+            }));
+        }
+        match kind {
             Some(EvidenceKind::Volume) => hosts.push(HostSpec {
                 name: None,
                 evidence: vec![Evidence {
@@ -189,6 +199,38 @@ pub fn plan_hosts(
         evidence,
     }));
     (hosts, logs)
+}
+
+/// How deep below a folder given to `scan` volumes are looked for.
+const NESTED_VOLUME_DEPTH: usize = 4;
+
+/// Volume roots inside a folder of logs (a case folder holding `c/` and `d/` copies).
+fn nested_volumes(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .min_depth(1)
+        .max_depth(NESTED_VOLUME_DEPTH)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = walk.next() {
+        let Ok(entry) = entry else { continue };
+        if entry.file_type().is_dir() && volume::is_volume_root(entry.path()) {
+            found.push(entry.into_path());
+            walk.skip_current_dir();
+        }
+    }
+    found
+}
+
+/// The volume roots among host specs, which the log walk must leave alone.
+pub fn volume_roots(hosts: &[HostSpec]) -> Vec<PathBuf> {
+    hosts
+        .iter()
+        .flat_map(|h| &h.evidence)
+        .filter(|e| e.kind == EvidenceKind::Volume)
+        .map(|e| e.path.clone())
+        .collect()
 }
 
 /// Takes the host evidence files out of a list of log inputs (a case folder often holds

@@ -339,9 +339,7 @@ impl<W: Write> Sink for SummarySink<W> {
 
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
         let hosts = std::mem::take(&mut self.hosts);
-        if !hosts.is_empty() {
-            self.host_sections(&hosts)?;
-        }
+        // Logs first (spreading hosts are the most urgent news), then the host sweep.
         if totals.inputs > 0 || hosts.is_empty() {
             self.headline(verdicts, totals)?;
             self.source_tables(verdicts)?;
@@ -349,6 +347,12 @@ impl<W: Write> Sink for SummarySink<W> {
             self.timeline()?;
             self.advice(verdicts)?;
             self.footer(totals)?;
+        }
+        if !hosts.is_empty() {
+            if totals.inputs > 0 {
+                writeln!(self.out)?;
+            }
+            self.host_sections(&hosts)?;
         }
         self.out.flush()
     }

@@ -89,6 +89,16 @@ impl Compression {
 /// Expands paths into inputs: directories recursively (sorted by name, links not followed),
 /// `-` as standard input. Paths that cannot be listed become problems.
 pub fn expand_inputs(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<Input> {
+    expand_inputs_except(paths, &[], problems)
+}
+
+/// [`expand_inputs`], leaving out the trees under `skip` (host volumes found inside a
+/// folder of logs).
+pub fn expand_inputs_except(
+    paths: &[PathBuf],
+    skip: &[PathBuf],
+    problems: &mut Vec<Problem>,
+) -> Vec<Input> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -98,6 +108,8 @@ pub fn expand_inputs(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<Inpu
         for entry in walkdir::WalkDir::new(path)
             .follow_links(false)
             .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| !skip.iter().any(|s| s == e.path()))
         {
             match entry {
                 Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),

@@ -259,6 +259,7 @@ mod tests {
     fn finding(family: &str, client: &str, server: &str, status: &str) -> Finding {
         Finding {
             kind: "finding",
+            evidence_kind: "log",
             family: family.into(),
             rule_id: "r".into(),
             rule_title: "t".into(),

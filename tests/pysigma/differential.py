@@ -225,7 +225,8 @@ def wormtrace_matches(wormtrace, rule_dirs, inputs):
     hits = {}
     for line in run(cmd + inputs).splitlines():
         r = json.loads(line)
-        if r.get("type") == "finding":
+        # Host findings (from the sample volumes) are not Sigma rule hits.
+        if r.get("type") == "finding" and r.get("evidence_kind") == "log":
             hits.setdefault(r["rule_id"], set()).add((r["path"], r["line"]))
     return hits
 
