@@ -349,6 +349,8 @@ fn sweep_hosts(
         }
         totals.problems.extend(report.problems.iter().cloned());
         findings += report.findings.len() as u64;
+        totals.hosts += 1;
+        totals.host_findings += report.findings.len() as u64;
         for sink in sinks.iter_mut() {
             sink.host(&report).context("writing output")?;
         }

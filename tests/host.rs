@@ -246,6 +246,11 @@ fn nimda_traces() {
     assert_eq!(code, 1);
     assert_eq!(verdicts(&records)[0]["verdict"], "compromised");
     assert_eq!(verdicts(&records)[0]["families"]["nimda"], 4);
+    let summary = of_type(&records, "summary")[0];
+    assert_eq!(
+        (summary["hosts"].clone(), summary["host_findings"].clone()),
+        (1.into(), 4.into())
+    );
     assert_eq!(
         checks(&records),
         vec![

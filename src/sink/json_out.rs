@@ -64,6 +64,8 @@ impl<W: Write> Sink for JsonlSink<W> {
             "bytes": totals.bytes,
             "lines": totals.lines,
             "findings": totals.findings,
+            "hosts": totals.hosts,
+            "host_findings": totals.host_findings,
             "problems": totals.problems.len(),
         }))?;
         self.out.flush()
@@ -152,7 +154,7 @@ impl<W: Write> Sink for JsonSink<W> {
             "inputs": self.inputs,
             "verdicts": verdicts_json,
             "problems": problems,
-            "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings},
+            "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings, "hosts": totals.hosts, "host_findings": totals.host_findings},
         });
         let text = serde_json::to_string(&rest).map_err(to_io)?;
         // Splice the remaining keys after the findings array: `],` + the object without its `{`.

@@ -27,6 +27,9 @@ pub struct RunTotals {
     pub bytes: u64,
     pub lines: u64,
     pub findings: u64,
+    /// Hosts swept and their findings (host evidence).
+    pub hosts: u64,
+    pub host_findings: u64,
     pub problems: Vec<Problem>,
 }
 
