@@ -220,6 +220,41 @@ fn patched_unpatched_mitigated_and_not_iis() {
         vec!["metabase-drive-vdir/high", "metabase-drive-vdir/high"]
     );
 
+    // Patched but still mapped: the fix wins.
+    let inetsrv = patched.join("WINNT/system32/inetsrv");
+    std::fs::create_dir_all(&inetsrv).unwrap();
+    write(
+        &inetsrv,
+        "MetaBase.xml",
+        metabase_xml(true, false).as_bytes(),
+    );
+    let (code, records) = scan_jsonl(&[&patched], &[]);
+    assert_eq!(
+        (code, verdicts(&records)[0]["verdict"].clone()),
+        (0, "patched".into())
+    );
+    assert_eq!(verdicts(&records)[0]["script_maps"], "present");
+
+    // A D: volume alone, web content and no Windows folder: nothing settles the patch state.
+    let d_only = dir.path().join("d-only");
+    write_tree(
+        &d_only,
+        &[("Inetpub/wwwroot/index.htm".into(), b"ok".to_vec())],
+    )
+    .unwrap();
+    let (code, records) = scan_jsonl(&[&d_only], &[]);
+    assert_eq!(
+        (code, verdicts(&records)[0]["verdict"].clone()),
+        (0, "unknown".into())
+    );
+    let d_infected = volume(dir.path(), "d-infected", Volume::DataInfected);
+    let (_, records) = scan_jsonl(&[&d_infected], &[]);
+    assert_eq!(verdicts(&records)[0]["verdict"], "compromised");
+    assert_eq!(
+        checks(&records),
+        vec!["root-exe/medium", "root-explorer/medium"]
+    );
+
     let workstation = dir.path().join("ws");
     write_tree(
         &workstation,
