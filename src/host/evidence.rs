@@ -95,15 +95,18 @@ pub fn sniff(head: &[u8], name: Option<&str>) -> Option<EvidenceKind> {
 /// Text of a head: UTF-16LE when it has the byte-order mark, else as logs are decoded.
 pub fn head_text(bytes: &[u8]) -> String {
     match bytes.strip_prefix(&[0xff, 0xfe]) {
-        Some(rest) => {
-            let units: Vec<u16> = rest
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            String::from_utf16_lossy(&units)
-        }
+        Some(rest) => utf16le_text(rest),
         None => display_text(bytes),
     }
+}
+
+/// UTF-16LE bytes as text (a trailing odd byte is dropped, bad pairs replaced).
+pub fn utf16le_text(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
 }
 
 #[cfg(test)]

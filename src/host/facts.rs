@@ -87,7 +87,7 @@ impl HostFacts {
             EvidenceKind::Volume => self.gather_volume(&Volume::new(path), options),
             EvidenceKind::MetabaseBin => self.metabase_bins.push(label(path)),
             kind => {
-                if let Some(bytes) = self.read(path, kind.name()) {
+                if let Some((bytes, _)) = self.read(path, kind.name()) {
                     self.gather_file(kind, path, &bytes);
                 }
             }
@@ -147,7 +147,7 @@ impl HostFacts {
             }
             _ => None,
         };
-        let Some(bytes) = self.read(path, role_name(role)) else {
+        let Some((bytes, digest)) = self.read(path, role_name(role)) else {
             return;
         };
         match (kind, role) {
@@ -158,8 +158,8 @@ impl HostFacts {
                 role,
                 location: label(path),
                 evidence: label(path),
-                size: bytes.len() as u64,
-                sha256: Some(crate::source::Digest::of_bytes(&bytes).sha256),
+                size: digest.size,
+                sha256: Some(digest.sha256),
             }),
         }
     }
@@ -194,10 +194,9 @@ impl HostFacts {
             } else {
                 Role::RootExe
             };
-            let Some(bytes) = self.read(&path, "deep-candidate") else {
+            let Some((_, digest)) = self.read(&path, "deep-candidate") else {
                 continue;
             };
-            let digest = crate::source::Digest::of_bytes(&bytes);
             if is_eml || cmd.iter().any(|(_, h)| *h == digest.sha256) {
                 self.files.push(FileFact {
                     role,
@@ -245,11 +244,12 @@ impl HostFacts {
     }
 
     /// Reads a whole file, recording it as an input, or a problem.
-    fn read(&mut self, path: &Path, role: &str) -> Option<Vec<u8>> {
+    fn read(&mut self, path: &Path, role: &str) -> Option<(Vec<u8>, Digest)> {
         match read_whole(path, MAX_FILE) {
             Ok((bytes, digest)) => {
-                self.inputs.push((label(path), role.to_string(), digest));
-                Some(bytes)
+                self.inputs
+                    .push((label(path), role.to_string(), digest.clone()));
+                Some((bytes, digest))
             }
             Err(e) => {
                 self.problem(path, &describe_io(&e), Severity::Error);

@@ -24,29 +24,28 @@ pub struct PeFacts {
     pub linked: u32,
 }
 
-/// Reads the file version and link time; `None` when the bytes are not a PE file.
-pub fn read_pe(bytes: &[u8]) -> Option<PeFacts> {
-    if let Ok(pe) = PeFile32::from_bytes(bytes) {
+/// The same reads on a PE32 or a PE32+ view (two types with the same methods).
+macro_rules! pe_facts {
+    ($pe:expr) => {{
+        let pe = $pe;
         let version = pe
             .resources()
             .ok()
             .and_then(|r| r.version_info().ok())
             .and_then(|v| v.fixed().map(|f| f.dwFileVersion));
-        return Some(PeFacts {
+        PeFacts {
             version: version.map(|v| FileVersion([v.Major, v.Minor, v.Patch, v.Build])),
             linked: pe.file_header().TimeDateStamp,
-        });
+        }
+    }};
+}
+
+/// Reads the file version and link time; `None` when the bytes are not a PE file.
+pub fn read_pe(bytes: &[u8]) -> Option<PeFacts> {
+    if let Ok(pe) = PeFile32::from_bytes(bytes) {
+        return Some(pe_facts!(pe));
     }
-    let pe = PeFile64::from_bytes(bytes).ok()?;
-    let version = pe
-        .resources()
-        .ok()
-        .and_then(|r| r.version_info().ok())
-        .and_then(|v| v.fixed().map(|f| f.dwFileVersion));
-    Some(PeFacts {
-        version: version.map(|v| FileVersion([v.Major, v.Minor, v.Patch, v.Build])),
-        linked: pe.file_header().TimeDateStamp,
-    })
+    PeFile64::from_bytes(bytes).ok().map(|pe| pe_facts!(pe))
 }
 
 /// What an idq.dll version says.

@@ -3,6 +3,7 @@
 
 use super::{RegData, RegTree};
 use crate::finding::display_text;
+use crate::host::evidence::{head_text, utf16le_text};
 
 /// Why a file is not a `.reg` export wormtrace can read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,12 +53,8 @@ pub fn parse_reg_export(bytes: &[u8], source: &str) -> Result<(RegTree, usize), 
 
 /// UTF-16LE with BOM (version 5), UTF-8 with or without BOM, else the ANSI code page.
 fn decode(bytes: &[u8]) -> String {
-    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
+    if bytes.starts_with(&[0xff, 0xfe]) {
+        return head_text(bytes);
     }
     display_text(bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes))
 }
@@ -157,11 +154,7 @@ fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
 /// String data stored as bytes: UTF-16LE in version 5 exports, the code page in REGEDIT4.
 fn text_of(bytes: &[u8], unicode: bool) -> String {
     if unicode {
-        let units: Vec<u16> = bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16_lossy(&units)
+        utf16le_text(bytes)
     } else {
         display_text(bytes)
     }
