@@ -107,3 +107,16 @@ todo-host-exposed-3 = Uninstall IIS where it is not needed: server editions of W
 todo-host-mitigated-1 = The .ida and .idq mappings are gone, but installing other software can bring them back: install MS01-033 anyway.
 todo-host-mitigated-2 = Keep IIS only where it is needed, and watch its logs for new attempts.
 todo-host-unknown-1 = Give wormtrace what it could not read: the SYSTEM and SOFTWARE hives (or reg export files), idq.dll, and a dir listing of the drive roots and script folders.
+
+# Network evidence: captures and connection tables
+section-net = Outbound port-80 activity (captures and connection tables)
+headline-net-spreading = { $count } address(es) are scanning port 80 the way a worm does: treat those hosts as infected.
+headline-net-quiet = No scanning of port 80 seen from { $count } address(es).
+net-verdict-spreading = spreading
+net-verdict-not-spreading = not spreading
+col-address = address
+col-family = likely family
+col-figures = figures
+todo-net-spreading-1 = Take the scanning hosts off the network now: each one keeps trying hundreds of new targets a minute.
+todo-net-spreading-2 = Sweep them with wormtrace (volume, registry and IIS logs): Code Red II leaves root.exe and a trojan explorer.exe, and must be reinstalled, not only rebooted.
+todo-net-spreading-3 = Check the hosts they reached first: Code Red II prefers its own /16 and /8, so its neighbours are the next victims.

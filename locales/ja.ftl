@@ -107,3 +107,16 @@ todo-host-exposed-3 = 使っていない IIS はアンインストールして�
 todo-host-mitigated-1 = .ida と .idq のマッピングはありませんが、他のソフトウェアを入れると戻ることがあります。MS01-033 も適用してください。
 todo-host-mitigated-2 = IIS は必要なホストだけに残し、ログで新たな攻撃を見張ってください。
 todo-host-unknown-1 = 読めなかったものを wormtrace に渡してください: SYSTEM と SOFTWARE のハイブ (または reg export のファイル)、idq.dll、ドライブ直下とスクリプト フォルダーの dir 一覧。
+
+# Network evidence: captures and connection tables
+section-net = 外向きのポート 80 への通信 (パケットキャプチャと接続一覧)
+headline-net-spreading = { $count } 個のアドレスがワームと同じようにポート 80 を走査しています。該当ホストは感染しているものとして扱ってください。
+headline-net-quiet = { $count } 個のアドレスからポート 80 の走査は見つかりませんでした。
+net-verdict-spreading = 拡散中
+net-verdict-not-spreading = 拡散なし
+col-address = アドレス
+col-family = 推定ファミリ
+col-figures = 数値
+todo-net-spreading-1 = 走査しているホストを今すぐネットワークから切り離してください。1 台ごとに毎分数百の新しい宛先へ接続を試みています。
+todo-net-spreading-2 = それらのホストを wormtrace で調べてください (ボリューム、レジストリ、IIS ログ)。Code Red II は root.exe と偽の explorer.exe を残すため、再起動だけでは足りず、再インストールが必要です。
+todo-net-spreading-3 = 最初に狙われたホストを確認してください。Code Red II は自分と同じ /16 と /8 を優先するため、近くのホストが次の被害者になります。

@@ -92,6 +92,14 @@ pub struct Finding {
     pub exposure: Option<Exposure>,
     /// The line as text (decoded for display only), shortened when long.
     pub evidence: String,
+    /// Captures only: the client's port, the server's port, and the flow as
+    /// `client:port -> server:port` (`line` holds the frame number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
 }
 
 /// Where a line sits in its input.
@@ -103,7 +111,7 @@ pub struct LinePosition<'p> {
 }
 
 /// Longest evidence text kept in a finding.
-const EVIDENCE_CHARS: usize = 600;
+pub const EVIDENCE_CHARS: usize = 600;
 
 impl Finding {
     /// Builds the finding for `rule` matching `record`.
@@ -143,6 +151,9 @@ impl Finding {
             status,
             exposure,
             evidence: shorten(&display_text(record.line), EVIDENCE_CHARS),
+            client_port: None,
+            server_port: None,
+            flow: None,
         }
     }
 }
@@ -168,7 +179,7 @@ pub fn display_text(bytes: &[u8]) -> String {
         .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
 }
 
-fn shorten(text: &str, max_chars: usize) -> String {
+pub fn shorten(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         None => text.to_string(),
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -227,6 +238,9 @@ mod tests {
             status: None,
             exposure: None,
             evidence: String::new(),
+            client_port: None,
+            server_port: None,
+            flow: None,
         }
     }
 

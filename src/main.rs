@@ -1,5 +1,6 @@
 //! The `wormtrace` command line: argument parsing, wiring of the pipeline, exit codes.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -15,6 +16,8 @@ use wormtrace::detect::sigma::{Level, Placeholders, Rule};
 use wormtrace::detect::Detector;
 use wormtrace::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
 use wormtrace::i18n::{Lang, Messages};
+use wormtrace::net::is_network_file;
+use wormtrace::net::spread::{SpreadFinding, SpreadOptions, SpreadTallies};
 use wormtrace::record::LogFormat;
 use wormtrace::scan::{each_record, scan_all, ScanOptions};
 use wormtrace::sink::{
@@ -122,6 +125,12 @@ struct ScanArgs {
     /// Our own networks (repeatable); default: the private and local ranges.
     #[arg(long, value_name = "CIDR")]
     internal: Vec<IpNet>,
+    /// Distinct port-80 targets that make a source `spreading` (captures: within the window).
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    spread_threshold: u64,
+    /// Sliding window for port-80 SYNs in captures, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    spread_window: i64,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -244,7 +253,9 @@ fn lang_from_env() -> Lang {
 fn run_scan(args: ScanArgs) -> Result<u8> {
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let mut problems = Vec::new();
-    let (mut hosts, log_paths) = plan_hosts(&args.paths, &args.hosts, &mut problems);
+    let (host_args, host_names, network_paths) = split_network_hosts(&args.hosts);
+    let (mut hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, &mut problems);
+    log_paths.extend(network_paths);
     let skip = volume_roots(&hosts);
     let walked = expand_inputs_except(&log_paths, &skip, &mut problems);
     let (inputs, walked_hosts) = claim_host_files(walked);
@@ -263,7 +274,10 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         threads: args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        host_names,
+        spread_window_secs: args.spread_window.max(1),
     };
+    let mut spread = SpreadTallies::default();
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let summary_options = SummaryOptions {
         lang: args.lang.unwrap_or_else(lang_from_env),
@@ -303,6 +317,9 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
                 sink_error.get_or_insert(e);
             }
         }
+        if let Some(network) = report.network {
+            spread.add(&report.path, network.tallies);
+        }
     });
     if show_progress {
         eprint!("\r\x1b[2K");
@@ -311,6 +328,22 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         return Err(e).context("writing output");
     }
     let host_findings = sweep_hosts(&hosts, &args, &mut sinks, &mut totals)?;
+    let spread_options = SpreadOptions {
+        threshold: args.spread_threshold.max(1),
+        window_secs: args.spread_window.max(1),
+    };
+    let spread_verdicts = spread.verdicts(&spread_options);
+    let spread_findings: Vec<SpreadFinding> = spread_verdicts
+        .iter()
+        .filter_map(SpreadFinding::of)
+        .collect();
+    totals.spreading = spread_findings.len() as u64;
+    if !spread_verdicts.is_empty() {
+        for sink in sinks.iter_mut() {
+            sink.spread(&spread_findings, &spread_verdicts)
+                .context("writing output")?;
+        }
+    }
     let verdicts = aggregator.verdicts();
     for sink in sinks.iter_mut() {
         sink.finish(&verdicts, &totals).context("writing output")?;
@@ -321,13 +354,40 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .iter()
             .filter(|p| p.severity == Severity::Error)
             .count();
-    Ok(if totals.findings + host_findings > 0 {
+    Ok(if totals.findings + host_findings + totals.spreading > 0 {
         1
     } else if errors > 0 {
         2
     } else {
         0
     })
+}
+
+/// Named evidence split by kind: `--host` entries for the host sweep, the host names of
+/// captures and connection tables (by path), and those paths (scanned like logs).
+type HostSplit = (
+    Vec<(String, Vec<PathBuf>)>,
+    BTreeMap<String, String>,
+    Vec<PathBuf>,
+);
+
+fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
+    let mut host_args = Vec::new();
+    let mut names = BTreeMap::new();
+    let mut network_paths = Vec::new();
+    for (name, paths) in named {
+        let (network, host): (Vec<PathBuf>, Vec<PathBuf>) =
+            paths.iter().cloned().partition(|p| is_network_file(p));
+        let had_network = !network.is_empty();
+        for p in network {
+            names.insert(p.display().to_string(), name.clone());
+            network_paths.push(p);
+        }
+        if !host.is_empty() || !had_network {
+            host_args.push((name.clone(), host));
+        }
+    }
+    (host_args, names, network_paths)
 }
 
 /// Sweeps each host and hands its report to the sinks; returns the number of findings.

@@ -3,8 +3,10 @@
 //! on the thread count.
 
 mod lines;
+mod network;
 mod records;
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use chrono::FixedOffset;
@@ -15,6 +17,7 @@ use crate::finding::Finding;
 use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContext, Parser};
 use crate::source::{self, describe_io, Compression, Digest, Input, Problem, Severity};
 pub use lines::LineStats;
+pub use network::NetworkInput;
 pub use records::each_record;
 
 /// Bytes looked at to guess an input's format.
@@ -33,6 +36,10 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Report every rule that hit a line, not only the most specific built-in family.
     pub all_hits: bool,
+    /// Host names given to connection tables with `--host` (by input label).
+    pub host_names: BTreeMap<String, String>,
+    /// Sliding window for port-80 SYNs in captures, in seconds.
+    pub spread_window_secs: i64,
 }
 
 impl ScanOptions {
@@ -53,6 +60,8 @@ impl Default for ScanOptions {
             max_line: 1 << 20,
             threads: 1,
             all_hits: false,
+            host_names: BTreeMap::new(),
+            spread_window_secs: crate::net::spread::SpreadOptions::default().window_secs,
         }
     }
 }
@@ -69,6 +78,8 @@ pub struct InputReport {
     pub stats: LineStats,
     pub findings: Vec<Finding>,
     pub problems: Vec<Problem>,
+    /// Captures and connection tables: what they gave besides findings.
+    pub network: Option<NetworkInput>,
 }
 
 impl InputReport {
@@ -81,6 +92,7 @@ impl InputReport {
             stats: LineStats::default(),
             findings: Vec::new(),
             problems: Vec::new(),
+            network: None,
         }
     }
 
@@ -131,7 +143,7 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
         }
     };
     report.compression = opened.compression;
-    let read_result = read_and_scan(&mut opened.reader, detector, options, &mut report);
+    let read_result = read_and_scan(&mut *opened.reader, detector, options, &mut report);
     if let Err(e) = read_result {
         report.problem(read_error_reason(&e, &report), Severity::Error);
     }
@@ -146,12 +158,22 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
 }
 
 fn read_and_scan(
-    reader: &mut dyn Read,
+    reader: &mut (dyn Read + Send),
     detector: &Detector,
     options: &ScanOptions,
     report: &mut InputReport,
 ) -> io::Result<()> {
     let head = read_head(reader)?;
+    match network::sniff(&head, options) {
+        Some(network::NetworkKind::Capture(kind)) => {
+            network::scan_capture_input(head, reader, kind, detector, options, report);
+            return Ok(());
+        }
+        Some(network::NetworkKind::Table) => {
+            return network::scan_table_input(head, reader, options, report)
+        }
+        None => {}
+    }
     let Some(format) = choose_format(&head, options) else {
         report.stats.bytes = head.len() as u64;
         report.problem(BINARY_SKIPPED.into(), Severity::Skipped);

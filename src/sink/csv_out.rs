@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use super::{RunTotals, Sink};
 use crate::host::HostReport;
+use crate::net::spread::{SpreadFinding, SpreadVerdict};
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
@@ -92,6 +93,25 @@ impl<W: Write> Sink for CsvSink<W> {
             row[8] = "host".to_string();
             row[11] = f.host.clone();
             row[16] = f.observed.clone();
+            self.out.write_record(&row)?;
+        }
+        Ok(())
+    }
+
+    fn spread(&mut self, findings: &[SpreadFinding], _: &[SpreadVerdict]) -> io::Result<()> {
+        self.header()?;
+        for f in findings {
+            let mut row = vec![String::new(); HEADER.len()];
+            row[0] = f.family.to_string();
+            row[1] = f.rule_id.to_string();
+            row[2] = "Outbound port-80 scanning".to_string();
+            row[3] = f.level.to_string();
+            row[4] = f.confidence.to_string();
+            row[5] = f.paths.join(" ");
+            row[8] = "network".to_string();
+            row[10] = f.subject.clone();
+            row[11] = f.host.clone().unwrap_or_default();
+            row[16] = f.evidence.clone();
             self.out.write_record(&row)?;
         }
         Ok(())

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use super::{InputRecord, ProblemRecord, RunTotals, Sink};
 use crate::host::HostReport;
+use crate::net::spread::{SpreadFinding, SpreadVerdict};
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
@@ -48,6 +49,16 @@ impl<W: Write> Sink for JsonlSink<W> {
         self.line(&report.verdict)
     }
 
+    fn spread(&mut self, findings: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()> {
+        for finding in findings {
+            self.line(finding)?;
+        }
+        for verdict in verdicts {
+            self.line(verdict)?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
         for verdict in verdicts {
             self.line(verdict)?;
@@ -66,6 +77,7 @@ impl<W: Write> Sink for JsonlSink<W> {
             "findings": totals.findings,
             "hosts": totals.hosts,
             "host_findings": totals.host_findings,
+            "spreading": totals.spreading,
             "problems": totals.problems.len(),
         }))?;
         self.out.flush()
@@ -136,6 +148,17 @@ impl<W: Write> Sink for JsonSink<W> {
         Ok(())
     }
 
+    fn spread(&mut self, findings: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()> {
+        for finding in findings {
+            self.finding(finding)?;
+        }
+        for verdict in verdicts {
+            self.host_verdicts
+                .push(serde_json::to_value(verdict).map_err(to_io)?);
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
         self.start()?;
         let problems: Vec<ProblemRecord> = totals
@@ -154,7 +177,7 @@ impl<W: Write> Sink for JsonSink<W> {
             "inputs": self.inputs,
             "verdicts": verdicts_json,
             "problems": problems,
-            "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings, "hosts": totals.hosts, "host_findings": totals.host_findings},
+            "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings, "hosts": totals.hosts, "host_findings": totals.host_findings, "spreading": totals.spreading},
         });
         let text = serde_json::to_string(&rest).map_err(to_io)?;
         // Splice the remaining keys after the findings array: `],` + the object without its `{`.

@@ -11,6 +11,7 @@ use std::io;
 use serde::Serialize;
 
 use crate::host::HostReport;
+use crate::net::spread::{SpreadFinding, SpreadVerdict};
 use crate::scan::InputReport;
 use crate::source::Problem;
 use crate::verdict::Verdict;
@@ -30,6 +31,8 @@ pub struct RunTotals {
     /// Hosts swept and their findings (host evidence).
     pub hosts: u64,
     pub host_findings: u64,
+    /// Sources found scanning port 80 (captures and connection tables).
+    pub spreading: u64,
     pub problems: Vec<Problem>,
 }
 
@@ -50,6 +53,8 @@ pub trait Sink {
     fn input(&mut self, report: &InputReport) -> io::Result<()>;
     /// One swept host, after the log inputs.
     fn host(&mut self, report: &HostReport) -> io::Result<()>;
+    /// Outbound port-80 verdicts of captures and connection tables, after the hosts.
+    fn spread(&mut self, findings: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()>;
     /// The end of the run.
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()>;
 }
@@ -78,7 +83,10 @@ impl<'r> InputRecord<'r> {
             sha256: report.digest.as_ref().map(|d| d.sha256.as_str()),
             size: report.digest.as_ref().map(|d| d.size),
             compression: report.compression.name(),
-            format: report.format.map(|f| f.name()),
+            format: report
+                .format
+                .map(|f| f.name())
+                .or(report.network.as_ref().map(|n| n.kind)),
             decompressed_bytes: report.stats.bytes,
             lines: report.stats.lines,
             findings: report.findings.len(),

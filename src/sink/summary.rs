@@ -1,5 +1,7 @@
 //! The terminal summary: a headline verdict, tables, and what to do next.
 
+mod network;
+
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -8,6 +10,7 @@ use fluent_bundle::FluentValue;
 use super::{RunTotals, Sink};
 use crate::host::HostReport;
 use crate::i18n::{Lang, Messages};
+use crate::net::spread::{SpreadFinding, SpreadVerdict};
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
@@ -29,6 +32,7 @@ pub struct SummarySink<W: Write> {
     messages: Messages,
     per_day: BTreeMap<String, BTreeMap<String, u64>>,
     hosts: Vec<HostReport>,
+    spread: Vec<SpreadVerdict>,
 }
 
 impl<W: Write> SummarySink<W> {
@@ -40,6 +44,7 @@ impl<W: Write> SummarySink<W> {
             messages: Messages::new(options.lang),
             per_day: BTreeMap::new(),
             hosts: Vec::new(),
+            spread: Vec::new(),
         }
     }
 
@@ -337,10 +342,17 @@ impl<W: Write> Sink for SummarySink<W> {
         Ok(())
     }
 
+    fn spread(&mut self, _: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()> {
+        self.spread = verdicts.to_vec();
+        Ok(())
+    }
+
     fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
         let hosts = std::mem::take(&mut self.hosts);
+        let spread = std::mem::take(&mut self.spread);
+        let only_network = totals.findings == 0 && !spread.is_empty();
         // Logs first (spreading hosts are the most urgent news), then the host sweep.
-        if totals.inputs > 0 || hosts.is_empty() {
+        if (totals.inputs > 0 && !only_network) || (hosts.is_empty() && spread.is_empty()) {
             self.headline(verdicts, totals)?;
             self.source_tables(verdicts)?;
             self.target_table(verdicts)?;
@@ -353,6 +365,10 @@ impl<W: Write> Sink for SummarySink<W> {
                 writeln!(self.out)?;
             }
             self.host_sections(&hosts)?;
+        }
+        if !spread.is_empty() {
+            writeln!(self.out)?;
+            self.network_section(&spread)?;
         }
         self.out.flush()
     }

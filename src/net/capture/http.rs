@@ -1,0 +1,92 @@
+//! A reassembled request head as a record in the Sigma web taxonomy, so the same rules that
+//! read log lines read the wire, and the findings it gives.
+
+use crate::detect::Detector;
+use crate::finding::{display_text, keep_most_specific, shorten, Finding, LinePosition};
+use crate::record::{Field, LogFormat, Record};
+
+use super::reassembly::Request;
+
+/// Header fields copied into the record.
+const HEADERS: [(&[u8], Field); 4] = [
+    (b"host", Field::Host),
+    (b"user-agent", Field::UserAgent),
+    (b"cookie", Field::Cookie),
+    (b"referer", Field::Referer),
+];
+
+/// The findings of one request (most specific built-in family only, unless `all_hits`).
+pub fn request_findings(
+    request: &Request,
+    detector: &Detector,
+    path: &str,
+    format: &'static str,
+    all_hits: bool,
+) -> Vec<Finding> {
+    let client_ip = request.client.ip().to_string();
+    let server_ip = request.server.ip().to_string();
+    let server_port = request.server.port().to_string();
+    let head = request.head.as_slice();
+    let request_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let request_line = request_line.strip_suffix(b"\r").unwrap_or(request_line);
+    let mut record = Record::new(head, LogFormat::Text);
+    record.time = Some(super::super::rfc3339(request.secs));
+    record.set_request_line(request_line);
+    record.set(Field::ClientIp, client_ip.as_bytes());
+    record.set(Field::ServerIp, server_ip.as_bytes());
+    record.set(Field::ServerPort, server_port.as_bytes());
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        set_header(&mut record, line);
+    }
+    let mut hits = Vec::new();
+    detector.matching_rules(&record, &mut hits);
+    let at = LinePosition {
+        path,
+        line: request.frame,
+        offset: 0,
+    };
+    let mut found: Vec<Finding> = hits
+        .iter()
+        .map(|&i| {
+            network_finding(
+                Finding::new(&detector.rules()[i], &record, at),
+                request,
+                request_line,
+                format,
+            )
+        })
+        .collect();
+    if !all_hits {
+        keep_most_specific(&mut found);
+    }
+    found
+}
+
+fn set_header<'a>(record: &mut Record<'a>, line: &'a [u8]) {
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return;
+    };
+    let name = line[..colon].trim_ascii();
+    if let Some((_, field)) = HEADERS.iter().find(|(h, _)| name.eq_ignore_ascii_case(h)) {
+        record.set(*field, line[colon + 1..].trim_ascii());
+    }
+}
+
+fn network_finding(
+    mut f: Finding,
+    request: &Request,
+    request_line: &[u8],
+    format: &'static str,
+) -> Finding {
+    f.evidence_kind = "network";
+    f.format = format;
+    f.server = Some(request.server.ip().to_string());
+    f.client_port = Some(request.client.port());
+    f.server_port = Some(request.server.port());
+    f.flow = Some(format!("{} -> {}", request.client, request.server));
+    f.evidence = shorten(&display_text(request_line), crate::finding::EVIDENCE_CHARS);
+    if !request.complete {
+        f.evidence.push_str(" [partial request]");
+    }
+    f
+}

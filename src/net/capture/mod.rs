@@ -1,0 +1,165 @@
+//! Packet captures: frames → TCP segments → (a) request heads, reassembled and run through
+//! the rules like log lines, and (b) SYNs to port 80, tallied per source for scan behaviour.
+
+pub mod frames;
+pub mod http;
+pub mod link;
+pub mod reassembly;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::IpAddr;
+
+use crate::detect::Detector;
+use crate::finding::Finding;
+
+use super::spread::{SpreadSource, Subject, Tally};
+pub use frames::{read_frames, CaptureError, CaptureKind, Frame};
+use link::{tcp_segment, Skip};
+use reassembly::{At, Limits, Reassembler, Request};
+
+/// How a capture is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaptureOptions {
+    pub limits: Limits,
+    pub window_secs: i64,
+    pub all_hits: bool,
+}
+
+/// What a capture gave.
+#[derive(Debug, Default)]
+pub struct CaptureReport {
+    pub frames: u64,
+    pub tcp_segments: u64,
+    /// Frames passed over, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    pub requests: u64,
+    pub findings: Vec<Finding>,
+    pub tallies: Vec<(Subject, Tally)>,
+    /// Flows closed early by the memory limits, and heads cut at the per-flow limit.
+    pub evicted_flows: u64,
+    pub cut_heads: u64,
+    pub error: Option<CaptureError>,
+}
+
+/// How often (in capture seconds) idle flows are looked for.
+const EXPIRE_EVERY_SECS: i64 = 10;
+
+struct CaptureScan<'d> {
+    detector: &'d Detector,
+    path: &'d str,
+    kind: CaptureKind,
+    options: CaptureOptions,
+    reassembler: Reassembler,
+    syns: BTreeMap<IpAddr, Tally>,
+    last_expiry: i64,
+    report: CaptureReport,
+}
+
+/// Reads a whole capture.
+pub fn scan_capture<R: Read + Send>(
+    reader: R,
+    kind: CaptureKind,
+    detector: &Detector,
+    path: &str,
+    options: CaptureOptions,
+) -> CaptureReport {
+    let mut scan = CaptureScan {
+        detector,
+        path,
+        kind,
+        options,
+        reassembler: Reassembler::new(options.limits),
+        syns: BTreeMap::new(),
+        last_expiry: i64::MIN,
+        report: CaptureReport::default(),
+    };
+    let result = read_frames(reader, &mut |frame| scan.frame(frame));
+    let rest = scan.reassembler.finish();
+    scan.requests(rest);
+    let mut report = scan.report;
+    match result {
+        Ok(n) => report.frames = n,
+        Err(e) => report.error = Some(e),
+    }
+    report.evicted_flows = scan.reassembler.evicted;
+    report.cut_heads = scan.reassembler.cut_heads;
+    report.tallies = scan
+        .syns
+        .into_iter()
+        .map(|(address, tally)| {
+            let subject = Subject {
+                source: SpreadSource::Capture,
+                host: None,
+                address,
+            };
+            (subject, tally)
+        })
+        .collect();
+    report
+}
+
+impl CaptureScan<'_> {
+    fn frame(&mut self, frame: &Frame) {
+        self.report.frames = frame.number;
+        let segment = match tcp_segment(frame.link_type, frame.data) {
+            Ok(s) => s,
+            Err(skip) => {
+                *self.report.skipped.entry(skip_name(skip)).or_default() += 1;
+                return;
+            }
+        };
+        self.report.tcp_segments += 1;
+        if segment.syn && !segment.ack && segment.dst.port() == 80 {
+            self.syns.entry(segment.src.ip()).or_default().add_syn(
+                segment.src.ip(),
+                segment.dst.ip(),
+                frame.secs,
+                self.options.window_secs,
+            );
+        }
+        let at = At {
+            frame: frame.number,
+            secs: frame.secs,
+            nanos: frame.nanos,
+        };
+        self.reassembler.segment(
+            segment.src,
+            segment.dst,
+            segment.seq,
+            segment.syn,
+            segment.ack,
+            segment.fin || segment.rst,
+            segment.payload,
+            at,
+        );
+        if frame.secs >= self.last_expiry.saturating_add(EXPIRE_EVERY_SECS) {
+            self.reassembler.expire(frame.secs);
+            self.last_expiry = frame.secs;
+        }
+        let done = self.reassembler.take();
+        self.requests(done);
+    }
+
+    fn requests(&mut self, requests: Vec<Request>) {
+        for request in requests {
+            self.report.requests += 1;
+            self.report.findings.extend(http::request_findings(
+                &request,
+                self.detector,
+                self.path,
+                self.kind.name(),
+                self.options.all_hits,
+            ));
+        }
+    }
+}
+
+fn skip_name(skip: Skip) -> &'static str {
+    match skip {
+        Skip::LinkType => "link-type",
+        Skip::NotTcp => "not-tcp",
+        Skip::Fragment => "ip-fragment",
+        Skip::Malformed => "malformed",
+    }
+}

@@ -1,0 +1,131 @@
+//! Network evidence: saved connection tables (`netstat`, `ss`) and packet captures (pcap,
+//! pcapng). Captures give request findings like log lines; both give per-source outbound
+//! port-80 tallies, which [`spread`] turns into `spreading` verdicts with a locality fit.
+
+pub mod capture;
+pub mod locality;
+pub mod netstat;
+pub mod spread;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use chrono::DateTime;
+
+use netstat::Table;
+use spread::{SpreadSource, Subject, Tally};
+
+/// Unix seconds as RFC 3339 UTC.
+pub fn rfc3339(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The port whose outbound connections count as worm activity.
+pub const WEB_PORT: u16 = 80;
+
+/// Per local address, the outbound connections to port 80 of one table. Every local address
+/// of the table gets a tally, so a host with none still gets a `not-spreading` verdict.
+/// Inbound connections to a port the host listens on (its own web server) never count.
+pub fn netstat_tallies(table: &Table, host: &str) -> Vec<(Subject, Tally)> {
+    let listening: BTreeSet<(Option<IpAddr>, u16)> = table
+        .connections
+        .iter()
+        .filter(|c| c.state == "LISTEN")
+        .filter_map(|c| Some((c.local.ip, c.local.port?)))
+        .collect();
+    let listens_on = |ip: IpAddr, port: u16| {
+        port == WEB_PORT
+            || listening.contains(&(Some(ip), port))
+            || listening.contains(&(None, port))
+    };
+    let mut tallies: std::collections::BTreeMap<IpAddr, Tally> = Default::default();
+    for c in &table.connections {
+        let Some(local) = c.local.ip.filter(|ip| !ip.is_loopback()) else {
+            continue;
+        };
+        let tally = tallies.entry(local).or_default();
+        let (Some(remote), Some(WEB_PORT), Some(local_port)) =
+            (c.remote.ip, c.remote.port, c.local.port)
+        else {
+            continue;
+        };
+        if c.state != "LISTEN" && !listens_on(local, local_port) && remote != local {
+            tally.add(local, remote, Some(&c.state), None);
+        }
+    }
+    tallies
+        .into_iter()
+        .map(|(address, tally)| {
+            let subject = Subject {
+                source: SpreadSource::Netstat,
+                host: Some(host.to_string()),
+                address,
+            };
+            (subject, tally)
+        })
+        .collect()
+}
+
+/// Whether a file is network evidence (a capture or a connection table), judged by its
+/// first bytes after decompression. Unreadable files are not.
+pub fn is_network_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let Ok(mut opened) = crate::source::open(&crate::source::Input::File(path.to_path_buf()))
+    else {
+        return false;
+    };
+    let mut head = Vec::new();
+    if (&mut opened.reader)
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .is_err()
+    {
+        return false;
+    }
+    capture::CaptureKind::sniff(&head).is_some() || netstat::looks_like_netstat(&head)
+}
+
+/// The host a connection table came from when none was named: the file name without its
+/// extension (`web01.netstat.txt` gives `web01`).
+pub fn host_from_path(path: &str) -> String {
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string());
+    match name.split_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_come_from_file_names() {
+        assert_eq!(host_from_path("/case/web01.netstat.txt"), "web01");
+        assert_eq!(host_from_path("-"), "-");
+        assert_eq!(host_from_path(".hidden"), ".hidden");
+    }
+
+    #[test]
+    fn inbound_web_connections_never_count() {
+        let table = netstat::parse(
+            "  TCP    0.0.0.0:80        0.0.0.0:0          LISTENING\n\
+             \x20 TCP    0.0.0.0:8080      0.0.0.0:0          LISTENING\n\
+             \x20 TCP    10.1.1.5:80       10.1.9.9:80        ESTABLISHED\n\
+             \x20 TCP    10.1.1.5:8080     10.1.9.8:80        ESTABLISHED\n\
+             \x20 TCP    10.1.1.5:1030     10.1.9.7:80        SYN_SENT\n\
+             \x20 TCP    127.0.0.1:1031    127.0.0.1:80       ESTABLISHED\n",
+        );
+        let tallies = netstat_tallies(&table, "web01");
+        assert_eq!(tallies.len(), 1);
+        let (subject, tally) = &tallies[0];
+        assert_eq!(subject.address.to_string(), "10.1.1.5");
+        assert_eq!(tally.connections, 1);
+        assert_eq!(tally.states["SYN_SENT"], 1);
+    }
+}

@@ -1,0 +1,376 @@
+//! Saved connection tables: `netstat -an` / `-ano` on Windows 2000 to 11 (English and
+//! Japanese), `netstat -an` / `-tan` and `ss -tan` on Linux, `netstat -an` on macOS and the
+//! BSDs (port after a dot). One parser reads them all: each row is recognised by its shape,
+//! so a file that mixes dialects, or a console paste with prompts, still reads.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::host::evidence::utf16le_text;
+
+/// The dialect a table was written in (from its header, else its rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Windows,
+    LinuxNetstat,
+    Ss,
+    Bsd,
+}
+
+impl Dialect {
+    /// Name as written in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Windows => "netstat-windows",
+            Dialect::LinuxNetstat => "netstat-linux",
+            Dialect::Ss => "ss",
+            Dialect::Bsd => "netstat-bsd",
+        }
+    }
+}
+
+/// One TCP row of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// None for a wildcard local address (`0.0.0.0`, `*`, `[::]`).
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    /// Upper case with `_`: `SYN_SENT`, `ESTABLISHED`, `LISTEN`, ...
+    pub state: String,
+    /// 1-based line in the decoded text.
+    pub line: u64,
+}
+
+/// An address and port as a table writes them; `*` parts are None.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub ip: Option<IpAddr>,
+    pub port: Option<u16>,
+}
+
+impl Endpoint {
+    /// As a socket address, when both parts are known.
+    pub fn socket(&self) -> Option<SocketAddr> {
+        Some(SocketAddr::new(self.ip?, self.port?))
+    }
+}
+
+/// A whole table.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub dialect: Option<Dialect>,
+    pub connections: Vec<Connection>,
+    /// Rows that look like connection rows but could not be read (host names, cut columns).
+    pub unreadable_rows: u64,
+}
+
+/// Header phrases, lower case, that mark a saved connection table, with the dialect they
+/// announce (None: the rows decide).
+const HEADER_MARKS: [(&str, Option<Dialect>); 7] = [
+    ("active connections", Some(Dialect::Windows)),
+    ("アクティブな接続", Some(Dialect::Windows)),
+    ("ローカル アドレス", Some(Dialect::Windows)),
+    ("active internet connections", None),
+    ("local address:port", Some(Dialect::Ss)),
+    ("peer address:port", Some(Dialect::Ss)),
+    ("foreign address", None),
+];
+
+/// Decodes saved netstat output: UTF-16 (PowerShell redirection), UTF-8, or CP932
+/// (a Japanese console).
+pub fn decode(bytes: &[u8]) -> String {
+    if bytes.starts_with(&[0xff, 0xfe]) {
+        return utf16le_text(&bytes[2..]);
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    crate::finding::display_text(bytes)
+}
+
+/// Whether the start of an input is a saved connection table.
+pub fn looks_like_netstat(head: &[u8]) -> bool {
+    let text = decode(head);
+    let lower = text.to_lowercase();
+    if HEADER_MARKS.iter().any(|(mark, _)| lower.contains(mark)) {
+        return true;
+    }
+    let rows = text
+        .lines()
+        .take(200)
+        .filter(|l| parse_row(l).is_some())
+        .count();
+    rows >= 3
+        && rows * 2
+            >= text
+                .lines()
+                .take(200)
+                .filter(|l| !l.trim().is_empty())
+                .count()
+}
+
+/// Parses a whole table.
+pub fn parse(text: &str) -> Table {
+    let lower_head: String = text.chars().take(4096).collect::<String>().to_lowercase();
+    let mut table = Table {
+        dialect: HEADER_MARKS
+            .iter()
+            .find(|(mark, _)| lower_head.contains(mark))
+            .and_then(|(_, d)| *d),
+        ..Table::default()
+    };
+    for (n, line) in text.lines().enumerate() {
+        match parse_row(line) {
+            Some(Row::Tcp(mut c, dialect)) => {
+                c.line = n as u64 + 1;
+                table.dialect.get_or_insert(dialect);
+                table.connections.push(c);
+            }
+            Some(Row::Other) => {}
+            Some(Row::Unreadable) => table.unreadable_rows += 1,
+            None => {}
+        }
+    }
+    table
+}
+
+enum Row {
+    Tcp(Connection, Dialect),
+    /// UDP, UNIX sockets and the like: a row, but nothing to count.
+    Other,
+    /// A TCP row whose addresses could not be read.
+    Unreadable,
+}
+
+fn parse_row(line: &str) -> Option<Row> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let first = *tokens.first()?;
+    match first {
+        "TCP" => windows_row(&tokens),
+        "UDP" => Some(Row::Other),
+        _ if is_unix_proto(first) => unix_row(&tokens),
+        _ if first.starts_with("udp") || first.starts_with("u_") || first == "unix" => {
+            Some(Row::Other)
+        }
+        _ if ss_state(first).is_some() => ss_row(&tokens),
+        _ => None,
+    }
+}
+
+fn is_unix_proto(token: &str) -> bool {
+    matches!(token, "tcp" | "tcp4" | "tcp6" | "tcp46")
+}
+
+/// `TCP  local  foreign  [state]  [pid]`.
+fn windows_row(tokens: &[&str]) -> Option<Row> {
+    if tokens.len() < 3 {
+        return None;
+    }
+    let state = tokens
+        .get(3)
+        .map(|s| normalise_state(s))
+        .unwrap_or_default();
+    Some(connection_row(
+        tokens[1],
+        tokens[2],
+        state,
+        Dialect::Windows,
+    ))
+}
+
+/// `tcp  recv-q  send-q  local  foreign  state` (Linux and BSD netstat), or
+/// `tcp  state  recv-q  send-q  local  peer` (ss with a Netid column).
+fn unix_row(tokens: &[&str]) -> Option<Row> {
+    if let Some(state) = tokens.get(1).and_then(|t| ss_state(t)) {
+        return ss_fields(&tokens[1..]).map(|(l, r)| connection_row(l, r, state, Dialect::Ss));
+    }
+    if tokens.len() < 5 {
+        return None;
+    }
+    let state = tokens
+        .get(5)
+        .map(|s| normalise_state(s))
+        .unwrap_or_default();
+    let dialect = if is_bsd_address(tokens[3]) {
+        Dialect::Bsd
+    } else {
+        Dialect::LinuxNetstat
+    };
+    Some(connection_row(tokens[3], tokens[4], state, dialect))
+}
+
+/// `state  recv-q  send-q  local  peer  [process]` (ss without a Netid column).
+fn ss_row(tokens: &[&str]) -> Option<Row> {
+    let state = ss_state(tokens[0])?;
+    let (local, remote) = ss_fields(tokens)?;
+    Some(connection_row(local, remote, state, Dialect::Ss))
+}
+
+fn ss_fields<'t>(tokens: &[&'t str]) -> Option<(&'t str, &'t str)> {
+    let numeric = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if tokens.len() < 5 || !numeric(tokens[1]) || !numeric(tokens[2]) {
+        return None;
+    }
+    Some((tokens[3], tokens[4]))
+}
+
+/// An `ss` state name, as written in outputs.
+fn ss_state(token: &str) -> Option<String> {
+    let state = match token {
+        "ESTAB" => "ESTABLISHED",
+        "SYN-SENT" => "SYN_SENT",
+        "SYN-RECV" => "SYN_RECEIVED",
+        "FIN-WAIT-1" => "FIN_WAIT_1",
+        "FIN-WAIT-2" => "FIN_WAIT_2",
+        "TIME-WAIT" => "TIME_WAIT",
+        "CLOSE-WAIT" => "CLOSE_WAIT",
+        "LAST-ACK" => "LAST_ACK",
+        "LISTEN" => "LISTEN",
+        "CLOSING" => "CLOSING",
+        "UNCONN" => "UNCONN",
+        _ => return None,
+    };
+    Some(state.to_string())
+}
+
+/// One spelling per state across dialects.
+fn normalise_state(raw: &str) -> String {
+    let upper = raw.to_ascii_uppercase().replace('-', "_");
+    match upper.as_str() {
+        "LISTENING" => "LISTEN".to_string(),
+        "SYN_RECV" | "SYN_RCVD" => "SYN_RECEIVED".to_string(),
+        "FIN_WAIT1" => "FIN_WAIT_1".to_string(),
+        "FIN_WAIT2" => "FIN_WAIT_2".to_string(),
+        _ => upper,
+    }
+}
+
+fn connection_row(local: &str, remote: &str, state: String, dialect: Dialect) -> Row {
+    match (parse_endpoint(local), parse_endpoint(remote)) {
+        (Some(local), Some(remote)) => Row::Tcp(
+            Connection {
+                local,
+                remote,
+                state,
+                line: 0,
+            },
+            dialect,
+        ),
+        _ => Row::Unreadable,
+    }
+}
+
+/// BSD writes `192.0.2.1.80` and `2001:db8::1.80`: the port follows the last dot, and the
+/// part before it is an address or `*`.
+fn is_bsd_address(token: &str) -> bool {
+    !token.contains(':') && token.matches('.').count() == 4
+        || token.rsplit_once('.').is_some_and(|(ip, port)| {
+            ip.contains(':') && ip.parse::<IpAddr>().is_ok() && is_port(port)
+        })
+        || token.starts_with("*.")
+}
+
+fn is_port(text: &str) -> bool {
+    text == "*" || text.parse::<u16>().is_ok()
+}
+
+/// Reads `[v6]:port`, `v4:port`, `v6:port` (Linux), `addr.port` (BSD), with `*` parts.
+pub fn parse_endpoint(token: &str) -> Option<Endpoint> {
+    if let Some(rest) = token.strip_prefix('[') {
+        let (ip, port) = rest.split_once("]:")?;
+        let ip = ip.split('%').next()?;
+        return endpoint(ip, port);
+    }
+    if let Some((ip, port)) = token.rsplit_once(':') {
+        if let Some(e) = endpoint(ip, port) {
+            return Some(e);
+        }
+    }
+    let (ip, port) = token.rsplit_once('.')?;
+    endpoint(ip, port)
+}
+
+fn endpoint(ip: &str, port: &str) -> Option<Endpoint> {
+    let port = match port {
+        "*" => None,
+        p => Some(p.parse::<u16>().ok()?),
+    };
+    let ip = match ip.split('%').next().unwrap_or(ip) {
+        "*" | "" => None,
+        text => {
+            let ip: IpAddr = text.parse().ok()?;
+            (!ip.is_unspecified()).then_some(canonical(ip))
+        }
+    };
+    Some(Endpoint { ip, port })
+}
+
+/// `::ffff:192.0.2.1` as the IPv4 address it carries.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(text: &str) -> (Option<String>, Option<u16>) {
+        let e = parse_endpoint(text).unwrap();
+        (e.ip.map(|i| i.to_string()), e.port)
+    }
+
+    #[test]
+    fn endpoints_of_every_dialect() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(ep("192.0.2.1:80"), (some("192.0.2.1"), Some(80)));
+        assert_eq!(ep("[2001:db8::1]:1025"), (some("2001:db8::1"), Some(1025)));
+        assert_eq!(ep("[fe80::1%4]:139"), (some("fe80::1"), Some(139)));
+        assert_eq!(ep("2001:db8::1:80"), (some("2001:db8::1"), Some(80)));
+        assert_eq!(ep(":::80"), (None, Some(80)));
+        assert_eq!(ep("::ffff:192.0.2.7:80"), (some("192.0.2.7"), Some(80)));
+        assert_eq!(ep("192.0.2.1.49152"), (some("192.0.2.1"), Some(49152)));
+        assert_eq!(ep("2001:db8::5.80"), (some("2001:db8::5"), Some(80)));
+        assert_eq!(ep("*.80"), (None, Some(80)));
+        assert_eq!(ep("*:*"), (None, None));
+        assert_eq!(ep("0.0.0.0:0"), (None, Some(0)));
+        assert_eq!(ep("[::]:*"), (None, None));
+        assert!(parse_endpoint("web01:http").is_none());
+    }
+
+    #[test]
+    fn states_have_one_spelling() {
+        assert_eq!(normalise_state("LISTENING"), "LISTEN");
+        assert_eq!(normalise_state("SYN_SENT"), "SYN_SENT");
+        assert_eq!(ss_state("SYN-SENT").as_deref(), Some("SYN_SENT"));
+        assert_eq!(ss_state("ESTAB").as_deref(), Some("ESTABLISHED"));
+    }
+
+    #[test]
+    fn a_windows_row_with_pid() {
+        let t = parse("  TCP    192.0.2.10:1031    198.51.100.7:80    SYN_SENT    1234\n");
+        assert_eq!(t.dialect, Some(Dialect::Windows));
+        let c = &t.connections[0];
+        assert_eq!(c.state, "SYN_SENT");
+        assert_eq!(c.remote.port, Some(80));
+        assert_eq!(c.line, 1);
+    }
+
+    #[test]
+    fn utf16_and_cp932_decode() {
+        let text = "アクティブな接続\r\n";
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        assert!(decode(&utf16).starts_with("アクティブな接続"));
+        let (cp932, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(looks_like_netstat(&cp932));
+    }
+
+    #[test]
+    fn host_names_are_unreadable_rows_not_errors() {
+        let t = parse("  TCP    web01:1031    remote-host:http    ESTABLISHED\n");
+        assert_eq!(t.connections.len(), 0);
+        assert_eq!(t.unreadable_rows, 1);
+    }
+}

@@ -1,0 +1,139 @@
+//! The network inputs of a scan: packet captures and saved connection tables, found by their
+//! first bytes and read by [`crate::net`].
+
+use std::io::{self, Read};
+
+use super::{InputReport, ScanOptions};
+use crate::detect::Detector;
+use crate::net::capture::{scan_capture, CaptureKind, CaptureOptions};
+use crate::net::netstat;
+use crate::net::spread::{Subject, Tally};
+use crate::net::{host_from_path, netstat_tallies};
+use crate::source::Severity;
+
+/// What a network input gave besides findings.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkInput {
+    /// `pcap`, `pcapng`, `netstat-windows`, `netstat-linux`, `netstat-bsd` or `ss`.
+    pub kind: &'static str,
+    /// The host a table was taken on.
+    pub host: Option<String>,
+    /// Frames (captures) or TCP rows (tables).
+    pub units: u64,
+    /// Reassembled request heads (captures).
+    pub requests: u64,
+    pub tallies: Vec<(Subject, Tally)>,
+}
+
+/// Largest connection table read (larger input is cut, with a problem).
+const MAX_TABLE: u64 = 256 << 20;
+
+/// The kind of network evidence `head` starts, if any.
+pub enum NetworkKind {
+    Capture(CaptureKind),
+    Table,
+}
+
+/// Recognises a capture by its magic, a table by its header or rows.
+pub fn sniff(head: &[u8], options: &ScanOptions) -> Option<NetworkKind> {
+    if let Some(kind) = CaptureKind::sniff(head) {
+        return Some(NetworkKind::Capture(kind));
+    }
+    (options.format_hint.is_none() && netstat::looks_like_netstat(head))
+        .then_some(NetworkKind::Table)
+}
+
+/// Reads a capture to its end.
+pub fn scan_capture_input(
+    head: Vec<u8>,
+    reader: &mut (dyn Read + Send),
+    kind: CaptureKind,
+    detector: &Detector,
+    options: &ScanOptions,
+    report: &mut InputReport,
+) {
+    let mut counted = CountingReader {
+        inner: head.as_slice().chain(reader),
+        bytes: 0,
+    };
+    let capture_options = CaptureOptions {
+        window_secs: options.spread_window_secs,
+        all_hits: options.all_hits,
+        ..CaptureOptions::default()
+    };
+    let got = scan_capture(&mut counted, kind, detector, &report.path, capture_options);
+    report.stats.bytes = counted.bytes;
+    report.stats.lines = got.frames;
+    report.findings = got.findings;
+    if let Some(e) = got.error {
+        let reason = format!("{e}; findings before that point are kept");
+        report.problem(reason, Severity::Error);
+    }
+    if got.evicted_flows + got.cut_heads > 0 {
+        let reason = format!(
+            "memory limits: {} flow(s) closed early, {} request head(s) cut",
+            got.evicted_flows, got.cut_heads
+        );
+        report.problem(reason, Severity::Skipped);
+    }
+    report.network = Some(NetworkInput {
+        kind: kind.name(),
+        host: None,
+        units: got.frames,
+        requests: got.requests,
+        tallies: got.tallies,
+    });
+}
+
+/// Reads a saved connection table.
+pub fn scan_table_input(
+    head: Vec<u8>,
+    reader: &mut (dyn Read + Send),
+    options: &ScanOptions,
+    report: &mut InputReport,
+) -> io::Result<()> {
+    let mut bytes = head;
+    reader.take(MAX_TABLE).read_to_end(&mut bytes)?;
+    report.stats.bytes = bytes.len() as u64;
+    if bytes.len() as u64 >= MAX_TABLE {
+        let reason = format!("connection table cut at {MAX_TABLE} bytes");
+        report.problem(reason, Severity::Skipped);
+    }
+    let text = netstat::decode(&bytes);
+    let table = netstat::parse(&text);
+    let host = options
+        .host_names
+        .get(&report.path)
+        .cloned()
+        .unwrap_or_else(|| host_from_path(&report.path));
+    report.stats.lines = text.lines().count() as u64;
+    if table.unreadable_rows > 0 {
+        let reason = format!(
+            "{} TCP row(s) not read (names instead of numbers: save `netstat -an`)",
+            table.unreadable_rows
+        );
+        report.problem(reason, Severity::Skipped);
+    }
+    report.network = Some(NetworkInput {
+        kind: table.dialect.map_or("netstat", |d| d.name()),
+        units: table.connections.len() as u64,
+        requests: 0,
+        tallies: netstat_tallies(&table, &host),
+        host: Some(host),
+    });
+    Ok(())
+}
+
+/// Counts the bytes a capture reader takes.
+struct CountingReader<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
