@@ -2,3 +2,5 @@
 //! and by the test suite).
 
 pub mod host;
+pub mod net;
+pub mod requests;

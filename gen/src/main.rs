@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use flate2::{write::GzEncoder, Compression};
 use wormtrace_gen::host;
+use wormtrace_gen::requests::{code_red_query, Rng, NIMDA};
 
 /// Command-line options.
 #[derive(Parser)]
@@ -107,51 +108,6 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
     println!("{{\"bytes\": {written}, \"lines\": {n}, \"injected\": {counts:?}}}");
     Ok(())
 }
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
-
-const TAIL: &str = "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a";
-
-fn code_red_query(letter: char) -> String {
-    format!("{}{TAIL}", letter.to_string().repeat(224))
-}
-
-const NIMDA: [&str; 16] = [
-    "/scripts/root.exe",
-    "/MSADC/root.exe",
-    "/c/winnt/system32/cmd.exe",
-    "/d/winnt/system32/cmd.exe",
-    "/scripts/..%255c../winnt/system32/cmd.exe",
-    "/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe",
-    "/_mem_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe",
-    "/msadc/..%255c../..%255c../..%255c/..%c1%1c../..%c1%1c../..%c1%1c../winnt/system32/cmd.exe",
-    "/scripts/..%c1%1c../winnt/system32/cmd.exe",
-    "/scripts/..%c0%2f../winnt/system32/cmd.exe",
-    "/scripts/..%c0%af../winnt/system32/cmd.exe",
-    "/scripts/..%c1%9c../winnt/system32/cmd.exe",
-    "/scripts/..%%35%63../winnt/system32/cmd.exe",
-    "/scripts/..%%35c../winnt/system32/cmd.exe",
-    "/scripts/..%25%35%63../winnt/system32/cmd.exe",
-    "/scripts/..%252f../winnt/system32/cmd.exe",
-];
 
 const PAGES: [&str; 8] = [
     "/",
