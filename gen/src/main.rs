@@ -344,6 +344,7 @@ fn main() -> Result<()> {
     )?;
     write_file(&out.join("apache/error_log"), apache_error_log().as_bytes())?;
     write_host_samples(&out.join("host"))?;
+    write_network_samples(&out.join("network"), &mut rng)?;
     let mut readme = File::create(out.join("README.md"))?;
     writeln!(
         readme,
@@ -356,7 +357,100 @@ fn main() -> Result<()> {
         "Internal hosts 10.1.5.23 and 10.1.7.40 spread Code Red II; the rest attack from outside."
     )?;
     writeln!(readme, "`host/web01` is the C: drive of a compromised Windows 2000 server, `host/web02` a patched one, `host/web03` registry exports and a `dir` listing of a compromised one. Their .exe and .dll files are dummy text or empty PE images, not programs.")?;
+    writeln!(readme, "`network/web05.netstat.txt` is `netstat -ano` of an infected server (10.1.5.23, Code Red II scanning), `network/web06.netstat.txt` a quiet one saved on a Japanese console (CP932); `network/dmz.pcap` holds Code Red II, Code Red and Nimda requests, benign pages and a Code Red II SYN scan from 10.1.7.40.")?;
     Ok(())
+}
+
+/// Connection tables and a capture: an infected server scanning port 80 with Code Red II's
+/// locality, a quiet one, and a DMZ capture of attacks and a scan.
+fn write_network_samples(dir: &Path, rng: &mut Rng) -> Result<()> {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use wormtrace_gen::net::{
+        benign_request, by_time, code_red_request, http_exchange, netstat_table, nimda_request,
+        packets, pick_target, scan_syns, write_capture, Delivery, Layout, Link, Picking,
+        TableDialect,
+    };
+    let infected = Ipv4Addr::new(10, 1, 5, 23);
+    let mut targets = std::collections::BTreeSet::new();
+    while targets.len() < 120 {
+        targets.insert(IpAddr::V4(pick_target(rng, infected, Picking::CodeRedII)));
+    }
+    let targets: Vec<IpAddr> = targets.into_iter().collect();
+    let clients: Vec<IpAddr> = (20..26)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(192, 0, 2, i)))
+        .collect();
+    let table = netstat_table(TableDialect::WindowsEn, infected.into(), &targets, &clients);
+    write_file(&dir.join("web05.netstat.txt"), table.as_bytes())?;
+    let quiet = netstat_table(
+        TableDialect::WindowsJa,
+        "10.1.5.24".parse()?,
+        &targets[..3],
+        &clients,
+    );
+    let (cp932, _, _) = encoding_rs::SHIFT_JIS.encode(&quiet);
+    write_file(&dir.join("web06.netstat.txt"), &cp932)?;
+    let server: SocketAddr = "10.1.0.10:80".parse()?;
+    let split = |segments| Delivery {
+        segments,
+        ..Delivery::default()
+    };
+    let mut all = Vec::new();
+    let mut exchange = |client: &str, request: Vec<u8>, delivery, t0| -> Result<()> {
+        let timed = http_exchange(client.parse()?, server, &request, delivery, t0);
+        all.extend(packets(timed, Link::Ethernet, 0));
+        Ok(())
+    };
+    exchange(
+        "203.0.113.7:3345",
+        code_red_request('X', "10.1.0.10"),
+        split(3),
+        0,
+    )?;
+    exchange(
+        "198.51.100.20:1210",
+        code_red_request('N', "10.1.0.10"),
+        split(2),
+        5,
+    )?;
+    for i in 0..4 {
+        exchange(
+            &format!("203.0.113.44:{}", 2200 + i),
+            nimda_request(i, "10.1.0.10"),
+            split(1),
+            10 + i as u32,
+        )?;
+    }
+    for (i, page) in ["/", "/index.htm", "/products/index.htm"]
+        .iter()
+        .enumerate()
+    {
+        exchange(
+            &format!("192.168.3.{}:4100", 10 + i),
+            benign_request(page, "www"),
+            split(1),
+            20 + i as u32,
+        )?;
+    }
+    all.extend(packets(
+        scan_syns(
+            rng,
+            Ipv4Addr::new(10, 1, 7, 40),
+            Picking::CodeRedII,
+            400,
+            40,
+            30,
+        ),
+        Link::Ethernet,
+        0,
+    ));
+    let capture = write_capture(
+        Layout::Pcap {
+            big_endian: false,
+            nanos: false,
+        },
+        &by_time(all),
+    );
+    write_file(&dir.join("dmz.pcap"), &capture)
 }
 
 /// Volumes and exports for the host sweep.
