@@ -92,8 +92,10 @@ pub struct Finding {
     pub exposure: Option<Exposure>,
     /// The line as text (decoded for display only), shortened when long.
     pub evidence: String,
-    /// Captures only: the client's port, the server's port, and the flow as
-    /// `client:port -> server:port` (`line` holds the frame number).
+    /// Captures only: the frame of the request's first byte (also in `line`), the client's
+    /// port, the server's port, and the flow as `client:port -> server:port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +153,7 @@ impl Finding {
             status,
             exposure,
             evidence: shorten(&display_text(record.line), EVIDENCE_CHARS),
+            frame: None,
             client_port: None,
             server_port: None,
             flow: None,
@@ -238,6 +241,7 @@ mod tests {
             status: None,
             exposure: None,
             evidence: String::new(),
+            frame: None,
             client_port: None,
             server_port: None,
             flow: None,

@@ -98,6 +98,7 @@ fn every_layout_and_link_type_gives_the_code_red_ii_finding() {
             assert_eq!(f["server"], "192.0.2.80");
             assert_eq!(f["server_port"], 80);
             assert_eq!(f["line"], 4, "the frame of the request's first byte");
+            assert_eq!(f["frame"], 4);
             assert_eq!(f["flow"], "10.1.2.3:1025 -> 192.0.2.80:80");
             assert_eq!(f["time"], "2001-08-05T08:26:45Z");
             let format = if matches!(layout, Layout::Pcap { .. }) {

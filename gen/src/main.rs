@@ -31,7 +31,7 @@ struct Options {
     /// Size of the benchmark log in bytes (approximate, whole lines).
     #[arg(long, default_value_t = 1_000_000_000)]
     bytes: u64,
-    /// Layout of the benchmark log: w3c or ncsa.
+    /// Layout of the benchmark file: w3c or ncsa (logs), pcap (a capture).
     #[arg(long, default_value = "w3c")]
     layout: String,
 }
@@ -81,6 +81,9 @@ fn big_line(rng: &mut Rng, n: u64, ncsa: bool) -> (String, Option<&'static str>)
 }
 
 fn write_big(path: &Path, options: &Options) -> Result<()> {
+    if options.layout == "pcap" {
+        return write_big_capture(path, options);
+    }
     let mut rng = Rng(options.seed.max(1));
     let ncsa = options.layout == "ncsa";
     let mut out = io::BufWriter::with_capacity(
@@ -106,6 +109,86 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
     }
     out.flush()?;
     println!("{{\"bytes\": {written}, \"lines\": {n}, \"injected\": {counts:?}}}");
+    Ok(())
+}
+
+/// Exchanges between injected requests in a benchmark capture (per family), and between
+/// bursts of a Code Red II scan.
+const CAPTURE_EVERY_CODE_RED_II: u64 = 50;
+const CAPTURE_EVERY_CODE_RED: u64 = 130;
+const CAPTURE_EVERY_NIMDA: u64 = 500;
+const CAPTURE_EVERY_SCAN_BURST: u64 = 1000;
+
+/// A benchmark capture: page requests with 8 KiB answers, attacks and scan bursts at fixed
+/// intervals; prints the injected counts.
+fn write_big_capture(path: &Path, options: &Options) -> Result<()> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use wormtrace_gen::net::{
+        benign_request, code_red_request, http_exchange_answered, nimda_request, packets,
+        pcap_header, pcap_record, scan_syns, Delivery, Link, Picking,
+    };
+    let mut rng = Rng(options.seed.max(1));
+    let mut out = io::BufWriter::with_capacity(
+        1 << 20,
+        File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let header = pcap_header(Link::Ethernet, false, false);
+    out.write_all(&header)?;
+    let mut written = header.len() as u64;
+    let mut counts = std::collections::BTreeMap::new();
+    let answer = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n\r\n".as_slice(),
+        &[b'a'; 8192],
+    ]
+    .concat();
+    let server: SocketAddr = "10.1.0.10:80".parse()?;
+    let mut n = 0u64;
+    while written < options.bytes {
+        let client = SocketAddr::new(
+            Ipv4Addr::new(192, 168, (n >> 8) as u8, (n as u8).max(1)).into(),
+            1024 + (n % 60_000) as u16,
+        );
+        let (request, family) = if n % CAPTURE_EVERY_CODE_RED_II == 7 {
+            (code_red_request('X', "10.1.0.10"), Some("code-red-ii"))
+        } else if n % CAPTURE_EVERY_CODE_RED == 11 {
+            (code_red_request('N', "10.1.0.10"), Some("code-red"))
+        } else if n % CAPTURE_EVERY_NIMDA == 13 {
+            (
+                nimda_request((n / CAPTURE_EVERY_NIMDA) as usize, "10.1.0.10"),
+                Some("nimda"),
+            )
+        } else {
+            (benign_request(*rng.pick(&PAGES), "www"), None)
+        };
+        let delivery = Delivery {
+            segments: 1 + (n % 3) as usize,
+            ..Delivery::default()
+        };
+        let mut timed =
+            http_exchange_answered(client, server, &request, delivery, &answer, n as u32);
+        if n % CAPTURE_EVERY_SCAN_BURST == 500 {
+            timed.extend(scan_syns(
+                &mut rng,
+                Ipv4Addr::new(10, 1, 7, 40),
+                Picking::CodeRedII,
+                30,
+                100,
+                n as u32,
+            ));
+            *counts.entry("scan-syn").or_insert(0u64) += 30;
+        }
+        for p in packets(timed, Link::Ethernet, 0) {
+            let record = pcap_record(&p, false, false);
+            out.write_all(&record)?;
+            written += record.len() as u64;
+        }
+        if let Some(f) = family {
+            *counts.entry(f).or_insert(0u64) += 1;
+        }
+        n += 1;
+    }
+    out.flush()?;
+    println!("{{\"bytes\": {written}, \"exchanges\": {n}, \"injected\": {counts:?}}}");
     Ok(())
 }
 

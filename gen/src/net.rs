@@ -175,11 +175,20 @@ impl Out {
 }
 
 fn pcap(big_endian: bool, nanos: bool, packets: &[Packet]) -> Vec<u8> {
+    let link = packets.first().map_or(Link::Ethernet, |p| p.link);
+    let mut bytes = pcap_header(link, big_endian, nanos);
+    for p in packets {
+        bytes.extend(pcap_record(p, big_endian, nanos));
+    }
+    bytes
+}
+
+/// The global header of a pcap file.
+pub fn pcap_header(link: Link, big_endian: bool, nanos: bool) -> Vec<u8> {
     let mut out = Out {
         bytes: Vec::new(),
         big_endian,
     };
-    let link = packets.first().map_or(Link::Ethernet, |p| p.link);
     out.u32(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
     out.u16(2);
     out.u16(4);
@@ -187,14 +196,21 @@ fn pcap(big_endian: bool, nanos: bool, packets: &[Packet]) -> Vec<u8> {
     out.u32(0);
     out.u32(262_144);
     out.u32(u32::from(link.link_type()));
-    for p in packets {
-        let frame = p.link.frame(&p.ip);
-        out.u32(p.secs);
-        out.u32(if nanos { p.nanos } else { p.nanos / 1000 });
-        out.u32(frame.len() as u32);
-        out.u32(frame.len() as u32);
-        out.bytes.extend(frame);
-    }
+    out.bytes
+}
+
+/// One packet record of a pcap file.
+pub fn pcap_record(p: &Packet, big_endian: bool, nanos: bool) -> Vec<u8> {
+    let mut out = Out {
+        bytes: Vec::new(),
+        big_endian,
+    };
+    let frame = p.link.frame(&p.ip);
+    out.u32(p.secs);
+    out.u32(if nanos { p.nanos } else { p.nanos / 1000 });
+    out.u32(frame.len() as u32);
+    out.u32(frame.len() as u32);
+    out.bytes.extend(frame);
     out.bytes
 }
 
@@ -289,12 +305,25 @@ impl Default for Delivery {
 }
 
 /// A whole HTTP exchange: handshake, the request as `delivery` says, a short 404 answer,
-/// and both FINs. Times start at `t0` and step 1 ms.
+/// and both FINs. Times start at `t0` (seconds) and step 1 ms.
 pub fn http_exchange(
     client: SocketAddr,
     server: SocketAddr,
     request: &[u8],
     delivery: Delivery,
+    t0: u32,
+) -> Vec<(u32, Vec<u8>)> {
+    let answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    http_exchange_answered(client, server, request, delivery, answer, t0)
+}
+
+/// As [`http_exchange`], with the given answer cut into 1448-byte segments.
+pub fn http_exchange_answered(
+    client: SocketAddr,
+    server: SocketAddr,
+    request: &[u8],
+    delivery: Delivery,
+    answer: &[u8],
     t0: u32,
 ) -> Vec<(u32, Vec<u8>)> {
     const ISN_C: u32 = 0x1000_0000;
@@ -333,13 +362,15 @@ pub fn http_exchange(
             piece,
         ));
     }
-    let answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
     let c_end = c_data.wrapping_add(request.len() as u32);
     let ack = Flags {
         ack: Some(c_end),
         ..Flags::default()
     };
-    out.push(tcp_packet(server, client, s_data, ack, answer));
+    for (i, piece) in answer.chunks(1448).enumerate() {
+        let seq = s_data.wrapping_add((i * 1448) as u32);
+        out.push(tcp_packet(server, client, seq, ack, piece));
+    }
     let s_end = s_data.wrapping_add(answer.len() as u32);
     let fin = Flags {
         fin: true,

@@ -279,6 +279,7 @@ mod tests {
                 .starts_with("code-red")
                 .then(|| Exposure::from_status(Some(status))),
             evidence: String::new(),
+            frame: None,
             client_port: None,
             server_port: None,
             flow: None,

@@ -81,6 +81,7 @@ fn network_finding(
     f.evidence_kind = "network";
     f.format = format;
     f.server = Some(request.server.ip().to_string());
+    f.frame = Some(request.frame);
     f.client_port = Some(request.client.port());
     f.server_port = Some(request.server.port());
     f.flow = Some(format!("{} -> {}", request.client, request.server));

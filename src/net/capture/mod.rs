@@ -5,10 +5,10 @@ pub mod frames;
 pub mod http;
 pub mod link;
 pub mod reassembly;
+pub mod syn;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::IpAddr;
 
 use crate::detect::Detector;
 use crate::finding::Finding;
@@ -17,6 +17,7 @@ use super::spread::{SpreadSource, Subject, Tally};
 pub use frames::{read_frames, CaptureError, CaptureKind, Frame};
 use link::{tcp_segment, Skip};
 use reassembly::{At, Limits, Reassembler, Request};
+use syn::SynTracker;
 
 /// How a capture is read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,7 +52,7 @@ struct CaptureScan<'d> {
     kind: CaptureKind,
     options: CaptureOptions,
     reassembler: Reassembler,
-    syns: BTreeMap<IpAddr, Tally>,
+    syns: SynTracker,
     last_expiry: i64,
     report: CaptureReport,
 }
@@ -70,7 +71,7 @@ pub fn scan_capture<R: Read + Send>(
         kind,
         options,
         reassembler: Reassembler::new(options.limits),
-        syns: BTreeMap::new(),
+        syns: SynTracker::new(options.window_secs.max(1)),
         last_expiry: i64::MIN,
         report: CaptureReport::default(),
     };
@@ -86,6 +87,7 @@ pub fn scan_capture<R: Read + Send>(
     report.cut_heads = scan.reassembler.cut_heads;
     report.tallies = scan
         .syns
+        .into_tallies()
         .into_iter()
         .map(|(address, tally)| {
             let subject = Subject {
@@ -111,12 +113,8 @@ impl CaptureScan<'_> {
         };
         self.report.tcp_segments += 1;
         if segment.syn && !segment.ack && segment.dst.port() == 80 {
-            self.syns.entry(segment.src.ip()).or_default().add_syn(
-                segment.src.ip(),
-                segment.dst.ip(),
-                frame.secs,
-                self.options.window_secs,
-            );
+            self.syns
+                .syn(segment.src.ip(), segment.dst.ip(), frame.secs);
         }
         let at = At {
             frame: frame.number,
