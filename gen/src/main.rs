@@ -158,7 +158,10 @@ fn write_big_capture(path: &Path, options: &Options) -> Result<()> {
                 Some("nimda"),
             )
         } else {
-            (benign_request(*rng.pick(&PAGES), "www"), None)
+            {
+                let page: &&str = rng.pick(&PAGES);
+                (benign_request(page, "www"), None)
+            }
         };
         let delivery = Delivery {
             segments: 1 + (n % 3) as usize,
