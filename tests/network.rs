@@ -569,3 +569,22 @@ fn summary_names_the_spreading_host_in_japanese() {
         "{text}"
     );
 }
+
+#[test]
+fn damaged_stamps_and_garbage_after_the_header_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let timed = code_red_ii_exchange("10.1.2.3:1025", "192.0.2.80:80", Delivery::default(), 0);
+    let mut bytes = write_capture(LAYOUTS[0], &packets(timed, Link::Ethernet, 0));
+    // The first record's sub-second stamp (bytes 28..32) at its maximum.
+    bytes[28..32].copy_from_slice(&u32::MAX.to_le_bytes());
+    let path = write(dir.path(), "stamp.pcap", &bytes);
+    let (code, records) = scan_jsonl(&[&path], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&records).len(), 1);
+    let mut garbage = bytes[..24].to_vec();
+    garbage.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let path = write(dir.path(), "garbage.pcap", &garbage);
+    let (code, records) = scan_jsonl(&[&path], &[]);
+    assert_eq!(code, 2, "a damaged capture is an error: {records:?}");
+    assert_eq!(of_type(&records, "problem").len(), 1);
+}

@@ -61,7 +61,7 @@ struct Window {
 impl Window {
     fn add(&mut self, secs: i64, target: IpAddr, window: i64) {
         while let Some(&(t, ip)) = self.seen.front() {
-            if secs - t < window {
+            if secs.saturating_sub(t) < window {
                 break;
             }
             self.seen.pop_front();

@@ -141,11 +141,9 @@ impl State {
             }
             PcapBlockOwned::Legacy(b) => {
                 let (link_type, nanosecond) = self.legacy.unwrap_or((1, false));
-                let nanos = if nanosecond {
-                    b.ts_usec
-                } else {
-                    b.ts_usec * 1000
-                };
+                // Damaged stamps must not overflow: clamp to the second.
+                let scale = if nanosecond { 1 } else { 1000 };
+                let nanos = (u64::from(b.ts_usec) * scale).min(999_999_999) as u32;
                 self.deliver(b.ts_sec as i64, nanos, link_type, b.data, on_frame);
             }
             PcapBlockOwned::NG(b) => self.ng_block(b, on_frame),
@@ -166,7 +164,7 @@ impl State {
                     return;
                 };
                 let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                let secs = (ticks / iface.resolution) as i64 + iface.offset_secs;
+                let secs = ((ticks / iface.resolution) as i64).saturating_add(iface.offset_secs);
                 let frac = ticks % iface.resolution;
                 let nanos =
                     (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;

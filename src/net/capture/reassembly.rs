@@ -242,7 +242,7 @@ impl Reassembler {
 
     /// Closes flows idle since before `now - idle_secs`, oldest first.
     pub fn expire(&mut self, now: i64) {
-        let cutoff = now - self.limits.idle_secs;
+        let cutoff = now.saturating_sub(self.limits.idle_secs);
         let mut idle: Vec<(i64, Key)> = self
             .streams
             .iter()

@@ -75,7 +75,7 @@ impl SynTracker {
     /// idle longest.
     fn sweep(&mut self, now: i64) {
         self.last_sweep = now;
-        let cutoff = now - self.window;
+        let cutoff = now.saturating_sub(self.window);
         self.small.retain(|_, s| s.last >= cutoff);
         if self.small.len() > MAX_SMALL_SOURCES {
             let mut by_age: Vec<(i64, IpAddr)> =
