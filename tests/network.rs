@@ -117,7 +117,14 @@ fn every_layout_and_link_type_gives_the_code_red_ii_finding() {
 #[test]
 fn ipv6_with_vlan_and_sll2() {
     let dir = tempfile::tempdir().unwrap();
-    for link in [Link::Vlan(7), Link::Sll2, Link::Raw] {
+    for link in [
+        Link::Vlan(7),
+        Link::QinQ(5, 7),
+        Link::Sll,
+        Link::Sll2,
+        Link::Raw,
+        Link::Null,
+    ] {
         let timed = code_red_ii_exchange(
             "[2001:db8::10]:1044",
             "[2001:db8:1::80]:80",

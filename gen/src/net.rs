@@ -16,6 +16,10 @@ pub enum Link {
     Ethernet,
     /// Ethernet with one 802.1Q tag.
     Vlan(u16),
+    /// Ethernet with an 802.1ad outer tag and an 802.1Q inner tag.
+    QinQ(u16, u16),
+    /// BSD loopback (a 4-byte address family in little-endian order).
+    Null,
     /// Linux cooked v1.
     Sll,
     /// Linux cooked v2.
@@ -28,7 +32,8 @@ impl Link {
     /// Its LINKTYPE_* value.
     pub fn link_type(self) -> u16 {
         match self {
-            Link::Ethernet | Link::Vlan(_) => 1,
+            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => 1,
+            Link::Null => 0,
             Link::Sll => 113,
             Link::Sll2 => 276,
             Link::Raw => 101,
@@ -55,6 +60,18 @@ impl Link {
                 out.extend(0x8100u16.to_be_bytes());
                 out.extend((id & 0x0fff).to_be_bytes());
                 out.extend(ether_type.to_be_bytes());
+            }
+            Link::QinQ(outer, inner) => {
+                out.extend(DST.iter().chain(&SRC));
+                out.extend(0x88a8u16.to_be_bytes());
+                out.extend((outer & 0x0fff).to_be_bytes());
+                out.extend(0x8100u16.to_be_bytes());
+                out.extend((inner & 0x0fff).to_be_bytes());
+                out.extend(ether_type.to_be_bytes());
+            }
+            Link::Null => {
+                let family: u32 = if ether_type == 0x86dd { 24 } else { 2 };
+                out.extend(family.to_le_bytes());
             }
             Link::Sll => {
                 out.extend(0u16.to_be_bytes()); // packet type: to us
