@@ -161,6 +161,17 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// Sets the status from an answer seen elsewhere (captures), with what it says about
+    /// the server for Code Red families.
+    pub fn set_status(&mut self, status: &str) {
+        if self.exposure.is_some() {
+            self.exposure = Some(Exposure::from_status(Some(status)));
+        }
+        self.status = Some(status.to_string());
+    }
+}
+
 fn server_of(record: &Record) -> Option<String> {
     if let Some(ip) = record.get(Field::ServerIp).and_then(parse_ip) {
         return Some(ip.to_string());

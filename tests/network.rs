@@ -101,6 +101,8 @@ fn every_layout_and_link_type_gives_the_code_red_ii_finding() {
             assert_eq!(f["frame"], 4);
             assert_eq!(f["flow"], "10.1.2.3:1025 -> 192.0.2.80:80");
             assert_eq!(f["time"], "2001-08-05T08:26:45Z");
+            assert_eq!(f["status"], "404", "from the server's answer");
+            assert_eq!(f["exposure"], "no-mapping");
             let format = if matches!(layout, Layout::Pcap { .. }) {
                 "pcap"
             } else {
@@ -594,4 +596,28 @@ fn damaged_stamps_and_garbage_after_the_header_never_panic() {
     let (code, records) = scan_jsonl(&[&path], &[]);
     assert_eq!(code, 2, "a damaged capture is an error: {records:?}");
     assert_eq!(of_type(&records, "problem").len(), 1);
+}
+
+#[test]
+fn a_server_that_never_answers_leaves_the_exposure_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut timed = code_red_ii_exchange("10.1.2.3:1025", "192.0.2.80:80", Delivery::default(), 0);
+    // Handshake (3), the request (1), then the answer: drop it, as a hijacked server sends none.
+    timed.remove(4);
+    let path = capture_file(
+        dir.path(),
+        "silent.pcap",
+        LAYOUTS[0],
+        &packets(timed, Link::Ethernet, 0),
+    );
+    let (_, records) = scan_jsonl(&[&path], &[]);
+    let f = findings(&records);
+    assert_eq!(f.len(), 1);
+    assert!(f[0]["status"].is_null());
+    assert_eq!(f[0]["exposure"], "unknown");
+    let target = of_type(&records, "verdict")
+        .into_iter()
+        .find(|v| v["role"] == "target")
+        .unwrap();
+    assert_eq!(target["verdict"], "exposed");
 }

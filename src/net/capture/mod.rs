@@ -1,6 +1,7 @@
 //! Packet captures: frames → TCP segments → (a) request heads, reassembled and run through
 //! the rules like log lines, and (b) SYNs to port 80, tallied per source for scan behaviour.
 
+pub mod answers;
 pub mod frames;
 pub mod http;
 pub mod link;
@@ -14,6 +15,7 @@ use crate::detect::Detector;
 use crate::finding::Finding;
 
 use super::spread::{SpreadSource, Subject, Tally};
+use answers::Answers;
 pub use frames::{read_frames, CaptureError, CaptureKind, Frame};
 use link::{tcp_segment, Skip};
 use reassembly::{At, Limits, Reassembler, Request};
@@ -53,6 +55,7 @@ struct CaptureScan<'d> {
     options: CaptureOptions,
     reassembler: Reassembler,
     syns: SynTracker,
+    answers: Answers,
     last_expiry: i64,
     report: CaptureReport,
 }
@@ -72,12 +75,14 @@ pub fn scan_capture<R: Read + Send>(
         options,
         reassembler: Reassembler::new(options.limits),
         syns: SynTracker::new(options.window_secs.max(1)),
+        answers: Answers::default(),
         last_expiry: i64::MIN,
         report: CaptureReport::default(),
     };
     let result = read_frames(reader, &mut |frame| scan.frame(frame));
     let rest = scan.reassembler.finish();
     scan.requests(rest);
+    scan.answers.finish(&mut scan.report.findings);
     let mut report = scan.report;
     match result {
         Ok(n) => report.frames = n,
@@ -121,18 +126,28 @@ impl CaptureScan<'_> {
             secs: frame.secs,
             nanos: frame.nanos,
         };
+        let ends = segment.fin || segment.rst;
+        self.answers.segment(
+            segment.src,
+            segment.dst,
+            segment.payload,
+            ends,
+            &mut self.report.findings,
+        );
         self.reassembler.segment(
             segment.src,
             segment.dst,
             segment.seq,
             segment.syn,
             segment.ack,
-            segment.fin || segment.rst,
+            ends,
             segment.payload,
             at,
         );
         if frame.secs >= self.last_expiry.saturating_add(EXPIRE_EVERY_SECS) {
             self.reassembler.expire(frame.secs);
+            let cutoff = frame.secs.saturating_sub(self.options.limits.idle_secs);
+            self.answers.expire(cutoff, &mut self.report.findings);
             self.last_expiry = frame.secs;
         }
         let done = self.reassembler.take();
@@ -142,13 +157,20 @@ impl CaptureScan<'_> {
     fn requests(&mut self, requests: Vec<Request>) {
         for request in requests {
             self.report.requests += 1;
-            self.report.findings.extend(http::request_findings(
+            let findings = http::request_findings(
                 &request,
                 self.detector,
                 self.path,
                 self.kind.name(),
                 self.options.all_hits,
-            ));
+            );
+            self.answers.wait(
+                request.client,
+                request.server,
+                findings,
+                request.secs,
+                &mut self.report.findings,
+            );
         }
     }
 }

@@ -1,0 +1,132 @@
+//! Findings of a request wait for the server's answer, so that its status says what the
+//! server was, as in logs: 404 (no `.ida` mapping), 200 (mapped and patched), anything else or
+//! no answer at all (the worm may have taken the server over, which leaves it silent). Only
+//! requests that gave findings wait; they are released in the order their answers come.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::finding::Finding;
+
+/// Requests waiting at once; beyond, the oldest are released without a status.
+const MAX_WAITING: usize = 100_000;
+
+#[derive(Debug)]
+struct Waiting {
+    findings: Vec<Finding>,
+    since: i64,
+}
+
+/// Findings waiting for answers, by (server, client).
+#[derive(Debug, Default)]
+pub struct Answers {
+    waiting: HashMap<(SocketAddr, SocketAddr), VecDeque<Waiting>>,
+    count: usize,
+}
+
+impl Answers {
+    /// Holds the findings of a request from `client` to `server` until its answer.
+    pub fn wait(
+        &mut self,
+        client: SocketAddr,
+        server: SocketAddr,
+        findings: Vec<Finding>,
+        secs: i64,
+        out: &mut Vec<Finding>,
+    ) {
+        if findings.is_empty() {
+            return;
+        }
+        if self.count >= MAX_WAITING {
+            self.release_where(|_| true, out);
+        }
+        self.count += 1;
+        self.waiting
+            .entry((server, client))
+            .or_default()
+            .push_back(Waiting {
+                findings,
+                since: secs,
+            });
+    }
+
+    /// A segment from `src` to `dst`: when it starts an answer to a waiting request, that
+    /// request's findings get its status; when it ends the flow, the rest go unanswered.
+    pub fn segment(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+        ends: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let key = (src, dst);
+        let Some(queue) = self.waiting.get_mut(&key) else {
+            return;
+        };
+        if let Some(status) = status_of(payload) {
+            if let Some(w) = queue.pop_front() {
+                self.count -= 1;
+                out.extend(w.findings.into_iter().map(|mut f| {
+                    f.set_status(status);
+                    f
+                }));
+            }
+        }
+        if ends || queue.is_empty() {
+            if let Some(rest) = self.waiting.remove(&key) {
+                self.count -= rest.len();
+                out.extend(rest.into_iter().flat_map(|w| w.findings));
+            }
+        }
+    }
+
+    /// Releases, unanswered, requests waiting since before `cutoff`.
+    pub fn expire(&mut self, cutoff: i64, out: &mut Vec<Finding>) {
+        self.release_where(|w| w.since < cutoff, out);
+    }
+
+    /// Releases everything (end of capture).
+    pub fn finish(&mut self, out: &mut Vec<Finding>) {
+        self.release_where(|_| true, out);
+    }
+
+    /// Releases the matching requests in the order they were made.
+    fn release_where(&mut self, pick: impl Fn(&Waiting) -> bool, out: &mut Vec<Finding>) {
+        let mut released: Vec<Waiting> = Vec::new();
+        for queue in self.waiting.values_mut() {
+            let (go, stay): (Vec<Waiting>, Vec<Waiting>) = queue.drain(..).partition(&pick);
+            released.extend(go);
+            queue.extend(stay);
+        }
+        self.waiting.retain(|_, q| !q.is_empty());
+        self.count -= released.len();
+        released.sort_by_key(|w| w.findings.first().map_or(0, |f| f.line));
+        out.extend(released.into_iter().flat_map(|w| w.findings));
+    }
+}
+
+/// The status code of an answer's first segment (`HTTP/1.1 404 ...`).
+fn status_of(payload: &[u8]) -> Option<&str> {
+    let rest = payload.strip_prefix(b"HTTP/")?;
+    let space = memchr::memchr(b' ', &rest[..rest.len().min(8)])?;
+    let code = rest.get(space + 1..space + 4)?;
+    if code.iter().all(u8::is_ascii_digit) {
+        std::str::from_utf8(code).ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_are_read() {
+        assert_eq!(status_of(b"HTTP/1.1 404 Not Found\r\n"), Some("404"));
+        assert_eq!(status_of(b"HTTP/1.0 200 OK"), Some("200"));
+        assert_eq!(status_of(b"HTTP/1.1 20"), None);
+        assert_eq!(status_of(b"<html>"), None);
+    }
+}
