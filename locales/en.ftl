@@ -1,6 +1,6 @@
 headline-spreading = { $count } host(s) on our own networks are sending worm requests: they are very likely infected. Isolate them first.
 headline-exposed = Attacked. { $count } server(s) answered a Code Red request in a way that leaves infection possible: check those hosts.
-headline-attacked = Attacked, but these logs show no host of ours infected ({ $attempts } attempts from { $sources } source(s)).
+headline-attacked = Attacked, but no host of ours sent worm requests in this evidence ({ $attempts } attempts from { $sources } source(s)).
 headline-clean = No Code Red-family traces found in { $inputs } input(s).
 note-attempt = A log line proves that a request was sent, not that it succeeded. An unpatched IIS that got infected usually logs nothing for that request, so a gap in the log is no proof of safety.
 section-spreading = Likely infected hosts of ours (spreading)

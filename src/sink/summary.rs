@@ -351,7 +351,13 @@ impl<W: Write> Sink for SummarySink<W> {
         let hosts = std::mem::take(&mut self.hosts);
         let spread = std::mem::take(&mut self.spread);
         let only_network = totals.findings == 0 && !spread.is_empty();
-        // Logs first (spreading hosts are the most urgent news), then the host sweep.
+        // The most urgent news first: hosts of ours scanning the network, then the logs and
+        // captures (which also name spreading hosts), then the host sweep.
+        let scanning = spread.iter().any(|v| v.verdict == "spreading");
+        if scanning {
+            self.network_section(&spread)?;
+            writeln!(self.out)?;
+        }
         if (totals.inputs > 0 && !only_network) || (hosts.is_empty() && spread.is_empty()) {
             self.headline(verdicts, totals)?;
             self.source_tables(verdicts)?;
@@ -366,7 +372,7 @@ impl<W: Write> Sink for SummarySink<W> {
             }
             self.host_sections(&hosts)?;
         }
-        if !spread.is_empty() {
+        if !spread.is_empty() && !scanning {
             writeln!(self.out)?;
             self.network_section(&spread)?;
         }
