@@ -253,13 +253,7 @@ fn lang_from_env() -> Lang {
 fn run_scan(args: ScanArgs) -> Result<u8> {
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let mut problems = Vec::new();
-    let (host_args, host_names, network_paths) = split_network_hosts(&args.hosts);
-    let (mut hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, &mut problems);
-    log_paths.extend(network_paths);
-    let skip = volume_roots(&hosts);
-    let walked = expand_inputs_except(&log_paths, &skip, &mut problems);
-    let (inputs, walked_hosts) = claim_host_files(walked);
-    hosts.extend(walked_hosts);
+    let (inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
     let show_progress = !args.quiet && io::stderr().is_terminal();
     for p in &problems {
         if !args.quiet {
@@ -328,22 +322,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         return Err(e).context("writing output");
     }
     let host_findings = sweep_hosts(&hosts, &args, &mut sinks, &mut totals)?;
-    let spread_options = SpreadOptions {
-        threshold: args.spread_threshold.max(1),
-        window_secs: args.spread_window.max(1),
-    };
-    let spread_verdicts = spread.verdicts(&spread_options);
-    let spread_findings: Vec<SpreadFinding> = spread_verdicts
-        .iter()
-        .filter_map(SpreadFinding::of)
-        .collect();
-    totals.spreading = spread_findings.len() as u64;
-    if !spread_verdicts.is_empty() {
-        for sink in sinks.iter_mut() {
-            sink.spread(&spread_findings, &spread_verdicts)
-                .context("writing output")?;
-        }
-    }
+    report_spread(&spread, &args, &mut sinks, &mut totals)?;
     let verdicts = aggregator.verdicts();
     for sink in sinks.iter_mut() {
         sink.finish(&verdicts, &totals).context("writing output")?;
@@ -361,6 +340,48 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// The log and network inputs, the hosts to sweep, and the host names of connection tables.
+fn plan_inputs(
+    args: &ScanArgs,
+    problems: &mut Vec<wormtrace::source::Problem>,
+) -> (
+    Vec<wormtrace::source::Input>,
+    Vec<HostSpec>,
+    BTreeMap<String, String>,
+) {
+    let (host_args, host_names, network_paths) = split_network_hosts(&args.hosts);
+    let (mut hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, problems);
+    log_paths.extend(network_paths);
+    let skip = volume_roots(&hosts);
+    let walked = expand_inputs_except(&log_paths, &skip, problems);
+    let (inputs, walked_hosts) = claim_host_files(walked);
+    hosts.extend(walked_hosts);
+    (inputs, hosts, host_names)
+}
+
+/// Gives the sinks the spreading verdicts of captures and tables, and counts them.
+fn report_spread(
+    spread: &SpreadTallies,
+    args: &ScanArgs,
+    sinks: &mut [Box<dyn Sink>],
+    totals: &mut RunTotals,
+) -> Result<()> {
+    let options = SpreadOptions {
+        threshold: args.spread_threshold.max(1),
+        window_secs: args.spread_window.max(1),
+    };
+    let verdicts = spread.verdicts(&options);
+    let findings: Vec<SpreadFinding> = verdicts.iter().filter_map(SpreadFinding::of).collect();
+    totals.spreading = findings.len() as u64;
+    if !verdicts.is_empty() {
+        for sink in sinks.iter_mut() {
+            sink.spread(&findings, &verdicts)
+                .context("writing output")?;
+        }
+    }
+    Ok(())
 }
 
 /// Named evidence split by kind: `--host` entries for the host sweep, the host names of

@@ -32,7 +32,10 @@ fn samples_give_the_infected_internal_hosts() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     // Scanning hosts first (the network samples), then the same two in the logs and capture.
-    assert!(text.starts_with("2 address(es) are scanning port 80"), "{text}");
+    assert!(
+        text.starts_with("2 address(es) are scanning port 80"),
+        "{text}"
+    );
     assert!(text.contains("\n2 host(s) on our own networks"), "{text}");
     let spreading = text.split("Attacking sources").next().unwrap();
     assert!(spreading.contains("10.1.5.23") && spreading.contains("10.1.7.40"));

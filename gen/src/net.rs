@@ -628,18 +628,10 @@ fn row(
     remote: (Option<IpAddr>, Option<u16>),
     state: &str,
 ) -> String {
-    let (lip, lport) = local;
-    let (rip, rport) = remote;
+    let l = address(d, local.0, Some(local.1));
+    let r = address(d, remote.0, remote.1);
     match d {
         TableDialect::WindowsEn | TableDialect::WindowsJa => {
-            let addr = |ip: Option<IpAddr>, port: Option<u16>| {
-                let port = port.unwrap_or(0);
-                match ip {
-                    Some(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
-                    Some(v4) => format!("{v4}:{port}"),
-                    None => format!("0.0.0.0:{port}"),
-                }
-            };
             let state = if state == "LISTEN" {
                 "LISTENING"
             } else {
@@ -650,54 +642,39 @@ fn row(
             } else {
                 ""
             };
-            format!(
-                "  TCP    {:<22} {:<22} {state}{pid}",
-                addr(lip, Some(lport)),
-                addr(rip, rport)
-            )
+            format!("  TCP    {l:<22} {r:<22} {state}{pid}")
         }
-        TableDialect::Linux => {
-            let addr = |ip: Option<IpAddr>, port: Option<u16>| {
-                let port = port.map_or("*".to_string(), |p| p.to_string());
-                format!(
-                    "{}:{port}",
-                    ip.map_or("0.0.0.0".to_string(), |i| i.to_string())
-                )
-            };
-            format!(
-                "tcp        0      1 {:<23} {:<23} {state}",
-                addr(lip, Some(lport)),
-                addr(rip, rport)
-            )
-        }
+        TableDialect::Linux => format!("tcp        0      1 {l:<23} {r:<23} {state}"),
         TableDialect::Ss => {
-            let addr = |ip: Option<IpAddr>, port: Option<u16>| {
-                let port = port.map_or("*".to_string(), |p| p.to_string());
-                format!(
-                    "{}:{port}",
-                    ip.map_or("0.0.0.0".to_string(), |i| i.to_string())
-                )
-            };
             let state = match state {
                 "ESTABLISHED" => "ESTAB",
                 "SYN_SENT" => "SYN-SENT",
                 s => s,
             };
-            format!(
-                "{state:<10} 0      1      {:>20} {:>20}",
-                addr(lip, Some(lport)),
-                addr(rip, rport)
-            )
+            format!("{state:<10} 0      1      {l:>20} {r:>20}")
         }
-        TableDialect::Bsd => {
-            let addr = |ip: Option<IpAddr>, port: Option<u16>| {
-                let port = port.map_or("*".to_string(), |p| p.to_string());
-                format!("{}.{port}", ip.map_or("*".to_string(), |i| i.to_string()))
-            };
+        TableDialect::Bsd => format!("tcp4       0      0  {l:<22} {r:<22} {state}"),
+    }
+}
+
+/// An address and port as the dialect writes them (Windows: `[v6]:port`, `0` for no port;
+/// BSD: `addr.port`; `*` for a wildcard elsewhere).
+fn address(d: TableDialect, ip: Option<IpAddr>, port: Option<u16>) -> String {
+    let port_text = port.map_or("*".to_string(), |p| p.to_string());
+    match d {
+        TableDialect::WindowsEn | TableDialect::WindowsJa => match ip {
+            Some(IpAddr::V6(v6)) => format!("[{v6}]:{}", port.unwrap_or(0)),
+            Some(v4) => format!("{v4}:{}", port.unwrap_or(0)),
+            None => format!("0.0.0.0:{}", port.unwrap_or(0)),
+        },
+        TableDialect::Bsd => format!(
+            "{}.{port_text}",
+            ip.map_or("*".to_string(), |i| i.to_string())
+        ),
+        TableDialect::Linux | TableDialect::Ss => {
             format!(
-                "tcp4       0      0  {:<22} {:<22} {state}",
-                addr(lip, Some(lport)),
-                addr(rip, rport)
+                "{}:{port_text}",
+                ip.map_or("0.0.0.0".to_string(), |i| i.to_string())
             )
         }
     }
