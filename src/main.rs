@@ -397,8 +397,12 @@ fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
     let mut names = BTreeMap::new();
     let mut network_paths = Vec::new();
     for (name, paths) in named {
-        let (network, host): (Vec<PathBuf>, Vec<PathBuf>) =
-            paths.iter().cloned().partition(|p| is_network_file(p));
+        // Standard input cannot be looked at twice: it is taken as a table or capture (a log
+        // read from it simply does not use the name).
+        let (network, host): (Vec<PathBuf>, Vec<PathBuf>) = paths
+            .iter()
+            .cloned()
+            .partition(|p| p.as_os_str() == "-" || is_network_file(p));
         let had_network = !network.is_empty();
         for p in network {
             names.insert(p.display().to_string(), name.clone());

@@ -621,3 +621,29 @@ fn a_server_that_never_answers_leaves_the_exposure_unknown() {
         .unwrap();
     assert_eq!(target["verdict"], "exposed");
 }
+
+#[test]
+fn a_table_on_standard_input_takes_its_host_name_from_the_flag() {
+    use std::io::Write;
+    let targets = crii_targets(Ipv4Addr::new(10, 1, 2, 3), 30);
+    let text = netstat_table(TableDialect::Ss, "10.1.2.3".parse().unwrap(), &targets, &[]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .args(["scan", "--format", "jsonl", "-q", "--host", "web07=-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("\"role\":\"scanner\",\"subject\":\"10.1.2.3\",\"host\":\"web07\""),
+        "{text}"
+    );
+}
