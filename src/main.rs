@@ -19,7 +19,7 @@ use wormtrace::i18n::{Lang, Messages};
 use wormtrace::net::is_network_file;
 use wormtrace::net::spread::{SpreadFinding, SpreadOptions, SpreadTallies};
 use wormtrace::record::LogFormat;
-use wormtrace::scan::{each_record, scan_all, ScanOptions};
+use wormtrace::scan::{each_record, scan_all, ScanOptions, MIN_SPLIT_BYTES};
 use wormtrace::sink::{
     CsvSink, JsonSink, JsonlSink, RecordLine, RunTotals, Sink, SummaryOptions, SummarySink,
 };
@@ -134,6 +134,10 @@ struct ScanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
+    /// Plain files at least this large are cut into chunks scanned in parallel (tests use
+    /// small values to force many chunks).
+    #[arg(long, value_name = "BYTES", default_value_t = MIN_SPLIT_BYTES, hide = true)]
+    split_min_bytes: u64,
     /// Report every rule that hit a line, not only the most specific built-in family.
     #[arg(long)]
     all_hits: bool,
@@ -270,6 +274,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         host_names,
         spread_window_secs: args.spread_window.max(1),
+        split_min_bytes: args.split_min_bytes.max(1),
     };
     let mut spread = SpreadTallies::default();
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -4,9 +4,11 @@
 
 use std::io::{self, Read};
 
+use super::ScanOptions;
 use crate::detect::{Detector, Prefilter};
 use crate::finding::{keep_most_specific, Finding, LinePosition};
 use crate::record::{ParseContext, Parser, Record};
+use crate::source::aligned::{round_to_page, AlignedBuffer};
 
 /// Bytes asked of each `read`.
 const READ_SIZE: usize = 1 << 20;
@@ -33,6 +35,81 @@ pub struct LineScanner<'d> {
     pub all_hits: bool,
     /// Scratch space: the region in ASCII lower case, for the prefilter.
     pub lowered: Vec<u8>,
+    /// When set, candidate and directive lines are kept for later instead of parsed: a
+    /// chunk in the middle of a W3C file does not know the `#Fields` layout in force.
+    pub recording: Option<Recording>,
+}
+
+/// Lines kept by a scanner in recording mode, in order.
+#[derive(Debug, Default)]
+pub struct Recording {
+    pub lines: Vec<RecordedLine>,
+    bytes: usize,
+    /// Bytes it may hold before it gives up (the chunk is then scanned again).
+    limit: usize,
+    /// More than `limit` bytes were met: the lines are incomplete.
+    pub overflowed: bool,
+}
+
+/// A line kept for later, with its position relative to where the scanner started.
+#[derive(Debug)]
+pub struct RecordedLine {
+    pub bytes: Vec<u8>,
+    pub line: u64,
+    pub offset: u64,
+}
+
+impl Recording {
+    /// An empty recording that holds at most `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        Recording {
+            limit,
+            ..Recording::default()
+        }
+    }
+
+    fn keep(&mut self, raw: &[u8], line: u64, offset: u64) {
+        if self.overflowed || self.bytes + raw.len() > self.limit {
+            self.overflowed = true;
+            self.lines.clear();
+            return;
+        }
+        self.bytes += raw.len();
+        self.lines.push(RecordedLine {
+            bytes: raw.to_vec(),
+            line,
+            offset,
+        });
+    }
+}
+
+/// One line through the parser and the rules: its findings go to `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn detect_line(
+    detector: &Detector,
+    parser: &mut Parser,
+    ctx: &ParseContext,
+    raw: &[u8],
+    position: LinePosition,
+    all_hits: bool,
+    hits: &mut Vec<usize>,
+    out: &mut Vec<Finding>,
+) {
+    let Some(record) = parse_line(parser, ctx, raw) else {
+        return;
+    };
+    detector.matching_rules(&record, hits);
+    if hits.is_empty() {
+        return;
+    }
+    let mut found: Vec<Finding> = hits
+        .iter()
+        .map(|&i| Finding::new(&detector.rules()[i], &record, position))
+        .collect();
+    if !all_hits {
+        keep_most_specific(&mut found);
+    }
+    out.extend(found);
 }
 
 /// Where the loop stands in the input.
@@ -41,7 +118,27 @@ struct Cursor {
     offset: u64,
 }
 
-impl LineScanner<'_> {
+impl<'d> LineScanner<'d> {
+    /// A scanner for lines of `parser`'s format, reporting findings against `path`.
+    pub fn new(
+        detector: &'d Detector,
+        parser: Parser,
+        ctx: ParseContext<'d>,
+        path: &'d str,
+        options: &ScanOptions,
+    ) -> Self {
+        LineScanner {
+            detector,
+            parser,
+            ctx,
+            path,
+            max_line: options.max_line,
+            all_hits: options.all_hits,
+            lowered: Vec::new(),
+            recording: None,
+        }
+    }
+
     /// Scans `reader` to its end (or first read error), sending findings to `out`.
     /// `head` holds bytes already read from `reader` (for format detection).
     pub fn run(
@@ -208,12 +305,8 @@ impl LineScanner<'_> {
     }
 
     fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut Vec<Finding>) {
-        let Some(record) = parse_line(&mut self.parser, &self.ctx, raw) else {
-            return;
-        };
-        let mut hits = Vec::new();
-        self.detector.matching_rules(&record, &mut hits);
-        if hits.is_empty() {
+        if let Some(recording) = &mut self.recording {
+            recording.keep(raw, at.line, at.offset);
             return;
         }
         let position = LinePosition {
@@ -221,14 +314,17 @@ impl LineScanner<'_> {
             line: at.line,
             offset: at.offset,
         };
-        let mut found: Vec<Finding> = hits
-            .iter()
-            .map(|&i| Finding::new(&self.detector.rules()[i], &record, position))
-            .collect();
-        if !self.all_hits {
-            keep_most_specific(&mut found);
-        }
-        out.extend(found);
+        let mut hits = Vec::new();
+        detect_line(
+            self.detector,
+            &mut self.parser,
+            &self.ctx,
+            raw,
+            position,
+            self.all_hits,
+            &mut hits,
+            out,
+        );
     }
 }
 
@@ -255,32 +351,6 @@ fn lower_into(src: &[u8], dst: &mut Vec<u8>) {
     dst.resize(src.len(), 0);
     for (d, s) in dst.iter_mut().zip(src) {
         *d = s.to_ascii_lowercase();
-    }
-}
-
-/// Bytes of a memory page: the alignment of read buffers.
-const PAGE: usize = 4096;
-
-fn round_to_page(n: usize) -> usize {
-    n.div_ceil(PAGE) * PAGE
-}
-
-/// A zeroed byte buffer whose start is page-aligned.
-struct AlignedBuffer {
-    storage: Vec<u8>,
-    start: usize,
-}
-
-impl AlignedBuffer {
-    fn new(len: usize) -> Self {
-        let storage = vec![0; len + PAGE];
-        let start = storage.as_ptr().align_offset(PAGE);
-        AlignedBuffer { storage, start }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        let len = self.storage.len() - PAGE;
-        &mut self.storage[self.start..self.start + len]
     }
 }
 
@@ -312,7 +382,7 @@ fn next_directive(region: &[u8], pos: usize) -> Option<usize> {
     memchr::memmem::find(&region[pos..], b"\n#").map(|i| pos + i + 1)
 }
 
-fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match reader.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -5,6 +5,8 @@
 mod lines;
 mod network;
 mod records;
+mod split;
+pub use split::MIN_SPLIT_BYTES;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -40,6 +42,8 @@ pub struct ScanOptions {
     pub host_names: BTreeMap<String, String>,
     /// Sliding window for port-80 SYNs in captures, in seconds.
     pub spread_window_secs: i64,
+    /// Plain files at least this large are scanned in chunks, in parallel when threads allow.
+    pub split_min_bytes: u64,
 }
 
 impl ScanOptions {
@@ -62,6 +66,7 @@ impl Default for ScanOptions {
             all_hits: false,
             host_names: BTreeMap::new(),
             spread_window_secs: crate::net::spread::SpreadOptions::default().window_secs,
+            split_min_bytes: split::MIN_SPLIT_BYTES,
         }
     }
 }
@@ -134,6 +139,11 @@ pub fn scan_all(
 
 /// Scans one input; never panics or fails: what goes wrong becomes a problem in the report.
 pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> InputReport {
+    if let Input::File(path) = input {
+        if let Some(report) = split::scan_split(path, detector, options, &input.label()) {
+            return report;
+        }
+    }
     let mut report = InputReport::new(input.label());
     let mut opened = match source::open(input) {
         Ok(o) => o,
@@ -181,15 +191,13 @@ fn read_and_scan(
     };
     report.format = Some(format);
     let ctx = options.parse_context();
-    let mut scanner = lines::LineScanner {
+    let mut scanner = lines::LineScanner::new(
         detector,
-        parser: Parser::for_format(format),
+        Parser::for_format(format),
         ctx,
-        path: &report.path,
-        max_line: options.max_line,
-        all_hits: options.all_hits,
-        lowered: Vec::new(),
-    };
+        &report.path,
+        options,
+    );
     let mut findings = Vec::new();
     let (stats, result) = scanner.run(head, reader, &mut findings);
     report.stats = stats;

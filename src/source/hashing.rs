@@ -133,6 +133,32 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 and size of the first `size` bytes of `file`, read with positioned reads (so the
+/// file's own offset is left alone for other readers) into an aligned buffer.
+pub fn digest_of_file(file: &std::fs::File, size: u64) -> io::Result<Digest> {
+    use std::os::unix::fs::FileExt;
+    const BLOCK: usize = 1 << 20;
+    let mut buffer = super::aligned::AlignedBuffer::new(BLOCK);
+    let buf = buffer.as_mut_slice();
+    let mut hasher = Sha256::new();
+    let mut at = 0u64;
+    while at < size {
+        let want = ((size - at) as usize).min(BLOCK);
+        let n = match file.read_at(&mut buf[..want], at) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(Digest {
+        sha256: hex(&hasher.finalize()),
+        size: at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

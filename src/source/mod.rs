@@ -1,6 +1,7 @@
 //! Evidence sources: which inputs a scan reads, opened read-only, decompressed by magic
 //! bytes, and hashed (SHA-256 and size of the bytes as stored) while they are read.
 
+pub mod aligned;
 mod files;
 mod hashing;
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
-pub use hashing::{Digest, HashingReader};
+pub use hashing::{digest_of_file, Digest, HashingReader};
 
 /// One input of a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +73,8 @@ impl Compression {
         }
     }
 
-    fn sniff(head: &[u8]) -> Compression {
+    /// The compression `head` (the first bytes of an input) announces.
+    pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
         } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
