@@ -4,6 +4,7 @@
 pub mod aligned;
 mod files;
 mod hashing;
+mod pipe;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -187,15 +188,20 @@ pub fn open(input: &Input) -> io::Result<Opened> {
     let compression = Compression::sniff(buffered.fill_buf()?);
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(buffered),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::Gzip => piped(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Bzip2 => piped(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        Compression::Zstd => piped(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
     Ok(Opened {
         reader,
         compression,
         raw,
     })
+}
+
+/// A decoder run on its own thread, ahead of the scanner.
+fn piped(decoder: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+    Box::new(pipe::PipedReader::spawn(Box::new(decoder)))
 }
 
 /// Opens a file read-only, without changing its access time where the system allows.
