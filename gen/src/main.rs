@@ -31,6 +31,9 @@ struct Options {
     /// Size of the benchmark log in bytes (approximate, whole lines).
     #[arg(long, default_value_t = 1_000_000_000)]
     bytes: u64,
+    /// With --big: write this many log files of equal size into the folder --big names.
+    #[arg(long, default_value_t = 1)]
+    files: u64,
     /// Layout of the benchmark file: w3c or ncsa (logs), pcap (a capture).
     #[arg(long, default_value = "w3c")]
     layout: String,
@@ -84,32 +87,65 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
     if options.layout == "pcap" {
         return write_big_capture(path, options);
     }
-    let mut rng = Rng(options.seed.max(1));
-    let ncsa = options.layout == "ncsa";
-    let mut out = io::BufWriter::with_capacity(
-        1 << 20,
-        File::create(path).with_context(|| format!("creating {}", path.display()))?,
-    );
-    let mut written = 0u64;
-    let mut counts = std::collections::BTreeMap::new();
-    if !ncsa {
-        let header = "#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:00\r\n#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n";
-        out.write_all(header.as_bytes())?;
-        written += header.len() as u64;
-    }
-    let mut n = 0u64;
-    while written < options.bytes {
-        let (line, family) = big_line(&mut rng, n, ncsa);
-        out.write_all(line.as_bytes())?;
-        written += line.len() as u64;
-        if let Some(f) = family {
-            *counts.entry(f).or_insert(0u64) += 1;
+    let mut log = BigLog {
+        rng: Rng(options.seed.max(1)),
+        ncsa: options.layout == "ncsa",
+        n: 0,
+        written: 0,
+        counts: std::collections::BTreeMap::new(),
+    };
+    if options.files <= 1 {
+        log.write_file(path, options.bytes)?;
+    } else {
+        // A folder of equal files, as a month of daily logs from many sites would be.
+        fs::create_dir_all(path)?;
+        let each = options.bytes / options.files;
+        for i in 0..options.files {
+            log.write_file(&path.join(format!("ex{i:05}.log")), each)?;
         }
-        n += 1;
     }
-    out.flush()?;
-    println!("{{\"bytes\": {written}, \"lines\": {n}, \"injected\": {counts:?}}}");
+    println!(
+        "{{\"bytes\": {}, \"lines\": {}, \"files\": {}, \"injected\": {:?}}}",
+        log.written,
+        log.n,
+        options.files.max(1),
+        log.counts
+    );
     Ok(())
+}
+
+/// Benchmark log lines, numbered across files so attacks fall at the same places.
+struct BigLog {
+    rng: Rng,
+    ncsa: bool,
+    n: u64,
+    written: u64,
+    counts: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl BigLog {
+    fn write_file(&mut self, path: &Path, bytes: u64) -> Result<()> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        let mut written = 0u64;
+        if !self.ncsa {
+            let header = "#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:00\r\n#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n";
+            out.write_all(header.as_bytes())?;
+            written += header.len() as u64;
+        }
+        while written < bytes {
+            let (line, family) = big_line(&mut self.rng, self.n, self.ncsa);
+            out.write_all(line.as_bytes())?;
+            written += line.len() as u64;
+            if let Some(f) = family {
+                *self.counts.entry(f).or_insert(0) += 1;
+            }
+            self.n += 1;
+        }
+        out.flush()?;
+        self.written += written;
+        Ok(())
+    }
 }
 
 /// Exchanges between injected requests in a benchmark capture (per family), and between

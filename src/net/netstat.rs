@@ -85,23 +85,27 @@ pub fn decode(bytes: &[u8]) -> String {
     crate::finding::display_text(bytes)
 }
 
+/// Bytes of an input's start looked at (UTF-16 doubles them).
+const SNIFF_BYTES: usize = 8 * 1024;
+
 /// Whether the start of an input is a saved connection table.
 pub fn looks_like_netstat(head: &[u8]) -> bool {
-    let text = decode(head);
+    // Headers and the first rows sit at the top; looking further only slows every log down.
+    let text = decode(&head[..head.len().min(SNIFF_BYTES)]);
     let lower = text.to_lowercase();
     if HEADER_MARKS.iter().any(|(mark, _)| lower.contains(mark)) {
         return true;
     }
     let rows = text
         .lines()
-        .take(200)
+        .take(100)
         .filter(|l| parse_row(l).is_some())
         .count();
     rows >= 3
         && rows * 2
             >= text
                 .lines()
-                .take(200)
+                .take(100)
                 .filter(|l| !l.trim().is_empty())
                 .count()
 }
@@ -140,8 +144,13 @@ enum Row {
 }
 
 fn parse_row(line: &str) -> Option<Row> {
+    // Every log line passes here while inputs are sniffed: judge the first word before
+    // splitting the rest.
+    let first = line.split_ascii_whitespace().next()?;
+    if !could_start_row(first) {
+        return None;
+    }
     let tokens: Vec<&str> = line.split_whitespace().collect();
-    let first = *tokens.first()?;
     match first {
         "TCP" => windows_row(&tokens),
         "UDP" => Some(Row::Other),
@@ -152,6 +161,13 @@ fn parse_row(line: &str) -> Option<Row> {
         _ if ss_state(first).is_some() => ss_row(&tokens),
         _ => None,
     }
+}
+
+fn could_start_row(first: &str) -> bool {
+    matches!(
+        first.as_bytes().first(),
+        Some(b'T' | b'U' | b't' | b'u' | b'E' | b'S' | b'F' | b'C' | b'L')
+    ) && first.len() <= 10
 }
 
 fn is_unix_proto(token: &str) -> bool {

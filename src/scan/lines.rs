@@ -147,15 +147,27 @@ impl<'d> LineScanner<'d> {
         reader: &mut dyn Read,
         out: &mut Vec<Finding>,
     ) -> (LineStats, io::Result<()>) {
+        // Reads land at `headroom`, a page-aligned spot (unaligned reads ran 3-4x slower
+        // here); the unfinished line of the last read is moved to just before it.
+        let headroom = round_to_page(self.max_line.max(READ_SIZE).max(head.len()));
+        let mut window = AlignedBuffer::take(headroom + READ_SIZE);
+        let result = self.run_in(head, reader, out, window.as_mut_slice(), headroom);
+        window.give_back();
+        result
+    }
+
+    fn run_in(
+        &mut self,
+        head: Vec<u8>,
+        reader: &mut dyn Read,
+        out: &mut Vec<Finding>,
+        buf: &mut [u8],
+        headroom: usize,
+    ) -> (LineStats, io::Result<()>) {
         let mut stats = LineStats {
             bytes: head.len() as u64,
             ..LineStats::default()
         };
-        // Reads land at `headroom`, a page-aligned spot (unaligned reads ran 3-4x slower
-        // here); the unfinished line of the last read is moved to just before it.
-        let headroom = round_to_page(self.max_line.max(READ_SIZE).max(head.len()));
-        let mut window = AlignedBuffer::new(headroom + READ_SIZE);
-        let buf = window.as_mut_slice();
         let mut tail = head.len();
         buf[headroom - tail..headroom].copy_from_slice(&head);
         let mut cursor = Cursor { line: 1, offset: 0 };
