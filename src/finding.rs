@@ -112,6 +112,10 @@ pub struct LinePosition<'p> {
     pub offset: u64,
 }
 
+/// Longest URI kept in a finding (Code Red's is 375 characters; a megabyte-long one is not
+/// worth repeating whole).
+pub const URI_CHARS: usize = 4096;
+
 /// Longest evidence text kept in a finding.
 pub const EVIDENCE_CHARS: usize = 600;
 
@@ -149,7 +153,9 @@ impl Finding {
                 .map(|ip| ip.to_string()),
             server: server_of(record),
             method: record.get(Field::Method).map(display_text),
-            uri: record.full_uri().map(display_text),
+            uri: record
+                .full_uri()
+                .map(|u| shorten(&display_text(u), URI_CHARS)),
             status,
             exposure,
             evidence: shorten(&display_text(record.line), EVIDENCE_CHARS),

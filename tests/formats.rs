@@ -206,3 +206,16 @@ fn real_log_traps() {
         .contains("/攻撃/root.exe"));
     assert_eq!(of_type(&records, "input")[0]["lines"], 4);
 }
+
+#[test]
+fn a_megabyte_long_request_is_found_and_its_uri_kept_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!("GET /default.ida?{} HTTP/1.0\n", "X".repeat(2_000_000));
+    let path = common::write(dir.path(), "long.log", line.as_bytes());
+    let (code, records) = common::scan_jsonl(&[&path], &[]);
+    assert_eq!(code, 1);
+    let f = common::of_type(&records, "finding");
+    assert_eq!(f[0]["family"], "code-red-ii");
+    let uri = f[0]["uri"].as_str().unwrap();
+    assert_eq!(uri.chars().count(), 4097, "4096 characters and an ellipsis");
+}
