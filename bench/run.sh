@@ -1,28 +1,69 @@
 #!/usr/bin/env bash
-# Throughput and memory of wormtrace beside ripgrep on a generated log, in one run.
-# Not part of the tests. Needs: hyperfine, ripgrep (Debian packages), GNU time.
-# Usage: bench/run.sh [BYTES]   (default 1000000000)
+# Throughput and memory of wormtrace beside its peers on generated logs, each comparison in
+# one hyperfine run. Not part of the tests.
+# Needs: hyperfine, ripgrep, pigz, zstd (Debian packages), GNU time, jq.
+# Usage: bench/run.sh [BYTES]   (default 2000000000; the data goes to bench/data/)
+# Sections: W3C and NCSA logs against rg and GNU grep; .gz and .zst against gzip, pigz,
+# zstd and our own decoder; a folder of 10,000 files against one file; peak memory on
+# 10 GB, a single 1 GB line and a 10 GB gzip bomb of text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bytes=${1:-1000000000}
+bytes=${1:-2000000000}
 data=bench/data
 mkdir -p "$data"
-cargo build --release --workspace
-log="$data/iis-$bytes.log"
-[ -f "$log" ] || ./target/release/wormtrace-gen --big "$log" --bytes "$bytes" | tee "$log.counts.json"
+cargo build --release --workspace --examples
 wt=./target/release/wormtrace
-peer="rg -c 'default\\.ida|root\\.exe|cmd\\.exe|\\.\\.%255c|\\.\\.%c[01]' $log"
-cat "$log" > /dev/null   # warm the page cache
-echo "== findings (must equal the injected counts in $log.counts.json)"
-$wt scan --format jsonl --quiet "$log" | grep -o '"family":"[a-z-]*"' | sort | uniq -c || true
-echo "== peak RSS"
-for j in 1 2; do
-  /usr/bin/time -f "wormtrace -j$j: %e s, %M KB max RSS" $wt scan --format jsonl --quiet -j$j -o /dev/null "$log" || true
+gen=./target/release/wormtrace-gen
+scan="$wt scan --format jsonl --quiet -o /dev/null"
+pattern='default\.ida|root\.exe|cmd\.exe|\.\.%255c|\.\.%c[01]'
+hf() { hyperfine -N --warmup 1 --runs 5 -i "$@"; }
+rss() { /usr/bin/time -f "%e s, %M KB max RSS: $*" "$@" > /dev/null || true; }
+
+make_log() { # layout file bytes [files]
+  [ -e "$2" ] || $gen --big "$2" --bytes "$3" --layout "$1" --files "${4:-1}" | tee "$2.counts.json"
+}
+
+w3c="$data/iis-$bytes.log"
+ncsa="$data/ncsa-$bytes.log"
+make_log w3c "$w3c" "$bytes"
+make_log ncsa "$ncsa" "$bytes"
+
+for log in "$w3c" "$ncsa"; do
+  cat "$log" > /dev/null   # warm the page cache
+  echo "== $log: findings (must equal the injected counts in $log.counts.json)"
+  $wt scan --format jsonl --quiet "$log" | jq -r 'select(.type=="finding") | .family' | sort | uniq -c || true
+  echo "== $log: timing"
+  hf "$scan -j1 $log" "$scan -j2 $log" "$scan -j1 --rules ../shared/sigma $log" \
+     "$scan -j2 --rules ../shared/sigma $log" "rg -j1 -c '$pattern' $log" \
+     "sh -c \"grep -c -E '$pattern' $log | cat\""
+  rss $scan -j1 "$log"
+  rss $scan -j2 "$log"
 done
-/usr/bin/time -f "wormtrace -j1 + SigmaHQ: %e s, %M KB max RSS" $wt scan --format jsonl --quiet -j1 -o /dev/null --rules ../shared/sigma "$log" || true
-echo "== timing (one hyperfine run, so the ratios compare like with like)"
-hyperfine -N --warmup 1 --runs 5 -i \
-  "$wt scan --format jsonl --quiet -j1 -o /dev/null $log" \
-  "$wt scan --format jsonl --quiet -j2 -o /dev/null $log" \
-  "$wt scan --format jsonl --quiet -j1 -o /dev/null --rules ../shared/sigma $log" \
-  "$peer"
+
+echo "== compressed input"
+[ -e "$w3c.gz" ] || pigz -6 -k -c "$w3c" > "$w3c.gz"
+[ -e "$w3c.zst" ] || zstd -q -3 -T0 -c "$w3c" > "$w3c.zst"
+cat "$w3c.gz" "$w3c.zst" > /dev/null
+hf "$scan -j1 $w3c.gz" "./target/release/examples/decode $w3c.gz" "gzip -dc $w3c.gz" "pigz -dc $w3c.gz"
+hf "$scan -j1 $w3c.zst" "./target/release/examples/decode $w3c.zst" "zstd -dc $w3c.zst"
+
+echo "== 10,000 files of $((bytes / 2 / 10000)) bytes against one file of the same total"
+small="$data/small-10000"
+make_log w3c "$small" "$((bytes / 2))" 10000
+one="$data/iis-$((bytes / 2)).log"
+make_log w3c "$one" "$((bytes / 2))"
+cat "$small"/* "$one" > /dev/null
+hf "$scan -j2 $small" "$scan -j2 $one" "$scan -j1 $small" "$scan -j1 $one"
+
+echo "== peak memory"
+big="$data/iis-10000000000.log"
+make_log w3c "$big" 10000000000
+rss $scan "$big"
+rm -f "$big"
+line="$data/one-line-1g.log"
+[ -e "$line" ] || { printf 'GET /default.ida?'; head -c 1000000000 /dev/zero | tr '\0' X; } > "$line"
+rss $scan "$line"
+bomb="$data/textbomb-10g.gz"
+[ -e "$bomb" ] || { (yes 'GET /index.htm HTTP/1.0' || true) | head -c 10000000000 | pigz -1 > "$bomb"; }
+rss $scan "$bomb"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); commit $(git rev-parse --short HEAD)"
