@@ -19,6 +19,14 @@ pattern='default\.ida|root\.exe|cmd\.exe|\.\.%255c|\.\.%c[01]'
 hf() { hyperfine -N --warmup 1 --runs 5 -i "$@"; }
 rss() { /usr/bin/time -f "%e s, %M KB max RSS: $*" "$@" > /dev/null || true; }
 
+# Fails the run unless wormtrace finds exactly the attacks the generator injected.
+check_counts() { # input counts.json
+  found=$($wt scan --format jsonl --quiet "$1" | jq -s -c '[.[] | select(.type=="finding") | .family] | group_by(.) | map({(.[0]): length}) | add // {}' || true)
+  injected=$(jq -c '.injected' "$2")
+  echo "found $found, injected $injected"
+  [ "$(jq -S -c . <<<"$found")" = "$(jq -S -c . <<<"$injected")" ] || { echo "MISMATCH" >&2; exit 1; }
+}
+
 make_log() { # layout file bytes [files]
   [ -e "$2" ] || $gen --big "$2" --bytes "$3" --layout "$1" --files "${4:-1}" | tee "$2.counts.json"
 }
@@ -30,8 +38,8 @@ make_log ncsa "$ncsa" "$bytes"
 
 for log in "$w3c" "$ncsa"; do
   cat "$log" > /dev/null   # warm the page cache
-  echo "== $log: findings (must equal the injected counts in $log.counts.json)"
-  $wt scan --format jsonl --quiet "$log" | jq -r 'select(.type=="finding") | .family' | sort | uniq -c || true
+  echo "== $log: findings against the injected counts in $log.counts.json"
+  check_counts "$log" "$log.counts.json"
   echo "== $log: timing"
   hf "$scan -j1 $log" "$scan -j2 $log" "$scan -j1 --rules ../shared/sigma $log" \
      "$scan -j2 --rules ../shared/sigma $log" "rg -j1 -c '$pattern' $log" \

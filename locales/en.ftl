@@ -120,3 +120,7 @@ col-figures = figures
 todo-net-spreading-1 = Take the scanning hosts off the network now: each one keeps trying hundreds of new targets a minute.
 todo-net-spreading-2 = Sweep them with wormtrace (volume, registry and IIS logs): Code Red II leaves root.exe and a trojan explorer.exe, and must be reinstalled, not only rebooted.
 todo-net-spreading-3 = Check the hosts they reached first: Code Red II prefers its own /16 and /8, so its neighbours are the next victims.
+net-figures-targets = { $targets } port-80 targets
+net-figures-window = {" "}({ $count } in { $seconds } s)
+net-figures-locality = /16 { $same16 }%, /8 { $same8 }%, elsewhere { $elsewhere }%
+net-figures-fit = best fit { $model } (p { $p })

@@ -120,3 +120,7 @@ col-figures = 数値
 todo-net-spreading-1 = 走査しているホストを今すぐネットワークから切り離してください。1 台ごとに毎分数百の新しい宛先へ接続を試みています。
 todo-net-spreading-2 = それらのホストを wormtrace で調べてください (ボリューム、レジストリ、IIS ログ)。Code Red II は root.exe と偽の explorer.exe を残すため、再起動だけでは足りず、再インストールが必要です。
 todo-net-spreading-3 = 最初に狙われたホストを確認してください。Code Red II は自分と同じ /16 と /8 を優先するため、近くのホストが次の被害者になります。
+net-figures-targets = ポート 80 の宛先 { $targets } 件
+net-figures-window = {" "}({ $seconds } 秒間に { $count } 件)
+net-figures-locality = 同一 /16 { $same16 }%、同一 /8 { $same8 }%、その他 { $elsewhere }%
+net-figures-fit = 最も合うモデル { $model } (p { $p })

@@ -4,12 +4,59 @@
 use std::io::{self, Write};
 
 use super::SummarySink;
-use crate::net::spread::{spread_evidence, SpreadVerdict};
+use fluent_bundle::FluentValue;
+
+use crate::net::spread::SpreadVerdict;
 
 /// Advice steps shown when a host is spreading.
 const SPREADING_STEPS: usize = 3;
 
 impl<W: Write> SummarySink<W> {
+    /// The verdict's figures in one line, in the summary's language.
+    fn figures(&self, v: &SpreadVerdict) -> String {
+        let text = |s: String| FluentValue::from(s);
+        let mut parts = vec![self.messages.get(
+            "net-figures-targets",
+            &[("targets", text(v.distinct_targets.to_string()))],
+        )];
+        if let Some(w) = &v.window {
+            parts[0].push_str(&self.messages.get(
+                "net-figures-window",
+                &[
+                    ("count", text(w.distinct_targets.to_string())),
+                    ("seconds", text(w.seconds.to_string())),
+                ],
+            ));
+        }
+        let total = v.locality.total();
+        if total > 0 {
+            let pct = |n: u64| text((n * 100 / total).to_string());
+            parts.push(self.messages.get(
+                "net-figures-locality",
+                &[
+                    ("same16", pct(v.locality.same_16)),
+                    ("same8", pct(v.locality.same_8)),
+                    ("elsewhere", pct(v.locality.elsewhere)),
+                ],
+            ));
+        }
+        if let Some(f) = &v.fit {
+            let p = match f.best {
+                "code-red-ii" => f.code_red_ii.p_value,
+                "uniform" => f.uniform.p_value,
+                _ => f.code_red_ii.p_value.max(f.uniform.p_value),
+            };
+            parts.push(self.messages.get(
+                "net-figures-fit",
+                &[
+                    ("model", text(f.best.to_string())),
+                    ("p", text(p.to_string())),
+                ],
+            ));
+        }
+        parts.join("; ")
+    }
+
     pub(super) fn network_section(&mut self, verdicts: &[SpreadVerdict]) -> io::Result<()> {
         let spreading = verdicts.iter().filter(|v| v.verdict == "spreading").count();
         let (key, color, n) = if spreading > 0 {
@@ -29,7 +76,7 @@ impl<W: Write> SummarySink<W> {
                     v.subject.clone(),
                     self.messages.text(&format!("net-verdict-{}", v.verdict)),
                     v.likely_family.unwrap_or("-").to_string(),
-                    spread_evidence(v),
+                    self.figures(v),
                 ]
             })
             .collect();
