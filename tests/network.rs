@@ -577,6 +577,10 @@ fn summary_names_the_spreading_host_in_japanese() {
         text.contains("web01") && text.contains("code-red-ii"),
         "{text}"
     );
+    assert!(
+        text.contains("ポート 80 の宛先 40 件"),
+        "figures in Japanese: {text}"
+    );
 }
 
 #[test]
