@@ -10,9 +10,13 @@ use crate::host::evidence::utf16le_text;
 /// The dialect a table was written in (from its header, else its rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// `netstat -an` / `-ano` on Windows 2000 to 11, English or Japanese.
     Windows,
+    /// `netstat -an` / `-tan` on Linux.
     LinuxNetstat,
+    /// `ss -tan` on Linux.
     Ss,
+    /// `netstat -an` on macOS and the BSDs.
     Bsd,
 }
 

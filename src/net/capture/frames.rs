@@ -11,7 +11,9 @@ use thiserror::Error;
 /// The capture file kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureKind {
+    /// libpcap's format (either byte order, micro- or nanosecond stamps).
     Pcap,
+    /// pcapng.
     PcapNg,
 }
 
@@ -54,14 +56,24 @@ pub struct Frame<'d> {
 /// Why a capture could not be read on (frames before the error were delivered).
 #[derive(Debug, Error)]
 pub enum CaptureError {
+    /// The magic number is neither pcap's nor pcapng's.
     #[error("not a pcap or pcapng file")]
     NotACapture,
+    /// The file ends inside a block.
     #[error("capture is truncated after frame {0}")]
     Truncated(u64),
+    /// A block could not be parsed.
     #[error("capture is corrupt after frame {frame}: {reason}")]
-    Corrupt { frame: u64, reason: String },
+    Corrupt {
+        /// Frames read before it.
+        frame: u64,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// A block claims more than [`MAX_BLOCK`] bytes.
     #[error("a block after frame {0} is larger than {MAX_BLOCK} bytes")]
     BlockTooLarge(u64),
+    /// The underlying reader failed.
     #[error("read error after frame {0}")]
     Read(u64),
 }

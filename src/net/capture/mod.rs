@@ -24,24 +24,33 @@ use syn::SynTracker;
 /// How a capture is read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CaptureOptions {
+    /// Reassembly bounds.
     pub limits: Limits,
+    /// Sliding window for port-80 SYNs, in seconds.
     pub window_secs: i64,
+    /// Report every rule that hit a request, not only the most specific family.
     pub all_hits: bool,
 }
 
 /// What a capture gave.
 #[derive(Debug, Default)]
 pub struct CaptureReport {
+    /// Packet blocks read.
     pub frames: u64,
+    /// Frames that held a TCP segment.
     pub tcp_segments: u64,
     /// Frames passed over, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Request heads reassembled.
     pub requests: u64,
+    /// Findings of those requests, in the order their answers came.
     pub findings: Vec<Finding>,
+    /// Port-80 SYN tallies of the sources with more than a handful of targets.
     pub tallies: Vec<(Subject, Tally)>,
     /// Flows closed early by the memory limits, and heads cut at the per-flow limit.
     pub evicted_flows: u64,
     pub cut_heads: u64,
+    /// Why reading stopped early (frames before it were used).
     pub error: Option<CaptureError>,
 }
 
