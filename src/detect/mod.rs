@@ -3,6 +3,7 @@
 //! Every rule yields atoms (see [`sigma::atoms`]); one case-folded multi-literal regex over
 //! the raw buffer finds candidate lines, so lines no rule can match are never parsed.
 
+mod fdr;
 pub mod pack;
 pub mod sigma;
 
@@ -126,9 +127,15 @@ impl Detector {
 #[derive(Debug, Clone)]
 pub struct AtomSearcher {
     regex: Regex,
+    /// Over 64 atoms (where the regex crate leaves its SIMD search), a shift-or search over
+    /// all but the last bytes of a buffer; the regex takes the tail.
+    fdr: Option<Box<fdr::Fdr>>,
     /// Texts that count only as whole values.
     whole_only: Vec<Vec<u8>>,
 }
+
+/// Atoms from which the shift-or search takes over from the regex.
+const FDR_FROM_ATOMS: usize = 65;
 
 impl AtomSearcher {
     fn new(atoms: &[Atom]) -> AtomSearcher {
@@ -147,11 +154,26 @@ impl AtomSearcher {
         let body: Vec<String> = ordered.iter().map(|a| escape(&a.text)).collect();
         let regex = Regex::new(&format!("(?-u:{})", body.join("|")))
             .expect("escaped literals always compile");
-        AtomSearcher { regex, whole_only }
+        let mut texts: Vec<Vec<u8>> = atoms.iter().map(|a| a.text.clone()).collect();
+        texts.sort();
+        texts.dedup();
+        let usable = texts.len() >= FDR_FROM_ATOMS && texts.iter().all(|t| !t.is_empty());
+        AtomSearcher {
+            regex,
+            fdr: usable.then(|| Box::new(fdr::Fdr::new(&texts))),
+            whole_only,
+        }
     }
 
     /// Start of the first atom at or after `from` in `lowered` (text in ASCII lower case).
     pub fn find_at(&self, lowered: &[u8], mut from: usize) -> Option<usize> {
+        if let Some(fdr) = &self.fdr {
+            let accept = |start: usize, len: usize| self.accepts(lowered, start, start + len);
+            if let Some(start) = fdr.find_accepted(lowered, from, &accept) {
+                return Some(start);
+            }
+            from = from.max(fdr::tail_start(lowered.len()));
+        }
         loop {
             let m = self.regex.find_at(lowered, from)?;
             if self.accepts(lowered, m.start(), m.end()) {
@@ -223,6 +245,56 @@ mod tests {
         assert!(!re(b"get /search.asp - 200"));
         assert!(!re(b"get /search q=1 200"));
         assert!(!re(b"GET /index.html HTTP/1.0"));
+    }
+
+    #[test]
+    fn the_shift_or_search_finds_what_the_regex_finds() {
+        let mut atoms: Vec<Atom> = (0..90)
+            .map(|i| Atom {
+                text: format!("/x{i:02}/y").into_bytes(),
+                whole_value: false,
+            })
+            .collect();
+        for (text, whole_value) in [("search", true), ("root.exe", false), ("ab", false)] {
+            atoms.push(Atom {
+                text: text.as_bytes().to_vec(),
+                whole_value,
+            });
+        }
+        let with_fdr = AtomSearcher::new(&atoms);
+        assert!(with_fdr.fdr.is_some());
+        let regex_only = AtomSearcher {
+            fdr: None,
+            ..with_fdr.clone()
+        };
+        let pieces: [&[u8]; 8] = [
+            b"/search.asp ",
+            b" search /",
+            b"/x17/y",
+            b"root.exe",
+            b"a",
+            b"b",
+            b"zz ",
+            b"\n",
+        ];
+        let mut seed = 7u64;
+        for round in 0..400 {
+            let mut text = Vec::new();
+            for _ in 0..(round % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.extend_from_slice(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            for from in 0..text.len().min(30) {
+                assert_eq!(
+                    with_fdr.find_at(&text, from),
+                    regex_only.find_at(&text, from),
+                    "{} from {from}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
     }
 
     #[test]
