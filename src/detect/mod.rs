@@ -1,8 +1,8 @@
 //! Detection: Sigma rules kept as data, compiled together behind one literal prefilter.
 //!
 //! Every rule yields atoms (see [`sigma::atoms`]); one multi-literal search over a lower-cased
-//! copy of the buffer (the regex crate's for up to 64 atoms, a shift-or search beyond) finds candidate
-//! lines, so lines no rule can match are never parsed.
+//! copy of the buffer (the regex crate's for up to 64 atoms, a shift-or search beyond) finds
+//! candidate lines, so lines no rule can match are never parsed.
 
 mod fdr;
 pub mod pack;
