@@ -651,3 +651,28 @@ fn a_table_on_standard_input_takes_its_host_name_from_the_flag() {
         "{text}"
     );
 }
+
+#[test]
+fn csv_rows_of_a_capture_carry_the_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let timed = code_red_ii_exchange("10.1.2.3:1025", "192.0.2.80:80", Delivery::default(), 0);
+    let path = capture_file(
+        dir.path(),
+        "c.pcap",
+        LAYOUTS[0],
+        &packets(timed, Link::Ethernet, 0),
+    );
+    let out = wormtrace(&["scan", "--format", "csv", "-q", &path.display().to_string()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        &header[17..],
+        ["evidence_kind", "client_port", "server_port", "flow"]
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.ends_with(",network,1025,80,10.1.2.3:1025 -> 192.0.2.80:80"),
+        "{row}"
+    );
+}

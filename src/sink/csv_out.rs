@@ -1,4 +1,5 @@
-//! CSV: one row per finding (verdicts and inputs are in the JSON outputs).
+//! CSV: one row per finding (verdicts and inputs are in the JSON outputs). Columns are only
+//! ever added at the end, so readers that go by position keep working.
 
 use std::io::{self, Write};
 
@@ -8,7 +9,7 @@ use crate::net::spread::{SpreadFinding, SpreadVerdict};
 use crate::scan::InputReport;
 use crate::verdict::Verdict;
 
-const HEADER: [&str; 17] = [
+const HEADER: [&str; 21] = [
     "family",
     "rule_id",
     "rule_title",
@@ -26,6 +27,10 @@ const HEADER: [&str; 17] = [
     "status",
     "exposure",
     "evidence",
+    "evidence_kind",
+    "client_port",
+    "server_port",
+    "flow",
 ];
 
 /// Writes findings as CSV rows under a header.
@@ -75,6 +80,10 @@ impl<W: Write> Sink for CsvSink<W> {
                 opt(&f.status),
                 f.exposure.map(|e| e.name().to_string()).unwrap_or_default(),
                 f.evidence.clone(),
+                f.evidence_kind.to_string(),
+                f.client_port.map(|p| p.to_string()).unwrap_or_default(),
+                f.server_port.map(|p| p.to_string()).unwrap_or_default(),
+                opt(&f.flow),
             ])?;
         }
         Ok(())
@@ -91,6 +100,7 @@ impl<W: Write> Sink for CsvSink<W> {
             row[4] = f.confidence.to_string();
             row[5] = f.location.clone();
             row[8] = "host".to_string();
+            row[17] = "host".to_string();
             row[11] = f.host.clone();
             row[16] = f.observed.clone();
             self.out.write_record(&row)?;
@@ -109,6 +119,7 @@ impl<W: Write> Sink for CsvSink<W> {
             row[4] = f.confidence.to_string();
             row[5] = f.paths.join(" ");
             row[8] = "network".to_string();
+            row[17] = "network".to_string();
             row[10] = f.subject.clone();
             row[11] = f.host.clone().unwrap_or_default();
             row[16] = f.evidence.clone();
