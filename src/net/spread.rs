@@ -207,28 +207,44 @@ impl SpreadTallies {
 /// The verdict on one source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpreadVerdict {
+    /// `verdict`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// `network`.
     pub evidence_kind: &'static str,
+    /// `scanner`.
     pub role: &'static str,
+    /// The source address.
     pub subject: String,
+    /// The host a connection table was taken on (None for captures).
     pub host: Option<String>,
     /// `spreading` or `not-spreading`.
     pub verdict: &'static str,
+    /// Where the figures came from.
     pub source: SpreadSource,
     /// Family the locality points to: `code-red-ii`, `code-red` (uniform) or `port-80-scan`.
     pub likely_family: Option<&'static str>,
+    /// Distinct targets that make a source `spreading`.
     pub threshold: u64,
     /// Outbound port-80 connections (tables) or SYNs (captures).
     pub connections: u64,
+    /// Distinct port-80 targets in all.
     pub distinct_targets: u64,
+    /// More targets were seen than are remembered ([`MAX_TARGETS`]).
     pub targets_capped: bool,
+    /// Connections by state (tables).
     pub states: BTreeMap<String, u64>,
+    /// Where the targets lie relative to the source.
     pub locality: Locality,
+    /// How well each target-picking model explains the locality (None: too few targets).
     pub fit: Option<LocalityFit>,
+    /// The busiest window (captures).
     pub window: Option<WindowPeak>,
+    /// First and last SYN (captures), RFC 3339.
     pub first_seen: Option<String>,
+    /// See `first_seen`.
     pub last_seen: Option<String>,
+    /// The inputs the figures came from.
     pub paths: Vec<String>,
 }
 
@@ -340,17 +356,26 @@ mod tests {
 /// The finding a `spreading` verdict gives, so finding consumers see it too.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpreadFinding {
+    /// `finding`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// `network`.
     pub evidence_kind: &'static str,
+    /// The verdict's `likely_family`.
     pub family: &'static str,
+    /// [`SCAN_RULE_ID`].
     pub rule_id: &'static str,
+    /// `high`.
     pub level: &'static str,
     /// `high` when Code Red II's locality fits, else `medium`.
     pub confidence: &'static str,
+    /// The source address.
     pub subject: String,
+    /// The host a connection table was taken on.
     pub host: Option<String>,
+    /// Where the figures came from.
     pub source: SpreadSource,
+    /// The inputs the figures came from.
     pub paths: Vec<String>,
     /// The figures in one line.
     pub evidence: String,
