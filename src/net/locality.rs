@@ -98,6 +98,17 @@ pub struct LocalityFit {
     pub uniform: ModelFit,
 }
 
+impl LocalityFit {
+    /// The p-value of the best model (with `neither`, the larger of the two).
+    pub fn best_p_value(&self) -> f64 {
+        match self.best {
+            "code-red-ii" => self.code_red_ii.p_value,
+            "uniform" => self.uniform.p_value,
+            _ => self.code_red_ii.p_value.max(self.uniform.p_value),
+        }
+    }
+}
+
 /// Fits both models; None when too few IPv4 targets were seen.
 pub fn fit(observed: &Locality) -> Option<LocalityFit> {
     if observed.total() < MIN_TARGETS_FOR_FIT {

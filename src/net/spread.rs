@@ -422,12 +422,7 @@ pub fn spread_evidence(v: &SpreadVerdict) -> String {
         ));
     }
     if let Some(f) = &v.fit {
-        let p = match f.best {
-            "code-red-ii" => f.code_red_ii.p_value,
-            "uniform" => f.uniform.p_value,
-            _ => f.code_red_ii.p_value.max(f.uniform.p_value),
-        };
-        text.push_str(&format!("; best fit {} (p {p})", f.best));
+        text.push_str(&format!("; best fit {} (p {})", f.best, f.best_p_value()));
     }
     text
 }

@@ -101,6 +101,17 @@ impl InputReport {
         }
     }
 
+    /// Reports lines that were only checked up to `max_line` bytes.
+    fn note_long_lines(&mut self, max_line: usize) {
+        if self.stats.long_lines > 0 {
+            let reason = format!(
+                "{} line(s) longer than {} bytes: only their start was checked",
+                self.stats.long_lines, max_line
+            );
+            self.problem(reason, Severity::Skipped);
+        }
+    }
+
     fn problem(&mut self, reason: String, severity: Severity) {
         self.problems.push(Problem {
             path: self.path.clone(),
@@ -202,13 +213,7 @@ fn read_and_scan(
     let (stats, result) = scanner.run(head, reader, &mut findings);
     report.stats = stats;
     report.findings = findings;
-    if report.stats.long_lines > 0 {
-        let reason = format!(
-            "{} line(s) longer than {} bytes: only their start was checked",
-            report.stats.long_lines, options.max_line
-        );
-        report.problem(reason, Severity::Skipped);
-    }
+    report.note_long_lines(options.max_line);
     result
 }
 

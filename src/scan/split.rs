@@ -283,11 +283,5 @@ fn join_chunks(
             report.problem(reason, Severity::Error);
         }
     }
-    if report.stats.long_lines > 0 {
-        let reason = format!(
-            "{} line(s) longer than {} bytes: only their start was checked",
-            report.stats.long_lines, options.max_line
-        );
-        report.problem(reason, Severity::Skipped);
-    }
+    report.note_long_lines(options.max_line);
 }

@@ -41,11 +41,7 @@ impl<W: Write> SummarySink<W> {
             ));
         }
         if let Some(f) = &v.fit {
-            let p = match f.best {
-                "code-red-ii" => f.code_red_ii.p_value,
-                "uniform" => f.uniform.p_value,
-                _ => f.code_red_ii.p_value.max(f.uniform.p_value),
-            };
+            let p = f.best_p_value();
             parts.push(self.messages.get(
                 "net-figures-fit",
                 &[
