@@ -1,38 +1,21 @@
-//! Host sweep on generated evidence: volumes, real binary hives (built with hivexsh on the
-//! shared minimal hive), .reg exports in both encodings, MetaBase.xml, dir listings.
+//! Host sweep on generated evidence: volumes, real binary hives (written by the generator;
+//! `hives_agree_with_hivex` checks them against hivex), .reg exports in both encodings,
+//! MetaBase.xml, dir listings.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{of_type, scan_jsonl, wormtrace, write};
 use serde_json::Value;
 use wormtrace_gen::host::{
-    hivexsh_script, infected_listing, metabase_xml, pe_with_version, reg_export, volume_files,
-    write_tree, RegKeySpec, RegValue, Volume, JAN_2001, JUN_2001,
+    infected_listing, metabase_xml, pe_with_version, reg_export, volume_files, write_tree,
+    RegKeySpec, RegValue, Volume, JAN_2001, JUN_2001,
 };
 
-const MINIMAL_HIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/hives/minimal");
-
-/// Builds a real hive at `out` from the shared minimal hive and `keys`.
+/// Builds a real hive at `out` holding `keys`, written by the generator.
 fn build_hive(out: &Path, keys: &[RegKeySpec]) {
-    std::fs::copy(MINIMAL_HIVE, out).expect("minimal hive copied");
-    let mut perms = std::fs::metadata(out).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(out, perms).unwrap();
-    let script = out.with_extension("hivexsh");
-    std::fs::write(&script, hivexsh_script(keys)).unwrap();
-    let status = Command::new("hivexsh")
-        .arg("-w")
-        .arg(out)
-        .arg("-f")
-        .arg(&script)
-        .status()
-        .expect("hivexsh runs (Debian package libhivex-bin)");
-    assert!(status.success(), "hivexsh failed");
-    std::fs::remove_file(script).unwrap();
+    std::fs::write(out, wormtrace_gen::regf::hive(keys)).unwrap();
 }
 
 fn infected_system() -> Vec<RegKeySpec> {

@@ -33,6 +33,7 @@ fn sigma(venv: &Path) -> Command {
 }
 
 #[test]
+#[ignore = "needs PyPI (sigma-cli and pySigma backends in a virtualenv)"]
 fn builtin_pack_passes_sigma_check() {
     let venv = venv();
     // The ATT&CK and D3FEND tag validators download their data from GitHub, which the
@@ -54,6 +55,7 @@ fn builtin_pack_passes_sigma_check() {
 }
 
 #[test]
+#[ignore = "needs PyPI (sigma-cli and pySigma backends in a virtualenv)"]
 fn builtin_pack_converts_to_splunk_lucene_and_sqlite() {
     let venv = venv();
     let rules: Vec<String> = std::fs::read_dir(Path::new(ROOT).join("rules"))
@@ -89,6 +91,7 @@ fn builtin_pack_converts_to_splunk_lucene_and_sqlite() {
 }
 
 #[test]
+#[ignore = "needs PyPI and the SigmaHQ corpus (WORMTRACE_SIGMA_DIR)"]
 fn wormtrace_matches_what_pysigma_sqlite_matches() {
     let venv = venv();
     let work = tempfile::tempdir().unwrap();
@@ -100,7 +103,7 @@ fn wormtrace_matches_what_pysigma_sqlite_matches() {
         "--rules",
         "rules",
         "--rules",
-        "../shared/sigma",
+        &std::env::var("WORMTRACE_SIGMA_DIR").expect("WORMTRACE_SIGMA_DIR names the SigmaHQ rules"),
         "--extra-input",
         "samples",
         "--work",

@@ -3,8 +3,8 @@
 //! captures, compared request by request. Every request Suricata flags, wormtrace must flag
 //! with a worm family at least as fine; each place where they differ is listed with why.
 //!
-//! Suricata comes from Debian's bookworm-backports (`.ci/run` installs it). Without it the
-//! test says so and passes, unless WORMTRACE_REQUIRE_SURICATA is set (CI sets it).
+//! Suricata comes from Debian's bookworm-backports (`.ci/run` installs it). The test is
+//! marked ignored so a fresh clone shows it as skipped; `.ci/run` runs it.
 
 mod common;
 
@@ -177,19 +177,13 @@ fn suricata_alerts(pcap: &Path, log_dir: &Path) -> Option<Alerts> {
 }
 
 #[test]
+#[ignore = "needs suricata (Debian bookworm-backports)"]
 fn every_request_suricata_flags_wormtrace_flags_with_a_finer_family() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = capture(dir.path());
     let logs = dir.path().join("suricata");
     std::fs::create_dir(&logs).unwrap();
-    let Some(alerts) = suricata_alerts(&pcap, &logs) else {
-        assert!(
-            std::env::var_os("WORMTRACE_REQUIRE_SURICATA").is_none(),
-            "suricata is not installed"
-        );
-        eprintln!("suricata not installed: side-by-side test skipped");
-        return;
-    };
+    let alerts = suricata_alerts(&pcap, &logs).expect("suricata runs");
     let (_, records) = scan_jsonl(&[&pcap], &[]);
     let mut families: BTreeMap<u16, String> = BTreeMap::new();
     for f in of_type(&records, "finding") {

@@ -131,6 +131,7 @@ fn put32(b: &mut [u8], at: usize, v: u32) {
 pub enum RegValue {
     Sz(&'static str),
     Dword(u32),
+    MultiSz(&'static [&'static str]),
 }
 
 /// A key (full path from `HKEY_LOCAL_MACHINE`) and its values.
@@ -150,6 +151,7 @@ pub fn reg_export(unicode: bool, keys: &[RegKeySpec]) -> Vec<u8> {
             let data = match value {
                 RegValue::Sz(s) => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
                 RegValue::Dword(d) => format!("dword:{d:08x}"),
+                RegValue::MultiSz(list) => format!("hex(7):{}", multi_sz_hex(list)),
             };
             text.push_str(&format!("\"{name}\"={data}\r\n"));
         }
@@ -163,6 +165,17 @@ pub fn reg_export(unicode: bool, keys: &[RegKeySpec]) -> Vec<u8> {
         bytes.extend_from_slice(&unit.to_le_bytes());
     }
     bytes
+}
+
+/// REG_MULTI_SZ data as the comma-separated hex bytes `.reg` files and hivexsh take.
+fn multi_sz_hex(list: &[&str]) -> String {
+    let mut text: String = list.iter().map(|s| format!("{s}\0")).collect();
+    text.push('\0');
+    text.encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A `hivexsh -w` script that adds `keys` (paths below the hive's root) and commits.
@@ -188,6 +201,7 @@ pub fn hivexsh_script(keys: &[RegKeySpec]) -> String {
             let data = match value {
                 RegValue::Sz(s) => format!("string:{s}"),
                 RegValue::Dword(d) => format!("dword:0x{d:08x}"),
+                RegValue::MultiSz(list) => format!("hex:7:{}", multi_sz_hex(list)),
             };
             script.push_str(&format!("{name}\n{data}\n"));
         }

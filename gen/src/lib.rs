@@ -3,4 +3,5 @@
 
 pub mod host;
 pub mod net;
+pub mod regf;
 pub mod requests;

@@ -11,6 +11,13 @@ pub fn worm_query(letter: char) -> String {
     format!("{}{TAIL}", letter.to_string().repeat(224))
 }
 
+/// The SigmaHQ web rules, a corpus kept outside the repository: `WORMTRACE_SIGMA_DIR`
+/// names it (`.ci/run` sets it). Only tests marked `#[ignore]` call this.
+pub fn sigma_corpus() -> String {
+    std::env::var("WORMTRACE_SIGMA_DIR")
+        .expect("WORMTRACE_SIGMA_DIR names the SigmaHQ web rules folder (see .ci/run)")
+}
+
 /// Runs `wormtrace` with arguments and no colour.
 pub fn wormtrace(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wormtrace"))

@@ -1,14 +1,7 @@
-//! Offline registry hives (`regf` files such as `system32\config\SYSTEM`), read with the
-//! `notatin` parser. Only the keys the checks need are copied out.
+//! Offline registry hives (`regf` files such as `system32\config\SYSTEM`), read with our own
+//! bounded reader ([`super::regf`]). Only the keys the checks need are copied out.
 
-use std::io::Cursor;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use notatin::cell_key_node::CellKeyNode;
-use notatin::cell_value::CellValue;
-use notatin::parser::Parser;
-use notatin::parser_builder::ParserBuilder;
-
+use super::regf::{utf16le, KeyNode, RawValue, Regf, RegfError};
 use super::{RegData, RegTree};
 
 /// Why a hive could not be read.
@@ -17,7 +10,7 @@ pub enum HiveError {
     #[error("not a registry hive (no regf signature)")]
     NotAHive,
     #[error("hive could not be parsed: {0}")]
-    Parse(String),
+    Parse(#[from] RegfError),
     #[error("hive holds neither a SYSTEM nor a SOFTWARE tree (no Select or Microsoft key)")]
     UnknownHive,
 }
@@ -43,34 +36,25 @@ const CONTROL_SET_KEYS: [(&str, usize); 4] = [
 /// Reads the keys the checks need from a hive's bytes. Which hive it is (SYSTEM or
 /// SOFTWARE) is told by its content, not its file name.
 pub fn load_hive(bytes: &[u8], source: &str) -> Result<RegTree, HiveError> {
-    if !bytes.starts_with(b"regf") {
-        return Err(HiveError::NotAHive);
-    }
-    let data = bytes.to_vec();
-    // A damaged or hostile hive must not end the run, even if the parser panics on it.
-    catch_unwind(AssertUnwindSafe(|| load_parsed(data, source)))
-        .unwrap_or_else(|_| Err(HiveError::Parse("the parser gave up on this file".into())))
-}
-
-fn load_parsed(data: Vec<u8>, source: &str) -> Result<RegTree, HiveError> {
-    let mut parser = ParserBuilder::from_file(Cursor::new(data))
-        .build()
-        .map_err(|e| HiveError::Parse(e.to_string()))?;
+    let hive = Regf::open(bytes).map_err(|e| match e {
+        RegfError::NoSignature => HiveError::NotAHive,
+        other => HiveError::Parse(other),
+    })?;
     let mut tree = RegTree::default();
     let mut copier = Copier {
-        parser: &mut parser,
+        hive: &hive,
         tree: &mut tree,
         source,
     };
-    if copier.exists("Select") {
+    if hive.key("Select").is_some() {
         copier.copy("Select", r"HKLM\SYSTEM\Select", 0);
-        for n in copier.control_sets() {
+        for n in (1..=9).filter(|n| hive.key(&format!("ControlSet{n:03}")).is_some()) {
             for (rest, depth) in CONTROL_SET_KEYS {
                 let from = format!(r"ControlSet{n:03}\{rest}");
                 copier.copy(&from, &format!(r"HKLM\SYSTEM\{from}"), depth);
             }
         }
-    } else if copier.exists("Microsoft") {
+    } else if hive.key("Microsoft").is_some() {
         for (path, depth) in SOFTWARE_KEYS {
             copier.copy(path, &format!(r"HKLM\SOFTWARE\{path}"), depth);
         }
@@ -80,59 +64,69 @@ fn load_parsed(data: Vec<u8>, source: &str) -> Result<RegTree, HiveError> {
     Ok(tree)
 }
 
-struct Copier<'a> {
-    parser: &'a mut Parser,
+struct Copier<'a, 'h> {
+    hive: &'a Regf<'h>,
     tree: &'a mut RegTree,
     source: &'a str,
 }
 
-impl Copier<'_> {
-    fn get(&mut self, path: &str) -> Option<CellKeyNode> {
-        self.parser.get_key(path, false).ok().flatten()
-    }
-
-    fn exists(&mut self, path: &str) -> bool {
-        self.get(path).is_some()
-    }
-
-    /// Numbers of the `ControlSetNNN` keys present.
-    fn control_sets(&mut self) -> Vec<u32> {
-        (1..=9)
-            .filter(|n| self.exists(&format!("ControlSet{n:03}")))
-            .collect()
-    }
-
+impl Copier<'_, '_> {
     fn copy(&mut self, from: &str, to: &str, depth: usize) {
-        if let Some(mut node) = self.get(from) {
-            self.copy_node(&mut node, to, depth);
+        if let Some(node) = self.hive.key(from) {
+            self.copy_node(&node, to, depth);
         }
     }
 
-    fn copy_node(&mut self, node: &mut CellKeyNode, to: &str, depth: usize) {
+    fn copy_node(&mut self, node: &KeyNode, to: &str, depth: usize) {
         let key = self.tree.key_mut(to, self.source);
-        for value in node.value_iter() {
-            if let Some(data) = convert(value.get_content().0) {
-                key.set(&value.get_pretty_name(), data);
+        for value in self.hive.values(node) {
+            if let Some(data) = convert(&value) {
+                key.set(&value.name, data);
             }
         }
         if depth == 0 {
             return;
         }
-        for mut sub in node.read_sub_keys(self.parser) {
-            let sub_to = format!(r"{to}\{}", sub.key_name);
-            self.copy_node(&mut sub, &sub_to, depth - 1);
+        for sub in self.hive.subkeys(node) {
+            let sub_to = format!(r"{to}\{}", sub.name);
+            self.copy_node(&sub, &sub_to, depth - 1);
         }
     }
 }
 
-fn convert(value: CellValue) -> Option<RegData> {
-    Some(match value {
-        CellValue::String(s) => RegData::String(s.trim_end_matches('\0').to_string()),
-        CellValue::MultiString(v) => RegData::MultiString(v),
-        CellValue::U32(d) => RegData::Dword(d),
-        CellValue::I32(d) => RegData::Dword(d as u32),
-        CellValue::Binary(b) => RegData::Binary(b),
-        CellValue::U64(_) | CellValue::I64(_) | CellValue::None | CellValue::Error => return None,
+/// Registry type numbers (winnt.h).
+const REG_SZ: u32 = 1;
+const REG_EXPAND_SZ: u32 = 2;
+const REG_BINARY: u32 = 3;
+const REG_DWORD: u32 = 4;
+const REG_DWORD_BIG_ENDIAN: u32 = 5;
+const REG_MULTI_SZ: u32 = 7;
+
+fn convert(value: &RawValue) -> Option<RegData> {
+    let dword = |bytes: [u8; 4], big: bool| {
+        if big {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        }
+    };
+    Some(match value.kind {
+        REG_SZ | REG_EXPAND_SZ => {
+            RegData::String(utf16le(&value.data).trim_end_matches('\0').to_string())
+        }
+        REG_MULTI_SZ => RegData::MultiString(
+            utf16le(&value.data)
+                .split('\0')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        REG_DWORD | REG_DWORD_BIG_ENDIAN => RegData::Dword(dword(
+            value.data.get(..4)?.try_into().ok()?,
+            value.kind == REG_DWORD_BIG_ENDIAN,
+        )),
+        REG_BINARY => RegData::Binary(value.data.clone()),
+        _ => return None,
     })
 }
 
@@ -146,5 +140,33 @@ mod tests {
         let mut truncated = b"regf".to_vec();
         truncated.resize(600, 0);
         assert!(load_hive(&truncated, "x").is_err());
+    }
+
+    #[test]
+    fn value_types_become_data() {
+        let raw = |kind, data: &[u8]| RawValue {
+            name: "v".into(),
+            kind,
+            data: data.to_vec(),
+        };
+        let sz: Vec<u8> = "5.0\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(
+            convert(&raw(REG_SZ, &sz)),
+            Some(RegData::String("5.0".into()))
+        );
+        assert_eq!(
+            convert(&raw(REG_DWORD, &[0x9d, 0xff, 0xff, 0xff])),
+            Some(RegData::Dword(0xffff_ff9d))
+        );
+        assert_eq!(convert(&raw(REG_DWORD, &[1])), None);
+        let multi: Vec<u8> = "a\0b\0\0"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(
+            convert(&raw(REG_MULTI_SZ, &multi)),
+            Some(RegData::MultiString(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(convert(&raw(11, &[0; 8])), None);
     }
 }

@@ -4,6 +4,7 @@
 
 mod hive;
 mod reg_file;
+pub mod regf;
 
 use std::collections::BTreeMap;
 
