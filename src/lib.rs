@@ -10,6 +10,7 @@ pub mod host;
 pub mod i18n;
 pub mod net;
 pub mod record;
+pub mod run;
 pub mod scan;
 pub mod sink;
 pub mod source;

@@ -6,6 +6,11 @@ use super::sigma::{Level, Placeholders, Rule, RuleError};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
+/// The built-in pack's identity for `--version` and reports: its SHA-256 and file count.
+pub fn builtin_pack() -> (&'static str, usize) {
+    (BUILTIN_PACK_SHA256, BUILTIN_RULES.len())
+}
+
 /// Which rules to load.
 #[derive(Debug, Clone)]
 pub struct RuleOptions {

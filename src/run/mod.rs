@@ -1,0 +1,110 @@
+//! The run as a library: what `wormtrace scan`, `parse` and `rules` do, callable from tests
+//! without spawning the binary. `main` parses arguments, calls [`execute`] and prints.
+
+pub mod args;
+mod parse;
+mod rules;
+mod scan;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::detect::pack::{load_rules, RuleOptions};
+use crate::detect::sigma::Placeholders;
+use crate::detect::Detector;
+use crate::i18n::Lang;
+use args::{Cli, Command, RuleArgs};
+
+/// How a run ended, as the process exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing found, and every input was read.
+    Clean = 0,
+    /// Findings.
+    Found = 1,
+    /// Nothing found, and some input was skipped or could not be read (or rules failed).
+    Incomplete = 2,
+}
+
+/// Why a run stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no rules loaded")]
+    NoRules,
+    #[error("{path}: {message}")]
+    Placeholders { path: PathBuf, message: String },
+    #[error("cannot create {path}: {source}")]
+    CreateOutput { path: PathBuf, source: io::Error },
+    #[error("writing output: {0}")]
+    Write(#[from] io::Error),
+}
+
+impl RunError {
+    /// A reader that went away (`| head`) ends the run quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, RunError::Write(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Runs one command.
+pub fn execute(cli: Cli) -> Result<ExitStatus, RunError> {
+    match cli.command {
+        Command::Scan(args) => scan::run_scan(args),
+        Command::Rules(cmd) => rules::run_rules(cmd),
+        Command::Parse(args) => parse::run_parse(args),
+    }
+}
+
+fn rule_options(args: &RuleArgs) -> Result<RuleOptions, RunError> {
+    let placeholders = match &args.placeholders {
+        Some(path) => {
+            let failed = |message: String| RunError::Placeholders {
+                path: path.clone(),
+                message,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+            Placeholders::parse(&text).map_err(|e| failed(e.to_string()))?
+        }
+        None => Placeholders::default(),
+    };
+    Ok(RuleOptions {
+        builtin: !args.no_builtin,
+        paths: args.rules.clone(),
+        min_level: args.min_level,
+        placeholders,
+    })
+}
+
+fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize), RunError> {
+    let loaded = load_rules(&rule_options(args)?);
+    for e in &loaded.errors {
+        if !quiet {
+            eprintln!("wormtrace: rule not loaded: {e}");
+        }
+    }
+    if loaded.rules.is_empty() {
+        return Err(RunError::NoRules);
+    }
+    Ok((Detector::new(loaded.rules), loaded.errors.len()))
+}
+
+fn lang_from_env() -> Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    Lang::from_locale(locale.as_deref())
+}
+
+/// Standard output, or a new file at `path`, buffered.
+fn output_writer(path: Option<&Path>) -> Result<Box<dyn Write>, RunError> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| {
+            RunError::CreateOutput {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?)),
+        None => Box::new(BufWriter::new(io::stdout())),
+    })
+}

@@ -1,0 +1,45 @@
+//! `wormtrace parse`: every record in the Sigma taxonomy, no detection.
+
+use std::io::Write;
+
+use super::args::ParseArgs;
+use super::{output_writer, ExitStatus, RunError};
+use crate::scan::{each_record, ScanOptions};
+use crate::sink::RecordLine;
+use crate::source::{expand_inputs, Severity};
+
+pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
+    let mut problems = Vec::new();
+    let inputs = expand_inputs(&args.paths, &mut problems);
+    let options = ScanOptions {
+        format_hint: args.reading.format_hint,
+        local_offset: args.reading.local_offset,
+        ..ScanOptions::default()
+    };
+    let mut out = output_writer(args.output.as_deref())?;
+    let mut write_error = None;
+    for input in &inputs {
+        let label = input.label();
+        let (_, input_problems) = each_record(input, &options, &mut |line, record| {
+            if write_error.is_none() {
+                write_error = RecordLine::new(&label, line, record)
+                    .write_to(&mut out)
+                    .err();
+            }
+        });
+        problems.extend(input_problems);
+    }
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    out.flush()?;
+    for p in &problems {
+        eprintln!("wormtrace: {}: {}", p.path, p.reason);
+    }
+    let failed = problems.iter().any(|p| p.severity == Severity::Error);
+    Ok(if failed {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Clean
+    })
+}

@@ -1,0 +1,110 @@
+//! `wormtrace rules list|check|stats`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::args::RulesCommand;
+use super::{detector_for, ExitStatus, RunError};
+use crate::detect::pack::rule_files;
+use crate::detect::sigma::{Placeholders, Rule};
+use crate::detect::Detector;
+
+pub(super) fn run_rules(cmd: RulesCommand) -> Result<ExitStatus, RunError> {
+    match cmd {
+        RulesCommand::List(args) => {
+            let (detector, _) = detector_for(&args, false)?;
+            let mut out = io::stdout().lock();
+            writeln!(out, "{:<36}  {:<8}  {:<16}  title", "id", "level", "family")?;
+            for r in detector.rules() {
+                writeln!(
+                    out,
+                    "{:<36}  {:<8}  {:<16}  {}",
+                    r.id,
+                    r.level.name(),
+                    r.family.as_deref().unwrap_or("-"),
+                    r.title
+                )?;
+            }
+            Ok(ExitStatus::Clean)
+        }
+        RulesCommand::Check { paths } => check_rules(&paths),
+        RulesCommand::Stats(args) => {
+            let (detector, _) = detector_for(&args, false)?;
+            print_stats(&detector)?;
+            Ok(ExitStatus::Clean)
+        }
+    }
+}
+
+fn check_rules(paths: &[PathBuf]) -> Result<ExitStatus, RunError> {
+    let mut errors = Vec::new();
+    let files = rule_files(paths, &mut errors);
+    let mut ok = 0;
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("{}: error: {e}", file.display());
+                continue;
+            }
+        };
+        match Rule::parse(&file.display().to_string(), &text, &Placeholders::default()) {
+            Ok(rule) => {
+                ok += 1;
+                if !rule.unknown_fields.is_empty() {
+                    println!(
+                        "{}: warning: fields outside the webserver taxonomy never match: {}",
+                        file.display(),
+                        rule.unknown_fields.join(", ")
+                    );
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for e in &errors {
+        println!("{e}");
+    }
+    println!("{ok} rule(s) valid, {} error(s)", errors.len());
+    Ok(if errors.is_empty() && !files.is_empty() {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Incomplete
+    })
+}
+
+fn print_stats(detector: &Detector) -> Result<(), RunError> {
+    let mut out = io::stdout().lock();
+    for (i, rule) in detector.rules().iter().enumerate() {
+        match detector.atoms(i) {
+            Some(atoms) => {
+                let shown: Vec<String> = atoms
+                    .iter()
+                    .map(|a| {
+                        let text = String::from_utf8_lossy(&a.text);
+                        if a.whole_value {
+                            format!("={text}=")
+                        } else {
+                            text.into_owned()
+                        }
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}  {} atom(s): {}",
+                    rule.id,
+                    atoms.len(),
+                    shown.join(" | ")
+                )?;
+            }
+            None => writeln!(
+                out,
+                "{}  slow: no literal atoms, sees every line ({})",
+                rule.id, rule.title
+            )?,
+        }
+    }
+    let slow = detector.slow_rules().len();
+    writeln!(out, "{} rule(s), {} slow", detector.rules().len(), slow)?;
+    Ok(())
+}

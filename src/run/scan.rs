@@ -1,0 +1,229 @@
+//! `wormtrace scan`: plan the inputs, scan logs, captures and tables, sweep hosts, give
+//! the sinks every result, and decide the exit status.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::args::{OutputFormat, ScanArgs};
+use super::{detector_for, lang_from_env, output_writer, ExitStatus, RunError};
+use crate::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
+use crate::i18n::{Lang, Messages};
+use crate::net::is_network_file;
+use crate::net::spread::{SpreadFinding, SpreadOptions, SpreadTallies};
+use crate::scan::{scan_all, ScanOptions};
+use crate::sink::{CsvSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink};
+use crate::source::{expand_inputs_except, Problem, Severity};
+use crate::verdict::{default_internal, Aggregator};
+
+pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
+    let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
+    let mut problems = Vec::new();
+    let (inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
+    let show_progress = !args.quiet && io::stderr().is_terminal();
+    for p in &problems {
+        if !args.quiet {
+            eprintln!("wormtrace: {}: {}", p.path, p.reason);
+        }
+    }
+    let options = ScanOptions {
+        format_hint: args.reading.format_hint,
+        local_offset: args.reading.local_offset,
+        all_hits: args.all_hits,
+        max_line: args.max_line.max(1024),
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        host_names,
+        spread_window_secs: args.spread_window.max(1),
+        split_min_bytes: args.split_min_bytes.max(1),
+    };
+    let mut spread = SpreadTallies::default();
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let summary_options = SummaryOptions {
+        lang: args.lang.unwrap_or_else(lang_from_env),
+        color,
+    };
+    let mut sinks = open_sinks(&args, summary_options)?;
+    let mut aggregator = Aggregator::new(if args.internal.is_empty() {
+        default_internal()
+    } else {
+        args.internal.clone()
+    });
+    let mut totals = RunTotals {
+        problems: problems.clone(),
+        ..RunTotals::default()
+    };
+    let mut sink_error: Option<io::Error> = None;
+    let total_inputs = inputs.len();
+    scan_all(&inputs, &detector, &options, |report| {
+        for p in &report.problems {
+            if !args.quiet {
+                eprintln!("wormtrace: {}: {}", p.path, p.reason);
+            }
+        }
+        report.findings.iter().for_each(|f| aggregator.add(f));
+        totals.add(&report);
+        if show_progress {
+            eprint!(
+                "\r\x1b[2K{}/{} inputs, {} MB, {} findings",
+                totals.inputs,
+                total_inputs,
+                totals.bytes / 1_000_000,
+                totals.findings
+            );
+        }
+        for sink in sinks.iter_mut() {
+            if let Err(e) = sink.input(&report) {
+                sink_error.get_or_insert(e);
+            }
+        }
+        if let Some(network) = report.network {
+            spread.add(&report.path, network.tallies);
+        }
+    });
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    if let Some(e) = sink_error {
+        return Err(e.into());
+    }
+    let host_findings = sweep_hosts(&hosts, &args, &mut sinks, &mut totals)?;
+    report_spread(&spread, &args, &mut sinks, &mut totals)?;
+    let verdicts = aggregator.verdicts();
+    for sink in sinks.iter_mut() {
+        sink.finish(&verdicts, &totals)?;
+    }
+    let errors = rule_errors
+        + totals
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count();
+    Ok(if totals.findings + host_findings + totals.spreading > 0 {
+        ExitStatus::Found
+    } else if errors > 0 {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+/// The log and network inputs, the hosts to sweep, and the host names of connection tables.
+fn plan_inputs(
+    args: &ScanArgs,
+    problems: &mut Vec<Problem>,
+) -> (
+    Vec<crate::source::Input>,
+    Vec<HostSpec>,
+    BTreeMap<String, String>,
+) {
+    let (host_args, host_names, network_paths) = split_network_hosts(&args.hosts);
+    let (mut hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, problems);
+    log_paths.extend(network_paths);
+    let skip = volume_roots(&hosts);
+    let walked = expand_inputs_except(&log_paths, &skip, problems);
+    let (inputs, walked_hosts) = claim_host_files(walked);
+    hosts.extend(walked_hosts);
+    (inputs, hosts, host_names)
+}
+
+/// Gives the sinks the spreading verdicts of captures and tables, and counts them.
+fn report_spread(
+    spread: &SpreadTallies,
+    args: &ScanArgs,
+    sinks: &mut [Box<dyn Sink>],
+    totals: &mut RunTotals,
+) -> Result<(), RunError> {
+    let options = SpreadOptions {
+        threshold: args.spread_threshold.max(1),
+        window_secs: args.spread_window.max(1),
+    };
+    let verdicts = spread.verdicts(&options);
+    let findings: Vec<SpreadFinding> = verdicts.iter().filter_map(SpreadFinding::of).collect();
+    totals.spreading = findings.len() as u64;
+    if !verdicts.is_empty() {
+        for sink in sinks.iter_mut() {
+            sink.spread(&findings, &verdicts)?;
+        }
+    }
+    Ok(())
+}
+
+/// Named evidence split by kind: `--host` entries for the host sweep, the host names of
+/// captures and connection tables (by path), and those paths (scanned like logs).
+type HostSplit = (
+    Vec<(String, Vec<PathBuf>)>,
+    BTreeMap<String, String>,
+    Vec<PathBuf>,
+);
+
+fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
+    let mut host_args = Vec::new();
+    let mut names = BTreeMap::new();
+    let mut network_paths = Vec::new();
+    for (name, paths) in named {
+        // Standard input cannot be looked at twice: it is taken as a table or capture (a log
+        // read from it simply does not use the name).
+        let (network, host): (Vec<PathBuf>, Vec<PathBuf>) = paths
+            .iter()
+            .cloned()
+            .partition(|p| p.as_os_str() == "-" || is_network_file(p));
+        let had_network = !network.is_empty();
+        for p in network {
+            names.insert(p.display().to_string(), name.clone());
+            network_paths.push(p);
+        }
+        if !host.is_empty() || !had_network {
+            host_args.push((name.clone(), host));
+        }
+    }
+    (host_args, names, network_paths)
+}
+
+/// Sweeps each host and hands its report to the sinks; returns the number of findings.
+fn sweep_hosts(
+    hosts: &[HostSpec],
+    args: &ScanArgs,
+    sinks: &mut [Box<dyn Sink>],
+    totals: &mut RunTotals,
+) -> Result<u64, RunError> {
+    let messages = Messages::new(Lang::En);
+    let options = SweepOptions { deep: args.deep };
+    let mut findings = 0;
+    for spec in hosts {
+        let report = sweep(spec, options, &messages);
+        for p in &report.problems {
+            if !args.quiet {
+                eprintln!("wormtrace: {}: {}", p.path, p.reason);
+            }
+        }
+        totals.problems.extend(report.problems.iter().cloned());
+        findings += report.findings.len() as u64;
+        totals.hosts += 1;
+        totals.host_findings += report.findings.len() as u64;
+        for sink in sinks.iter_mut() {
+            sink.host(&report)?;
+        }
+    }
+    Ok(findings)
+}
+
+fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>, RunError> {
+    let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
+    let machine_out = output_writer(args.output.as_deref())?;
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    match args.format {
+        OutputFormat::Summary => {
+            sinks.push(Box::new(SummarySink::new(machine_out, summary)));
+            return Ok(sinks);
+        }
+        OutputFormat::Jsonl => sinks.push(Box::new(JsonlSink::new(machine_out))),
+        OutputFormat::Json => sinks.push(Box::new(JsonSink::new(machine_out))),
+        OutputFormat::Csv => sinks.push(Box::new(CsvSink::new(machine_out))),
+    }
+    if args.output.is_some() && !args.quiet {
+        sinks.push(Box::new(SummarySink::new(stdout(), summary)));
+    }
+    Ok(sinks)
+}
