@@ -46,6 +46,8 @@ fn embed_rules(dir: &Path, out_dir: &Path) {
         "/// SHA-256 over the built-in rule files (name, NUL, text, NUL, in name order).\npub const BUILTIN_PACK_SHA256: &str = {hex:?};\n"
     ));
     fs::write(out_dir.join("builtin_rules.rs"), code).expect("OUT_DIR is writable");
+    println!("cargo:rustc-env=WORMTRACE_RULES_SHA256={hex}");
+    println!("cargo:rustc-env=WORMTRACE_RULE_FILES={}", names.len());
 }
 
 /// `WORMTRACE_GIT_COMMIT` and `WORMTRACE_BUILD_DATE` for `--version`; a build outside a git

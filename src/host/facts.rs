@@ -259,11 +259,8 @@ impl HostFacts {
     }
 
     fn problem(&mut self, path: &Path, reason: &str, severity: Severity) {
-        self.problems.push(Problem {
-            path: label(path),
-            reason: reason.to_string(),
-            severity,
-        });
+        self.problems
+            .push(Problem::other(label(path), reason, severity));
     }
 }
 

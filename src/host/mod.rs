@@ -147,13 +147,11 @@ pub fn plan_hosts(
                     path: p.clone(),
                 }),
                 None => {
-                    problems.push(Problem {
-                        path: p.display().to_string(),
-                        reason:
-                            "not host evidence (volume, hive, .reg export, metabase or dir listing)"
-                                .into(),
-                        severity: crate::source::Severity::Error,
-                    });
+                    problems.push(Problem::other(
+                        p.display().to_string(),
+                        "not host evidence (volume, hive, .reg export, metabase or dir listing)",
+                        crate::source::Severity::Error,
+                    ));
                     None
                 }
             })

@@ -165,11 +165,7 @@ impl Volume {
 }
 
 fn problem(path: &Path, reason: &str) -> Problem {
-    Problem {
-        path: path.display().to_string(),
-        reason: reason.to_string(),
-        severity: Severity::Error,
-    }
+    Problem::other(path.display().to_string(), reason, Severity::Error)
 }
 
 #[cfg(test)]

@@ -12,35 +12,129 @@ use crate::i18n::Lang;
 use crate::record::LogFormat;
 use crate::scan::MIN_SPLIT_BYTES;
 
-/// Hunts the traces of Code Red, Code Red II, Nimda and other IIS-era attacks in web-server logs.
+/// `--version` and `-V`: the version, the commit it was built from, the build date, and the
+/// built-in rule pack (file count and SHA-256), so a report can name exactly what made it.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WORMTRACE_GIT_COMMIT"),
+    ", built ",
+    env!("WORMTRACE_BUILD_DATE"),
+    ")\nrule pack: ",
+    env!("WORMTRACE_RULE_FILES"),
+    " built-in rules, sha256 ",
+    env!("WORMTRACE_RULES_SHA256"),
+);
+
+const MAIN_HELP: &str = "\
+Examples:
+  wormtrace scan /var/log/iis                  every log under a folder
+  wormtrace scan --lang ja ex010804.log.gz     a summary in Japanese
+  wormtrace scan /mnt/web01                    a mounted Windows volume
+  wormtrace scan --host web05=web05.netstat.txt dmz.pcap
+  zcat access.log.gz | wormtrace scan -        standard input
+
+Exit codes: 0 nothing found, 1 findings, 2 nothing found but some input was skipped or
+unreadable (or a usage error).";
+
+/// Hunts the traces that Code Red, Code Red II, Nimda and other IIS-era web worms leave.
+///
+/// wormtrace reads web-server logs (IIS, Apache, NCSA; plain or compressed), Windows host
+/// evidence (a mounted volume, registry hives, .reg exports, MetaBase.xml, dir listings),
+/// connection tables (netstat, ss) and packet captures (pcap, pcapng). It tells which hosts
+/// attacked you, which of your own hosts are infected or can be, and what to do next.
 #[derive(Parser)]
-#[command(name = "wormtrace", version, about)]
+#[command(
+    name = "wormtrace",
+    version = LONG_VERSION,
+    long_version = LONG_VERSION,
+    about,
+    long_about,
+    after_help = MAIN_HELP,
+    max_term_width = 100
+)]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+const SCAN_HELP: &str = "\
+Examples:
+  wormtrace scan samples                        the bundled sample evidence
+  wormtrace scan -j4 --format jsonl -o out.jsonl /evidence/logs
+  wormtrace scan --internal 203.0.113.0/24 --lang ja logs/
+  wormtrace scan --host WEB01=/mnt/c,/mnt/d     C: and D: of one server, one verdict
+  wormtrace scan --iocs iocs dmz.pcap           also write address lists and STIX 2.1
+  wormtrace scan -                              read standard input
+
+Exit codes: 0 nothing found and every input read; 1 findings; 2 nothing found but some input
+was skipped or unreadable, or a usage error.";
+
+const PARSE_HELP: &str = "\
+Each log line, capture request or connection-table row becomes one JSON object with its
+taxonomy fields (the names the Sigma rules use).
+
+Examples:
+  wormtrace parse ex010804.log | jq .fields
+  wormtrace parse dmz.pcap web05.netstat.txt
+
+Exit codes: 0 every input read; 2 some input was skipped or unreadable.";
+
+const RULES_HELP: &str = "\
+Examples:
+  wormtrace rules list
+  wormtrace rules check my-rules/
+  wormtrace rules stats --rules sigma/rules/web
+
+Exit codes: 0 success; 2 a rule file is invalid or no rules loaded.";
+
+/// The commands.
 #[derive(Subcommand)]
 pub enum Command {
-    /// Scan logs (files, folders, `-` for standard input) and give a verdict per host.
+    /// Look for worm traces in logs, host evidence, connection tables and captures, and give
+    /// a verdict per host.
+    #[command(
+        after_help = SCAN_HELP,
+        override_usage = "wormtrace scan [OPTIONS] <PATH>...\n       wormtrace scan [OPTIONS] --host <NAME=PATH,...> [PATH]..."
+    )]
     Scan(ScanArgs),
     /// List, check and measure detection rules.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = RULES_HELP)]
     Rules(RulesCommand),
-    /// Print every log line as a record in Sigma taxonomy fields (JSON Lines), no detection.
+    /// Print logs, capture requests and connection-table rows as records in Sigma taxonomy
+    /// fields (JSON Lines), without detection.
+    #[command(after_help = PARSE_HELP)]
     Parse(ParseArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output: `wormtrace man > wormtrace.1`.
+    Man,
 }
 
+/// `wormtrace parse`.
 #[derive(Args)]
 pub struct ParseArgs {
-    /// Files or folders to read; `-` reads standard input.
+    /// Logs, captures or connection tables: files, folders, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// How inputs are read.
     #[command(flatten)]
     pub reading: ReadingArgs,
-    /// Write the records to this file.
+    /// Follow symbolic links inside folders (links named on the command line are always
+    /// read).
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Write the records to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// No problem messages on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How inputs are read, shared by `scan` and `parse`.
@@ -55,12 +149,13 @@ pub struct ReadingArgs {
     pub local_offset: FixedOffset,
 }
 
+/// Which detection rules to load.
 #[derive(Args, Clone)]
 pub struct RuleArgs {
     /// Add Sigma rules from this file or folder (repeatable).
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
-    /// Do not load the built-in Code Red family rules.
+    /// Do not load the built-in rules (Code Red, Code Red II, Nimda, IIS exploits).
     #[arg(long)]
     pub no_builtin: bool,
     /// Drop rules below this level.
@@ -71,6 +166,7 @@ pub struct RuleArgs {
     pub placeholders: Option<PathBuf>,
 }
 
+/// What `scan` writes.
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// A readable verdict with tables and advice (default).
@@ -83,10 +179,12 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// `wormtrace scan`.
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Logs (files, folders, `-` for standard input) and host evidence (a mounted Windows
-    /// volume, registry hives, .reg exports, MetaBase.xml, a saved `dir /s /a` listing).
+    /// What to scan: web-server logs (plain, .gz, .bz2, .zst), a mounted Windows volume,
+    /// registry hives, .reg exports, MetaBase.xml, saved `dir` listings, netstat/ss output,
+    /// pcap/pcapng captures; files, folders (searched recursively), or `-` for standard input.
     #[arg(required_unless_present = "hosts", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Evidence of one host: NAME=PATH[,PATH...] (C: and D: of one server give one verdict).
@@ -95,10 +193,20 @@ pub struct ScanArgs {
     /// On volumes, also walk inetpub and Program Files for copies of cmd.exe and readme.eml.
     #[arg(long)]
     pub deep: bool,
+    /// Which rules to load.
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// How inputs are read.
     #[command(flatten)]
     pub reading: ReadingArgs,
+    /// Follow symbolic links inside folders (links named on the command line are always
+    /// read). Without it, each link found is reported as a skipped input.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Also write indicators: FILE.txt (one address per line, for firewalls) and FILE.json
+    /// (a STIX 2.1 bundle) with the attacking sources and our infected hosts.
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "summary")]
     pub format: OutputFormat,
@@ -130,11 +238,12 @@ pub struct ScanArgs {
     /// Longest part of a line that is checked; the rest is counted.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_line: usize,
-    /// No progress or problem messages on standard error.
+    /// No progress bar and no problem messages on standard error.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
+/// `wormtrace rules`.
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Table of the loaded rules: id, title, level, family.

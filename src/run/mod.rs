@@ -15,6 +15,7 @@ use crate::detect::sigma::Placeholders;
 use crate::detect::Detector;
 use crate::i18n::Lang;
 use args::{Cli, Command, RuleArgs};
+use clap::CommandFactory;
 
 /// How a run ended, as the process exit code says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,18 @@ pub fn execute(cli: Cli) -> Result<ExitStatus, RunError> {
         Command::Scan(args) => scan::run_scan(args),
         Command::Rules(cmd) => rules::run_rules(cmd),
         Command::Parse(args) => parse::run_parse(args),
+        Command::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "wormtrace", &mut out);
+            out.flush()?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Man => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 

@@ -6,11 +6,15 @@ use super::args::ParseArgs;
 use super::{output_writer, ExitStatus, RunError};
 use crate::scan::{each_record, ScanOptions};
 use crate::sink::RecordLine;
-use crate::source::{expand_inputs, Severity};
+use crate::source::{expand, WalkOptions};
 
 pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
     let mut problems = Vec::new();
-    let inputs = expand_inputs(&args.paths, &mut problems);
+    let walk = WalkOptions {
+        follow: args.follow,
+        skip: &[],
+    };
+    let inputs = expand(&args.paths, walk, &mut problems);
     let options = ScanOptions {
         format_hint: args.reading.format_hint,
         local_offset: args.reading.local_offset,
@@ -33,11 +37,12 @@ pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
         return Err(e.into());
     }
     out.flush()?;
-    for p in &problems {
-        eprintln!("wormtrace: {}: {}", p.path, p.reason);
+    if !args.quiet {
+        for p in &problems {
+            eprintln!("wormtrace: {}: {}", p.path, p.reason);
+        }
     }
-    let failed = problems.iter().any(|p| p.severity == Severity::Error);
-    Ok(if failed {
+    Ok(if !problems.is_empty() {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Clean

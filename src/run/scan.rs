@@ -13,7 +13,7 @@ use crate::net::is_network_file;
 use crate::net::spread::{SpreadFinding, SpreadOptions, SpreadTallies};
 use crate::scan::{scan_all, ScanOptions};
 use crate::sink::{CsvSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink};
-use crate::source::{expand_inputs_except, Problem, Severity};
+use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
 
 pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
@@ -94,15 +94,12 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     for sink in sinks.iter_mut() {
         sink.finish(&verdicts, &totals)?;
     }
-    let errors = rule_errors
-        + totals
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .count();
+    // A skipped input is as unread as a broken one: a run that read less than it was given
+    // must not look clean.
+    let not_read = rule_errors + totals.problems.len();
     Ok(if totals.findings + host_findings + totals.spreading > 0 {
         ExitStatus::Found
-    } else if errors > 0 {
+    } else if not_read > 0 {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Clean
@@ -122,7 +119,11 @@ fn plan_inputs(
     let (mut hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, problems);
     log_paths.extend(network_paths);
     let skip = volume_roots(&hosts);
-    let walked = expand_inputs_except(&log_paths, &skip, problems);
+    let walk = WalkOptions {
+        follow: args.follow,
+        skip: &skip,
+    };
+    let walked = expand(&log_paths, walk, problems);
     let (inputs, walked_hosts) = claim_host_files(walked);
     hosts.extend(walked_hosts);
     (inputs, hosts, host_names)

@@ -17,7 +17,9 @@ use rayon::prelude::*;
 use crate::detect::Detector;
 use crate::finding::Finding;
 use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContext, Parser};
-use crate::source::{self, describe_io, Compression, Digest, Input, Problem, Severity};
+use crate::source::{
+    self, describe_io, Compression, Digest, Input, Problem, ProblemKind, Severity,
+};
 pub use lines::LineStats;
 pub use network::NetworkInput;
 pub use records::each_record;
@@ -113,11 +115,8 @@ impl InputReport {
     }
 
     fn problem(&mut self, reason: String, severity: Severity) {
-        self.problems.push(Problem {
-            path: self.path.clone(),
-            reason,
-            severity,
-        });
+        self.problems
+            .push(Problem::other(self.path.clone(), reason, severity));
     }
 }
 
@@ -197,7 +196,10 @@ fn read_and_scan(
     }
     let Some(format) = choose_format(&head, options) else {
         report.stats.bytes = head.len() as u64;
-        report.problem(BINARY_SKIPPED.into(), Severity::Skipped);
+        let path = report.path.clone();
+        report
+            .problems
+            .push(Problem::of(path, ProblemKind::Binary, Severity::Skipped));
         return Ok(());
     };
     report.format = Some(format);
@@ -216,9 +218,6 @@ fn read_and_scan(
     report.note_long_lines(options.max_line);
     result
 }
-
-/// Why an input that is not text was passed over.
-const BINARY_SKIPPED: &str = "binary data, not a text log: skipped";
 
 /// The format to read an input as: the hint, else what its first bytes look like
 /// (None: binary data, not a log).

@@ -3,9 +3,9 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use super::{choose_format, read_head, ScanOptions, BINARY_SKIPPED};
+use super::{choose_format, read_head, ScanOptions};
 use crate::record::{LogFormat, Parser, Record};
-use crate::source::{self, describe_io, Input, Problem, Severity};
+use crate::source::{self, describe_io, Input, Problem, ProblemKind, Severity};
 
 /// Calls `on_record` with the line number and record of every log line of `input`
 /// (directives and empty lines give none). Returns the format read as (None when the
@@ -15,11 +15,7 @@ pub fn each_record(
     options: &ScanOptions,
     on_record: &mut dyn FnMut(u64, &Record),
 ) -> (Option<LogFormat>, Vec<Problem>) {
-    let problem = |reason: String, severity| Problem {
-        path: input.label(),
-        reason,
-        severity,
-    };
+    let problem = |reason: String, severity| Problem::other(input.label(), reason, severity);
     let mut opened = match source::open(input) {
         Ok(o) => o,
         Err(e) => {
@@ -39,7 +35,11 @@ pub fn each_record(
         }
     };
     if format.is_none() && problems.is_empty() {
-        problems.push(problem(BINARY_SKIPPED.into(), Severity::Skipped));
+        problems.push(Problem::of(
+            input.label(),
+            ProblemKind::Binary,
+            Severity::Skipped,
+        ));
     }
     if let Err(e) = opened.finish() {
         let reason = format!("cannot read to the end: {}", describe_io(&e));

@@ -5,6 +5,8 @@ pub mod aligned;
 mod files;
 mod hashing;
 mod pipe;
+mod problem;
+mod walk;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -13,6 +15,8 @@ use std::sync::{Arc, Mutex};
 
 pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
 pub use hashing::{digest_of_file, Digest, HashingReader};
+pub use problem::{Problem, ProblemKind, Severity};
+pub use walk::{expand, WalkOptions};
 
 /// One input of a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,27 +35,6 @@ impl Input {
             Input::Stdin => "-".to_string(),
         }
     }
-}
-
-/// An input that could not be read, or was passed over.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    /// Path (or `-`).
-    pub path: String,
-    /// Why, in plain words.
-    pub reason: String,
-    /// `error` (could not be read) or `skipped` (read, but not evidence wormtrace handles).
-    pub severity: Severity,
-}
-
-/// How bad a problem is for the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The input (or part of it) could not be read.
-    Error,
-    /// The input was read but is not a log.
-    Skipped,
 }
 
 /// Compression found by magic bytes.
@@ -89,53 +72,9 @@ impl Compression {
     }
 }
 
-/// Expands paths into inputs: directories recursively (sorted by name, links not followed),
-/// `-` as standard input. Paths that cannot be listed become problems.
+/// Expands paths into inputs with the default walk (links inside folders not followed).
 pub fn expand_inputs(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<Input> {
-    expand_inputs_except(paths, &[], problems)
-}
-
-/// [`expand_inputs`], leaving out the trees under `skip` (host volumes found inside a
-/// folder of logs).
-pub fn expand_inputs_except(
-    paths: &[PathBuf],
-    skip: &[PathBuf],
-    problems: &mut Vec<Problem>,
-) -> Vec<Input> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(path)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| !skip.iter().any(|s| s == e.path()))
-        {
-            match entry {
-                Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),
-                Ok(e) if e.file_type().is_symlink() && e.depth() == 0 => {
-                    inputs.push(Input::File(e.into_path()))
-                }
-                Ok(_) => {}
-                Err(e) => problems.push(Problem {
-                    path: e.path().unwrap_or(path).display().to_string(),
-                    reason: describe_walk_error(&e),
-                    severity: Severity::Error,
-                }),
-            }
-        }
-    }
-    inputs
-}
-
-fn describe_walk_error(e: &walkdir::Error) -> String {
-    match e.io_error() {
-        Some(io) => describe_io(io),
-        None => e.to_string(),
-    }
+    walk::expand(paths, WalkOptions::default(), problems)
 }
 
 /// An io error in plain words.

@@ -1,0 +1,131 @@
+//! Inputs that could not be read, or were passed over: a typed kind for the sinks to put into
+//! words in their own language, and the English reason JSON and CSV carry.
+
+use std::fmt;
+
+/// An input that could not be read, or was passed over.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// Path (or `-`).
+    pub path: String,
+    /// Why, in plain English words (the JSON and CSV field).
+    pub reason: String,
+    /// `error` (could not be read) or `skipped` (passed over, or not evidence wormtrace reads).
+    pub severity: Severity,
+    /// What happened, for sinks that word it in another language.
+    #[serde(skip)]
+    pub kind: ProblemKind,
+}
+
+/// How bad a problem is for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input (or part of it) could not be read.
+    Error,
+    /// The input was passed over: not evidence, a link not followed, over-long lines.
+    Skipped,
+}
+
+/// What kept an input from being read in full.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProblemKind {
+    /// A symbolic link inside a folder, not followed without `--follow`.
+    LinkNotFollowed { target: String },
+    /// A symbolic link back to a folder being walked.
+    LinkLoop { target: String },
+    /// A symbolic link whose target does not exist or cannot be reached.
+    LinkBroken { target: String },
+    /// A FIFO, socket or device inside a folder.
+    NotRegularFile,
+    /// Binary data that is no evidence wormtrace reads.
+    Binary,
+    /// No such file or directory.
+    NotFound,
+    /// Permission denied.
+    PermissionDenied,
+    /// Any other reason, in English only.
+    #[default]
+    Other,
+}
+
+impl ProblemKind {
+    /// The message key of the catalogs, and its argument (a link's target) if any.
+    pub fn message(&self) -> Option<(&'static str, Option<&str>)> {
+        Some(match self {
+            ProblemKind::LinkNotFollowed { target } => ("problem-link-not-followed", Some(target)),
+            ProblemKind::LinkLoop { target } => ("problem-link-loop", Some(target)),
+            ProblemKind::LinkBroken { target } => ("problem-link-broken", Some(target)),
+            ProblemKind::NotRegularFile => ("problem-not-regular", None),
+            ProblemKind::Binary => ("problem-binary", None),
+            ProblemKind::NotFound => ("problem-not-found", None),
+            ProblemKind::PermissionDenied => ("problem-permission", None),
+            ProblemKind::Other => return None,
+        })
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemKind::LinkNotFollowed { target } => {
+                write!(f, "symbolic link to {target}, not followed (use --follow)")
+            }
+            ProblemKind::LinkLoop { target } => {
+                write!(
+                    f,
+                    "symbolic link to {target} loops back to a folder being read"
+                )
+            }
+            ProblemKind::LinkBroken { target } => {
+                write!(f, "symbolic link to {target}, which cannot be reached")
+            }
+            ProblemKind::NotRegularFile => {
+                f.write_str("not a regular file (FIFO, socket or device)")
+            }
+            ProblemKind::Binary => f.write_str("binary data, not a text log: skipped"),
+            ProblemKind::NotFound => f.write_str("no such file or directory"),
+            ProblemKind::PermissionDenied => f.write_str("permission denied"),
+            ProblemKind::Other => f.write_str("unreadable"),
+        }
+    }
+}
+
+impl Problem {
+    /// A problem of a known kind; its English reason is the kind's.
+    pub fn of(path: impl Into<String>, kind: ProblemKind, severity: Severity) -> Problem {
+        Problem {
+            path: path.into(),
+            reason: kind.to_string(),
+            severity,
+            kind,
+        }
+    }
+
+    /// A problem told in English words only.
+    pub fn other(
+        path: impl Into<String>,
+        reason: impl Into<String>,
+        severity: Severity,
+    ) -> Problem {
+        Problem {
+            path: path.into(),
+            reason: reason.into(),
+            severity,
+            kind: ProblemKind::Other,
+        }
+    }
+
+    /// A problem from an I/O error, typed where the error kind is one the catalogs word.
+    pub fn io(path: impl Into<String>, error: &std::io::Error) -> Problem {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                Problem::of(path, ProblemKind::NotFound, Severity::Error)
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                Problem::of(path, ProblemKind::PermissionDenied, Severity::Error)
+            }
+            _ => Problem::other(path, error.to_string(), Severity::Error),
+        }
+    }
+}
