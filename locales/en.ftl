@@ -1,7 +1,25 @@
-headline-spreading = { $count } host(s) on our own networks are sending worm requests: they are very likely infected. Isolate them first.
-headline-exposed = Attacked. { $count } server(s) answered a Code Red request in a way that leaves infection possible: check those hosts.
-headline-attacked = Attacked, but no host of ours sent worm requests in this evidence ({ $attempts } attempts from { $sources } source(s)).
-headline-clean = No Code Red-family traces found in { $inputs } input(s).
+headline-spreading = { $count ->
+        [one] One host on our own networks is
+       *[other] { $count } hosts on our own networks are
+    } sending worm requests: they are very likely infected. Isolate them first.
+headline-exposed = Attacked. { $count ->
+        [one] One server answered
+       *[other] { $count } servers answered
+    } a Code Red request in a way that leaves infection possible: check { $count ->
+        [one] that host
+       *[other] those hosts
+    }.
+headline-attacked = Attacked, but no host of ours sent worm requests in this evidence ({ $attempts ->
+        [one] one attempt
+       *[other] { $attempts } attempts
+    } from { $sources ->
+        [one] one source
+       *[other] { $sources } sources
+    }).
+headline-clean = No Code Red-family traces found in { $inputs ->
+        [one] the one input
+       *[other] { $inputs } inputs
+    }.
 note-attempt = A log line proves that a request was sent, not that it succeeded. An unpatched IIS that got infected usually logs nothing for that request, so a gap in the log is no proof of safety.
 section-spreading = Likely infected hosts of ours (spreading)
 section-attackers = Attacking sources
@@ -25,8 +43,23 @@ col-patched = 200 (patched)
 col-unknown = other (check)
 col-day = day
 more-rows = … and { $count } more (see --format jsonl for all)
-inputs-line = Scanned { $inputs } input(s): { $bytes } bytes, { $lines } lines, { $findings } finding(s).
-problems-line = { $count } input(s) could not be read in full; see the messages above.
+inputs-line = Scanned { $inputs ->
+        [one] one input
+       *[other] { $inputs } inputs
+    }: { $bytes ->
+        [one] one byte
+       *[other] { $bytes } bytes
+    }, { $lines ->
+        [one] one line
+       *[other] { $lines } lines
+    }, { $findings ->
+        [one] one finding
+       *[other] { $findings } findings
+    }.
+problems-line = { $count ->
+        [one] One input was
+       *[other] { $count } inputs were
+    } not read in full: see “Inputs not read”.
 verdict-spreading = spreading
 verdict-exposed = exposed
 verdict-attacked = attacked
@@ -45,10 +78,28 @@ col-patch = MS01-033 patch
 col-traces = traces
 host-unreadable = could not read
 host-metabase-bin = { $path }: IIS 5 binary metabase, not parsed; check for virtual directories c and d in Internet Services Manager.
-headline-host-compromised = { $count } host(s) carry Code Red II or Nimda traces on disk or in the registry: treat them as compromised.
-headline-host-exposed = No worm traces, but { $count } host(s) run IIS without the MS01-033 fix: they can be infected.
-headline-host-unknown = No worm traces found, but the evidence does not settle { $count } host(s): see what could not be read.
-headline-host-clean = No worm traces on { $count } host(s), and none is exposed.
+headline-host-compromised = { $count ->
+        [one] One host carries
+       *[other] { $count } hosts carry
+    } Code Red II or Nimda traces on disk or in the registry: treat { $count ->
+        [one] it
+       *[other] them
+    } as compromised.
+headline-host-exposed = No worm traces, but { $count ->
+        [one] one host runs
+       *[other] { $count } hosts run
+    } IIS without the MS01-033 fix: { $count ->
+        [one] it
+       *[other] they
+    } can be infected.
+headline-host-unknown = No worm traces found, but the evidence does not settle { $count ->
+        [one] one host
+       *[other] { $count } hosts
+    }: see what could not be read.
+headline-host-clean = No worm traces on { $count ->
+        [one] the one host
+       *[other] { $count } hosts
+    }, and none is exposed.
 host-verdict-compromised = compromised
 host-verdict-exposed = exposed (can be infected)
 host-verdict-mitigated = mitigated (no .ida/.idq mapping)
@@ -110,8 +161,17 @@ todo-host-unknown-1 = Give wormtrace what it could not read: the SYSTEM and SOFT
 
 # Network evidence: captures and connection tables
 section-net = Outbound port-80 activity (captures and connection tables)
-headline-net-spreading = { $count } address(es) are scanning port 80 the way a worm does: treat those hosts as infected.
-headline-net-quiet = No scanning of port 80 seen from { $count } address(es).
+headline-net-spreading = { $count ->
+        [one] One address is
+       *[other] { $count } addresses are
+    } scanning port 80 the way a worm does: treat { $count ->
+        [one] that host
+       *[other] those hosts
+    } as infected.
+headline-net-quiet = No scanning of port 80 seen from { $count ->
+        [one] the one address
+       *[other] { $count } addresses
+    }.
 net-verdict-spreading = spreading
 net-verdict-not-spreading = not spreading
 col-address = address
@@ -119,8 +179,35 @@ col-family = likely family
 col-figures = figures
 todo-net-spreading-1 = Take the scanning hosts off the network now: each one keeps trying hundreds of new targets a minute.
 todo-net-spreading-2 = Sweep them with wormtrace (volume, registry and IIS logs): Code Red II leaves root.exe and a trojan explorer.exe, and must be reinstalled, not only rebooted.
-todo-net-spreading-3 = Check the hosts they reached first: Code Red II prefers its own /16 and /8, so its neighbours are the next victims.
-net-figures-targets = { $targets } port-80 targets
+todo-net-spreading-3 = Then check the hosts they connected to: Code Red II prefers its own /16 and /8, so its neighbours are the next victims.
+net-figures-targets = { $targets ->
+        [one] one port-80 target
+       *[other] { $targets } port-80 targets
+    }
 net-figures-window = {" "}({ $count } in { $seconds } s)
 net-figures-locality = /16 { $same16 }%, /8 { $same8 }%, elsewhere { $elsewhere }%
+list-separator = {"; "}
 net-figures-fit = best fit { $model } (p { $p })
+
+# Inputs that were skipped or could not be read, and the terminal around the run
+headline-incomplete = No Code Red-family traces in what was read, but { $unread ->
+        [one] one input was
+       *[other] { $unread } inputs were
+    } not read in full: this is not a clean result.
+section-not-read = Inputs not read
+col-input = input
+col-reason = reason
+col-severity = kind
+severity-error = unreadable
+severity-skipped = skipped
+problem-link-not-followed = symbolic link to { $target }, not followed (use --follow)
+problem-link-loop = symbolic link to { $target } leads back into a folder being read
+problem-link-broken = symbolic link to { $target }, which cannot be reached
+problem-not-regular = not a regular file (FIFO, socket or device)
+problem-binary = binary data, not evidence wormtrace reads
+problem-not-found = no such file or directory
+problem-permission = permission denied
+stdin-hint = Reading evidence from standard input. Pipe a file in, or paste lines and end with Ctrl-D.
+progress-read = read
+progress-decoded = decoded
+progress-findings = findings

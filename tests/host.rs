@@ -510,5 +510,5 @@ fn summary_in_japanese_with_what_to_do() {
             .to_string(),
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("No worm traces on 1 host(s)"), "{text}");
+    assert!(text.contains("No worm traces on the one host"), "{text}");
 }

@@ -45,6 +45,10 @@ impl Messages {
         let mut bundle = FluentBundle::new(vec![langid]);
         // Isolation marks would show up as stray characters in terminals and files.
         bundle.set_use_isolating(false);
+        bundle.set_formatter(Some(|value, _| match value {
+            FluentValue::Number(n) => whole_number(n.value).map(group_digits),
+            _ => None,
+        }));
         let resource = FluentResource::try_new(text.to_string()).expect("embedded catalog parses");
         bundle
             .add_resource(resource)
@@ -71,6 +75,24 @@ impl Messages {
     pub fn text(&self, key: &str) -> String {
         self.get(key, &[])
     }
+}
+
+/// A whole number that fits in `u64`, else `None`.
+fn whole_number(value: f64) -> Option<u64> {
+    (value >= 0.0 && value.fract() == 0.0 && value < u64::MAX as f64).then_some(value as u64)
+}
+
+/// A count with thousands separators: `1234567` gives `1,234,567` (both catalogs' style).
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -105,6 +127,10 @@ mod tests {
             .get("headline-clean", &[("inputs", 2.into())])
             .contains("2 input"));
         assert_eq!(en.text("no-such-key"), "no-such-key");
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(group_digits(1234567), "1,234,567");
         assert_eq!(Lang::from_locale(Some("ja_JP.UTF-8")), Lang::Ja);
         assert_eq!(Lang::from_locale(Some("C")), Lang::En);
         assert_eq!(Lang::from_locale(None), Lang::En);

@@ -238,9 +238,23 @@ pub struct ScanArgs {
     /// Longest part of a line that is checked; the rest is counted.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_line: usize,
+    /// The progress bar on standard error: `auto` shows it on a terminal.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub progress: ProgressMode,
     /// No progress bar and no problem messages on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// When to show the progress bar.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// When standard error is a terminal.
+    Auto,
+    /// Always, even into a file (for measuring its cost).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// `wormtrace rules`.

@@ -2,6 +2,7 @@
 //! without spawning the binary. `main` parses arguments, calls [`execute`] and prints.
 
 pub mod args;
+mod console;
 mod parse;
 mod rules;
 mod scan;

@@ -65,7 +65,11 @@ fn check_rules(paths: &[PathBuf]) -> Result<ExitStatus, RunError> {
     for e in &errors {
         println!("{e}");
     }
-    println!("{ok} rule(s) valid, {} error(s)", errors.len());
+    println!(
+        "{} valid, {}",
+        counted(ok, "rule", "rules"),
+        counted(errors.len(), "error", "errors")
+    );
     Ok(if errors.is_empty() && !files.is_empty() {
         ExitStatus::Clean
     } else {
@@ -91,9 +95,9 @@ fn print_stats(detector: &Detector) -> Result<(), RunError> {
                     .collect();
                 writeln!(
                     out,
-                    "{}  {} atom(s): {}",
+                    "{}  {}: {}",
                     rule.id,
-                    atoms.len(),
+                    counted(atoms.len(), "atom", "atoms"),
                     shown.join(" | ")
                 )?;
             }
@@ -105,6 +109,12 @@ fn print_stats(detector: &Detector) -> Result<(), RunError> {
         }
     }
     let slow = detector.slow_rules().len();
-    writeln!(out, "{} rule(s), {} slow", detector.rules().len(), slow)?;
+    let rules = counted(detector.rules().len(), "rule", "rules");
+    writeln!(out, "{rules}, {slow} slow")?;
     Ok(())
+}
+
+/// `1 rule`, `2 rules`: a count with its noun in the right number.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::args::{OutputFormat, ScanArgs};
+use super::console::Console;
 use super::{detector_for, lang_from_env, output_writer, ExitStatus, RunError};
 use crate::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
 use crate::i18n::{Lang, Messages};
@@ -17,32 +18,18 @@ use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
 
 pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
+    let lang = args.lang.unwrap_or_else(lang_from_env);
+    let mut console = Console::new(args.quiet, lang);
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let mut problems = Vec::new();
     let (inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
-    let show_progress = !args.quiet && io::stderr().is_terminal();
-    for p in &problems {
-        if !args.quiet {
-            eprintln!("wormtrace: {}: {}", p.path, p.reason);
-        }
-    }
-    let options = ScanOptions {
-        format_hint: args.reading.format_hint,
-        local_offset: args.reading.local_offset,
-        all_hits: args.all_hits,
-        max_line: args.max_line.max(1024),
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        host_names,
-        spread_window_secs: args.spread_window.max(1),
-        split_min_bytes: args.split_min_bytes.max(1),
-    };
-    let mut spread = SpreadTallies::default();
-    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    problems.iter().for_each(|p| console.problem(p));
+    console.stdin_hint(&inputs);
+    let mut options = scan_options(&args, host_names);
     let summary_options = SummaryOptions {
-        lang: args.lang.unwrap_or_else(lang_from_env),
-        color,
+        lang,
+        color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        width: summary_width(),
     };
     let mut sinks = open_sinks(&args, summary_options)?;
     let mut aggregator = Aggregator::new(if args.internal.is_empty() {
@@ -51,28 +38,17 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
         args.internal.clone()
     });
     let mut totals = RunTotals {
-        problems: problems.clone(),
+        problems,
         ..RunTotals::default()
     };
+    let mut spread = SpreadTallies::default();
     let mut sink_error: Option<io::Error> = None;
-    let total_inputs = inputs.len();
+    options.progress = console.start_progress(args.progress, &inputs);
     scan_all(&inputs, &detector, &options, |report| {
-        for p in &report.problems {
-            if !args.quiet {
-                eprintln!("wormtrace: {}: {}", p.path, p.reason);
-            }
-        }
+        report.problems.iter().for_each(|p| console.problem(p));
+        console.input_done(report.findings.len() as u64);
         report.findings.iter().for_each(|f| aggregator.add(f));
         totals.add(&report);
-        if show_progress {
-            eprint!(
-                "\r\x1b[2K{}/{} inputs, {} MB, {} findings",
-                totals.inputs,
-                total_inputs,
-                totals.bytes / 1_000_000,
-                totals.findings
-            );
-        }
         for sink in sinks.iter_mut() {
             if let Err(e) = sink.input(&report) {
                 sink_error.get_or_insert(e);
@@ -82,13 +58,11 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
             spread.add(&report.path, network.tallies);
         }
     });
-    if show_progress {
-        eprint!("\r\x1b[2K");
-    }
+    console.finish_progress();
     if let Some(e) = sink_error {
         return Err(e.into());
     }
-    let host_findings = sweep_hosts(&hosts, &args, &mut sinks, &mut totals)?;
+    let host_findings = sweep_hosts(&hosts, &args, &console, &mut sinks, &mut totals)?;
     report_spread(&spread, &args, &mut sinks, &mut totals)?;
     let verdicts = aggregator.verdicts();
     for sink in sinks.iter_mut() {
@@ -104,6 +78,36 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     } else {
         ExitStatus::Clean
     })
+}
+
+fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOptions {
+    ScanOptions {
+        format_hint: args.reading.format_hint,
+        local_offset: args.reading.local_offset,
+        all_hits: args.all_hits,
+        max_line: args.max_line.max(1024),
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        host_names,
+        spread_window_secs: args.spread_window.max(1),
+        split_min_bytes: args.split_min_bytes.max(1),
+        progress: None,
+    }
+}
+
+/// Columns the summary's prose wraps to: the terminal's width, else `COLUMNS`, else none
+/// (a summary written to a file or pipe keeps whole lines).
+fn summary_width() -> Option<usize> {
+    if io::stdout().is_terminal() {
+        if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
+            return Some(usize::from(w));
+        }
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w > 0)
 }
 
 /// The log and network inputs, the hosts to sweep, and the host names of connection tables.
@@ -186,6 +190,7 @@ fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
 fn sweep_hosts(
     hosts: &[HostSpec],
     args: &ScanArgs,
+    console: &Console,
     sinks: &mut [Box<dyn Sink>],
     totals: &mut RunTotals,
 ) -> Result<u64, RunError> {
@@ -194,11 +199,7 @@ fn sweep_hosts(
     let mut findings = 0;
     for spec in hosts {
         let report = sweep(spec, options, &messages);
-        for p in &report.problems {
-            if !args.quiet {
-                eprintln!("wormtrace: {}: {}", p.path, p.reason);
-            }
-        }
+        report.problems.iter().for_each(|p| console.problem(p));
         totals.problems.extend(report.problems.iter().cloned());
         findings += report.findings.len() as u64;
         totals.hosts += 1;

@@ -46,6 +46,8 @@ pub struct ScanOptions {
     pub spread_window_secs: i64,
     /// Plain files at least this large are scanned in chunks, in parallel when threads allow.
     pub split_min_bytes: u64,
+    /// Where the bytes read are counted for a progress display.
+    pub progress: Option<std::sync::Arc<source::Progress>>,
 }
 
 impl ScanOptions {
@@ -69,6 +71,7 @@ impl Default for ScanOptions {
             host_names: BTreeMap::new(),
             spread_window_secs: crate::net::spread::SpreadOptions::default().window_secs,
             split_min_bytes: split::MIN_SPLIT_BYTES,
+            progress: None,
         }
     }
 }
@@ -155,7 +158,7 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
         }
     }
     let mut report = InputReport::new(input.label());
-    let mut opened = match source::open(input) {
+    let mut opened = match source::open_counted(input, options.progress.as_ref()) {
         Ok(o) => o,
         Err(e) => {
             report.problem(format!("cannot open: {}", describe_io(&e)), Severity::Error);

@@ -22,7 +22,9 @@ use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
 use crate::finding::{Finding, LinePosition};
 use crate::record::{LogFormat, Parser};
-use crate::source::{describe_io, digest_of_file, open_read_only, Compression, Severity};
+use crate::source::{
+    describe_io, digest_of_file, open_read_only, Compression, Counted, Severity, Side,
+};
 
 /// Files smaller than this are scanned the usual way (the default of
 /// [`ScanOptions::split_min_bytes`]).
@@ -192,7 +194,11 @@ fn scan_chunk(
     });
     let (stats, error) = match opened {
         Ok(f) => {
-            let mut reader = f.take(range.end - range.start);
+            let reader = f.take(range.end - range.start);
+            let mut reader: Box<dyn Read> = match &options.progress {
+                Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Both)),
+                None => Box::new(reader),
+            };
             let (stats, result) = scanner.run(Vec::new(), &mut reader, &mut findings);
             (stats, result.err())
         }

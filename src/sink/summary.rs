@@ -9,9 +9,10 @@ use fluent_bundle::FluentValue;
 
 use super::{RunTotals, Sink};
 use crate::host::HostReport;
-use crate::i18n::{Lang, Messages};
+use crate::i18n::{group_digits, Lang, Messages};
 use crate::net::spread::{SpreadFinding, SpreadVerdict};
 use crate::scan::InputReport;
+use crate::source::{Problem, Severity};
 use crate::verdict::Verdict;
 
 /// Rows shown per table before "and N more".
@@ -23,6 +24,8 @@ pub struct SummaryOptions {
     pub lang: Lang,
     /// ANSI colours (only on a terminal, never with NO_COLOR).
     pub color: bool,
+    /// Columns to wrap prose to (the terminal's width); `None` leaves lines whole.
+    pub width: Option<usize>,
 }
 
 /// Writes a human summary at the end of the run.
@@ -54,6 +57,31 @@ impl<W: Write> SummarySink<W> {
         } else {
             text.to_string()
         }
+    }
+
+    /// Writes prose wrapped to the terminal's width (display width, so Japanese lines break
+    /// between characters), `first` before the first line and `rest` before the others.
+    fn paragraph(&mut self, text: &str, first: &str, rest: &str) -> io::Result<()> {
+        let Some(width) = self.options.width else {
+            return writeln!(self.out, "{first}{text}");
+        };
+        let options = textwrap::Options::new(width.max(20))
+            .initial_indent(first)
+            .subsequent_indent(rest);
+        for line in textwrap::wrap(text, options) {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// A numbered list of advice, wrapped, continuation lines under the text.
+    fn steps(&mut self, texts: &[String]) -> io::Result<()> {
+        for (n, text) in texts.iter().enumerate() {
+            let first = format!("  {}. ", n + 1);
+            let rest = " ".repeat(first.len());
+            self.paragraph(text, &first, &rest)?;
+        }
+        Ok(())
     }
 
     fn heading(&mut self, key: &str) -> io::Result<()> {
@@ -115,6 +143,12 @@ impl<W: Write> SummarySink<W> {
                     "1;33",
                     vec![("count", count("target", "exposed").into())],
                 )
+            } else if totals.findings == 0 && !totals.problems.is_empty() {
+                (
+                    "headline-incomplete",
+                    "1;33",
+                    vec![("unread", totals.problems.len().into())],
+                )
             } else if totals.findings > 0 {
                 (
                     "headline-attacked",
@@ -132,11 +166,10 @@ impl<W: Write> SummarySink<W> {
                 )
             };
         let text = self.messages.get(key, &args);
-        let painted = self.paint(color, &text);
-        writeln!(self.out, "{painted}")?;
+        self.painted_paragraph(color, &text)?;
         if totals.findings > 0 {
             let note = self.messages.text("note-attempt");
-            writeln!(self.out, "{note}")?;
+            self.paragraph(&note, "", "")?;
         }
         Ok(())
     }
@@ -149,8 +182,8 @@ impl<W: Write> SummarySink<W> {
                 vec![
                     v.subject.clone(),
                     families(v),
-                    v.evidence_count.to_string(),
-                    v.peers.to_string(),
+                    group_digits(v.evidence_count),
+                    group_digits(v.peers),
                     share(v.share_same_16),
                     share(v.share_same_8),
                     time(&v.first_seen),
@@ -181,8 +214,8 @@ impl<W: Write> SummarySink<W> {
                 vec![
                     v.subject.clone(),
                     families(v),
-                    v.evidence_count.to_string(),
-                    v.peers.to_string(),
+                    group_digits(v.evidence_count),
+                    group_digits(v.peers),
                     time(&v.first_seen),
                     time(&v.last_seen),
                 ]
@@ -215,10 +248,10 @@ impl<W: Write> SummarySink<W> {
                 vec![
                     v.subject.clone(),
                     verdict,
-                    v.evidence_count.to_string(),
-                    e.no_mapping.to_string(),
-                    e.patched.to_string(),
-                    e.unknown.to_string(),
+                    group_digits(v.evidence_count),
+                    group_digits(e.no_mapping),
+                    group_digits(e.patched),
+                    group_digits(e.unknown),
                 ]
             })
             .collect();
@@ -258,7 +291,7 @@ impl<W: Write> SummarySink<W> {
                     .chain(
                         families
                             .iter()
-                            .map(|f| counts.get(f).copied().unwrap_or(0).to_string()),
+                            .map(|f| group_digits(counts.get(f).copied().unwrap_or(0))),
                     )
                     .collect()
             })
@@ -285,9 +318,22 @@ impl<W: Write> SummarySink<W> {
             return Ok(());
         }
         self.heading("section-todo")?;
-        for (n, key) in keys.iter().enumerate() {
-            let text = self.messages.text(key);
-            writeln!(self.out, "  {}. {text}", n + 1)?;
+        let texts: Vec<String> = keys.iter().map(|k| self.messages.text(k)).collect();
+        self.steps(&texts)
+    }
+
+    /// A headline: wrapped, then each line painted (escapes must not count as width).
+    fn painted_paragraph(&mut self, color: &str, text: &str) -> io::Result<()> {
+        let lines: Vec<String> = match self.options.width {
+            Some(width) => textwrap::wrap(text, width.max(20))
+                .into_iter()
+                .map(|l| l.into_owned())
+                .collect(),
+            None => vec![text.to_string()],
+        };
+        for line in lines {
+            let painted = self.paint(color, &line);
+            writeln!(self.out, "{painted}")?;
         }
         Ok(())
     }
@@ -302,18 +348,14 @@ impl<W: Write> SummarySink<W> {
                 ("findings", totals.findings.into()),
             ],
         );
-        writeln!(self.out, "\n{line}")?;
-        let errors = totals
-            .problems
-            .iter()
-            .filter(|p| p.severity == crate::source::Severity::Error)
-            .count();
-        if errors > 0 {
+        writeln!(self.out)?;
+        self.paragraph(&line, "", "")?;
+        let unread = totals.problems.len();
+        if unread > 0 {
             let text = self
                 .messages
-                .get("problems-line", &[("count", errors.into())]);
-            let painted = self.paint("33", &text);
-            writeln!(self.out, "{painted}")?;
+                .get("problems-line", &[("count", unread.into())]);
+            self.painted_paragraph("33", &text)?;
         }
         Ok(())
     }
@@ -376,6 +418,7 @@ impl<W: Write> Sink for SummarySink<W> {
             writeln!(self.out)?;
             self.network_section(&spread)?;
         }
+        self.not_read_section(&totals.problems)?;
         self.out.flush()
     }
 }
@@ -395,7 +438,7 @@ impl<W: Write> SummarySink<W> {
                     h.host.clone(),
                     self.messages.text(&format!("host-verdict-{}", v.verdict)),
                     patch,
-                    v.evidence_count.to_string(),
+                    group_digits(v.evidence_count),
                 ]
             })
             .collect();
@@ -426,8 +469,7 @@ impl<W: Write> SummarySink<W> {
             ("headline-host-clean", "1;32", hosts.len())
         };
         let text = self.messages.get(key, &[("count", n.into())]);
-        let painted = self.paint(color, &text);
-        writeln!(self.out, "{painted}")
+        self.painted_paragraph(color, &text)
     }
 
     fn host_detail(&mut self, h: &HostReport) -> io::Result<()> {
@@ -475,11 +517,35 @@ impl<W: Write> SummarySink<W> {
             return Ok(());
         }
         self.heading("section-todo")?;
-        for (n, key) in keys.iter().enumerate() {
-            let text = self.messages.text(key);
-            writeln!(self.out, "  {}. {text}", n + 1)?;
+        let texts: Vec<String> = keys.iter().map(|k| self.messages.text(k)).collect();
+        self.steps(&texts)
+    }
+
+    /// Every input that was skipped or could not be read in full, in the summary's words,
+    /// so a partial run never reads as a clean one (even with `--quiet`).
+    fn not_read_section(&mut self, problems: &[Problem]) -> io::Result<()> {
+        if problems.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.heading("section-not-read")?;
+        let rows: Vec<Vec<String>> = problems
+            .iter()
+            .map(|p| {
+                let severity = match p.severity {
+                    Severity::Error => "severity-error",
+                    Severity::Skipped => "severity-skipped",
+                };
+                let reason = match p.kind.message() {
+                    Some((key, Some(target))) => self
+                        .messages
+                        .get(key, &[("target", target.to_string().into())]),
+                    Some((key, None)) => self.messages.text(key),
+                    None => p.reason.clone(),
+                };
+                vec![p.path.clone(), self.messages.text(severity), reason]
+            })
+            .collect();
+        self.table(&["col-input", "col-severity", "col-reason"], rows)
     }
 }
 

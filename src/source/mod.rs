@@ -6,6 +6,7 @@ mod files;
 mod hashing;
 mod pipe;
 mod problem;
+pub mod progress;
 mod walk;
 
 use std::fs::File;
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
 pub use hashing::{digest_of_file, Digest, HashingReader};
 pub use problem::{Problem, ProblemKind, Severity};
+pub use progress::{Counted, Progress, Side};
 pub use walk::{expand, WalkOptions};
 
 /// One input of a scan.
@@ -118,9 +120,18 @@ impl Opened {
 
 /// Opens an input read-only, without changing its access time where the system allows.
 pub fn open(input: &Input) -> io::Result<Opened> {
+    open_counted(input, None)
+}
+
+/// [`open`], adding the stored and decoded bytes read to `progress`.
+pub fn open_counted(input: &Input, progress: Option<&Arc<Progress>>) -> io::Result<Opened> {
     let file: Box<dyn Read + Send> = match input {
         Input::File(path) => Box::new(open_read_only(path)?),
         Input::Stdin => Box::new(io::stdin()),
+    };
+    let file: Box<dyn Read + Send> = match progress {
+        Some(p) => Box::new(Counted::new(file, p.clone(), Side::Stored)),
+        None => file,
     };
     let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::new(file)));
     let mut buffered = BufReader::with_capacity(256 * 1024, SharedReader(raw.clone()));
@@ -130,6 +141,10 @@ pub fn open(input: &Input) -> io::Result<Opened> {
         Compression::Gzip => piped(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Bzip2 => piped(bzip2::bufread::MultiBzDecoder::new(buffered)),
         Compression::Zstd => piped(zstd::stream::read::Decoder::with_buffer(buffered)?),
+    };
+    let reader: Box<dyn Read + Send> = match progress {
+        Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Decoded)),
+        None => reader,
     };
     Ok(Opened {
         reader,

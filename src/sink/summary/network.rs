@@ -17,13 +17,13 @@ impl<W: Write> SummarySink<W> {
         let text = |s: String| FluentValue::from(s);
         let mut parts = vec![self.messages.get(
             "net-figures-targets",
-            &[("targets", text(v.distinct_targets.to_string()))],
+            &[("targets", v.distinct_targets.into())],
         )];
         if let Some(w) = &v.window {
             parts[0].push_str(&self.messages.get(
                 "net-figures-window",
                 &[
-                    ("count", text(w.distinct_targets.to_string())),
+                    ("count", w.distinct_targets.into()),
                     ("seconds", text(w.seconds.to_string())),
                 ],
             ));
@@ -50,7 +50,7 @@ impl<W: Write> SummarySink<W> {
                 ],
             ));
         }
-        parts.join("; ")
+        parts.join(&self.messages.text("list-separator"))
     }
 
     pub(super) fn network_section(&mut self, verdicts: &[SpreadVerdict]) -> io::Result<()> {
@@ -61,8 +61,7 @@ impl<W: Write> SummarySink<W> {
             ("headline-net-quiet", "1;32", verdicts.len())
         };
         let text = self.messages.get(key, &[("count", n.into())]);
-        let painted = self.paint(color, &text);
-        writeln!(self.out, "{painted}")?;
+        self.painted_paragraph(color, &text)?;
         self.heading("section-net")?;
         let rows: Vec<Vec<String>> = verdicts
             .iter()
@@ -90,10 +89,9 @@ impl<W: Write> SummarySink<W> {
             return Ok(());
         }
         self.heading("section-todo")?;
-        for i in 1..=SPREADING_STEPS {
-            let text = self.messages.text(&format!("todo-net-spreading-{i}"));
-            writeln!(self.out, "  {i}. {text}")?;
-        }
-        Ok(())
+        let texts: Vec<String> = (1..=SPREADING_STEPS)
+            .map(|i| self.messages.text(&format!("todo-net-spreading-{i}")))
+            .collect();
+        self.steps(&texts)
     }
 }
