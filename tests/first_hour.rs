@@ -237,3 +237,65 @@ fn help_says_what_each_command_reads_with_examples_and_exit_codes() {
     let help = text(&wormtrace(&["rules", "--help"]));
     assert!(help.contains("Examples:"), "{help}");
 }
+
+fn parse_records(path: &str) -> Vec<serde_json::Value> {
+    let out = wormtrace(&["parse", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn parse_reads_captures_and_connection_tables_as_scan_does() {
+    let requests = parse_records("samples/network/dmz.pcap");
+    let (_, scanned) = scan_jsonl(&[Path::new("samples/network/dmz.pcap")], &[]);
+    let findings: Vec<_> = of_type(&scanned, "finding")
+        .into_iter()
+        .filter(|f| f["flow"].is_string())
+        .collect();
+    assert!(findings.len() >= 3, "{findings:?}");
+    // Every request the scan flagged is a record with the same frame, flow and URI.
+    for f in &findings {
+        let r = requests
+            .iter()
+            .find(|r| r["frame"] == f["line"])
+            .unwrap_or_else(|| panic!("no record for frame {}", f["line"]));
+        assert_eq!(r["format"], "pcap");
+        assert_eq!(r["flow"], f["flow"]);
+        assert_eq!(r["fields"]["c-ip"], f["client_ip"]);
+        assert_eq!(r["fields"]["s-port"], "80");
+        assert!(f["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with(r["fields"]["cs-uri-stem"].as_str().unwrap()));
+    }
+    assert!(requests
+        .iter()
+        .all(|r| r["complete"] == true && r["time"].is_string()));
+
+    let table = "samples/network/web05.netstat.txt";
+    let rows = parse_records(table);
+    let tcp_rows = std::fs::read_to_string(table)
+        .unwrap()
+        .lines()
+        .filter(|l| l.trim_start().starts_with("TCP"))
+        .count();
+    assert_eq!(rows.len(), tcp_rows);
+    assert!(rows
+        .iter()
+        .all(|r| r["format"] == "netstat-windows" && r["host"] == "web05"));
+    let syn = rows
+        .iter()
+        .find(|r| r["connection"]["state"] == "SYN_SENT")
+        .expect("the sample table has outbound SYNs");
+    assert_eq!(syn["connection"]["remote_port"], 80);
+    assert_eq!(syn["connection"]["local_ip"], "10.1.5.23");
+    assert!(syn["raw"].as_str().unwrap().contains("SYN_SENT"));
+}

@@ -24,11 +24,9 @@ pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
     let mut write_error = None;
     for input in &inputs {
         let label = input.label();
-        let (_, input_problems) = each_record(input, &options, &mut |line, record| {
+        let input_problems = each_record(input, &options, &mut |item| {
             if write_error.is_none() {
-                write_error = RecordLine::new(&label, line, record)
-                    .write_to(&mut out)
-                    .err();
+                write_error = RecordLine::new(&label, &item).write_to(&mut out).err();
             }
         });
         problems.extend(input_problems);

@@ -22,7 +22,7 @@ use crate::source::{
 };
 pub use lines::LineStats;
 pub use network::NetworkInput;
-pub use records::each_record;
+pub use records::{each_record, Parsed};
 
 /// Bytes looked at to guess an input's format.
 const SNIFF_BYTES: usize = 64 * 1024;

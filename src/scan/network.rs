@@ -26,7 +26,7 @@ pub struct NetworkInput {
 }
 
 /// Largest connection table read (larger input is cut, with a problem).
-const MAX_TABLE: u64 = 256 << 20;
+pub(crate) const MAX_TABLE: u64 = 256 << 20;
 
 /// The kind of network evidence `head` starts, if any.
 pub enum NetworkKind {

@@ -1,61 +1,102 @@
-//! Every line of an input as a parsed record, without detection: for exporting logs in
-//! taxonomy fields and for checking the parsers against other tools.
+//! Every record of an input, without detection: log lines, request heads reassembled from
+//! captures, and rows of connection tables. For exporting evidence in taxonomy fields and for
+//! checking the parsers against other tools (`wormtrace parse`).
 
 use std::io::{self, BufRead, BufReader, Read};
 
+use super::network::{sniff, NetworkKind, MAX_TABLE};
 use super::{choose_format, read_head, ScanOptions};
-use crate::record::{LogFormat, Parser, Record};
+use crate::net::capture::{http, read_capture, CaptureOptions, Request};
+use crate::net::host_from_path;
+use crate::net::netstat::{self, Connection};
+use crate::record::{Parser, Record};
 use crate::source::{self, describe_io, Input, Problem, ProblemKind, Severity};
 
-/// Calls `on_record` with the line number and record of every log line of `input`
-/// (directives and empty lines give none). Returns the format read as (None when the
-/// input was not read as a log) and what went wrong.
+/// One item of an input, as `wormtrace parse` prints it.
+pub enum Parsed<'a> {
+    /// A log line (1-based physical line number).
+    Line { line: u64, record: &'a Record<'a> },
+    /// A request head reassembled from a capture, as the rules see it.
+    Request {
+        format: &'static str,
+        request: &'a Request,
+        record: &'a Record<'a>,
+    },
+    /// A TCP row of a connection table, taken on `host`.
+    Row {
+        format: &'static str,
+        host: &'a str,
+        connection: &'a Connection,
+        raw: &'a str,
+    },
+}
+
+/// Calls `on_item` with every record of `input`: log lines (directives and empty lines give
+/// none), capture requests or table rows. Returns what went wrong; an input that is none of
+/// these is reported as skipped.
 pub fn each_record(
     input: &Input,
     options: &ScanOptions,
-    on_record: &mut dyn FnMut(u64, &Record),
-) -> (Option<LogFormat>, Vec<Problem>) {
+    on_item: &mut dyn FnMut(Parsed),
+) -> Vec<Problem> {
     let problem = |reason: String, severity| Problem::other(input.label(), reason, severity);
     let mut opened = match source::open(input) {
         Ok(o) => o,
         Err(e) => {
             let reason = format!("cannot open: {}", describe_io(&e));
-            return (None, vec![problem(reason, Severity::Error)]);
+            return vec![problem(reason, Severity::Error)];
         }
     };
     let mut problems = Vec::new();
-    let format = match read_records(&mut opened.reader, options, on_record) {
-        Ok(format) => format,
-        Err(e) => {
-            problems.push(problem(
-                format!("read error: {}", describe_io(&e)),
-                Severity::Error,
-            ));
-            None
-        }
-    };
-    if format.is_none() && problems.is_empty() {
-        problems.push(Problem::of(
-            input.label(),
-            ProblemKind::Binary,
-            Severity::Skipped,
-        ));
+    let label = input.label();
+    match read_items(&mut opened.reader, &label, options, on_item) {
+        Ok(true) => {}
+        Ok(false) => problems.push(Problem::of(label, ProblemKind::Binary, Severity::Skipped)),
+        Err(e) => problems.push(problem(
+            format!("read error: {}", describe_io(&e)),
+            Severity::Error,
+        )),
     }
     if let Err(e) = opened.finish() {
         let reason = format!("cannot read to the end: {}", describe_io(&e));
         problems.push(problem(reason, Severity::Error));
     }
-    (format, problems)
+    problems
 }
 
-fn read_records(
-    reader: &mut dyn Read,
+/// Reads the items; false when the input is no evidence `parse` reads.
+fn read_items(
+    reader: &mut (dyn Read + Send),
+    label: &str,
     options: &ScanOptions,
-    on_record: &mut dyn FnMut(u64, &Record),
-) -> io::Result<Option<LogFormat>> {
+    on_item: &mut dyn FnMut(Parsed),
+) -> io::Result<bool> {
     let head = read_head(reader)?;
+    match sniff(&head, options) {
+        Some(NetworkKind::Capture(kind)) => {
+            let format = kind.name();
+            let mut print = |request: &Request| {
+                http::with_request_record(request, |record, _| {
+                    on_item(Parsed::Request {
+                        format,
+                        request,
+                        record,
+                    })
+                });
+                Vec::new()
+            };
+            let capture = CaptureOptions::default();
+            let report = read_capture(head.as_slice().chain(reader), capture, &mut print);
+            return match report.error {
+                Some(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+                None => Ok(true),
+            };
+        }
+        Some(NetworkKind::Table) => return table_rows(head, reader, label, options, on_item),
+        None => {}
+    }
     let Some(format) = choose_format(&head, options) else {
-        return Ok(None);
+        return Ok(false);
     };
     let ctx = options.parse_context();
     let mut parser = Parser::for_format(format);
@@ -65,12 +106,47 @@ fn read_records(
     loop {
         buf.clear();
         if lines.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(Some(format));
+            return Ok(true);
         }
         number += 1;
         let raw = buf.strip_suffix(b"\n").unwrap_or(&buf);
         if let Some(record) = super::lines::parse_line(&mut parser, &ctx, raw) {
-            on_record(number, &record);
+            on_item(Parsed::Line {
+                line: number,
+                record: &record,
+            });
         }
     }
+}
+
+fn table_rows(
+    mut bytes: Vec<u8>,
+    reader: &mut (dyn Read + Send),
+    label: &str,
+    options: &ScanOptions,
+    on_item: &mut dyn FnMut(Parsed),
+) -> io::Result<bool> {
+    reader.take(MAX_TABLE).read_to_end(&mut bytes)?;
+    let text = netstat::decode(&bytes);
+    let table = netstat::parse(&text);
+    let format = table.dialect.map_or("netstat", |d| d.name());
+    let host = options
+        .host_names
+        .get(label)
+        .cloned()
+        .unwrap_or_else(|| host_from_path(label));
+    let lines: Vec<&str> = text.lines().collect();
+    for connection in &table.connections {
+        let raw = lines
+            .get(connection.line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or("");
+        on_item(Parsed::Row {
+            format,
+            host: &host,
+            connection,
+            raw: raw.trim_end_matches('\r'),
+        });
+    }
+    Ok(true)
 }

@@ -23,6 +23,38 @@ pub fn request_findings(
     format: &'static str,
     all_hits: bool,
 ) -> Vec<Finding> {
+    with_request_record(request, |record, request_line| {
+        let mut hits = Vec::new();
+        detector.matching_rules(record, &mut hits);
+        let at = LinePosition {
+            path,
+            line: request.frame,
+            offset: 0,
+        };
+        let mut found: Vec<Finding> = hits
+            .iter()
+            .map(|&i| {
+                network_finding(
+                    Finding::new(&detector.rules()[i], record, at),
+                    request,
+                    request_line,
+                    format,
+                )
+            })
+            .collect();
+        if !all_hits {
+            keep_most_specific(&mut found);
+        }
+        found
+    })
+}
+
+/// Calls `use_record` with the request as a taxonomy record and its request line: client and
+/// server address, server port, method, URI and the headers the rules read.
+pub fn with_request_record<T>(
+    request: &Request,
+    use_record: impl FnOnce(&Record, &[u8]) -> T,
+) -> T {
     let client_ip = request.client.ip().to_string();
     let server_ip = request.server.ip().to_string();
     let server_port = request.server.port().to_string();
@@ -38,28 +70,7 @@ pub fn request_findings(
     for line in head.split(|&b| b == b'\n').skip(1) {
         set_header(&mut record, line);
     }
-    let mut hits = Vec::new();
-    detector.matching_rules(&record, &mut hits);
-    let at = LinePosition {
-        path,
-        line: request.frame,
-        offset: 0,
-    };
-    let mut found: Vec<Finding> = hits
-        .iter()
-        .map(|&i| {
-            network_finding(
-                Finding::new(&detector.rules()[i], &record, at),
-                request,
-                request_line,
-                format,
-            )
-        })
-        .collect();
-    if !all_hits {
-        keep_most_specific(&mut found);
-    }
-    found
+    use_record(&record, request_line)
 }
 
 fn set_header<'a>(record: &mut Record<'a>, line: &'a [u8]) {

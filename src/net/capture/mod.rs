@@ -18,7 +18,8 @@ use super::spread::{SpreadSource, Subject, Tally};
 use answers::Answers;
 pub use frames::{read_frames, CaptureError, CaptureKind, Frame};
 use link::{tcp_segment, Skip};
-use reassembly::{At, Limits, Reassembler, Request};
+pub use reassembly::Request;
+use reassembly::{At, Limits, Reassembler};
 use syn::SynTracker;
 
 /// How a capture is read.
@@ -57,10 +58,11 @@ pub struct CaptureReport {
 /// How often (in capture seconds) idle flows are looked for.
 const EXPIRE_EVERY_SECS: i64 = 10;
 
+/// What is done with each reassembled request: the findings it gives.
+pub type OnRequest<'d> = dyn FnMut(&Request) -> Vec<Finding> + 'd;
+
 struct CaptureScan<'d> {
-    detector: &'d Detector,
-    path: &'d str,
-    kind: CaptureKind,
+    on_request: &'d mut OnRequest<'d>,
     options: CaptureOptions,
     reassembler: Reassembler,
     syns: SynTracker,
@@ -69,7 +71,7 @@ struct CaptureScan<'d> {
     report: CaptureReport,
 }
 
-/// Reads a whole capture.
+/// Reads a whole capture, running each request through the rules.
 pub fn scan_capture<R: Read + Send>(
     reader: R,
     kind: CaptureKind,
@@ -77,10 +79,22 @@ pub fn scan_capture<R: Read + Send>(
     path: &str,
     options: CaptureOptions,
 ) -> CaptureReport {
+    let format = kind.name();
+    let mut findings = |request: &Request| {
+        http::request_findings(request, detector, path, format, options.all_hits)
+    };
+    read_capture(reader, options, &mut findings)
+}
+
+/// Reads a whole capture, giving each reassembled request to `on_request` (which returns
+/// its findings; `wormtrace parse` returns none and prints the request instead).
+pub fn read_capture<'d, R: Read + Send>(
+    reader: R,
+    options: CaptureOptions,
+    on_request: &'d mut OnRequest<'d>,
+) -> CaptureReport {
     let mut scan = CaptureScan {
-        detector,
-        path,
-        kind,
+        on_request,
         options,
         reassembler: Reassembler::new(options.limits),
         syns: SynTracker::new(options.window_secs.max(1)),
@@ -166,13 +180,7 @@ impl CaptureScan<'_> {
     fn requests(&mut self, requests: Vec<Request>) {
         for request in requests {
             self.report.requests += 1;
-            let findings = http::request_findings(
-                &request,
-                self.detector,
-                self.path,
-                self.kind.name(),
-                self.options.all_hits,
-            );
+            let findings = (self.on_request)(&request);
             self.answers.wait(
                 request.client,
                 request.server,
