@@ -203,8 +203,9 @@ pub struct ScanArgs {
     /// read). Without it, each link found is reported as a skipped input.
     #[arg(long, short = 'L')]
     pub follow: bool,
-    /// Also write indicators: FILE.txt (one address per line, for firewalls) and FILE.json
-    /// (a STIX 2.1 bundle) with the attacking sources and our infected hosts.
+    /// Also write indicators of the attacking sources and our infected hosts: FILE gets one
+    /// address per line (for firewalls), FILE's name with the extension `stix.json` a STIX
+    /// 2.1 bundle (`--iocs block.txt` writes block.txt and block.stix.json).
     #[arg(long, value_name = "FILE")]
     pub iocs: Option<PathBuf>,
     /// Output format.

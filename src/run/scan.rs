@@ -13,7 +13,9 @@ use crate::i18n::{Lang, Messages};
 use crate::net::is_network_file;
 use crate::net::spread::{SpreadFinding, SpreadOptions, SpreadTallies};
 use crate::scan::{scan_all, ScanOptions};
-use crate::sink::{CsvSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink};
+use crate::sink::{
+    CsvSink, IocSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink,
+};
 use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
 
@@ -215,6 +217,14 @@ fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Si
     let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
     let machine_out = output_writer(args.output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some(file) = &args.iocs {
+        let sink =
+            IocSink::new(file, chrono::Utc::now()).map_err(|source| RunError::CreateOutput {
+                path: file.clone(),
+                source,
+            })?;
+        sinks.push(Box::new(sink));
+    }
     match args.format {
         OutputFormat::Summary => {
             sinks.push(Box::new(SummarySink::new(machine_out, summary)));

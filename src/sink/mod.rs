@@ -1,7 +1,9 @@
 //! Sinks: where the results of a scan go. Each receives inputs (with their findings) in
 //! input order, then the verdicts once at the end.
 
+pub mod atomic;
 mod csv_out;
+pub mod iocs;
 mod json_out;
 mod records;
 mod summary;
@@ -17,6 +19,7 @@ use crate::source::Problem;
 use crate::verdict::Verdict;
 
 pub use csv_out::CsvSink;
+pub use iocs::IocSink;
 pub use json_out::{JsonSink, JsonlSink};
 pub use records::RecordLine;
 pub use summary::{SummaryOptions, SummarySink};
