@@ -164,7 +164,8 @@ impl Bar {
                         words.2,
                         group_digits(found.load(Ordering::Relaxed)),
                     ));
-                    std::thread::sleep(TICK);
+                    // Parked, not asleep: stop() wakes it at once instead of waiting a tick.
+                    std::thread::park_timeout(TICK);
                 }
             })
         };
@@ -181,6 +182,7 @@ impl Bar {
     fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.ticker.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
         self.view.finish_and_clear();
