@@ -104,8 +104,11 @@ fn wormtrace_matches_what_pysigma_sqlite_matches() {
         "rules",
         "--rules",
         &std::env::var("WORMTRACE_SIGMA_DIR").expect("WORMTRACE_SIGMA_DIR names the SigmaHQ rules"),
+        // The sample logs; the host and network samples are no web-server records.
         "--extra-input",
-        "samples",
+        "samples/iis",
+        "--extra-input",
+        "samples/apache",
         "--work",
         &work.path().display().to_string(),
         "--report",
