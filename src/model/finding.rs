@@ -1,0 +1,218 @@
+//! The one finding type: what every kind of evidence reports, with the fields common to all
+//! and what is particular to each kind in [`Evidence`].
+
+use std::net::IpAddr;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use super::states::{Confidence, EvidenceKind, Exposure, Level};
+use super::time::Timestamp;
+
+/// One rule hit or host check that fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// 1-based position in the run's output, given when the run emits it (0 before): the
+    /// id verdicts link their evidence by.
+    pub id: u64,
+    /// `code-red-ii`, `nimda`, ... (a user rule's own family, or `sigma`).
+    pub family: String,
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: Level,
+    pub confidence: Confidence,
+    /// The evidence file: log, capture, table, hive, export or listing.
+    pub path: String,
+    /// When it happened, where the evidence says.
+    pub time: Option<Timestamp>,
+    /// What is particular to the kind of evidence.
+    pub evidence: Evidence,
+}
+
+/// What a finding saw, by kind of evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// A request, from a log line or reassembled from a capture.
+    Request(Box<RequestEvidence>),
+    /// A trace on a host: a file, a registry value or a metabase node.
+    Trace(TraceEvidence),
+    /// An address scanning port 80, from captures or connection tables.
+    Scan(ScanEvidence),
+}
+
+/// A request seen in a log or on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestEvidence {
+    /// 1-based physical line (captures: the frame of the request's first byte).
+    pub line: u64,
+    /// Byte offset of the line in the decompressed input.
+    pub offset: u64,
+    /// The format the input was read as (`iis-w3c`, `pcap`, ...).
+    pub format: &'static str,
+    pub client_ip: Option<IpAddr>,
+    /// The server's address, else its name, as the evidence gives it.
+    pub server: Option<String>,
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub status: Option<String>,
+    /// What the answer says about the server, for request kinds whose answer tells.
+    pub exposure: Option<Exposure>,
+    /// The line as text, shortened when long.
+    pub text: String,
+    /// Captures only: where on the wire.
+    pub wire: Option<Wire>,
+}
+
+/// Where a captured request travelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    pub frame: u64,
+    pub client_port: u16,
+    pub server_port: u16,
+    /// `client:port -> server:port`.
+    pub flow: String,
+}
+
+/// A trace on a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEvidence {
+    /// The host's name.
+    pub host: String,
+    /// Check id (`root-exe`, `sfc-disable`, ...); the catalogs say why it matters
+    /// (`why-<check>`).
+    pub check: &'static str,
+    /// The file (on disk or in a listing), registry value or metabase node.
+    pub location: String,
+    /// What was found there.
+    pub observed: String,
+    pub sha256: Option<String>,
+}
+
+/// Where a scan's figures were counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanSource {
+    /// Port-80 SYNs in packet captures.
+    Capture,
+    /// Outbound port-80 connections in connection tables.
+    Netstat,
+}
+
+/// An address scanning port 80.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanEvidence {
+    pub subject: IpAddr,
+    /// The host a connection table was taken on.
+    pub host: Option<String>,
+    pub source: ScanSource,
+    /// The inputs the figures came from.
+    pub paths: Vec<String>,
+    /// The figures in one line.
+    pub text: String,
+}
+
+impl Finding {
+    /// The kind of evidence it came from.
+    pub fn evidence_kind(&self) -> EvidenceKind {
+        match &self.evidence {
+            Evidence::Request(r) if r.wire.is_none() => EvidenceKind::Log,
+            Evidence::Request(_) | Evidence::Scan(_) => EvidenceKind::Network,
+            Evidence::Trace(_) => EvidenceKind::Host,
+        }
+    }
+
+    /// The request, for findings that saw one.
+    pub fn request(&self) -> Option<&RequestEvidence> {
+        match &self.evidence {
+            Evidence::Request(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The request, mutable.
+    pub fn request_mut(&mut self) -> Option<&mut RequestEvidence> {
+        match &mut self.evidence {
+            Evidence::Request(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Sets the status from an answer seen elsewhere (captures), and what it says.
+    pub fn set_status(&mut self, status: &str, exposure: Option<Exposure>) {
+        if let Some(r) = self.request_mut() {
+            r.status = Some(status.to_string());
+            if r.exposure.is_some() || exposure.is_some() {
+                r.exposure = exposure;
+            }
+        }
+    }
+}
+
+/// A finding as JSON writes it, with the text of its `why` (host traces) in the output's
+/// language. The field names and their order are those wormtrace has always written.
+pub struct FindingRecord<'a> {
+    pub finding: &'a Finding,
+    /// Why a host trace matters, from the catalog.
+    pub why: Option<&'a str>,
+}
+
+impl Serialize for FindingRecord<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.finding;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", "finding")?;
+        map.serialize_entry("id", &f.id)?;
+        map.serialize_entry("evidence_kind", &f.evidence_kind())?;
+        match &f.evidence {
+            Evidence::Request(r) => {
+                map.serialize_entry("family", &f.family)?;
+                map.serialize_entry("rule_id", &f.rule_id)?;
+                map.serialize_entry("rule_title", &f.rule_title)?;
+                map.serialize_entry("level", &f.level)?;
+                map.serialize_entry("confidence", &f.confidence)?;
+                map.serialize_entry("path", &f.path)?;
+                map.serialize_entry("line", &r.line)?;
+                map.serialize_entry("offset", &r.offset)?;
+                map.serialize_entry("format", r.format)?;
+                map.serialize_entry("time", &f.time)?;
+                map.serialize_entry("client_ip", &r.client_ip)?;
+                map.serialize_entry("server", &r.server)?;
+                map.serialize_entry("method", &r.method)?;
+                map.serialize_entry("uri", &r.uri)?;
+                map.serialize_entry("status", &r.status)?;
+                map.serialize_entry("exposure", &r.exposure)?;
+                map.serialize_entry("evidence", &r.text)?;
+                if let Some(w) = &r.wire {
+                    map.serialize_entry("frame", &w.frame)?;
+                    map.serialize_entry("client_port", &w.client_port)?;
+                    map.serialize_entry("server_port", &w.server_port)?;
+                    map.serialize_entry("flow", &w.flow)?;
+                }
+            }
+            Evidence::Trace(t) => {
+                map.serialize_entry("host", &t.host)?;
+                map.serialize_entry("check", t.check)?;
+                map.serialize_entry("family", &f.family)?;
+                map.serialize_entry("level", &f.level)?;
+                map.serialize_entry("confidence", &f.confidence)?;
+                map.serialize_entry("location", &t.location)?;
+                map.serialize_entry("path", &f.path)?;
+                map.serialize_entry("observed", &t.observed)?;
+                map.serialize_entry("why", &self.why.unwrap_or_default())?;
+                map.serialize_entry("sha256", &t.sha256)?;
+            }
+            Evidence::Scan(sc) => {
+                map.serialize_entry("family", &f.family)?;
+                map.serialize_entry("rule_id", &f.rule_id)?;
+                map.serialize_entry("level", &f.level)?;
+                map.serialize_entry("confidence", &f.confidence)?;
+                map.serialize_entry("subject", &sc.subject)?;
+                map.serialize_entry("host", &sc.host)?;
+                map.serialize_entry("source", &sc.source)?;
+                map.serialize_entry("paths", &sc.paths)?;
+                map.serialize_entry("evidence", &sc.text)?;
+            }
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,23 @@
+//! The one model every stage shares: findings, verdicts, inputs, problems, their typed
+//! states, and time. Producers (logs, hosts, network) emit it; sinks render it. It knows no
+//! producer, no rule engine and no language.
+
+mod finding;
+mod input;
+mod network;
+mod states;
+mod time;
+mod verdict;
+
+pub use finding::{
+    Evidence, Finding, FindingRecord, RequestEvidence, ScanEvidence, ScanSource, TraceEvidence,
+    Wire,
+};
+pub use input::{InputRecord, InputTag, StreamFacts};
+pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};
+pub use states::{Confidence, EvidenceKind, Exposure, Level, PatchStatus, Role, State};
+pub use time::Timestamp;
+pub use verdict::{
+    DiskDetail, ExposureCounts, HostDetail, PatchState, ScriptMaps, ServedDetail, SourceDetail,
+    StatusCounts, Verdict, VerdictTag,
+};
