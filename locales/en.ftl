@@ -33,8 +33,8 @@ col-attempts = attempts
 col-targets = targets
 col-same16 = same /16
 col-same8 = same /8
-col-first = first seen
-col-last = last seen
+col-first = first seen ({ $zone })
+col-last = last seen ({ $zone })
 col-source = source
 col-server = server
 col-verdict = verdict
@@ -211,3 +211,84 @@ stdin-hint = Reading evidence from standard input. Pipe a file in, or paste line
 progress-read = read
 progress-decoded = decoded
 progress-findings = findings
+
+# The case: one verdict per host
+headline-infected = { $count ->
+        [one] One host of ours is
+       *[other] { $count } hosts of ours are
+    } infected or spreading a worm: take { $count ->
+        [one] it
+       *[other] them
+    } off the network first.
+headline-hosts-exposed = No host of ours is infected, but { $count ->
+        [one] one can be
+       *[other] { $count } can be
+    }: fix { $count ->
+        [one] it
+       *[other] them
+    } before the next attack.
+section-decisions = Our hosts
+section-details = Details per host
+col-addresses = addresses
+col-evidence = evidence
+col-first-step = first step
+col-404 = 404
+col-2xx = 2xx
+col-other-status = other
+col-no-status = none logged
+state-compromised = compromised
+state-spreading = spreading
+state-exposed = exposed
+state-mitigated = mitigated
+state-attacked = attacked
+state-patched = patched
+state-not-iis = no IIS
+state-clean = clean
+state-not-spreading = not spreading
+state-unknown = unknown
+kind-log = logs
+kind-host = disk
+kind-network = network
+first-step-compromised = Isolate it now, then rebuild it.
+first-step-spreading = Disconnect it now: it is attacking others.
+first-step-exposed = Check it on the host and install MS01-033.
+first-step-mitigated = Install MS01-033 anyway.
+first-step-attacked = Confirm its patch state; keep watching.
+first-step-patched = Nothing urgent.
+first-step-not-iis = Nothing: no IIS to infect.
+first-step-clean = Nothing found in what was checked.
+first-step-not-spreading = Nothing found in what was checked.
+first-step-unknown = Collect what is missing (see below).
+todo-group = { $state }: { $hosts }
+detail-served = attacked { $attempts ->
+        [one] once
+       *[other] { $attempts } times
+    } by { $sources ->
+        [one] one source
+       *[other] { $sources } sources
+    }; answers: 404 { $notfound }, 2xx { $success }, other { $other }, none logged { $none }
+detail-backdoor = { $count ->
+        [one] One backdoor request (root.exe, /c/, /d/) was
+       *[other] { $count } backdoor requests (root.exe, /c/, /d/) were
+    } answered 2xx: the backdoor is there.
+detail-traversal = { $count ->
+        [one] One traversal to cmd.exe was
+       *[other] { $count } traversals to cmd.exe were
+    } answered 2xx or 502: the command ran, so infection is likely (look for tftp … Admin.dll from the same source).
+detail-code-red-unknown = { $count ->
+        [one] One Code Red request got
+       *[other] { $count } Code Red requests got
+    } neither 404 nor 200: the server may have been vulnerable; check it on the host.
+detail-sent = sent worm requests to { $targets ->
+        [one] one target
+       *[other] { $targets } targets
+    } (own /16 { $same16 }, own /8 { $same8 }), { $first } to { $last }
+detail-disk = the disk and registry say: { $state }
+detail-nothing-checked = No evidence about this host was read: it is known only from the inventory.
+hosts-line = Swept { $hosts ->
+        [one] one host
+       *[other] { $hosts } hosts
+    } on disk: { $findings ->
+        [one] one trace
+       *[other] { $findings } traces
+    } or missing fixes.

@@ -1,9 +1,9 @@
-//! Findings: one record per rule hit, with what a responder needs to act on it.
-
-use serde::Serialize;
+//! Findings from rule hits: a rule and the record it matched become a model [`Finding`],
+//! with what the server's answer says for the kind of request it was.
 
 use crate::detect::sigma::matcher::parse_ip;
 use crate::detect::sigma::Rule;
+use crate::model::{Confidence, Evidence, Exposure, Finding, RequestEvidence};
 use crate::record::{Field, LogFormat, Record};
 
 /// Built-in families, most specific first: when several match one line, the first wins.
@@ -30,80 +30,6 @@ fn is_code_red_family(family: &str) -> bool {
     family.starts_with("code-red")
 }
 
-/// What the status code says about the attacked server (Code Red families only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Exposure {
-    /// 404: the server had no `.ida` mapping.
-    NoMapping,
-    /// 200: the mapping was there and the server answered, so it was patched.
-    Patched,
-    /// Anything else (or no status): the server may have been vulnerable.
-    Unknown,
-    /// Seen in an Apache error log: Apache cannot be infected by this request.
-    NotIis,
-}
-
-impl Exposure {
-    /// From the logged status.
-    pub fn from_status(status: Option<&str>) -> Exposure {
-        match status {
-            Some("404") => Exposure::NoMapping,
-            Some("200") => Exposure::Patched,
-            _ => Exposure::Unknown,
-        }
-    }
-
-    /// Name as written in outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Exposure::NoMapping => "no-mapping",
-            Exposure::Patched => "patched",
-            Exposure::Unknown => "unknown",
-            Exposure::NotIis => "not-iis",
-        }
-    }
-}
-
-/// One rule hit on one line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// `log` here; host findings say `host`.
-    pub evidence_kind: &'static str,
-    pub family: String,
-    pub rule_id: String,
-    pub rule_title: String,
-    pub level: &'static str,
-    pub confidence: String,
-    pub path: String,
-    /// 1-based physical line in the decompressed input.
-    pub line: u64,
-    /// Byte offset of the line in the decompressed input.
-    pub offset: u64,
-    pub format: &'static str,
-    pub time: Option<String>,
-    pub client_ip: Option<String>,
-    pub server: Option<String>,
-    pub method: Option<String>,
-    pub uri: Option<String>,
-    pub status: Option<String>,
-    pub exposure: Option<Exposure>,
-    /// The line as text (decoded for display only), shortened when long.
-    pub evidence: String,
-    /// Captures only: the frame of the request's first byte (also in `line`), the client's
-    /// port, the server's port, and the flow as `client:port -> server:port`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frame: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub flow: Option<String>,
-}
-
 /// Where a line sits in its input.
 #[derive(Debug, Clone, Copy)]
 pub struct LinePosition<'p> {
@@ -119,63 +45,114 @@ pub const URI_CHARS: usize = 4096;
 /// Longest evidence text kept in a finding.
 pub const EVIDENCE_CHARS: usize = 600;
 
-impl Finding {
-    /// Builds the finding for `rule` matching `record`.
-    pub fn new(rule: &Rule, record: &Record, at: LinePosition) -> Finding {
-        let family = rule
-            .family
-            .clone()
-            .unwrap_or_else(|| OTHER_FAMILY.to_string());
-        let status = record.get(Field::Status).map(display_text);
-        let exposure = is_code_red_family(&family).then(|| match record.format {
-            LogFormat::ApacheError => Exposure::NotIis,
-            _ => Exposure::from_status(status.as_deref()),
-        });
-        Finding {
-            kind: "finding",
-            evidence_kind: "log",
-            confidence: rule
-                .confidence
-                .clone()
-                .unwrap_or_else(|| "medium".to_string()),
-            rule_id: rule.id.clone(),
-            rule_title: rule.title.clone(),
-            level: rule.level.name(),
-            family,
-            path: at.path.to_string(),
-            line: at.line,
-            offset: at.offset,
-            format: record.format.name(),
-            time: record.time.clone(),
-            client_ip: record
-                .get(Field::ClientIp)
-                .and_then(parse_ip)
-                .map(|ip| ip.to_string()),
-            server: server_of(record),
-            method: record.get(Field::Method).map(display_text),
-            uri: record
-                .full_uri()
-                .map(|u| shorten(&display_text(u), URI_CHARS)),
-            status,
-            exposure,
-            evidence: shorten(&display_text(record.line), EVIDENCE_CHARS),
-            frame: None,
-            client_port: None,
-            server_port: None,
-            flow: None,
+/// Builds the finding for `rule` matching `record`.
+pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Finding {
+    let family = rule
+        .family
+        .clone()
+        .unwrap_or_else(|| OTHER_FAMILY.to_string());
+    let status = record.get(Field::Status).map(display_text);
+    let uri = record
+        .full_uri()
+        .map(|u| shorten(&display_text(u), URI_CHARS));
+    let kind = RequestKind::of(&family, uri.as_deref());
+    let exposure = match record.format {
+        LogFormat::ApacheError if kind == RequestKind::CodeRed => Some(Exposure::NotIis),
+        _ => kind.exposure(status.as_deref()),
+    };
+    let request = RequestEvidence {
+        line: at.line,
+        offset: at.offset,
+        format: record.format.name(),
+        client_ip: record.get(Field::ClientIp).and_then(parse_ip),
+        server: server_of(record),
+        server_name: server_name(record),
+        method: record.get(Field::Method).map(display_text),
+        uri,
+        status,
+        exposure,
+        text: shorten(&display_text(record.line), EVIDENCE_CHARS),
+        wire: None,
+    };
+    Finding {
+        id: 0,
+        confidence: rule
+            .confidence
+            .as_deref()
+            .and_then(Confidence::from_name)
+            .unwrap_or(Confidence::Medium),
+        rule_id: rule.id.clone(),
+        rule_title: rule.title.clone(),
+        level: rule.level,
+        family,
+        path: at.path.to_string(),
+        time: record.time,
+        evidence: Evidence::Request(Box::new(request)),
+    }
+}
+
+/// Gives a finding the status of an answer seen on the wire, and what it says of the server.
+pub fn set_answer(finding: &mut Finding, status: &str) {
+    let uri = finding.request().and_then(|r| r.uri.clone());
+    let exposure = RequestKind::of(&finding.family, uri.as_deref()).exposure(Some(status));
+    finding.set_status(status, exposure);
+}
+
+/// What kind of request a finding saw, for reading the server's answer (facts.md 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// `.ida` requests of the Code Red families: the answer tells whether the mapping was
+    /// there and patched.
+    CodeRed,
+    /// Requests for the backdoor Code Red II leaves (`root.exe`, `/c/`, `/d/`).
+    Backdoor,
+    /// Directory traversals to `cmd.exe`.
+    Traversal,
+    /// Anything else: the answer says nothing this tool reads.
+    Other,
+}
+
+impl RequestKind {
+    /// The kind of a request of `family` for `uri`.
+    pub fn of(family: &str, uri: Option<&str>) -> RequestKind {
+        if is_code_red_family(family) {
+            return RequestKind::CodeRed;
+        }
+        let Some(uri) = uri else {
+            return RequestKind::Other;
+        };
+        let path = uri.split('?').next().unwrap_or(uri).to_ascii_lowercase();
+        if path.ends_with("/root.exe") || path.starts_with("/c/") || path.starts_with("/d/") {
+            RequestKind::Backdoor
+        } else if path.contains("..") && path.contains("cmd.exe") {
+            RequestKind::Traversal
+        } else {
+            RequestKind::Other
+        }
+    }
+
+    /// What an answer with `status` says of the server.
+    pub fn exposure(self, status: Option<&str>) -> Option<Exposure> {
+        let success = status.is_some_and(|s| s.len() == 3 && s.starts_with('2'));
+        match self {
+            RequestKind::CodeRed => Some(Exposure::from_status(status)),
+            RequestKind::Backdoor if success => Some(Exposure::Backdoor),
+            RequestKind::Traversal if success || status == Some("502") => {
+                Some(Exposure::Traversal)
+            }
+            _ => None,
         }
     }
 }
 
-impl Finding {
-    /// Sets the status from an answer seen elsewhere (captures), with what it says about
-    /// the server for Code Red families.
-    pub fn set_status(&mut self, status: &str) {
-        if self.exposure.is_some() {
-            self.exposure = Some(Exposure::from_status(Some(status)));
-        }
-        self.status = Some(status.to_string());
-    }
+/// The server's name, when the line also gives its address.
+fn server_name(record: &Record) -> Option<String> {
+    record.get(Field::ServerIp).and_then(parse_ip)?;
+    [Field::Host, Field::ComputerName]
+        .into_iter()
+        .find_map(|f| record.get(f))
+        .map(|host| display_text(host).to_ascii_lowercase())
+        .filter(|h| !h.is_empty() && h != "-")
 }
 
 fn server_of(record: &Record) -> Option<String> {
@@ -210,11 +187,7 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
 /// highest confidence; third-party rule hits are all kept. Order is preserved.
 pub fn keep_most_specific(findings: &mut Vec<Finding>) {
     let rank = |f: &Finding| FAMILY_PRECEDENCE.iter().position(|p| *p == f.family);
-    let confidence_rank = |f: &Finding| match f.confidence.as_str() {
-        "high" => 0,
-        "medium" => 1,
-        _ => 2,
-    };
+    let confidence_rank = |f: &Finding| std::cmp::Reverse(f.confidence);
     let Some(best) = findings
         .iter()
         .filter_map(|f| rank(f).map(|r| (r, confidence_rank(f))))
@@ -236,42 +209,42 @@ pub fn keep_most_specific(findings: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Level;
 
-    fn finding(family: &str, confidence: &str) -> Finding {
+    fn finding(family: &str, confidence: Confidence) -> Finding {
         Finding {
-            kind: "finding",
-            evidence_kind: "log",
+            id: 0,
             family: family.into(),
-            rule_id: format!("{family}-{confidence}"),
+            rule_id: format!("{family}-{}", confidence.name()),
             rule_title: String::new(),
-            level: "high",
-            confidence: confidence.into(),
+            level: Level::High,
+            confidence,
             path: String::new(),
-            line: 1,
-            offset: 0,
-            format: "text",
             time: None,
-            client_ip: None,
-            server: None,
-            method: None,
-            uri: None,
-            status: None,
-            exposure: None,
-            evidence: String::new(),
-            frame: None,
-            client_port: None,
-            server_port: None,
-            flow: None,
+            evidence: Evidence::Request(Box::new(RequestEvidence {
+                line: 1,
+                offset: 0,
+                format: "text",
+                client_ip: None,
+                server: None,
+                server_name: None,
+                method: None,
+                uri: None,
+                status: None,
+                exposure: None,
+                text: String::new(),
+                wire: None,
+            })),
         }
     }
 
     #[test]
     fn one_builtin_family_per_line() {
         let mut v = vec![
-            finding("iis-exploit", "low"),
-            finding("code-red-ii", "medium"),
-            finding("sigma", "high"),
-            finding("code-red-ii", "high"),
+            finding("iis-exploit", Confidence::Low),
+            finding("code-red-ii", Confidence::Medium),
+            finding("sigma", Confidence::High),
+            finding("code-red-ii", Confidence::High),
         ];
         keep_most_specific(&mut v);
         let ids: Vec<&str> = v.iter().map(|f| f.rule_id.as_str()).collect();
@@ -279,11 +252,29 @@ mod tests {
     }
 
     #[test]
-    fn exposure_from_status() {
-        assert_eq!(Exposure::from_status(Some("404")), Exposure::NoMapping);
-        assert_eq!(Exposure::from_status(Some("200")), Exposure::Patched);
-        assert_eq!(Exposure::from_status(Some("500")), Exposure::Unknown);
-        assert_eq!(Exposure::from_status(None), Exposure::Unknown);
+    fn each_kind_of_request_reads_its_answer() {
+        let kind = |family, uri| RequestKind::of(family, Some(uri));
+        let code_red = kind("code-red-ii", "/default.ida?XXXX");
+        assert_eq!(code_red.exposure(Some("404")), Some(Exposure::NoMapping));
+        assert_eq!(code_red.exposure(Some("200")), Some(Exposure::Patched));
+        assert_eq!(code_red.exposure(None), Some(Exposure::Unknown));
+        for uri in [
+            "/scripts/root.exe?/c+dir",
+            "/MSADC/root.exe?/c+dir",
+            "/c/winnt/system32/cmd.exe?/c+dir",
+            "/d/winnt/system32/cmd.exe?/c+dir",
+        ] {
+            let backdoor = kind("nimda", uri);
+            assert_eq!(backdoor, RequestKind::Backdoor, "{uri}");
+            assert_eq!(backdoor.exposure(Some("200")), Some(Exposure::Backdoor));
+            assert_eq!(backdoor.exposure(Some("404")), None);
+        }
+        let traversal = kind("nimda", "/scripts/..%255c../winnt/system32/cmd.exe?/c+dir");
+        assert_eq!(traversal, RequestKind::Traversal);
+        assert_eq!(traversal.exposure(Some("200")), Some(Exposure::Traversal));
+        assert_eq!(traversal.exposure(Some("502")), Some(Exposure::Traversal));
+        assert_eq!(traversal.exposure(Some("500")), None);
+        assert_eq!(kind("iis-exploit", "/index.html").exposure(Some("200")), None);
     }
 
     #[test]

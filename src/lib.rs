@@ -8,6 +8,7 @@ pub mod detect;
 pub mod finding;
 pub mod host;
 pub mod i18n;
+pub mod identity;
 pub mod model;
 pub mod net;
 pub mod record;

@@ -1,9 +1,8 @@
 //! Checks: host facts in, findings out. Each finding names the exact file or registry
 //! value, what was seen there, and why it matters.
 
-use serde::Serialize;
-
 use super::facts::{FileFact, HostFacts};
+use crate::model::{Confidence, Evidence, Finding, Level, TraceEvidence};
 use super::places::Role;
 use super::registry::RegData;
 
@@ -13,48 +12,58 @@ pub const SFC_DISABLE_WORM: u32 = 0xffff_ff9d;
 const WINLOGON: &str = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon";
 const VIRTUAL_ROOTS: &str = r"Services\W3SVC\Parameters\Virtual Roots";
 
-/// One host check that fired.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One host check that fired, before it knows its host's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFinding {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub evidence_kind: &'static str,
-    pub host: String,
     /// Check id, e.g. `root-exe`.
     pub check: &'static str,
     pub family: &'static str,
-    pub level: &'static str,
-    pub confidence: &'static str,
+    pub confidence: Confidence,
     /// The file (path on disk or in a listing) or registry value / metabase node.
     pub location: String,
     /// The evidence file it was read from.
     pub path: String,
     /// What was found there.
     pub observed: String,
-    /// Why it matters (filled in from the message catalog).
-    pub why: String,
     pub sha256: Option<String>,
 }
 
 impl HostFinding {
     fn new(check: &'static str, family: &'static str, confidence: &'static str) -> Self {
         HostFinding {
-            kind: "finding",
-            evidence_kind: "host",
-            host: String::new(),
             check,
             family,
-            level: if family == "ms01-033" {
-                "high"
-            } else {
-                "critical"
-            },
-            confidence,
+            confidence: Confidence::from_name(confidence).unwrap_or(Confidence::Medium),
             location: String::new(),
             path: String::new(),
             observed: String::new(),
-            why: String::new(),
             sha256: None,
+        }
+    }
+
+    /// The model finding, on `host`. A worm trace is critical; a missing fix is high.
+    pub fn into_finding(self, host: &str) -> Finding {
+        let level = if self.family == "ms01-033" {
+            Level::High
+        } else {
+            Level::Critical
+        };
+        Finding {
+            id: 0,
+            family: self.family.to_string(),
+            rule_id: self.check.to_string(),
+            rule_title: String::new(),
+            level,
+            confidence: self.confidence,
+            path: self.path,
+            time: None,
+            evidence: Evidence::Trace(TraceEvidence {
+                host: host.to_string(),
+                check: self.check,
+                location: self.location,
+                observed: self.observed,
+                sha256: self.sha256,
+            }),
         }
     }
 

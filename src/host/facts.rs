@@ -39,20 +39,6 @@ pub struct IdqFact {
     pub built: Option<u32>,
 }
 
-/// A file read as evidence, for the `input` records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HostInput {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub evidence_kind: &'static str,
-    pub host: String,
-    pub path: String,
-    /// What the file is: hive, reg-export, metabase, listing, or the role of a file.
-    pub role: String,
-    pub sha256: String,
-    pub size: u64,
-}
-
 /// Everything known about one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {

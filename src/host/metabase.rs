@@ -12,6 +12,9 @@ pub struct MetabaseFacts {
     pub ida_maps: Vec<String>,
     /// Whether any `ScriptMaps` property was seen at all.
     pub has_script_maps: bool,
+    /// Addresses and host names the web sites are bound to (`ServerBindings`
+    /// `ip:port:hostname`; an empty part means all).
+    pub bindings: Vec<String>,
 }
 
 /// A `c` or `d` virtual directory.
@@ -35,6 +38,9 @@ pub fn parse_metabase(text: &str) -> Result<MetabaseFacts, roxmltree::Error> {
                 path: node.attribute("Path").map(str::to_string),
             });
         }
+        if let Some(bindings) = node.attribute("ServerBindings") {
+            facts.bindings.extend(binding_names(bindings));
+        }
         if let Some(maps) = node.attribute("ScriptMaps") {
             facts.has_script_maps = true;
             if maps_ida(maps) {
@@ -43,6 +49,23 @@ pub fn parse_metabase(text: &str) -> Result<MetabaseFacts, roxmltree::Error> {
         }
     }
     Ok(facts)
+}
+
+/// The address and host name parts of `ServerBindings` entries (`10.1.5.23:80:www.example`),
+/// one entry per line or word.
+fn binding_names(bindings: &str) -> Vec<String> {
+    bindings
+        .split_whitespace()
+        .flat_map(|entry| {
+            let mut parts = entry.splitn(3, ':');
+            let address = parts.next().unwrap_or("");
+            let _port = parts.next();
+            let name = parts.next().unwrap_or("");
+            [address, name]
+        })
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `/LM/W3SVC/<site>/ROOT/c` or `/d`, any case.
@@ -76,6 +99,8 @@ mod tests {
     fn drive_vdirs_and_maps() {
         let xml = r#"<?xml version="1.0"?>
 <configuration xmlns="urn:microsoft-catalog:XML_Metabase_V64_0"><MBProperty>
+<IIsWebServer Location="/LM/W3SVC/1" ServerBindings="10.1.5.23:80:www.example.jp
+	:80:"/>
 <IIsWebService Location="/LM/W3SVC" ScriptMaps=".asp,C:\WINDOWS\system32\inetsrv\asp.dll,5,GET,HEAD,POST
 	.IDA,C:\WINDOWS\system32\idq.dll,7,GET,HEAD,POST"/>
 <IIsWebVirtualDir Location="/LM/W3SVC/1/ROOT/c" AccessFlags="AccessRead | AccessExecute" Path="c:\"/>
@@ -91,6 +116,7 @@ mod tests {
         assert_eq!(locations, vec!["/LM/W3SVC/1/ROOT/c", "/LM/W3SVC/2/Root/D/"]);
         assert_eq!(facts.ida_maps, vec!["/LM/W3SVC"]);
         assert!(facts.has_script_maps);
+        assert_eq!(facts.bindings, vec!["10.1.5.23", "www.example.jp"]);
         assert!(parse_metabase("<a>").is_err());
     }
 }

@@ -17,12 +17,12 @@ pub mod volume;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use checks::{trace_findings, unpatched_finding, HostFinding};
+use checks::{trace_findings, unpatched_finding};
 use evidence::{classify, Evidence, EvidenceKind};
-pub use facts::{HostFacts, HostInput, SweepOptions};
-use verdict::{host_verdict, HostVerdict};
+pub use facts::{HostFacts, SweepOptions};
+use verdict::disk_detail;
 
-use crate::i18n::Messages;
+use crate::model::{self, DiskDetail, Finding, InputRecord, InputTag, State};
 use crate::source::Problem;
 
 /// One host to sweep: a name given by the user (or none) and its evidence.
@@ -35,15 +35,22 @@ pub struct HostSpec {
 /// Everything the sweep of one host gives.
 #[derive(Debug, Clone)]
 pub struct HostReport {
+    /// The name it is known by: `--host`, else ComputerName, else the folder.
     pub host: String,
-    pub inputs: Vec<HostInput>,
-    pub findings: Vec<HostFinding>,
-    pub verdict: HostVerdict,
+    /// Whether that name was given with `--host`.
+    pub named_by_user: bool,
+    /// Other names the evidence gives (ComputerName, metabase host headers).
+    pub names: Vec<String>,
+    /// Addresses the evidence gives (interfaces in the SYSTEM hive or export, bindings).
+    pub addresses: Vec<std::net::IpAddr>,
+    pub inputs: Vec<InputRecord>,
+    pub findings: Vec<Finding>,
+    pub disk: DiskDetail,
     pub problems: Vec<Problem>,
 }
 
-/// Sweeps one host. `messages` gives the `why` texts of findings (English in records).
-pub fn sweep(spec: &HostSpec, options: SweepOptions, messages: &Messages) -> HostReport {
+/// Sweeps one host.
+pub fn sweep(spec: &HostSpec, options: SweepOptions) -> HostReport {
     let mut facts = HostFacts::default();
     for evidence in &spec.evidence {
         facts.gather(evidence, options);
@@ -53,39 +60,75 @@ pub fn sweep(spec: &HostSpec, options: SweepOptions, messages: &Messages) -> Hos
         .clone()
         .or_else(|| computer_name(&facts))
         .unwrap_or_else(|| fallback_name(spec));
-    let mut findings = trace_findings(&facts);
-    let verdict = host_verdict(&host, &facts, &findings);
-    if verdict.verdict == "exposed" {
-        let p = &verdict.patch;
-        findings.push(unpatched_finding(
+    let mut traces = trace_findings(&facts);
+    let disk = disk_detail(&facts, &traces);
+    if disk.state == State::Exposed {
+        let p = &disk.patch;
+        traces.push(unpatched_finding(
             p.evidence.clone().unwrap_or_default(),
             p.evidence.clone().unwrap_or_default(),
             p.detail.clone(),
         ));
     }
-    for f in &mut findings {
-        f.host = host.clone();
-        f.why = messages.text(&format!("why-{}", f.check));
-    }
+    let (names, addresses) = identity(&facts);
     HostReport {
         inputs: facts
             .inputs
             .iter()
-            .map(|(path, role, digest)| HostInput {
-                kind: "input",
-                evidence_kind: "host",
-                host: host.clone(),
+            .map(|(path, role, digest)| InputRecord {
+                kind: InputTag::Input,
+                evidence_kind: model::EvidenceKind::Host,
+                host: Some(host.clone()),
                 path: path.clone(),
-                role: role.clone(),
-                sha256: digest.sha256.clone(),
-                size: digest.size,
+                role: Some(role.clone()),
+                sha256: Some(digest.sha256.clone()),
+                size: Some(digest.size),
+                stream: None,
             })
             .collect(),
+        findings: traces.into_iter().map(|t| t.into_finding(&host)).collect(),
+        named_by_user: spec.name.is_some(),
         host,
-        findings,
-        verdict,
+        names,
+        addresses,
+        disk,
         problems: facts.problems,
     }
+}
+
+/// Names and addresses the host's own evidence gives: ComputerName, the interfaces'
+/// `IPAddress` and `DhcpIPAddress` under the current control set, and the web sites'
+/// bindings.
+fn identity(facts: &HostFacts) -> (Vec<String>, Vec<std::net::IpAddr>) {
+    let mut names: Vec<String> = computer_name(facts).into_iter().collect();
+    let mut addresses = Vec::new();
+    let interfaces = r"Services\Tcpip\Parameters\Interfaces";
+    if let Some(root) = facts.registry.control_set_key(interfaces) {
+        for key in facts.registry.keys_under(&root.path) {
+            for value in ["IPAddress", "DhcpIPAddress"] {
+                if let Some(v) = key.value(value) {
+                    let text = v.data.as_text();
+                    let parsed = text.split(['\n', ' ']).filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok());
+                    addresses.extend(parsed);
+                }
+            }
+        }
+    }
+    for (_, metabase) in &facts.metabases {
+        for binding in &metabase.bindings {
+            match binding.parse() {
+                Ok(address) => addresses.push(address),
+                Err(_) => names.push(binding.to_ascii_lowercase()),
+            }
+        }
+    }
+    // Unconfigured interfaces say 0.0.0.0; that names no host.
+    addresses.retain(|a: &std::net::IpAddr| !a.is_unspecified());
+    addresses.sort();
+    addresses.dedup();
+    names.sort();
+    names.dedup();
+    (names, addresses)
 }
 
 fn computer_name(facts: &HostFacts) -> Option<String> {

@@ -1,11 +1,9 @@
-//! One verdict per host: compromised, exposed, mitigated, patched, not-iis or unknown,
-//! with the patch state and its reason.
-
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+//! What a host's own evidence says: compromised, exposed, mitigated, patched, not-iis or
+//! unknown, with the patch state and its reason. The case joins this with what logs and
+//! the network say of the same host.
 
 use super::checks::HostFinding;
+use crate::model::{DiskDetail, PatchState, PatchStatus, ScriptMaps, State};
 use super::facts::{HostFacts, IdqFact};
 use super::pe_version::{judge_idq, IdqState};
 use super::registry::RegTree;
@@ -13,22 +11,6 @@ use super::registry::RegTree;
 const CURRENT_VERSION: &str = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion";
 const NT4_HOTFIX: &str = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Hotfix";
 const W2K_UPDATES: &str = r"HKLM\SOFTWARE\Microsoft\Updates\Windows 2000";
-
-/// Whether MS01-033 is installed, and why we think so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PatchState {
-    /// `patched`, `unpatched` or `unknown`.
-    pub state: &'static str,
-    /// Message key of the reason (`patch-...` in the catalogs).
-    pub reason_code: &'static str,
-    /// Figures the reason quotes (version, key, service pack).
-    pub detail: String,
-    /// Where the deciding fact was read.
-    pub evidence: Option<String>,
-    pub os_version: Option<String>,
-    pub service_pack: Option<String>,
-    pub idq_version: Option<String>,
-}
 
 /// The patch state from idq.dll's version (which wins, being the file that is fixed) or
 /// the registry.
@@ -43,8 +25,8 @@ pub fn patch_state(facts: &HostFacts) -> PatchState {
         .and_then(|k| k.value("CSDVersion"))
         .map(|v| v.data.as_text());
     let mut state = PatchState {
-        state: "unknown",
-        reason_code: "patch-no-evidence",
+        state: PatchStatus::Unknown,
+        reason_code: "patch-no-evidence".into(),
         detail: String::new(),
         evidence: None,
         os_version: os.clone(),
@@ -55,19 +37,19 @@ pub fn patch_state(facts: &HostFacts) -> PatchState {
         state.idq_version = idq.version.map(|v| v.to_string());
         state.evidence = Some(idq.location.clone());
         state.detail = state.idq_version.clone().unwrap_or_default();
-        state.reason_code = code;
+        state.reason_code = code.into();
         state.state = match judged {
-            IdqState::Patched => "patched",
-            IdqState::Vulnerable => "unpatched",
-            IdqState::Unknown => "unknown",
+            IdqState::Patched => PatchStatus::Patched,
+            IdqState::Vulnerable => PatchStatus::Unpatched,
+            IdqState::Unknown => PatchStatus::Unknown,
         };
         if judged != IdqState::Unknown {
             return state;
         }
     }
     if let Some(key) = hotfix_key(reg) {
-        state.state = "patched";
-        state.reason_code = "patch-hotfix-key";
+        state.state = PatchStatus::Patched;
+        state.reason_code = "patch-hotfix-key".into();
         state.detail = key.clone();
         state.evidence = reg.key(&key).map(|k| k.source.clone());
         return state;
@@ -80,21 +62,23 @@ pub fn patch_state(facts: &HostFacts) -> PatchState {
     state.detail = format!("{os} {}", sp.clone().unwrap_or_default())
         .trim()
         .to_string();
-    (state.state, state.reason_code) = match os.trim() {
-        "5.0" if sp_number >= 3 => ("patched", "patch-w2k-sp3"),
-        "5.0" => ("unpatched", "patch-w2k-no-hotfix"),
+    let (status, code) = match os.trim() {
+        "5.0" if sp_number >= 3 => (PatchStatus::Patched, "patch-w2k-sp3"),
+        "5.0" => (PatchStatus::Unpatched, "patch-w2k-no-hotfix"),
         "4.0" if has_key(reg, &format!(r"{NT4_HOTFIX}\Q246009")) => {
-            ("unpatched", "patch-nt4-no-hotfix")
+            (PatchStatus::Unpatched, "patch-nt4-no-hotfix")
         }
-        "4.0" => ("unpatched", "patch-nt4-needs-sp6a"),
+        "4.0" => (PatchStatus::Unpatched, "patch-nt4-needs-sp6a"),
         v if v.split('.').next().and_then(|m| m.parse::<u32>().ok()) >= Some(6)
             || v == "5.1"
             || v == "5.2" =>
         {
-            ("patched", "patch-later-windows")
+            (PatchStatus::Patched, "patch-later-windows")
         }
-        _ => ("unknown", "patch-unknown-os"),
+        _ => (PatchStatus::Unknown, "patch-unknown-os"),
     };
+    state.state = status;
+    state.reason_code = code.into();
     state
 }
 
@@ -159,72 +143,40 @@ pub fn iis_installed(facts: &HostFacts) -> Option<bool> {
 
 /// What the metabase says of the `.ida` / `.idq` maps: `present`, `removed`, or `assumed`
 /// (IIS 4 and 5 install them; their binary metabase is not read).
-pub fn script_maps(facts: &HostFacts) -> &'static str {
+pub fn script_maps(facts: &HostFacts) -> ScriptMaps {
     if facts.metabases.iter().any(|(_, m)| !m.ida_maps.is_empty()) {
-        "present"
+        ScriptMaps::Present
     } else if facts.metabases.iter().any(|(_, m)| m.has_script_maps) {
-        "removed"
+        ScriptMaps::Removed
     } else {
-        "assumed"
+        ScriptMaps::Assumed
     }
 }
 
-/// The `type: "verdict"` record of a host.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HostVerdict {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub evidence_kind: &'static str,
-    pub subject: String,
-    pub role: &'static str,
-    pub verdict: &'static str,
-    pub families: BTreeMap<String, u64>,
-    pub evidence_count: u64,
-    /// `check: location` of every trace.
-    pub traces: Vec<String>,
-    pub patch: PatchState,
-    pub iis: Option<bool>,
-    pub script_maps: &'static str,
-    /// Evidence that could not be read (path: reason).
-    pub unreadable: Vec<String>,
-    /// IIS 5 binary metabases seen but not parsed.
-    pub not_parsed: Vec<String>,
-}
-
-/// Decides the verdict from the traces, the patch state, IIS and the script maps.
-pub fn decide(facts: &HostFacts, traces: &[HostFinding], patch: &PatchState) -> &'static str {
+/// Decides what the disk says from the traces, the patch state, IIS and the script maps.
+pub fn decide(facts: &HostFacts, traces: &[HostFinding], patch: &PatchState) -> State {
     let iis = iis_installed(facts);
+    let unpatched = patch.state == PatchStatus::Unpatched;
     if !traces.is_empty() {
-        "compromised"
+        State::Compromised
     } else if iis == Some(false) {
-        "not-iis"
-    } else if patch.state == "patched" {
-        "patched"
-    } else if patch.state == "unpatched" && script_maps(facts) == "removed" {
-        "mitigated"
-    } else if patch.state == "unpatched" && iis == Some(true) {
-        "exposed"
+        State::NotIis
+    } else if patch.state == PatchStatus::Patched {
+        State::Patched
+    } else if unpatched && script_maps(facts) == ScriptMaps::Removed {
+        State::Mitigated
+    } else if unpatched && iis == Some(true) {
+        State::Exposed
     } else {
-        "unknown"
+        State::Unknown
     }
 }
 
-/// Builds the verdict record.
-pub fn host_verdict(subject: &str, facts: &HostFacts, traces: &[HostFinding]) -> HostVerdict {
+/// What the host's own evidence says.
+pub fn disk_detail(facts: &HostFacts, traces: &[HostFinding]) -> DiskDetail {
     let patch = patch_state(facts);
-    let verdict = decide(facts, traces, &patch);
-    let mut families = BTreeMap::new();
-    for t in traces {
-        *families.entry(t.family.to_string()).or_insert(0) += 1;
-    }
-    HostVerdict {
-        kind: "verdict",
-        evidence_kind: "host",
-        subject: subject.to_string(),
-        role: "host",
-        verdict,
-        families,
-        evidence_count: traces.len() as u64,
+    DiskDetail {
+        state: decide(facts, traces, &patch),
         traces: traces
             .iter()
             .map(|t| format!("{}: {}", t.check, t.location))
@@ -260,17 +212,17 @@ mod tests {
     fn patch_state_from_registry_and_file() {
         assert_eq!(
             patch_state(&with_os("5.0", "Service Pack 2")).state,
-            "unpatched"
+            PatchStatus::Unpatched
         );
         assert_eq!(
             patch_state(&with_os("5.0", "Service Pack 3")).state,
-            "patched"
+            PatchStatus::Patched
         );
         assert_eq!(
             patch_state(&with_os("4.0", "Service Pack 6")).reason_code,
             "patch-nt4-needs-sp6a"
         );
-        assert_eq!(patch_state(&with_os("5.2", "")).state, "patched");
+        assert_eq!(patch_state(&with_os("5.2", "")).state, PatchStatus::Patched);
         let mut hotfix = with_os("5.0", "Service Pack 2");
         hotfix
             .registry
@@ -282,17 +234,17 @@ mod tests {
             version: Some(FileVersion([5, 0, 2195, 1])),
             built: None,
         });
-        assert_eq!(patch_state(&hotfix).state, "unpatched");
-        assert_eq!(patch_state(&HostFacts::default()).state, "unknown");
+        assert_eq!(patch_state(&hotfix).state, PatchStatus::Unpatched);
+        assert_eq!(patch_state(&HostFacts::default()).state, PatchStatus::Unknown);
     }
 
     #[test]
     fn verdict_order() {
         let mut facts = with_os("5.0", "Service Pack 1");
         let patch = patch_state(&facts);
-        assert_eq!(decide(&facts, &[], &patch), "unknown");
+        assert_eq!(decide(&facts, &[], &patch), State::Unknown);
         facts.inetpub_seen = true;
-        assert_eq!(decide(&facts, &[], &patch), "exposed");
+        assert_eq!(decide(&facts, &[], &patch), State::Exposed);
         facts.metabases.push((
             "m".into(),
             super::super::metabase::MetabaseFacts {
@@ -300,6 +252,6 @@ mod tests {
                 ..Default::default()
             },
         ));
-        assert_eq!(decide(&facts, &[], &patch), "mitigated");
+        assert_eq!(decide(&facts, &[], &patch), State::Mitigated);
     }
 }

@@ -52,6 +52,9 @@ pub struct RequestEvidence {
     pub client_ip: Option<IpAddr>,
     /// The server's address, else its name, as the evidence gives it.
     pub server: Option<String>,
+    /// The server's name when the line gives its address as well (`cs-host`,
+    /// `s-computername` beside `s-ip`): it ties the name to the address.
+    pub server_name: Option<String>,
     pub method: Option<String>,
     pub uri: Option<String>,
     pub status: Option<String>,
@@ -141,9 +144,7 @@ impl Finding {
     pub fn set_status(&mut self, status: &str, exposure: Option<Exposure>) {
         if let Some(r) = self.request_mut() {
             r.status = Some(status.to_string());
-            if r.exposure.is_some() || exposure.is_some() {
-                r.exposure = exposure;
-            }
+            r.exposure = exposure;
         }
     }
 }

@@ -136,8 +136,9 @@ pub struct ScanDetail {
     pub fit: Option<LocalityFit>,
     /// The busiest window (captures).
     pub window: Option<WindowPeak>,
+    /// First and last SYN (captures).
+    pub first_seen: Option<super::Timestamp>,
+    pub last_seen: Option<super::Timestamp>,
     /// The inputs the figures came from.
     pub paths: Vec<String>,
-    /// The finding the scan gave, when it is spreading.
-    pub finding: Option<u64>,
 }

@@ -6,45 +6,8 @@
 //! the same /16, elsewhere. With three cells it has two degrees of freedom, where the
 //! chi-square survival function is exactly `exp(-G / 2)`, so no statistics library is needed.
 
-use std::net::{IpAddr, Ipv4Addr};
-
-use serde::Serialize;
-
-/// Counts of targets by where they lie relative to the source (IPv4 only).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Locality {
-    pub same_16: u64,
-    /// Same /8, other /16.
-    pub same_8: u64,
-    pub elsewhere: u64,
-}
-
-impl Locality {
-    /// Counts `target` as seen from `source`; IPv6 pairs are not counted.
-    pub fn add(&mut self, source: IpAddr, target: IpAddr) {
-        if let (IpAddr::V4(s), IpAddr::V4(t)) = (source, target) {
-            match shared_octets(s, t) {
-                0 => self.elsewhere += 1,
-                1 => self.same_8 += 1,
-                _ => self.same_16 += 1,
-            }
-        }
-    }
-
-    /// Targets counted.
-    pub fn total(&self) -> u64 {
-        self.same_16 + self.same_8 + self.elsewhere
-    }
-
-    fn cells(&self) -> [u64; 3] {
-        [self.same_16, self.same_8, self.elsewhere]
-    }
-}
-
-fn shared_octets(a: Ipv4Addr, b: Ipv4Addr) -> usize {
-    let (a, b) = (a.octets(), b.octets());
-    a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count()
-}
+pub use crate::model::{Locality, LocalityFit, ModelFit};
+use crate::model::BestModel;
 
 /// A target-picking model: the chance of each locality cell.
 #[derive(Debug, Clone, Copy)]
@@ -76,39 +39,6 @@ pub const MIN_TARGETS_FOR_FIT: u64 = 20;
 /// The p-value under which a model is said not to fit.
 pub const FIT_ALPHA: f64 = 0.01;
 
-/// How well one model explains the observed locality.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelFit {
-    pub model: &'static str,
-    /// G statistic (2 degrees of freedom).
-    pub g: f64,
-    /// Chance of a G this large if the model were true.
-    pub p_value: f64,
-    pub fits: bool,
-}
-
-/// The comparison of both models on one source's targets.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LocalityFit {
-    /// `code-red-ii`, `uniform`, or `neither` when both are rejected.
-    pub best: &'static str,
-    /// log10 of the likelihood ratio Code Red II : uniform (positive favours Code Red II).
-    pub log10_likelihood_ratio: f64,
-    pub code_red_ii: ModelFit,
-    pub uniform: ModelFit,
-}
-
-impl LocalityFit {
-    /// The p-value of the best model (with `neither`, the larger of the two).
-    pub fn best_p_value(&self) -> f64 {
-        match self.best {
-            "code-red-ii" => self.code_red_ii.p_value,
-            "uniform" => self.uniform.p_value,
-            _ => self.code_red_ii.p_value.max(self.uniform.p_value),
-        }
-    }
-}
-
 /// Fits both models; None when too few IPv4 targets were seen.
 pub fn fit(observed: &Locality) -> Option<LocalityFit> {
     if observed.total() < MIN_TARGETS_FOR_FIT {
@@ -119,9 +49,9 @@ pub fn fit(observed: &Locality) -> Option<LocalityFit> {
     let llr = (log_likelihood(observed, &CODE_RED_II) - log_likelihood(observed, &UNIFORM))
         / std::f64::consts::LN_10;
     let best = match (crii.fits, uniform.fits) {
-        (false, false) => "neither",
-        _ if llr >= 0.0 => CODE_RED_II.name,
-        _ => UNIFORM.name,
+        (false, false) => BestModel::Neither,
+        _ if llr >= 0.0 => BestModel::CodeRedIi,
+        _ => BestModel::Uniform,
     };
     Some(LocalityFit {
         best,
@@ -135,7 +65,7 @@ fn model_fit(observed: &Locality, model: &Model) -> ModelFit {
     let g = g_statistic(observed, model);
     let p_value = (-g / 2.0).exp();
     ModelFit {
-        model: model.name,
+        model: model.name.to_string(),
         g: round(g, 3),
         p_value: round_sig(p_value),
         fits: p_value >= FIT_ALPHA,
@@ -195,7 +125,7 @@ mod tests {
 
     #[test]
     fn cells_are_counted_by_shared_prefix() {
-        let src: IpAddr = "10.1.2.3".parse().unwrap();
+        let src: std::net::IpAddr = "10.1.2.3".parse().unwrap();
         let mut l = Locality::default();
         for t in ["10.1.9.9", "10.7.0.1", "192.0.2.1", "10.1.2.4"] {
             l.add(src, t.parse().unwrap());
@@ -222,7 +152,7 @@ mod tests {
     #[test]
     fn code_red_ii_shape_fits_code_red_ii() {
         let f = fit(&loc(375, 500, 125)).unwrap();
-        assert_eq!(f.best, "code-red-ii");
+        assert_eq!(f.best, BestModel::CodeRedIi);
         assert!(f.code_red_ii.fits && f.code_red_ii.p_value > 0.5);
         assert!(!f.uniform.fits);
         assert!(f.log10_likelihood_ratio > 100.0);
@@ -231,14 +161,14 @@ mod tests {
     #[test]
     fn uniform_shape_fits_uniform() {
         let f = fit(&loc(0, 4, 996)).unwrap();
-        assert_eq!(f.best, "uniform");
+        assert_eq!(f.best, BestModel::Uniform);
         assert!(f.uniform.fits && !f.code_red_ii.fits);
     }
 
     #[test]
     fn a_shape_neither_model_gives_is_neither() {
         let f = fit(&loc(1000, 0, 0)).unwrap();
-        assert_eq!(f.best, "neither");
+        assert_eq!(f.best, BestModel::Neither);
     }
 
     #[test]

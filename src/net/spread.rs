@@ -6,9 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 
-use serde::Serialize;
-
-use super::locality::{fit, Locality, LocalityFit};
+use super::locality::fit;
+use crate::model::{
+    BestModel, Confidence, Evidence, Finding, Level, Locality, LocalityFit, ScanDetail,
+    ScanEvidence, WindowPeak,
+};
 
 /// How spreading is judged.
 #[derive(Debug, Clone, Copy)]
@@ -32,24 +34,7 @@ impl Default for SpreadOptions {
 pub const MAX_TARGETS: usize = 100_000;
 
 /// Where a tally's figures came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SpreadSource {
-    /// A saved connection table.
-    Netstat,
-    /// SYNs in a packet capture.
-    Capture,
-}
-
-/// The busiest window of a capture.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct WindowPeak {
-    pub seconds: i64,
-    pub distinct_targets: u64,
-    /// Unix seconds of the window's first and last SYN.
-    pub start: i64,
-    pub end: i64,
-}
+pub type SpreadSource = crate::model::ScanSource;
 
 #[derive(Debug, Default, Clone)]
 struct Window {
@@ -191,87 +176,37 @@ impl SpreadTallies {
         }
     }
 
-    /// Verdicts: spreading subjects first, then by subject.
-    pub fn verdicts(&self, options: &SpreadOptions) -> Vec<SpreadVerdict> {
-        let mut out: Vec<SpreadVerdict> = self
+    /// The figures of every subject worth a verdict: spreading ones first, then by subject
+    /// (quiet capture sources are left out; every table address is kept).
+    pub fn details(&self, options: &SpreadOptions) -> Vec<ScanDetail> {
+        let mut out: Vec<ScanDetail> = self
             .tallies
             .iter()
-            .map(|(subject, (tally, paths))| verdict(subject, tally, paths, options))
-            .filter(|v| v.verdict == "spreading" || v.source == SpreadSource::Netstat)
+            .map(|(subject, (tally, paths))| detail(subject, tally, paths, options))
+            .filter(|d| d.spreading || d.source == SpreadSource::Netstat)
             .collect();
-        out.sort_by_key(|v| v.verdict != "spreading");
+        out.sort_by_key(|d| !d.spreading);
         out
     }
 }
 
-/// The verdict on one source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SpreadVerdict {
-    /// `verdict`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// `network`.
-    pub evidence_kind: &'static str,
-    /// `scanner`.
-    pub role: &'static str,
-    /// The source address.
-    pub subject: String,
-    /// The host a connection table was taken on (None for captures).
-    pub host: Option<String>,
-    /// `spreading` or `not-spreading`.
-    pub verdict: &'static str,
-    /// Where the figures came from.
-    pub source: SpreadSource,
-    /// Family the locality points to: `code-red-ii`, `code-red` (uniform) or `port-80-scan`.
-    pub likely_family: Option<&'static str>,
-    /// Distinct targets that make a source `spreading`.
-    pub threshold: u64,
-    /// Outbound port-80 connections (tables) or SYNs (captures).
-    pub connections: u64,
-    /// Distinct port-80 targets in all.
-    pub distinct_targets: u64,
-    /// More targets were seen than are remembered ([`MAX_TARGETS`]).
-    pub targets_capped: bool,
-    /// Connections by state (tables).
-    pub states: BTreeMap<String, u64>,
-    /// Where the targets lie relative to the source.
-    pub locality: Locality,
-    /// How well each target-picking model explains the locality (None: too few targets).
-    pub fit: Option<LocalityFit>,
-    /// The busiest window (captures).
-    pub window: Option<WindowPeak>,
-    /// First and last SYN (captures), RFC 3339.
-    pub first_seen: Option<String>,
-    /// See `first_seen`.
-    pub last_seen: Option<String>,
-    /// The inputs the figures came from.
-    pub paths: Vec<String>,
-}
-
-fn verdict(
+fn detail(
     subject: &Subject,
     tally: &Tally,
     paths: &BTreeSet<String>,
     options: &SpreadOptions,
-) -> SpreadVerdict {
+) -> ScanDetail {
     let distinct = tally.targets.len() as u64;
     let window = tally.peak();
     let measure = window.map_or(distinct, |w| w.distinct_targets);
     let spreading = measure >= options.threshold;
     let fit = fit(&tally.locality);
-    SpreadVerdict {
-        kind: "verdict",
-        evidence_kind: "network",
-        role: "scanner",
-        subject: subject.address.to_string(),
+    ScanDetail {
+        address: subject.address,
         host: subject.host.clone(),
-        verdict: if spreading {
-            "spreading"
-        } else {
-            "not-spreading"
-        },
         source: subject.source,
-        likely_family: spreading.then(|| likely_family(fit.as_ref())),
+        spreading,
+        likely_family: spreading.then(|| likely_family(fit.as_ref()).to_string()),
         threshold: options.threshold,
         connections: tally.connections,
         distinct_targets: distinct,
@@ -280,16 +215,16 @@ fn verdict(
         locality: tally.locality,
         fit,
         window,
-        first_seen: tally.first_secs.map(super::rfc3339),
-        last_seen: tally.last_secs.map(super::rfc3339),
+        first_seen: tally.first_secs.and_then(super::timestamp),
+        last_seen: tally.last_secs.and_then(super::timestamp),
         paths: paths.iter().cloned().collect(),
     }
 }
 
 fn likely_family(fit: Option<&LocalityFit>) -> &'static str {
     match fit.map(|f| f.best) {
-        Some("code-red-ii") => "code-red-ii",
-        Some("uniform") => "code-red",
+        Some(BestModel::CodeRedIi) => "code-red-ii",
+        Some(BestModel::Uniform) => "code-red",
         _ => "port-80-scan",
     }
 }
@@ -346,67 +281,46 @@ mod tests {
         let mut quiet = Tally::default();
         quiet.add_syn(ip("10.0.0.1"), ip("10.0.0.9"), 0, 300);
         tallies.add("b.pcap", vec![(subject(SpreadSource::Capture), quiet)]);
-        let v = tallies.verdicts(&SpreadOptions::default());
+        let v = tallies.details(&SpreadOptions::default());
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].verdict, "spreading");
+        assert!(v[0].spreading);
         assert_eq!(v[0].states["SYN_SENT"], 25);
     }
-}
-
-/// The finding a `spreading` verdict gives, so finding consumers see it too.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SpreadFinding {
-    /// `finding`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// `network`.
-    pub evidence_kind: &'static str,
-    /// The verdict's `likely_family`.
-    pub family: &'static str,
-    /// [`SCAN_RULE_ID`].
-    pub rule_id: &'static str,
-    /// `high`.
-    pub level: &'static str,
-    /// `high` when Code Red II's locality fits, else `medium`.
-    pub confidence: &'static str,
-    /// The source address.
-    pub subject: String,
-    /// The host a connection table was taken on.
-    pub host: Option<String>,
-    /// Where the figures came from.
-    pub source: SpreadSource,
-    /// The inputs the figures came from.
-    pub paths: Vec<String>,
-    /// The figures in one line.
-    pub evidence: String,
 }
 
 /// Rule id of scan-behaviour findings.
 pub const SCAN_RULE_ID: &str = "wormtrace-port-80-scan";
 
-impl SpreadFinding {
-    /// The finding of a spreading verdict (None for other verdicts).
-    pub fn of(v: &SpreadVerdict) -> Option<SpreadFinding> {
-        let family = v.likely_family?;
-        let crii_fits = v.fit.as_ref().is_some_and(|f| f.best == "code-red-ii");
-        Some(SpreadFinding {
-            kind: "finding",
-            evidence_kind: "network",
-            family,
-            rule_id: SCAN_RULE_ID,
-            level: "high",
-            confidence: if crii_fits { "high" } else { "medium" },
-            subject: v.subject.clone(),
-            host: v.host.clone(),
-            source: v.source,
-            paths: v.paths.clone(),
-            evidence: spread_evidence(v),
-        })
-    }
+/// The finding a spreading address gives, so finding consumers see it too (None for
+/// addresses that do not spread).
+pub fn scan_finding(d: &ScanDetail) -> Option<Finding> {
+    let family = d.likely_family.clone()?;
+    let crii_fits = d.fit.as_ref().is_some_and(|f| f.best == BestModel::CodeRedIi);
+    Some(Finding {
+        id: 0,
+        family,
+        rule_id: SCAN_RULE_ID.to_string(),
+        rule_title: "Outbound port-80 scanning".to_string(),
+        level: Level::High,
+        confidence: if crii_fits {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        path: d.paths.join(" "),
+        time: d.first_seen,
+        evidence: Evidence::Scan(ScanEvidence {
+            subject: d.address,
+            host: d.host.clone(),
+            source: d.source,
+            paths: d.paths.clone(),
+            text: spread_evidence(d),
+        }),
+    })
 }
 
 /// `312 port-80 targets (140 in 300 s); /16 37%, /8 50%, elsewhere 13%; best fit code-red-ii (p 0.61)`.
-pub fn spread_evidence(v: &SpreadVerdict) -> String {
+pub fn spread_evidence(v: &ScanDetail) -> String {
     let mut text = format!("{} port-80 targets", v.distinct_targets);
     if let Some(w) = &v.window {
         text.push_str(&format!(" ({} in {} s)", w.distinct_targets, w.seconds));
@@ -422,7 +336,7 @@ pub fn spread_evidence(v: &SpreadVerdict) -> String {
         ));
     }
     if let Some(f) = &v.fit {
-        text.push_str(&format!("; best fit {} (p {})", f.best, f.best_p_value()));
+        text.push_str(&format!("; best fit {} (p {})", f.best.name(), f.best_p_value()));
     }
     text
 }

@@ -1,5 +1,6 @@
 //! Apache error logs: `[stamp] [level] [client addr] message` (2.4 adds module, pid and port).
 
+use crate::model::Timestamp;
 use super::{time, LogFormat, ParseContext, Record};
 
 /// Parses one error-log line; the message stays in the raw line for keyword rules.
@@ -13,7 +14,7 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
     {
         let inner = &rest[1..=inner_end];
         if first {
-            record.time = time::apache_error(inner, ctx.local_offset);
+            record.time = time::apache_error(inner, ctx.local_offset).map(Timestamp);
             first = false;
         } else if let Some(client) = inner.strip_prefix(b"client ") {
             if let Some(field) = ctx.map.apache_client() {
@@ -53,7 +54,7 @@ mod tests {
     fn apache_13_and_24_lines() {
         let r = parse(b"[Wed Aug  1 05:13:17 2001] [error] [client 192.0.2.4] File does not exist: /var/www/default.ida", &ctx());
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.4"[..]));
-        assert_eq!(r.time.as_deref(), Some("2001-08-01T05:13:17Z"));
+        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-01T05:13:17Z"));
         let r = parse(b"[Wed Aug 01 05:13:17.123456 2001] [core:info] [pid 42] [client 192.0.2.5:4567] AH00128: File does not exist: /srv/default.ida", &ctx());
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.5"[..]));
         let r = parse(

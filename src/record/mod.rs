@@ -94,8 +94,8 @@ pub struct Record<'a> {
     pub line: &'a [u8],
     /// Format the line was parsed as.
     pub format: LogFormat,
-    /// Time of the request, RFC 3339, when the line has one.
-    pub time: Option<String>,
+    /// Time of the request, when the line has one.
+    pub time: Option<crate::model::Timestamp>,
     values: [Option<Cow<'a, [u8]>>; FIELD_COUNT],
     lowered: [OnceCell<Vec<u8>>; FIELD_COUNT],
     line_lowered: OnceCell<Vec<u8>>,

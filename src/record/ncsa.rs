@@ -1,5 +1,6 @@
 //! NCSA common and combined logs (Apache, nginx), with or without a leading virtual host.
 
+use crate::model::Timestamp;
 use super::{time, Field, LogFormat, ParseContext, Record};
 
 /// Parses `[%v] %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"]`.
@@ -14,7 +15,7 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
         return record;
     };
     let stamp = &line_trimmed[open + 1..close];
-    record.time = time::ncsa(stamp);
+    record.time = time::ncsa(stamp).map(Timestamp);
     set_all(&mut record, ctx.map.ncsa("%t"), &split_stamp(stamp));
     let rest = line_trimmed[close + 1..].trim_ascii_start();
     let Some(after_request) = set_request(&mut record, rest, ctx) else {
@@ -151,7 +152,7 @@ mod tests {
         assert_eq!(r.get(Field::Version), Some(&b"HTTP/1.0"[..]));
         assert_eq!(r.get(Field::Status), Some(&b"404"[..]));
         assert_eq!(r.get(Field::Referer), None);
-        assert_eq!(r.time.as_deref(), Some("2001-08-04T13:45:01+09:00"));
+        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-04T13:45:01+09:00"));
     }
 
     #[test]

@@ -217,6 +217,13 @@ pub struct ScanArgs {
     /// Language of the summary: ja or en (default from LC_ALL / LANG).
     #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub lang: Option<Lang>,
+    /// Show every time in the summary in this zone (default UTC), e.g. +09:00.
+    #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
+    pub tz: FixedOffset,
+    /// A CSV of our hosts, `name,address[,role][,notes]` (one row per address): names and
+    /// addresses that belong together.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     /// Our own networks (repeatable); default: the private and local ranges.
     #[arg(long, value_name = "CIDR")]
     pub internal: Vec<IpNet>,
@@ -274,7 +281,7 @@ pub enum RulesCommand {
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
-    Level::from_name(s)
+    Level::parse(s)
         .ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
 }
 

@@ -2,6 +2,7 @@
 //! without spawning the binary. `main` parses arguments, calls [`execute`] and prints.
 
 pub mod args;
+mod case;
 mod console;
 mod parse;
 mod rules;
@@ -36,6 +37,8 @@ pub enum RunError {
     NoRules,
     #[error("{path}: {message}")]
     Placeholders { path: PathBuf, message: String },
+    #[error("inventory {path}: {message}")]
+    Inventory { path: PathBuf, message: String },
     #[error("cannot create {path}: {source}")]
     CreateOutput { path: PathBuf, source: io::Error },
     #[error("writing output: {0}")]

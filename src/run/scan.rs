@@ -1,20 +1,25 @@
-//! `wormtrace scan`: plan the inputs, scan logs, captures and tables, sweep hosts, give
-//! the sinks every result, and decide the exit status.
+//! `wormtrace scan`: plan the inputs, scan logs, captures and tables, sweep hosts, and build
+//! the case: every result goes to the sinks as events, and the case judges one verdict per
+//! host. Decides the exit status.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use super::args::{OutputFormat, ScanArgs};
+use super::args::{OutputFormat, ScanArgs, LONG_VERSION};
+use super::case::{Case, Sinks};
 use super::console::Console;
 use super::{detector_for, lang_from_env, output_writer, ExitStatus, RunError};
+use crate::detect::pack::builtin_pack;
+use crate::detect::Detector;
 use crate::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
-use crate::i18n::{Lang, Messages};
+use crate::identity::{parse_inventory, InventoryEntry};
+use crate::model::Timestamp;
 use crate::net::is_network_file;
-use crate::net::spread::{SpreadFinding, SpreadOptions, SpreadTallies};
+use crate::net::spread::SpreadOptions;
 use crate::scan::{scan_all, ScanOptions};
 use crate::sink::{
-    CsvSink, IocSink, JsonSink, JsonlSink, RunTotals, Sink, SummaryOptions, SummarySink,
+    CsvSink, IocSink, JsonSink, JsonlSink, RuleInfo, RunInfo, Sink, SummaryOptions, SummarySink,
 };
 use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
@@ -23,63 +28,90 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     let lang = args.lang.unwrap_or_else(lang_from_env);
     let mut console = Console::new(args.quiet, lang);
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
+    let inventory = read_inventory(&args)?;
     let mut problems = Vec::new();
     let (inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
     problems.iter().for_each(|p| console.problem(p));
     console.stdin_hint(&inputs);
     let mut options = scan_options(&args, host_names);
-    let summary_options = SummaryOptions {
+    let summary = SummaryOptions {
         lang,
         color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         width: summary_width(),
+        tz: args.tz,
     };
-    let mut sinks = open_sinks(&args, summary_options)?;
-    let mut aggregator = Aggregator::new(if args.internal.is_empty() {
+    let sinks = Sinks::new(open_sinks(&args, summary)?);
+    let internal = if args.internal.is_empty() {
         default_internal()
     } else {
         args.internal.clone()
-    });
-    let mut totals = RunTotals {
-        problems,
-        ..RunTotals::default()
     };
-    let mut spread = SpreadTallies::default();
-    let mut sink_error: Option<io::Error> = None;
+    let mut case = Case::begin(sinks, &run_info(&detector), Aggregator::new(internal));
+    case.problems(problems);
     options.progress = console.start_progress(args.progress, &inputs);
     scan_all(&inputs, &detector, &options, |report| {
         report.problems.iter().for_each(|p| console.problem(p));
         console.input_done(report.findings.len() as u64);
-        report.findings.iter().for_each(|f| aggregator.add(f));
-        totals.add(&report);
-        for sink in sinks.iter_mut() {
-            if let Err(e) = sink.input(&report) {
-                sink_error.get_or_insert(e);
-            }
-        }
-        if let Some(network) = report.network {
-            spread.add(&report.path, network.tallies);
-        }
+        case.input(report);
     });
     console.finish_progress();
-    if let Some(e) = sink_error {
-        return Err(e.into());
+    let sweep_options = SweepOptions { deep: args.deep };
+    for spec in &hosts {
+        let report = sweep(spec, sweep_options);
+        report.problems.iter().for_each(|p| console.problem(p));
+        case.host(report);
     }
-    let host_findings = sweep_hosts(&hosts, &args, &console, &mut sinks, &mut totals)?;
-    report_spread(&spread, &args, &mut sinks, &mut totals)?;
-    let verdicts = aggregator.verdicts();
-    for sink in sinks.iter_mut() {
-        sink.finish(&verdicts, &totals)?;
-    }
+    let spread = SpreadOptions {
+        threshold: args.spread_threshold.max(1),
+        window_secs: args.spread_window.max(1),
+    };
+    let (mut sinks, totals) = case.finish(&spread, inventory);
+    sinks.result()?;
     // A skipped input is as unread as a broken one: a run that read less than it was given
     // must not look clean.
-    let not_read = rule_errors + totals.problems.len();
-    Ok(if totals.findings + host_findings + totals.spreading > 0 {
+    let not_read = rule_errors as u64 + totals.problems;
+    Ok(if totals.findings + totals.host_findings + totals.spreading > 0 {
         ExitStatus::Found
     } else if not_read > 0 {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Clean
     })
+}
+
+/// What the run is, for the sinks' `begin`: version, arguments, start, rules.
+fn run_info(detector: &Detector) -> RunInfo {
+    let started = chrono::Utc::now().fixed_offset();
+    RunInfo {
+        version: LONG_VERSION.lines().next().unwrap_or_default().to_string(),
+        arguments: std::env::args().collect(),
+        started: Some(Timestamp(started)),
+        rule_pack_sha256: builtin_pack().0.to_string(),
+        rules: detector
+            .rules()
+            .iter()
+            .map(|r| RuleInfo {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                level: r.level.name().to_string(),
+                family: r.family.clone(),
+                source: r.source.clone(),
+                source_sha256: r.source_sha256.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn read_inventory(args: &ScanArgs) -> Result<Vec<InventoryEntry>, RunError> {
+    let Some(path) = &args.inventory else {
+        return Ok(Vec::new());
+    };
+    let failed = |message: String| RunError::Inventory {
+        path: path.clone(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    parse_inventory(&bytes).map_err(|e| failed(e.to_string()))
 }
 
 fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOptions {
@@ -135,28 +167,6 @@ fn plan_inputs(
     (inputs, hosts, host_names)
 }
 
-/// Gives the sinks the spreading verdicts of captures and tables, and counts them.
-fn report_spread(
-    spread: &SpreadTallies,
-    args: &ScanArgs,
-    sinks: &mut [Box<dyn Sink>],
-    totals: &mut RunTotals,
-) -> Result<(), RunError> {
-    let options = SpreadOptions {
-        threshold: args.spread_threshold.max(1),
-        window_secs: args.spread_window.max(1),
-    };
-    let verdicts = spread.verdicts(&options);
-    let findings: Vec<SpreadFinding> = verdicts.iter().filter_map(SpreadFinding::of).collect();
-    totals.spreading = findings.len() as u64;
-    if !verdicts.is_empty() {
-        for sink in sinks.iter_mut() {
-            sink.spread(&findings, &verdicts)?;
-        }
-    }
-    Ok(())
-}
-
 /// Named evidence split by kind: `--host` entries for the host sweep, the host names of
 /// captures and connection tables (by path), and those paths (scanned like logs).
 type HostSplit = (
@@ -186,31 +196,6 @@ fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
         }
     }
     (host_args, names, network_paths)
-}
-
-/// Sweeps each host and hands its report to the sinks; returns the number of findings.
-fn sweep_hosts(
-    hosts: &[HostSpec],
-    args: &ScanArgs,
-    console: &Console,
-    sinks: &mut [Box<dyn Sink>],
-    totals: &mut RunTotals,
-) -> Result<u64, RunError> {
-    let messages = Messages::new(Lang::En);
-    let options = SweepOptions { deep: args.deep };
-    let mut findings = 0;
-    for spec in hosts {
-        let report = sweep(spec, options, &messages);
-        report.problems.iter().for_each(|p| console.problem(p));
-        totals.problems.extend(report.problems.iter().cloned());
-        findings += report.findings.len() as u64;
-        totals.hosts += 1;
-        totals.host_findings += report.findings.len() as u64;
-        for sink in sinks.iter_mut() {
-            sink.host(&report)?;
-        }
-    }
-    Ok(findings)
 }
 
 fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>, RunError> {

@@ -6,7 +6,8 @@ use std::io::{self, Read};
 
 use super::ScanOptions;
 use crate::detect::{Detector, Prefilter};
-use crate::finding::{keep_most_specific, Finding, LinePosition};
+use crate::finding::{keep_most_specific, request_finding, LinePosition};
+use crate::model::Finding;
 use crate::record::{ParseContext, Parser, Record};
 use crate::source::aligned::{round_to_page, AlignedBuffer};
 
@@ -104,7 +105,7 @@ pub fn detect_line(
     }
     let mut found: Vec<Finding> = hits
         .iter()
-        .map(|&i| Finding::new(&detector.rules()[i], &record, position))
+        .map(|&i| request_finding(&detector.rules()[i], &record, position))
         .collect();
     if !all_hits {
         keep_most_specific(&mut found);

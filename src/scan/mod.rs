@@ -15,7 +15,7 @@ use chrono::FixedOffset;
 use rayon::prelude::*;
 
 use crate::detect::Detector;
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContext, Parser};
 use crate::source::{
     self, describe_io, Compression, Digest, Input, Problem, ProblemKind, Severity,

@@ -20,7 +20,8 @@ use rayon::prelude::*;
 use super::lines::{detect_line, LineScanner, LineStats, Recording};
 use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
-use crate::finding::{Finding, LinePosition};
+use crate::finding::LinePosition;
+use crate::model::Finding;
 use crate::record::{LogFormat, Parser};
 use crate::source::{
     describe_io, digest_of_file, open_read_only, Compression, Counted, Severity, Side,
@@ -270,8 +271,10 @@ fn join_chunks(
                 report
                     .findings
                     .extend(part.findings.into_iter().map(|mut f| {
-                        f.line += lines_before;
-                        f.offset += part.range.start;
+                        if let Some(r) = f.request_mut() {
+                            r.line += lines_before;
+                            r.offset += part.range.start;
+                        }
                         f
                     }));
             }

@@ -1,15 +1,14 @@
-//! CSV: one row per finding (verdicts and inputs are in the JSON outputs). Columns are only
-//! ever added at the end, so readers that go by position keep working.
+//! CSV: one row per finding of every kind, filled by column name. Columns are only ever added
+//! at the end, so readers that go by position keep working.
 
 use std::io::{self, Write};
 
 use super::{RunTotals, Sink};
-use crate::host::HostReport;
-use crate::net::spread::{SpreadFinding, SpreadVerdict};
-use crate::scan::InputReport;
-use crate::verdict::Verdict;
+use crate::i18n::{Lang, Messages};
+use crate::model::{Evidence, Finding};
 
-const HEADER: [&str; 21] = [
+/// The columns, in order.
+pub const HEADER: [&str; 22] = [
     "family",
     "rule_id",
     "rule_title",
@@ -31,11 +30,70 @@ const HEADER: [&str; 21] = [
     "client_port",
     "server_port",
     "flow",
+    "id",
 ];
+
+/// The value of `column` for a finding (empty where it does not apply). Host traces put the
+/// check's reason in `rule_title`, the place in `path` and the host in `server`; scans put
+/// the scanning address in `client_ip`, as the log findings of the same kind do.
+pub fn cell(f: &Finding, column: &str, en: &Messages) -> String {
+    let opt = |v: Option<&String>| v.cloned().unwrap_or_default();
+    let common = match column {
+        "family" => Some(f.family.clone()),
+        "rule_id" => Some(f.rule_id.clone()),
+        "level" => Some(f.level.name().to_string()),
+        "confidence" => Some(f.confidence.name().to_string()),
+        "time" => Some(f.time.map(|t| t.rfc3339()).unwrap_or_default()),
+        "evidence_kind" => Some(f.evidence_kind().name().to_string()),
+        "id" => Some(f.id.to_string()),
+        _ => None,
+    };
+    if let Some(value) = common {
+        return value;
+    }
+    match &f.evidence {
+        Evidence::Request(r) => match column {
+            "rule_title" => f.rule_title.clone(),
+            "path" => f.path.clone(),
+            "line" => r.line.to_string(),
+            "offset" => r.offset.to_string(),
+            "format" => r.format.to_string(),
+            "client_ip" => r.client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            "server" => opt(r.server.as_ref()),
+            "method" => opt(r.method.as_ref()),
+            "uri" => opt(r.uri.as_ref()),
+            "status" => opt(r.status.as_ref()),
+            "exposure" => r.exposure.map(|e| e.name().to_string()).unwrap_or_default(),
+            "evidence" => r.text.clone(),
+            "client_port" => r.wire.as_ref().map(|w| w.client_port.to_string()).unwrap_or_default(),
+            "server_port" => r.wire.as_ref().map(|w| w.server_port.to_string()).unwrap_or_default(),
+            "flow" => r.wire.as_ref().map(|w| w.flow.clone()).unwrap_or_default(),
+            _ => String::new(),
+        },
+        Evidence::Trace(t) => match column {
+            "rule_title" => en.text(&format!("why-{}", t.check)),
+            "path" => t.location.clone(),
+            "format" => "host".to_string(),
+            "server" => t.host.clone(),
+            "evidence" => t.observed.clone(),
+            _ => String::new(),
+        },
+        Evidence::Scan(s) => match column {
+            "rule_title" => f.rule_title.clone(),
+            "path" => s.paths.join(" "),
+            "format" => "network".to_string(),
+            "client_ip" => s.subject.to_string(),
+            "server" => s.host.clone().unwrap_or_default(),
+            "evidence" => s.text.clone(),
+            _ => String::new(),
+        },
+    }
+}
 
 /// Writes findings as CSV rows under a header.
 pub struct CsvSink<W: Write> {
     out: csv::Writer<W>,
+    en: Messages,
     wrote_header: bool,
 }
 
@@ -44,6 +102,7 @@ impl<W: Write> CsvSink<W> {
     pub fn new(out: W) -> Self {
         CsvSink {
             out: csv::Writer::from_writer(out),
+            en: Messages::new(Lang::En),
             wrote_header: false,
         }
     }
@@ -58,77 +117,14 @@ impl<W: Write> CsvSink<W> {
 }
 
 impl<W: Write> Sink for CsvSink<W> {
-    fn input(&mut self, report: &InputReport) -> io::Result<()> {
+    fn finding(&mut self, f: &Finding) -> io::Result<()> {
         self.header()?;
-        for f in &report.findings {
-            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-            self.out.write_record([
-                f.family.clone(),
-                f.rule_id.clone(),
-                f.rule_title.clone(),
-                f.level.to_string(),
-                f.confidence.clone(),
-                f.path.clone(),
-                f.line.to_string(),
-                f.offset.to_string(),
-                f.format.to_string(),
-                opt(&f.time),
-                opt(&f.client_ip),
-                opt(&f.server),
-                opt(&f.method),
-                opt(&f.uri),
-                opt(&f.status),
-                f.exposure.map(|e| e.name().to_string()).unwrap_or_default(),
-                f.evidence.clone(),
-                f.evidence_kind.to_string(),
-                f.client_port.map(|p| p.to_string()).unwrap_or_default(),
-                f.server_port.map(|p| p.to_string()).unwrap_or_default(),
-                opt(&f.flow),
-            ])?;
-        }
+        let row: Vec<String> = HEADER.iter().map(|c| cell(f, c, &self.en)).collect();
+        self.out.write_record(&row)?;
         Ok(())
     }
 
-    fn host(&mut self, report: &HostReport) -> io::Result<()> {
-        self.header()?;
-        for f in &report.findings {
-            let mut row = vec![String::new(); HEADER.len()];
-            row[0] = f.family.to_string();
-            row[1] = f.check.to_string();
-            row[2] = f.why.clone();
-            row[3] = f.level.to_string();
-            row[4] = f.confidence.to_string();
-            row[5] = f.location.clone();
-            row[8] = "host".to_string();
-            row[17] = "host".to_string();
-            row[11] = f.host.clone();
-            row[16] = f.observed.clone();
-            self.out.write_record(&row)?;
-        }
-        Ok(())
-    }
-
-    fn spread(&mut self, findings: &[SpreadFinding], _: &[SpreadVerdict]) -> io::Result<()> {
-        self.header()?;
-        for f in findings {
-            let mut row = vec![String::new(); HEADER.len()];
-            row[0] = f.family.to_string();
-            row[1] = f.rule_id.to_string();
-            row[2] = "Outbound port-80 scanning".to_string();
-            row[3] = f.level.to_string();
-            row[4] = f.confidence.to_string();
-            row[5] = f.paths.join(" ");
-            row[8] = "network".to_string();
-            row[17] = "network".to_string();
-            row[10] = f.subject.clone();
-            row[11] = f.host.clone().unwrap_or_default();
-            row[16] = f.evidence.clone();
-            self.out.write_record(&row)?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, _: &[Verdict], _: &RunTotals) -> io::Result<()> {
+    fn finish(&mut self, _: &RunTotals) -> io::Result<()> {
         self.header()?;
         self.out.flush()
     }

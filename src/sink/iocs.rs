@@ -17,10 +17,7 @@ use uuid::Uuid;
 
 use super::atomic::AtomicFile;
 use super::{RunTotals, Sink};
-use crate::host::HostReport;
-use crate::net::spread::{SpreadFinding, SpreadVerdict};
-use crate::scan::InputReport;
-use crate::verdict::Verdict;
+use crate::model::{Role, State, Verdict};
 
 /// Namespace of wormtrace's STIX ids (a fixed random UUID).
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b4e_93a7_4d0e_b8a1_52c9_0e7d_4f31);
@@ -225,45 +222,28 @@ impl IocSink {
     }
 }
 
-fn parse_time(t: &Option<String>) -> Option<DateTime<FixedOffset>> {
-    t.as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-}
-
 impl Sink for IocSink {
-    fn input(&mut self, _: &InputReport) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn host(&mut self, _: &HostReport) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn spread(&mut self, _: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()> {
-        for v in verdicts.iter().filter(|v| v.verdict == "spreading") {
-            if let Ok(address) = v.subject.parse::<IpAddr>() {
-                let family = v.likely_family.map(str::to_string);
-                self.set
-                    .add(IocRole::Infected, address, family, [None, None]);
+    fn verdict(&mut self, v: &Verdict) -> io::Result<()> {
+        let families = || v.families.keys().cloned().collect::<Vec<_>>();
+        let seen = [v.first_seen.map(|t| t.0), v.last_seen.map(|t| t.0)];
+        match v.role {
+            Role::Source | Role::Scanner => {
+                if let Ok(address) = v.subject.parse::<IpAddr>() {
+                    self.set.add(IocRole::Attacker, address, families(), seen);
+                }
+            }
+            Role::Host | Role::Target => {
+                if matches!(v.state, State::Compromised | State::Spreading) {
+                    for address in v.host.iter().flat_map(|h| &h.addresses) {
+                        self.set.add(IocRole::Infected, *address, families(), seen);
+                    }
+                }
             }
         }
         Ok(())
     }
 
-    fn finish(&mut self, verdicts: &[Verdict], _: &RunTotals) -> io::Result<()> {
-        for v in verdicts.iter().filter(|v| v.role == "source") {
-            let Ok(address) = v.subject.parse::<IpAddr>() else {
-                continue;
-            };
-            let role = if v.verdict == "spreading" {
-                IocRole::Infected
-            } else {
-                IocRole::Attacker
-            };
-            let seen = [parse_time(&v.first_seen), parse_time(&v.last_seen)];
-            self.set
-                .add(role, address, v.families.keys().cloned(), seen);
-        }
+    fn finish(&mut self, _: &RunTotals) -> io::Result<()> {
         let Some((mut plain, mut stix)) = self.files.take() else {
             return Ok(());
         };

@@ -1,96 +1,94 @@
-//! JSON Lines and JSON documents.
+//! JSON Lines and JSON documents, written by serde from the model.
 
 use std::io::{self, Write};
 
-use super::{InputRecord, ProblemRecord, RunTotals, Sink};
-use crate::host::HostReport;
-use crate::net::spread::{SpreadFinding, SpreadVerdict};
-use crate::scan::InputReport;
-use crate::verdict::Verdict;
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter};
 
-/// Keeps the kind of I/O errors (a closed pipe stays `BrokenPipe`).
-fn to_io(e: serde_json::Error) -> io::Error {
-    io::Error::from(e)
+use super::{ProblemRecord, RunTotals, Sink, SummaryRecord};
+use crate::i18n::{Lang, Messages};
+use crate::model::{Evidence, Finding, FindingRecord, InputRecord, Verdict};
+use crate::source::Problem;
+
+/// A finding as JSON with its `why` in English (the machine outputs' language).
+pub fn finding_record<'a>(finding: &'a Finding, why: &'a mut Option<String>, en: &Messages) -> FindingRecord<'a> {
+    *why = match &finding.evidence {
+        Evidence::Trace(t) => Some(en.text(&format!("why-{}", t.check))),
+        _ => None,
+    };
+    FindingRecord {
+        finding,
+        why: why.as_deref(),
+    }
 }
 
-/// One JSON object per line: each input's findings then its `input` record, then the
-/// verdicts, the problems and a closing `summary`.
+/// One JSON object per line, in event order: each input's findings then its `input` record,
+/// the host evidence likewise, then the verdicts, the problems and a closing `summary`.
 pub struct JsonlSink<W: Write> {
     out: W,
+    en: Messages,
 }
 
 impl<W: Write> JsonlSink<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Self {
-        JsonlSink { out }
+        JsonlSink {
+            out,
+            en: Messages::new(Lang::En),
+        }
     }
 
-    fn line<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value).map_err(to_io)?;
+    fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)?;
         self.out.write_all(b"\n")
     }
 }
 
 impl<W: Write> Sink for JsonlSink<W> {
-    fn input(&mut self, report: &InputReport) -> io::Result<()> {
-        for finding in &report.findings {
-            self.line(finding)?;
-        }
-        self.line(&InputRecord::from_report(report))
+    fn input(&mut self, input: &InputRecord) -> io::Result<()> {
+        self.line(input)
     }
 
-    fn host(&mut self, report: &HostReport) -> io::Result<()> {
-        for finding in &report.findings {
-            self.line(finding)?;
-        }
-        for input in &report.inputs {
-            self.line(input)?;
-        }
-        self.line(&report.verdict)
+    fn finding(&mut self, finding: &Finding) -> io::Result<()> {
+        let mut why = None;
+        let record = finding_record(finding, &mut why, &self.en);
+        serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
+        self.out.write_all(b"\n")
     }
 
-    fn spread(&mut self, findings: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()> {
-        for finding in findings {
-            self.line(finding)?;
-        }
-        for verdict in verdicts {
-            self.line(verdict)?;
-        }
-        Ok(())
+    fn verdict(&mut self, verdict: &Verdict) -> io::Result<()> {
+        self.line(verdict)
     }
 
-    fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
-        for verdict in verdicts {
-            self.line(verdict)?;
-        }
-        for problem in &totals.problems {
-            self.line(&ProblemRecord {
-                kind: "problem",
-                problem,
-            })?;
-        }
-        self.line(&serde_json::json!({
-            "type": "summary",
-            "inputs": totals.inputs,
-            "bytes": totals.bytes,
-            "lines": totals.lines,
-            "findings": totals.findings,
-            "hosts": totals.hosts,
-            "host_findings": totals.host_findings,
-            "spreading": totals.spreading,
-            "problems": totals.problems.len(),
-        }))?;
+    fn problem(&mut self, problem: &Problem) -> io::Result<()> {
+        self.line(&ProblemRecord {
+            kind: "problem",
+            evidence_kind: None,
+            problem,
+        })
+    }
+
+    fn finish(&mut self, totals: &RunTotals) -> io::Result<()> {
+        self.line(&SummaryRecord {
+            kind: "summary",
+            totals,
+        })?;
         self.out.flush()
     }
 }
 
-/// One JSON document: `{"findings": [...], "inputs": [...], "verdicts": [...], "problems": [...], "summary": {...}}`.
-/// Findings are streamed; the small lists are kept until the end.
+/// One JSON document: `{"findings":[...],"inputs":[...],"verdicts":[...],"problems":[...],
+/// "summary":{...}}`. Findings are streamed into their array as they come (serde writes each
+/// value, serde_json's formatter the structure between them); the other lists are kept until
+/// the end.
 pub struct JsonSink<W: Write> {
     out: W,
-    inputs: Vec<serde_json::Value>,
-    host_verdicts: Vec<serde_json::Value>,
-    wrote_finding: bool,
+    en: Messages,
+    formatter: CompactFormatter,
+    inputs: Vec<InputRecord>,
+    verdicts: Vec<Verdict>,
+    problems: Vec<Problem>,
+    findings_written: u64,
     started: bool,
 }
 
@@ -99,89 +97,91 @@ impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
         JsonSink {
             out,
+            en: Messages::new(Lang::En),
+            formatter: CompactFormatter,
             inputs: Vec::new(),
-            host_verdicts: Vec::new(),
-            wrote_finding: false,
+            verdicts: Vec::new(),
+            problems: Vec::new(),
+            findings_written: 0,
             started: false,
         }
     }
 
-    fn finding<T: serde::Serialize>(&mut self, finding: &T) -> io::Result<()> {
-        self.start()?;
-        if self.wrote_finding {
-            self.out.write_all(b",")?;
+    /// Opens the document and its `findings` array.
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            self.formatter.begin_object(&mut self.out)?;
+            self.key("findings", true)?;
+            self.formatter.begin_array(&mut self.out)?;
         }
-        serde_json::to_writer(&mut self.out, finding).map_err(to_io)?;
-        self.wrote_finding = true;
         Ok(())
     }
 
-    fn start(&mut self) -> io::Result<()> {
-        if !self.started {
-            self.out.write_all(b"{\"findings\":[")?;
-            self.started = true;
-        }
-        Ok(())
+    fn key(&mut self, key: &str, first: bool) -> io::Result<()> {
+        self.formatter.begin_object_key(&mut self.out, first)?;
+        serde_json::to_writer(&mut self.out, key).map_err(io::Error::from)?;
+        self.formatter.end_object_key(&mut self.out)?;
+        self.formatter.begin_object_value(&mut self.out)
+    }
+
+    fn entry<T: Serialize>(&mut self, key: &str, value: &T) -> io::Result<()> {
+        self.key(key, false)?;
+        serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)?;
+        self.formatter.end_object_value(&mut self.out)
     }
 }
 
 impl<W: Write> Sink for JsonSink<W> {
-    fn input(&mut self, report: &InputReport) -> io::Result<()> {
-        for finding in &report.findings {
-            self.finding(finding)?;
-        }
-        self.inputs
-            .push(serde_json::to_value(InputRecord::from_report(report)).map_err(to_io)?);
+    fn input(&mut self, input: &InputRecord) -> io::Result<()> {
+        self.inputs.push(input.clone());
         Ok(())
     }
 
-    fn host(&mut self, report: &HostReport) -> io::Result<()> {
-        for finding in &report.findings {
-            self.finding(finding)?;
-        }
-        for input in &report.inputs {
-            self.inputs
-                .push(serde_json::to_value(input).map_err(to_io)?);
-        }
-        self.host_verdicts
-            .push(serde_json::to_value(&report.verdict).map_err(to_io)?);
-        Ok(())
-    }
-
-    fn spread(&mut self, findings: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()> {
-        for finding in findings {
-            self.finding(finding)?;
-        }
-        for verdict in verdicts {
-            self.host_verdicts
-                .push(serde_json::to_value(verdict).map_err(to_io)?);
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
+    fn finding(&mut self, finding: &Finding) -> io::Result<()> {
         self.start()?;
-        let problems: Vec<ProblemRecord> = totals
+        self.formatter
+            .begin_array_value(&mut self.out, self.findings_written == 0)?;
+        let mut why = None;
+        let record = finding_record(finding, &mut why, &self.en);
+        serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
+        self.formatter.end_array_value(&mut self.out)?;
+        self.findings_written += 1;
+        Ok(())
+    }
+
+    fn verdict(&mut self, verdict: &Verdict) -> io::Result<()> {
+        self.verdicts.push(verdict.clone());
+        Ok(())
+    }
+
+    fn problem(&mut self, problem: &Problem) -> io::Result<()> {
+        self.problems.push(problem.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self, totals: &RunTotals) -> io::Result<()> {
+        self.start()?;
+        self.formatter.end_array(&mut self.out)?;
+        self.formatter.end_object_value(&mut self.out)?;
+        let inputs = std::mem::take(&mut self.inputs);
+        self.entry("inputs", &inputs)?;
+        let verdicts = std::mem::take(&mut self.verdicts);
+        self.entry("verdicts", &verdicts)?;
+        let problems: Vec<ProblemRecord> = self
             .problems
             .iter()
             .map(|problem| ProblemRecord {
                 kind: "problem",
+                evidence_kind: None,
                 problem,
             })
             .collect();
-        let mut verdicts_json = serde_json::to_value(verdicts).map_err(to_io)?;
-        if let Some(list) = verdicts_json.as_array_mut() {
-            list.append(&mut self.host_verdicts);
-        }
-        let rest = serde_json::json!({
-            "inputs": self.inputs,
-            "verdicts": verdicts_json,
-            "problems": problems,
-            "summary": {"inputs": totals.inputs, "bytes": totals.bytes, "lines": totals.lines, "findings": totals.findings, "hosts": totals.hosts, "host_findings": totals.host_findings, "spreading": totals.spreading},
-        });
-        let text = serde_json::to_string(&rest).map_err(to_io)?;
-        // Splice the remaining keys after the findings array: `],` + the object without its `{`.
-        writeln!(self.out, "],{}", &text[1..])?;
+        let problems = serde_json::to_value(problems).map_err(io::Error::from)?;
+        self.entry("problems", &problems)?;
+        self.entry("summary", totals)?;
+        self.formatter.end_object(&mut self.out)?;
+        self.out.write_all(b"\n")?;
         self.out.flush()
     }
 }

@@ -1,5 +1,6 @@
-//! Sinks: where the results of a scan go. Each receives inputs (with their findings) in
-//! input order, then the verdicts once at the end.
+//! Sinks: where the results of a run go. Every sink receives the same events, whatever the
+//! evidence kind: `begin`, then each `input` and `finding` as they are made, the `verdict`s,
+//! the `problem`s, and `finish`. A sink knows the model and the catalogs, never a producer.
 
 pub mod atomic;
 mod csv_out;
@@ -12,11 +13,8 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::host::HostReport;
-use crate::net::spread::{SpreadFinding, SpreadVerdict};
-use crate::scan::InputReport;
+use crate::model::{Finding, InputRecord, Timestamp, Verdict};
 use crate::source::Problem;
-use crate::verdict::Verdict;
 
 pub use csv_out::CsvSink;
 pub use iocs::IocSink;
@@ -24,76 +22,74 @@ pub use json_out::{JsonSink, JsonlSink};
 pub use records::RecordLine;
 pub use summary::{SummaryOptions, SummarySink};
 
-/// Totals of a run.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What the run is: the first event every sink receives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunInfo {
+    /// `wormtrace --version`'s first line.
+    pub version: String,
+    /// The command line.
+    pub arguments: Vec<String>,
+    pub started: Option<Timestamp>,
+    /// SHA-256 of the built-in rule pack, and the rules loaded.
+    pub rule_pack_sha256: String,
+    pub rules: Vec<RuleInfo>,
+}
+
+/// One loaded rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub family: Option<String>,
+    /// Where it came from (`builtin:NAME` or a path) and the SHA-256 of that file.
+    pub source: String,
+    pub source_sha256: String,
+}
+
+/// Totals of a run: the `summary` record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RunTotals {
+    /// Log, capture and table inputs read.
     pub inputs: u64,
     pub bytes: u64,
     pub lines: u64,
+    /// Findings of those inputs.
     pub findings: u64,
     /// Hosts swept and their findings (host evidence).
     pub hosts: u64,
     pub host_findings: u64,
-    /// Sources found scanning port 80 (captures and connection tables).
+    /// Hosts of ours spreading a worm, by any kind of evidence.
     pub spreading: u64,
-    pub problems: Vec<Problem>,
+    /// Inputs skipped or not read in full.
+    pub problems: u64,
 }
 
-impl RunTotals {
-    /// Adds one input's figures.
-    pub fn add(&mut self, report: &InputReport) {
-        self.inputs += 1;
-        self.bytes += report.stats.bytes;
-        self.lines += report.stats.lines;
-        self.findings += report.findings.len() as u64;
-        self.problems.extend(report.problems.iter().cloned());
-    }
-}
-
-/// Receives a scan's results.
+/// Receives a run's events. Every method has a default that ignores the event.
 pub trait Sink {
-    /// One input, after it was scanned.
-    fn input(&mut self, report: &InputReport) -> io::Result<()>;
-    /// One swept host, after the log inputs.
-    fn host(&mut self, report: &HostReport) -> io::Result<()>;
-    /// Outbound port-80 verdicts of captures and connection tables, after the hosts.
-    fn spread(&mut self, findings: &[SpreadFinding], verdicts: &[SpreadVerdict]) -> io::Result<()>;
+    /// The run starts.
+    fn begin(&mut self, _run: &RunInfo) -> io::Result<()> {
+        Ok(())
+    }
+    /// An input was read (after its findings).
+    fn input(&mut self, _input: &InputRecord) -> io::Result<()> {
+        Ok(())
+    }
+    /// A finding, with its id.
+    fn finding(&mut self, _finding: &Finding) -> io::Result<()> {
+        Ok(())
+    }
+    /// A verdict, after every finding.
+    fn verdict(&mut self, _verdict: &Verdict) -> io::Result<()> {
+        Ok(())
+    }
+    /// An input that was skipped or not read in full, after the verdicts.
+    fn problem(&mut self, _problem: &Problem) -> io::Result<()> {
+        Ok(())
+    }
     /// The end of the run.
-    fn finish(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()>;
-}
-
-/// The `type: "input"` record: what was read, with its hash.
-#[derive(Debug, Serialize)]
-pub struct InputRecord<'r> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub path: &'r str,
-    pub sha256: Option<&'r str>,
-    pub size: Option<u64>,
-    pub compression: &'static str,
-    pub format: Option<&'static str>,
-    pub decompressed_bytes: u64,
-    pub lines: u64,
-    pub findings: usize,
-}
-
-impl<'r> InputRecord<'r> {
-    /// The record for a scanned input.
-    pub fn from_report(report: &'r InputReport) -> Self {
-        InputRecord {
-            kind: "input",
-            path: &report.path,
-            sha256: report.digest.as_ref().map(|d| d.sha256.as_str()),
-            size: report.digest.as_ref().map(|d| d.size),
-            compression: report.compression.name(),
-            format: report
-                .format
-                .map(|f| f.name())
-                .or(report.network.as_ref().map(|n| n.kind)),
-            decompressed_bytes: report.stats.bytes,
-            lines: report.stats.lines,
-            findings: report.findings.len(),
-        }
+    fn finish(&mut self, _totals: &RunTotals) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -102,6 +98,17 @@ impl<'r> InputRecord<'r> {
 pub struct ProblemRecord<'p> {
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Every record says which kind of evidence it is about (problems: none in particular).
+    pub evidence_kind: Option<crate::model::EvidenceKind>,
     #[serde(flatten)]
     pub problem: &'p Problem,
+}
+
+/// The `type: "summary"` record.
+#[derive(Debug, Serialize)]
+pub struct SummaryRecord<'t> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub totals: &'t RunTotals,
 }

@@ -22,7 +22,7 @@ pub struct RecordLine<'r> {
     path: &'r str,
     line: u64,
     format: &'static str,
-    time: Option<&'r str>,
+    time: Option<crate::model::Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     frame: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,7 +119,7 @@ impl<'r> RecordLine<'r> {
 
     fn with_record(&mut self, record: &'r Record<'r>, raw: &[u8]) {
         self.format = record.format.name();
-        self.time = record.time.as_deref();
+        self.time = record.time;
         self.fields = Some(Fields(record));
         self.raw = String::from_utf8_lossy(raw).into_owned();
     }

@@ -1,13 +1,16 @@
-//! Verdicts: findings aggregated per address, as sources (who sent) and targets (who was hit).
+//! Request findings (logs and captures) tallied as they stream past: per source address (who
+//! sent) and per attacked server (who was hit, and what its answers say). The case joins
+//! these with the host and network evidence into verdicts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use chrono::{DateTime, FixedOffset};
 use ipnet::IpNet;
-use serde::Serialize;
 
-use crate::finding::{is_worm_family, Exposure, Finding};
+use crate::finding::is_worm_family;
+use crate::model::{
+    EvidenceKind, ExposureCounts, Finding, ServedDetail, SourceDetail, StatusCounts, Timestamp,
+};
 
 /// Private and local ranges: the default meaning of "our own networks".
 pub const DEFAULT_INTERNAL: [&str; 6] = [
@@ -27,78 +30,82 @@ pub fn default_internal() -> Vec<IpNet> {
         .collect()
 }
 
-/// Counts of Code Red attempts by what the status said about the target.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ExposureCounts {
-    pub no_mapping: u64,
-    pub patched: u64,
-    pub unknown: u64,
-}
+/// Finding ids a verdict keeps per kind of evidence; `evidence_count` still counts all.
+pub const MAX_EVIDENCE_IDS: usize = 10_000;
 
-/// One verdict record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub subject: String,
-    /// `source` or `target`.
-    pub role: &'static str,
-    /// `spreading`, `attacked` or `exposed`.
-    pub verdict: &'static str,
-    pub internal: bool,
+/// What the findings about one subject add up to.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
     pub families: BTreeMap<String, u64>,
-    pub evidence_count: u64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    /// Sources: distinct targets hit. Targets: distinct sources seen.
-    pub peers: u64,
-    /// Internal IPv4 sources: share of their targets in their own /16 and /8.
-    pub share_same_16: Option<f64>,
-    pub share_same_8: Option<f64>,
-    /// Targets: what the status codes of Code Red attempts say.
-    pub exposure: Option<ExposureCounts>,
-}
-
-#[derive(Debug, Default)]
-struct Tally {
-    families: BTreeMap<String, u64>,
-    count: u64,
-    first: Option<DateTime<FixedOffset>>,
-    last: Option<DateTime<FixedOffset>>,
-    peers: BTreeSet<String>,
-    exposure: ExposureCounts,
+    pub count: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// Distinct targets of a source, sources of a server.
+    pub peers: BTreeSet<String>,
+    /// Ids of the findings, by kind of evidence (the first [`MAX_EVIDENCE_IDS`]).
+    pub ids: BTreeMap<EvidenceKind, Vec<u64>>,
 }
 
 impl Tally {
-    fn add(&mut self, finding: &Finding, peer: Option<&str>) {
+    /// Counts one finding.
+    pub fn add(&mut self, finding: &Finding, peer: Option<String>) {
         *self.families.entry(finding.family.clone()).or_default() += 1;
         self.count += 1;
-        if let Some(t) = finding
-            .time
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        {
+        if let Some(t) = finding.time {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
         if let Some(p) = peer {
-            self.peers.insert(p.to_string());
+            self.peers.insert(p);
         }
-        match finding.exposure {
-            Some(Exposure::NoMapping) => self.exposure.no_mapping += 1,
-            Some(Exposure::Patched) => self.exposure.patched += 1,
-            Some(Exposure::Unknown) => self.exposure.unknown += 1,
-            Some(Exposure::NotIis) | None => {}
+        let ids = self.ids.entry(finding.evidence_kind()).or_default();
+        if ids.len() < MAX_EVIDENCE_IDS {
+            ids.push(finding.id);
+        }
+    }
+
+    /// Adds another tally of the same subject.
+    pub fn merge(&mut self, other: &Tally) {
+        for (family, n) in &other.families {
+            *self.families.entry(family.clone()).or_default() += n;
+        }
+        self.count += other.count;
+        self.first = [self.first, other.first].into_iter().flatten().min();
+        self.last = [self.last, other.last].into_iter().flatten().max();
+        self.peers.extend(other.peers.iter().cloned());
+        for (kind, ids) in &other.ids {
+            let mine = self.ids.entry(*kind).or_default();
+            mine.extend(ids.iter().take(MAX_EVIDENCE_IDS.saturating_sub(mine.len())));
         }
     }
 }
 
-/// Aggregates findings as they stream past.
+/// A server as the requests to it show it.
+#[derive(Debug, Clone, Default)]
+pub struct TargetTally {
+    pub tally: Tally,
+    pub served: ServedDetail,
+    /// Names and addresses the logs give it together (`s-ip` beside `cs-host`).
+    pub also_known_as: BTreeSet<String>,
+}
+
+/// What one source address sent.
+#[derive(Debug, Clone)]
+pub struct SourceTally {
+    pub address: IpAddr,
+    pub tally: Tally,
+    /// One of ours sending worm requests.
+    pub spreading: bool,
+    /// Inside `--internal`.
+    pub internal: bool,
+}
+
+/// Aggregates request findings as they stream past.
 #[derive(Debug)]
 pub struct Aggregator {
     internal: Vec<IpNet>,
-    sources: BTreeMap<String, Tally>,
-    targets: BTreeMap<String, Tally>,
+    sources: BTreeMap<IpAddr, Tally>,
+    targets: BTreeMap<String, TargetTally>,
 }
 
 impl Aggregator {
@@ -111,126 +118,104 @@ impl Aggregator {
         }
     }
 
-    /// Counts one finding.
+    /// Counts one finding (findings that saw no request are not for this tally).
     pub fn add(&mut self, finding: &Finding) {
+        let Some(request) = finding.request() else {
+            return;
+        };
         let target = target_name(finding);
-        if let Some(source) = &finding.client_ip {
+        if let Some(source) = request.client_ip {
             self.sources
-                .entry(source.clone())
+                .entry(source)
                 .or_default()
-                .add(finding, Some(&target));
+                .add(finding, Some(target.clone()));
         }
-        self.targets
-            .entry(target)
-            .or_default()
-            .add(finding, finding.client_ip.as_deref());
+        let entry = self.targets.entry(target).or_default();
+        entry.tally.add(finding, request.client_ip.map(|ip| ip.to_string()));
+        entry.served.statuses.add(request.status.as_deref());
+        add_exposure(&mut entry.served, request.exposure);
+        if let Some(name) = &request.server_name {
+            entry.also_known_as.insert(name.clone());
+        }
     }
 
-    fn is_internal(&self, subject: &str) -> bool {
-        subject
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| self.internal.iter().any(|n| n.contains(&ip)))
+    /// Whether `address` is one of ours.
+    pub fn is_internal(&self, address: &IpAddr) -> bool {
+        self.internal.iter().any(|n| n.contains(address))
     }
 
-    /// Verdicts: sources first (spreading hosts first, most evidence first), then targets.
-    pub fn verdicts(&self) -> Vec<Verdict> {
-        let mut sources: Vec<Verdict> = self
+    /// The internal networks.
+    pub fn internal(&self) -> &[IpNet] {
+        &self.internal
+    }
+
+    /// The tallies: per source address (with whether it is one of ours spreading a worm,
+    /// and whether it is internal), and per server.
+    pub fn into_parts(self) -> (Vec<SourceTally>, BTreeMap<String, TargetTally>) {
+        let sources = self
             .sources
             .iter()
-            .map(|(s, t)| self.source_verdict(s, t))
+            .map(|(address, tally)| SourceTally {
+                address: *address,
+                spreading: self.is_spreading(address, tally),
+                internal: self.is_internal(address),
+                tally: tally.clone(),
+            })
             .collect();
-        sort_by_urgency(&mut sources, "spreading");
-        let mut targets: Vec<Verdict> = self
-            .targets
-            .iter()
-            .map(|(s, t)| self.target_verdict(s, t))
-            .collect();
-        sort_by_urgency(&mut targets, "exposed");
-        sources.extend(targets);
-        sources
+        (sources, self.targets)
     }
 
-    fn source_verdict(&self, subject: &str, tally: &Tally) -> Verdict {
-        let internal = self.is_internal(subject);
-        let spreading = internal && tally.families.keys().any(|f| is_worm_family(f));
-        let (same_16, same_8) = if internal {
-            locality(subject, &tally.peers)
-        } else {
-            (None, None)
-        };
-        base_verdict(
-            subject,
-            "source",
-            if spreading { "spreading" } else { "attacked" },
-            internal,
-            tally,
-            same_16,
-            same_8,
-        )
-    }
-
-    fn target_verdict(&self, subject: &str, tally: &Tally) -> Verdict {
-        let exposed = tally.exposure.unknown > 0;
-        let mut v = base_verdict(
-            subject,
-            "target",
-            if exposed { "exposed" } else { "attacked" },
-            self.is_internal(subject),
-            tally,
-            None,
-            None,
-        );
-        v.exposure = Some(tally.exposure.clone());
-        v
+    /// Whether a source sent worm requests from inside: a likely infected host of ours.
+    pub fn is_spreading(&self, address: &IpAddr, tally: &Tally) -> bool {
+        self.is_internal(address) && tally.families.keys().any(|f| is_worm_family(f))
     }
 }
 
-/// Verdicts of the `urgent` kind first, then most evidence first, then by subject.
-fn sort_by_urgency(verdicts: &mut [Verdict], urgent: &str) {
-    verdicts.sort_by(|a, b| {
-        (b.verdict == urgent, b.evidence_count)
-            .cmp(&(a.verdict == urgent, a.evidence_count))
-            .then_with(|| a.subject.cmp(&b.subject))
-    });
+fn add_exposure(served: &mut ServedDetail, exposure: Option<crate::model::Exposure>) {
+    use crate::model::Exposure;
+    let counts: &mut ExposureCounts = &mut served.exposure;
+    match exposure {
+        Some(Exposure::NoMapping) => counts.no_mapping += 1,
+        Some(Exposure::Patched) => counts.patched += 1,
+        Some(Exposure::Unknown) => counts.unknown += 1,
+        Some(Exposure::Backdoor) => served.backdoor_answered += 1,
+        Some(Exposure::Traversal) => served.traversal_answered += 1,
+        Some(Exposure::NotIis) | None => {}
+    }
 }
 
-fn base_verdict(
-    subject: &str,
-    role: &'static str,
-    verdict: &'static str,
-    internal: bool,
-    tally: &Tally,
-    same_16: Option<f64>,
-    same_8: Option<f64>,
-) -> Verdict {
-    Verdict {
-        kind: "verdict",
-        subject: subject.to_string(),
-        role,
-        verdict,
+/// What a source's tally says, with the share of its targets near it.
+pub fn source_detail(address: &IpAddr, tally: &Tally, internal: bool) -> SourceDetail {
+    let (same_16, same_8) = if internal {
+        locality(address, &tally.peers)
+    } else {
+        (None, None)
+    };
+    SourceDetail {
         internal,
-        families: tally.families.clone(),
-        evidence_count: tally.count,
-        first_seen: tally.first.map(|t| t.to_rfc3339()),
-        last_seen: tally.last.map(|t| t.to_rfc3339()),
         peers: tally.peers.len() as u64,
         share_same_16: same_16,
         share_same_8: same_8,
-        exposure: None,
     }
 }
 
-/// The server a finding hit: its address or name, else the log it was found in.
+/// The server a finding hit: its address or name, else the folder of the logs it was found
+/// in (rotated and daily logs of one server share a folder), else standard input.
 pub fn target_name(finding: &Finding) -> String {
-    finding
-        .server
-        .clone()
-        .unwrap_or_else(|| format!("log:{}", finding.path))
+    if let Some(server) = finding.request().and_then(|r| r.server.clone()) {
+        return server;
+    }
+    let path = std::path::Path::new(&finding.path);
+    match path.parent().map(|p| p.display().to_string()) {
+        Some(folder) if !folder.is_empty() => format!("log:{folder}"),
+        _ if finding.path == "-" => "log:-".to_string(),
+        _ => "log:.".to_string(),
+    }
 }
 
 /// Share of IPv4 targets in the source's own /16 and /8 (Code Red II favours both).
-fn locality(source: &str, targets: &BTreeSet<String>) -> (Option<f64>, Option<f64>) {
-    let Ok(IpAddr::V4(src)) = source.parse::<IpAddr>() else {
+fn locality(source: &IpAddr, targets: &BTreeSet<String>) -> (Option<f64>, Option<f64>) {
+    let IpAddr::V4(src) = source else {
         return (None, None);
     };
     let octets: Vec<[u8; 4]> = targets
@@ -252,70 +237,81 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// Sums the status counts of several servers (a host with several addresses).
+pub fn merge_served(into: &mut ServedDetail, other: &ServedDetail) {
+    let (a, b) = (&mut into.statuses, &other.statuses);
+    *a = StatusCounts {
+        not_found: a.not_found + b.not_found,
+        success: a.success + b.success,
+        other: a.other + b.other,
+        none: a.none + b.none,
+    };
+    let (a, b) = (&mut into.exposure, &other.exposure);
+    *a = ExposureCounts {
+        no_mapping: a.no_mapping + b.no_mapping,
+        patched: a.patched + b.patched,
+        unknown: a.unknown + b.unknown,
+    };
+    into.backdoor_answered += other.backdoor_answered;
+    into.traversal_answered += other.traversal_answered;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Confidence, Evidence, Exposure, Level, RequestEvidence};
 
-    fn finding(family: &str, client: &str, server: &str, status: &str) -> Finding {
+    fn finding(family: &str, client: &str, server: &str, status: &str, exposure: Option<Exposure>) -> Finding {
         Finding {
-            kind: "finding",
-            evidence_kind: "log",
+            id: 1,
             family: family.into(),
             rule_id: "r".into(),
             rule_title: "t".into(),
-            level: "high",
-            confidence: "high".into(),
-            path: "x.log".into(),
-            line: 1,
-            offset: 0,
-            format: "iis-w3c",
-            time: Some("2001-08-04T10:00:00Z".into()),
-            client_ip: Some(client.into()),
-            server: Some(server.into()),
-            method: None,
-            uri: None,
-            status: Some(status.into()),
-            exposure: family
-                .starts_with("code-red")
-                .then(|| Exposure::from_status(Some(status))),
-            evidence: String::new(),
-            frame: None,
-            client_port: None,
-            server_port: None,
-            flow: None,
+            level: Level::High,
+            confidence: Confidence::High,
+            path: "logs/x.log".into(),
+            time: Timestamp::parse("2001-08-04T10:00:00Z"),
+            evidence: Evidence::Request(Box::new(RequestEvidence {
+                line: 1,
+                offset: 0,
+                format: "iis-w3c",
+                client_ip: client.parse().ok(),
+                server: (!server.is_empty()).then(|| server.to_string()),
+                server_name: None,
+                method: None,
+                uri: None,
+                status: Some(status.into()),
+                exposure,
+                text: String::new(),
+                wire: None,
+            })),
         }
     }
 
     #[test]
-    fn internal_worm_source_is_spreading_with_locality() {
+    fn sources_and_servers_with_their_answers() {
         let mut agg = Aggregator::new(default_internal());
-        agg.add(&finding("code-red-ii", "10.1.2.3", "10.1.9.9", "404"));
-        agg.add(&finding("code-red-ii", "10.1.2.3", "10.7.9.9", "404"));
-        agg.add(&finding("code-red-ii", "10.1.2.3", "192.0.2.80", "500"));
-        agg.add(&finding("iis-exploit", "10.9.9.9", "10.1.9.9", "404"));
-        agg.add(&finding("code-red", "198.51.100.7", "10.1.9.9", "200"));
-        let v = agg.verdicts();
-        let spreading: Vec<&Verdict> = v.iter().filter(|v| v.verdict == "spreading").collect();
-        assert_eq!(spreading.len(), 1);
-        assert_eq!(spreading[0].subject, "10.1.2.3");
-        assert_eq!(spreading[0].peers, 3);
-        assert_eq!(spreading[0].share_same_16, Some(0.333));
-        assert_eq!(spreading[0].share_same_8, Some(0.667));
-        let probe = v.iter().find(|v| v.subject == "10.9.9.9").unwrap();
-        assert_eq!(probe.verdict, "attacked");
-        let external = v.iter().find(|v| v.subject == "198.51.100.7").unwrap();
-        assert_eq!((external.verdict, external.internal), ("attacked", false));
-        let exposed = v.iter().find(|v| v.subject == "192.0.2.80").unwrap();
-        assert_eq!((exposed.role, exposed.verdict), ("target", "exposed"));
-        let hit = v.iter().find(|v| v.subject == "10.1.9.9").unwrap();
-        assert_eq!(hit.verdict, "attacked");
-        assert_eq!(
-            hit.exposure,
-            Some(ExposureCounts {
-                no_mapping: 1,
-                patched: 1,
-                unknown: 0
-            })
-        );
+        let nomap = Some(Exposure::NoMapping);
+        agg.add(&finding("code-red-ii", "10.1.2.3", "10.1.9.9", "404", nomap));
+        agg.add(&finding("code-red-ii", "10.1.2.3", "10.7.9.9", "404", nomap));
+        agg.add(&finding("code-red-ii", "10.1.2.3", "192.0.2.80", "500", Some(Exposure::Unknown)));
+        agg.add(&finding("nimda", "198.51.100.7", "10.1.9.9", "200", Some(Exposure::Backdoor)));
+        agg.add(&finding("nimda", "198.51.100.7", "", "404", None));
+        let spreading: IpAddr = "10.1.2.3".parse().unwrap();
+        let (sources, targets) = agg.into_parts();
+        let source = sources.iter().find(|s| s.address == spreading).unwrap();
+        assert!(source.spreading && source.internal);
+        let outside = sources.iter().find(|s| s.address != spreading).unwrap();
+        assert!(!outside.spreading && !outside.internal);
+        let detail = source_detail(&spreading, &source.tally, true);
+        assert_eq!(detail.peers, 3);
+        assert_eq!(detail.share_same_16, Some(0.333));
+        assert_eq!(detail.share_same_8, Some(0.667));
+        let hit = &targets["10.1.9.9"].served;
+        assert_eq!(hit.statuses.total(), 2);
+        assert_eq!((hit.statuses.not_found, hit.statuses.success), (1, 1));
+        assert_eq!(hit.backdoor_answered, 1);
+        assert_eq!(hit.exposure.no_mapping, 1);
+        assert!(targets.contains_key("log:logs"), "a log without a server is its folder");
     }
 }

@@ -11,39 +11,7 @@ use super::value::{self, SigmaString};
 use crate::record::{Field, LogFormat, Record};
 
 /// Severity levels of Sigma, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Level {
-    /// Parses a Sigma level name.
-    pub fn from_name(name: &str) -> Option<Level> {
-        match name.to_ascii_lowercase().as_str() {
-            "informational" => Some(Level::Informational),
-            "low" => Some(Level::Low),
-            "medium" => Some(Level::Medium),
-            "high" => Some(Level::High),
-            "critical" => Some(Level::Critical),
-            _ => None,
-        }
-    }
-
-    /// The Sigma name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Informational => "informational",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-}
+pub use crate::model::Level;
 
 /// A rule that could not be loaded: file, line and what construct failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -146,6 +114,8 @@ pub struct Rule {
     pub confidence: Option<String>,
     /// Where the rule came from.
     pub source: String,
+    /// SHA-256 of the rule file's text.
+    pub source_sha256: String,
     pub logsource: LogSource,
     /// Field names the rule uses that web-server logs never have.
     pub unknown_fields: Vec<String>,
@@ -219,7 +189,7 @@ impl Rule {
         let level = match doc["level"].as_str() {
             None => Level::Medium,
             Some(l) => {
-                Level::from_name(l).ok_or_else(|| fail("level", format!("unknown level '{l}'")))?
+                Level::parse(l).ok_or_else(|| fail("level", format!("unknown level '{l}'")))?
             }
         };
         Ok(Rule {
@@ -235,6 +205,7 @@ impl Rule {
             family: doc["family"].as_str().map(str::to_string),
             confidence: doc["confidence"].as_str().map(str::to_string),
             source: source.to_string(),
+            source_sha256: crate::source::Digest::of_bytes(text.as_bytes()).sha256,
             logsource,
             unknown_fields,
             selection_names: names,

@@ -26,7 +26,8 @@ const SOFTWARE_KEYS: [(&str, usize); 5] = [
 ];
 
 /// Keys copied from each control set of a SYSTEM hive.
-const CONTROL_SET_KEYS: [(&str, usize); 4] = [
+const CONTROL_SET_KEYS: [(&str, usize); 5] = [
+    (r"Services\Tcpip\Parameters\Interfaces", 1),
     (r"Services\W3SVC", 0),
     (r"Services\W3SVC\Parameters", 0),
     (r"Services\W3SVC\Parameters\Virtual Roots", 0),

@@ -6,7 +6,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::finding::Finding;
+use crate::finding::set_answer;
+use crate::model::Finding;
 
 /// Requests waiting at once; beyond, the oldest are released without a status.
 const MAX_WAITING: usize = 100_000;
@@ -68,7 +69,7 @@ impl Answers {
             if let Some(w) = queue.pop_front() {
                 self.count -= 1;
                 out.extend(w.findings.into_iter().map(|mut f| {
-                    f.set_status(status);
+                    set_answer(&mut f, status);
                     f
                 }));
             }
@@ -101,7 +102,12 @@ impl Answers {
         }
         self.waiting.retain(|_, q| !q.is_empty());
         self.count -= released.len();
-        released.sort_by_key(|w| w.findings.first().map_or(0, |f| f.line));
+        released.sort_by_key(|w| {
+            w.findings
+                .first()
+                .and_then(Finding::request)
+                .map_or(0, |r| r.line)
+        });
         out.extend(released.into_iter().flat_map(|w| w.findings));
     }
 }

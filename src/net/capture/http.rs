@@ -2,7 +2,8 @@
 //! read log lines read the wire, and the findings it gives.
 
 use crate::detect::Detector;
-use crate::finding::{display_text, keep_most_specific, shorten, Finding, LinePosition};
+use crate::finding::{display_text, keep_most_specific, request_finding, shorten, LinePosition};
+use crate::model::{Finding, Wire};
 use crate::record::{Field, LogFormat, Record};
 
 use super::reassembly::Request;
@@ -35,7 +36,7 @@ pub fn request_findings(
             .iter()
             .map(|&i| {
                 network_finding(
-                    Finding::new(&detector.rules()[i], record, at),
+                    request_finding(&detector.rules()[i], record, at),
                     request,
                     request_line,
                     format,
@@ -62,7 +63,7 @@ pub fn with_request_record<T>(
     let request_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
     let request_line = request_line.strip_suffix(b"\r").unwrap_or(request_line);
     let mut record = Record::new(head, LogFormat::Text);
-    record.time = Some(super::super::rfc3339(request.secs));
+    record.time = super::super::timestamp(request.secs);
     record.set_request_line(request_line);
     record.set(Field::ClientIp, client_ip.as_bytes());
     record.set(Field::ServerIp, server_ip.as_bytes());
@@ -89,16 +90,19 @@ fn network_finding(
     request_line: &[u8],
     format: &'static str,
 ) -> Finding {
-    f.evidence_kind = "network";
-    f.format = format;
-    f.server = Some(request.server.ip().to_string());
-    f.frame = Some(request.frame);
-    f.client_port = Some(request.client.port());
-    f.server_port = Some(request.server.port());
-    f.flow = Some(format!("{} -> {}", request.client, request.server));
-    f.evidence = shorten(&display_text(request_line), crate::finding::EVIDENCE_CHARS);
-    if !request.complete {
-        f.evidence.push_str(" [partial request]");
+    if let Some(r) = f.request_mut() {
+        r.format = format;
+        r.server = Some(request.server.ip().to_string());
+        r.wire = Some(Wire {
+            frame: request.frame,
+            client_port: request.client.port(),
+            server_port: request.server.port(),
+            flow: format!("{} -> {}", request.client, request.server),
+        });
+        r.text = shorten(&display_text(request_line), crate::finding::EVIDENCE_CHARS);
+        if !request.complete {
+            r.text.push_str(" [partial request]");
+        }
     }
     f
 }

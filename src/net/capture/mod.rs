@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::detect::Detector;
-use crate::finding::Finding;
+use crate::model::Finding;
 
 use super::spread::{SpreadSource, Subject, Tally};
 use answers::Answers;

@@ -1,0 +1,187 @@
+//! The case as it is built: every result of the producers becomes events for the sinks,
+//! findings get their ids in the order they are emitted, and what the verdicts need is
+//! tallied on the way. At the end the case judges one verdict per host.
+
+use std::io;
+
+use crate::host::HostReport;
+use crate::identity::{judge, CaseFacts, InventoryEntry, Scan, SweptHost};
+use crate::model::{EvidenceKind, Finding, InputRecord, InputTag, State, StreamFacts};
+use crate::net::spread::{scan_finding, SpreadOptions, SpreadTallies};
+use crate::scan::InputReport;
+use crate::sink::{RunInfo, RunTotals, Sink};
+use crate::source::Problem;
+use crate::verdict::Aggregator;
+
+/// The sinks, fed one event at a time; the first write error is kept and ends the run.
+pub struct Sinks {
+    sinks: Vec<Box<dyn Sink>>,
+    error: Option<io::Error>,
+}
+
+impl Sinks {
+    /// Feeds `sinks`.
+    pub fn new(sinks: Vec<Box<dyn Sink>>) -> Self {
+        Sinks { sinks, error: None }
+    }
+
+    /// Gives one event to every sink.
+    pub fn each(&mut self, mut event: impl FnMut(&mut dyn Sink) -> io::Result<()>) {
+        if self.error.is_some() {
+            return;
+        }
+        for sink in self.sinks.iter_mut() {
+            if let Err(e) = event(sink.as_mut()) {
+                self.error = Some(e);
+                return;
+            }
+        }
+    }
+
+    /// The first write error, if any.
+    pub fn result(&mut self) -> io::Result<()> {
+        self.error.take().map_or(Ok(()), Err)
+    }
+}
+
+/// A case being built from a run's results.
+pub struct Case {
+    pub sinks: Sinks,
+    next_id: u64,
+    aggregator: Aggregator,
+    totals: RunTotals,
+    problems: Vec<Problem>,
+    facts: CaseFacts,
+    spread: SpreadTallies,
+}
+
+impl Case {
+    /// A case whose events go to `sinks`, starting with `begin`.
+    pub fn begin(mut sinks: Sinks, info: &RunInfo, aggregator: Aggregator) -> Case {
+        sinks.each(|s| s.begin(info));
+        Case {
+            sinks,
+            next_id: 0,
+            aggregator,
+            totals: RunTotals::default(),
+            problems: Vec::new(),
+            facts: CaseFacts::default(),
+            spread: SpreadTallies::default(),
+        }
+    }
+
+    /// Problems found before any input was read (paths that do not exist, links).
+    pub fn problems(&mut self, problems: Vec<Problem>) {
+        self.problems.extend(problems);
+    }
+
+    fn emit(&mut self, mut finding: Finding) -> u64 {
+        self.next_id += 1;
+        finding.id = self.next_id;
+        self.sinks.each(|s| s.finding(&finding));
+        self.aggregator.add(&finding);
+        self.next_id
+    }
+
+    /// One scanned log, capture or table: its findings, then its input record.
+    pub fn input(&mut self, report: InputReport) {
+        self.totals.inputs += 1;
+        self.totals.bytes += report.stats.bytes;
+        self.totals.lines += report.stats.lines;
+        self.totals.findings += report.findings.len() as u64;
+        let record = input_record(&report);
+        for finding in report.findings {
+            self.emit(finding);
+        }
+        self.sinks.each(|s| s.input(&record));
+        if let Some(network) = report.network {
+            self.spread.add(&report.path, network.tallies);
+        }
+        self.problems.extend(report.problems);
+    }
+
+    /// One swept host: its trace findings, then its input records.
+    pub fn host(&mut self, report: HostReport) {
+        self.totals.hosts += 1;
+        self.totals.host_findings += report.findings.len() as u64;
+        let mut families = std::collections::BTreeMap::new();
+        let mut ids = Vec::new();
+        for finding in report.findings {
+            *families.entry(finding.family.clone()).or_insert(0) += 1;
+            ids.push(self.emit(finding));
+        }
+        for input in &report.inputs {
+            self.sinks.each(|s| s.input(input));
+        }
+        self.problems.extend(report.problems);
+        self.facts.swept.push(SweptHost {
+            name: report.host,
+            named_by_user: report.named_by_user,
+            names: report.names,
+            addresses: report.addresses,
+            disk: report.disk,
+            families,
+            findings: ids,
+        });
+    }
+
+    /// Judges the case: scan findings, then one verdict per host, the outside sources, the
+    /// problems and the totals. Returns the totals.
+    pub fn finish(mut self, spread: &SpreadOptions, inventory: Vec<InventoryEntry>) -> (Sinks, RunTotals) {
+        for detail in self.spread.details(spread) {
+            let finding = scan_finding(&detail).map(|f| self.emit(f));
+            self.facts.scans.push(Scan { detail, finding });
+        }
+        self.facts.inventory = inventory;
+        let internal = self.aggregator.internal().to_vec();
+        let aggregator = std::mem::replace(&mut self.aggregator, Aggregator::new(Vec::new()));
+        (self.facts.sources, self.facts.targets) = aggregator.into_parts();
+        let verdicts = judge(&self.facts, |a| internal.iter().any(|n| n.contains(a)));
+        self.totals.spreading = verdicts
+            .iter()
+            .filter(|v| v.is_host())
+            .filter(|v| {
+                v.host.as_ref().is_some_and(|h| {
+                    h.sent.is_some() || h.scans.iter().any(|s| s.spreading)
+                }) || v.state == State::Spreading
+            })
+            .count() as u64;
+        for verdict in &verdicts {
+            self.sinks.each(|s| s.verdict(verdict));
+        }
+        self.totals.problems = self.problems.len() as u64;
+        for problem in &self.problems {
+            self.sinks.each(|s| s.problem(problem));
+        }
+        let totals = self.totals.clone();
+        self.sinks.each(|s| s.finish(&totals));
+        (self.sinks, totals)
+    }
+}
+
+/// The input record of a scanned log, capture or table.
+fn input_record(report: &InputReport) -> InputRecord {
+    InputRecord {
+        kind: InputTag::Input,
+        evidence_kind: if report.network.is_some() {
+            EvidenceKind::Network
+        } else {
+            EvidenceKind::Log
+        },
+        host: report.network.as_ref().and_then(|n| n.host.clone()),
+        path: report.path.clone(),
+        role: None,
+        sha256: report.digest.as_ref().map(|d| d.sha256.clone()),
+        size: report.digest.as_ref().map(|d| d.size),
+        stream: Some(StreamFacts {
+            compression: report.compression.name().to_string(),
+            format: report
+                .format
+                .map(|f| f.name().to_string())
+                .or(report.network.as_ref().map(|n| n.kind.to_string())),
+            decompressed_bytes: report.stats.bytes,
+            lines: report.stats.lines,
+            findings: report.findings.len() as u64,
+        }),
+    }
+}
