@@ -137,9 +137,7 @@ impl RequestKind {
         match self {
             RequestKind::CodeRed => Some(Exposure::from_status(status)),
             RequestKind::Backdoor if success => Some(Exposure::Backdoor),
-            RequestKind::Traversal if success || status == Some("502") => {
-                Some(Exposure::Traversal)
-            }
+            RequestKind::Traversal if success || status == Some("502") => Some(Exposure::Traversal),
             _ => None,
         }
     }
@@ -274,7 +272,10 @@ mod tests {
         assert_eq!(traversal.exposure(Some("200")), Some(Exposure::Traversal));
         assert_eq!(traversal.exposure(Some("502")), Some(Exposure::Traversal));
         assert_eq!(traversal.exposure(Some("500")), None);
-        assert_eq!(kind("iis-exploit", "/index.html").exposure(Some("200")), None);
+        assert_eq!(
+            kind("iis-exploit", "/index.html").exposure(Some("200")),
+            None
+        );
     }
 
     #[test]

@@ -31,21 +31,78 @@ fn samples_give_the_infected_internal_hosts() {
     let out = wormtrace(&["scan", "samples"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    // Scanning hosts first (the network samples), then the same two in the logs and capture.
+    // The decision first: what the case comes to, then one row per host of ours.
     assert!(
-        text.starts_with("2 addresses are scanning port 80"),
+        text.starts_with("4 hosts of ours are infected or spreading a worm"),
         "{text}"
     );
+    let table = text.split("What to do").next().unwrap();
+    let row = |host: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(host))
+            .unwrap_or_else(|| panic!("no row for {host}: {table}"))
+            .to_string()
+    };
     assert!(
-        text.contains("\n2 hosts on our own networks are sending"),
+        row("WEB05").contains("10.1.5.23  compromised  logs, disk, network"),
+        "{table}"
+    );
+    assert!(row("10.1.7.40").contains("spreading"), "{table}");
+    assert!(row("web02").contains("patched"), "{table}");
+    assert!(row("web06").contains("clean"), "{table}");
+    // One "what to do", grouped by verdict.
+    assert_eq!(text.matches("\nWhat to do\n").count(), 1, "{text}");
+    assert!(
+        text.contains("  compromised: WEB05, web03, web01"),
         "{text}"
     );
-    let spreading = text.split("Attacking sources").next().unwrap();
-    assert!(spreading.contains("10.1.5.23") && spreading.contains("10.1.7.40"));
-    assert!(text.contains("What to do"));
-    // The sample volumes and exports: two compromised hosts and a patched one.
-    assert!(text.contains("2 hosts carry Code Red II"), "{text}");
-    assert!(text.contains("web02  patched"), "{text}");
+}
+
+#[test]
+fn the_web_server_seen_through_logs_disk_and_netstat_is_one_host() {
+    let (code, records) = scan_jsonl(&[Path::new("samples")], &[]);
+    assert_eq!(code, 1);
+    let web05 = host_verdict(&records, "10.1.5.23");
+    assert_eq!(web05["subject"], "WEB05");
+    assert_eq!(web05["verdict"], "compromised");
+    assert_eq!(
+        web05["evidence_kind"],
+        serde_json::json!(["log", "host", "network"])
+    );
+    let detail = &web05["host"];
+    assert_eq!(detail["addresses"], serde_json::json!(["10.1.5.23"]));
+    assert!(detail["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "web05"));
+    assert_eq!(
+        detail["disk"]["verdict"]
+            .as_str()
+            .or(detail["disk"]["state"].as_str()),
+        Some("compromised")
+    );
+    assert!(
+        detail["sent"]["peers"].as_u64().unwrap() > 0,
+        "it spreads in the logs"
+    );
+    assert_eq!(detail["scans"][0]["spreading"], true, "and in its netstat");
+    // Every piece of evidence is linked by finding id, and each id names a finding of that kind.
+    let findings: Vec<&serde_json::Value> = of_type(&records, "finding");
+    for (kind, ids) in web05["evidence"].as_object().unwrap() {
+        for id in ids.as_array().unwrap() {
+            let f = findings.iter().find(|f| f["id"] == *id).unwrap();
+            assert_eq!(f["evidence_kind"], *kind, "finding {id}");
+        }
+    }
+    assert_eq!(web05["evidence"].as_object().unwrap().len(), 3);
+    // No other verdict speaks of 10.1.5.23.
+    let about: Vec<_> = of_type(&records, "verdict")
+        .into_iter()
+        .filter(|v| v.to_string().contains("\"10.1.5.23\""))
+        .collect();
+    assert_eq!(about.len(), 1, "{about:#?}");
 }
 
 #[test]
@@ -54,41 +111,38 @@ fn internal_sources_spread_with_locality_and_custom_networks() {
     let path = w3c_attacks(dir.path());
     let (_, records) = scan_jsonl(&[&path], &[]);
     let verdicts = of_type(&records, "verdict");
-    let host = verdicts
-        .iter()
-        .find(|v| v["subject"] == "10.1.5.23")
-        .unwrap();
+    let host = host_verdict(&records, "10.1.5.23");
     assert_eq!(host["verdict"], "spreading");
-    assert_eq!(host["role"], "source");
-    assert_eq!(host["peers"], 4);
-    assert_eq!(host["share_same_16"], 0.5);
-    assert_eq!(host["share_same_8"], 0.75);
+    assert_eq!(host["role"], "host");
+    assert_eq!(host["host"]["sent"]["peers"], 4);
+    assert_eq!(host["host"]["sent"]["share_same_16"], 0.5);
+    assert_eq!(host["host"]["sent"]["share_same_8"], 0.75);
     let outsider = verdicts
         .iter()
         .find(|v| v["subject"] == "198.51.100.7")
         .unwrap();
-    assert_eq!(outsider["verdict"], "attacked");
-    let target = verdicts
-        .iter()
-        .find(|v| v["subject"] == "10.1.0.10")
-        .unwrap();
-    assert_eq!(target["exposure"]["patched"], 1);
-    assert_eq!(target["exposure"]["no_mapping"], 1);
+    assert_eq!(
+        (&outsider["role"], &outsider["verdict"]),
+        (&"source".into(), &"attacked".into())
+    );
+    let target = host_verdict(&records, "10.1.0.10");
+    assert_eq!(target["host"]["served"]["exposure"]["patched"], 1);
+    assert_eq!(target["host"]["served"]["exposure"]["no_mapping"], 1);
+    assert_eq!(target["host"]["served"]["statuses"]["not_found"], 1);
+    assert_eq!(target["host"]["served"]["statuses"]["success"], 1);
     // With our network declared as 198.51.100.0/24 only, 10.1.5.23 is an outsider.
     let (_, records) = scan_jsonl(&[&path], &["--internal", "198.51.100.0/24"]);
     let verdicts = of_type(&records, "verdict");
+    let outsider = verdicts
+        .iter()
+        .find(|v| v["subject"] == "10.1.5.23")
+        .unwrap();
     assert_eq!(
-        verdicts
-            .iter()
-            .find(|v| v["subject"] == "10.1.5.23")
-            .unwrap()["verdict"],
-        "attacked"
+        (&outsider["role"], &outsider["verdict"]),
+        (&"source".into(), &"attacked".into())
     );
     assert_eq!(
-        verdicts
-            .iter()
-            .find(|v| v["subject"] == "198.51.100.7")
-            .unwrap()["verdict"],
+        host_verdict(&records, "198.51.100.7")["verdict"],
         "spreading"
     );
 }
@@ -99,7 +153,7 @@ fn japanese_summary() {
     let path = w3c_attacks(dir.path());
     let out = wormtrace(&["scan", "--lang", "ja", path.to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("感染している可能性が非常に高い"), "{text}");
+    assert!(text.contains("感染を広げています"), "{text}");
     assert!(text.contains("対処"));
     let out = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
         .args(["scan", path.to_str().unwrap()])
@@ -151,7 +205,7 @@ fn json_and_csv_outputs_and_output_file() {
     ]);
     assert!(String::from_utf8(out.stdout)
         .unwrap()
-        .contains("One host on our own networks is sending worm requests"));
+        .contains("One host of ours is infected or spreading a worm"));
     assert_eq!(
         std::fs::read_to_string(&report)
             .unwrap()

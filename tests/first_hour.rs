@@ -176,7 +176,11 @@ fn prose_wraps_to_the_terminal_width_in_both_languages() {
         let out = wormtrace_env(&["scan", "--lang", lang, &arg], &[("COLUMNS", "50")]);
         let summary = text(&out);
         let advice = summary
-            .split_once(if lang == "en" { "What to do" } else { "対処" })
+            .split_once(if lang == "en" {
+                "\nWhat to do\n"
+            } else {
+                "\n対処\n"
+            })
             .unwrap()
             .1;
         let advice = advice.split("\n\n").next().unwrap();
@@ -190,7 +194,10 @@ fn prose_wraps_to_the_terminal_width_in_both_languages() {
         }
         // Without a width, a step stays on one line.
         let unwrapped = text(&wormtrace_env(&["scan", "--lang", lang, &arg], &[]));
-        let first_step = unwrapped.lines().find(|l| l.starts_with("  1. ")).unwrap();
+        let first_step = unwrapped
+            .lines()
+            .find(|l| l.starts_with("    1. "))
+            .unwrap();
         assert!(columns(first_step) > 50);
     }
 }

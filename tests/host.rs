@@ -120,9 +120,9 @@ fn infected_volume_with_hives_is_compromised() {
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["subject"], "WEB01", "host named from ComputerName");
     assert_eq!(v[0]["verdict"], "compromised");
-    assert_eq!(v[0]["patch"]["state"], "unpatched");
-    assert_eq!(v[0]["patch"]["reason_code"], "idq-w2k-old");
-    assert_eq!(v[0]["patch"]["os_version"], "5.0");
+    assert_eq!(v[0]["host"]["disk"]["patch"]["state"], "unpatched");
+    assert_eq!(v[0]["host"]["disk"]["patch"]["reason_code"], "idq-w2k-old");
+    assert_eq!(v[0]["host"]["disk"]["patch"]["os_version"], "5.0");
     assert_eq!(
         checks(&records),
         vec![
@@ -189,7 +189,10 @@ fn patched_unpatched_mitigated_and_not_iis() {
     );
     let (_, records) = scan_jsonl(&[&mitigated], &[]);
     assert_eq!(verdicts(&records)[0]["verdict"], "mitigated");
-    assert_eq!(verdicts(&records)[0]["script_maps"], "removed");
+    assert_eq!(
+        verdicts(&records)[0]["host"]["disk"]["script_maps"],
+        "removed"
+    );
 
     write(
         &inetsrv,
@@ -216,7 +219,10 @@ fn patched_unpatched_mitigated_and_not_iis() {
         (code, verdicts(&records)[0]["verdict"].clone()),
         (0, "patched".into())
     );
-    assert_eq!(verdicts(&records)[0]["script_maps"], "present");
+    assert_eq!(
+        verdicts(&records)[0]["host"]["disk"]["script_maps"],
+        "present"
+    );
 
     // A D: volume alone, web content and no Windows folder: nothing settles the patch state.
     let d_only = dir.path().join("d-only");
@@ -403,7 +409,7 @@ fn reg_exports_in_both_encodings() {
     assert_eq!(code, 0);
     assert_eq!(verdicts(&records)[0]["verdict"], "patched");
     assert_eq!(
-        verdicts(&records)[0]["patch"]["reason_code"],
+        verdicts(&records)[0]["host"]["disk"]["patch"]["reason_code"],
         "patch-hotfix-key"
     );
 }
@@ -434,7 +440,11 @@ fn nt4_idq_date_trap() {
             &pe_with_version([5, 0, 1781, 3], linked),
         );
         let (_, records) = scan_jsonl(&[&root], &[]);
-        assert_eq!(verdicts(&records)[0]["patch"]["state"], state, "{name}");
+        assert_eq!(
+            verdicts(&records)[0]["host"]["disk"]["patch"]["state"],
+            state,
+            "{name}"
+        );
     }
 }
 
@@ -454,7 +464,7 @@ fn binary_metabase_is_named_not_parsed() {
         b"\x01\x02binary",
     );
     let (_, records) = scan_jsonl(&[&root], &[]);
-    let not_parsed = verdicts(&records)[0]["not_parsed"]
+    let not_parsed = verdicts(&records)[0]["host"]["disk"]["not_parsed"]
         .as_array()
         .unwrap()
         .clone();

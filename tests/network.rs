@@ -7,7 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use common::{of_type, scan_jsonl, wormtrace, write};
+use common::{host_verdict, of_type, scan_jsonl, scans, wormtrace, write};
 use serde_json::Value;
 use wormtrace_gen::net::{
     benign_request, by_time, code_red_request, http_exchange, netstat_table, nimda_request,
@@ -314,10 +314,7 @@ fn syn_scans_are_spreading_and_the_locality_names_the_model() {
     let path = capture_file(dir.path(), "scan.pcap", LAYOUTS[0], &by_time(all));
     let (code, records) = scan_jsonl(&[&path], &["--spread-window", "60"]);
     assert_eq!(code, 1);
-    let verdicts: Vec<&Value> = of_type(&records, "verdict")
-        .into_iter()
-        .filter(|v| v["role"] == "scanner")
-        .collect();
+    let verdicts = scans(&records);
     assert_eq!(
         verdicts.len(),
         2,
@@ -325,9 +322,10 @@ fn syn_scans_are_spreading_and_the_locality_names_the_model() {
     );
     let crii = verdicts
         .iter()
-        .find(|v| v["subject"] == "10.1.2.3")
+        .find(|v| v["address"] == "10.1.2.3")
         .unwrap();
-    assert_eq!(crii["verdict"], "spreading");
+    assert_eq!(crii["spreading"], true);
+    assert_eq!(host_verdict(&records, "10.1.2.3")["verdict"], "spreading");
     assert_eq!(crii["likely_family"], "code-red-ii");
     assert_eq!(crii["fit"]["best"], "code-red-ii");
     assert_eq!(crii["fit"]["code_red_ii"]["fits"], true);
@@ -336,7 +334,7 @@ fn syn_scans_are_spreading_and_the_locality_names_the_model() {
     assert!((2900..=3000).contains(&peak), "50 SYN/s for 60 s: {peak}");
     let uniform = verdicts
         .iter()
-        .find(|v| v["subject"] == "10.9.8.7")
+        .find(|v| v["address"] == "10.9.8.7")
         .unwrap();
     assert_eq!(uniform["likely_family"], "code-red");
     assert_eq!(uniform["fit"]["best"], "uniform");
@@ -479,11 +477,14 @@ fn every_netstat_dialect_gives_the_spreading_verdict_and_ignores_inbound() {
         let (code, records) = scan_jsonl(&[&path], &[]);
         assert_eq!(code, 1, "{dialect:?}");
         assert_eq!(of_type(&records, "input")[0]["format"], kind);
-        let v = of_type(&records, "verdict");
-        assert_eq!(v.len(), 1, "{dialect:?}: {v:?}");
+        let verdicts = of_type(&records, "verdict");
+        assert_eq!(verdicts.len(), 1, "{dialect:?}: {verdicts:?}");
+        assert_eq!(verdicts[0]["subject"], "web01");
+        assert_eq!(verdicts[0]["verdict"], "spreading");
+        let v = scans(&records);
         assert_eq!(v[0]["host"], "web01");
-        assert_eq!(v[0]["subject"], "10.1.2.3");
-        assert_eq!(v[0]["verdict"], "spreading");
+        assert_eq!(v[0]["address"], "10.1.2.3");
+        assert_eq!(v[0]["spreading"], true);
         assert_eq!(
             v[0]["distinct_targets"], 40,
             "{dialect:?}: inbound :80 clients never count"
@@ -509,7 +510,7 @@ fn japanese_tables_in_cp932_and_utf16_and_named_hosts() {
     let arg = format!("web09={}", b.display());
     let (code, records) = scan_jsonl(&[&a], &["--host", &arg]);
     assert_eq!(code, 1);
-    let v = of_type(&records, "verdict");
+    let v = scans(&records);
     let hosts: Vec<&str> = v.iter().map(|v| v["host"].as_str().unwrap()).collect();
     assert_eq!(hosts, ["a", "web09"]);
     assert!(v.iter().all(|v| v["distinct_targets"] == 30));
@@ -524,12 +525,13 @@ fn a_quiet_table_is_not_spreading_and_the_threshold_is_configurable() {
     let path = write(dir.path(), "db01.txt", text.as_bytes());
     let (code, records) = scan_jsonl(&[&path], &[]);
     assert_eq!(code, 0);
-    let v = of_type(&records, "verdict");
-    assert_eq!(v[0]["verdict"], "not-spreading");
+    assert_eq!(host_verdict(&records, "db01")["verdict"], "clean");
+    let v = scans(&records);
+    assert_eq!(v[0]["spreading"], false);
     assert!(v[0]["fit"].is_null(), "too few targets for a fit");
     let (code, records) = scan_jsonl(&[&path], &["--spread-threshold", "10"]);
     assert_eq!(code, 1);
-    assert_eq!(of_type(&records, "verdict")[0]["verdict"], "spreading");
+    assert_eq!(scans(&records)[0]["spreading"], true);
 }
 
 #[test]
@@ -547,7 +549,7 @@ fn locality_fit_on_tables_separates_the_models() {
         let text = netstat_table(TableDialect::WindowsEn, IpAddr::V4(local), &targets, &[]);
         let path = write(dir.path(), "h.txt", text.as_bytes());
         let (_, records) = scan_jsonl(&[&path], &[]);
-        let v = of_type(&records, "verdict");
+        let v = scans(&records);
         assert_eq!(v[0]["fit"]["best"], best);
         assert!(
             v[0]["fit"]["log10_likelihood_ratio"]
@@ -572,7 +574,7 @@ fn summary_names_the_spreading_host_in_japanese() {
     let path = write(dir.path(), "web01.txt", text.as_bytes());
     let out = wormtrace(&["scan", "--lang", "ja", &path.display().to_string()]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("ポート 80 を走査"), "{text}");
+    assert!(text.contains("拡散中"), "{text}");
     assert!(
         text.contains("web01") && text.contains("code-red-ii"),
         "{text}"
@@ -619,11 +621,9 @@ fn a_server_that_never_answers_leaves_the_exposure_unknown() {
     assert_eq!(f.len(), 1);
     assert!(f[0]["status"].is_null());
     assert_eq!(f[0]["exposure"], "unknown");
-    let target = of_type(&records, "verdict")
-        .into_iter()
-        .find(|v| v["role"] == "target")
-        .unwrap();
+    let target = host_verdict(&records, "192.0.2.80");
     assert_eq!(target["verdict"], "exposed");
+    assert_eq!(target["host"]["served"]["exposure"]["unknown"], 1);
 }
 
 #[test]
@@ -646,10 +646,13 @@ fn a_table_on_standard_input_takes_its_host_name_from_the_flag() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("\"role\":\"scanner\",\"subject\":\"10.1.2.3\",\"host\":\"web07\""),
-        "{text}"
-    );
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let web07 = host_verdict(&records, "web07");
+    assert_eq!(web07["verdict"], "spreading");
+    assert_eq!(web07["host"]["addresses"][0], "10.1.2.3");
 }
 
 #[test]
@@ -668,11 +671,11 @@ fn csv_rows_of_a_capture_carry_the_flow() {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         &header[17..],
-        ["evidence_kind", "client_port", "server_port", "flow"]
+        ["evidence_kind", "client_port", "server_port", "flow", "id"]
     );
     let row = lines.next().unwrap();
     assert!(
-        row.ends_with(",network,1025,80,10.1.2.3:1025 -> 192.0.2.80:80"),
+        row.ends_with(",network,1025,80,10.1.2.3:1025 -> 192.0.2.80:80,1"),
         "{row}"
     );
 }

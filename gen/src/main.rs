@@ -478,7 +478,7 @@ fn main() -> Result<()> {
         readme,
         "Internal hosts 10.1.5.23 and 10.1.7.40 spread Code Red II; the rest attack from outside."
     )?;
-    writeln!(readme, "`host/web01` is the C: drive of a compromised Windows 2000 server, `host/web02` a patched one, `host/web03` registry exports and a `dir` listing of a compromised one. Their .exe and .dll files are dummy text or empty PE images, not programs.")?;
+    writeln!(readme, "`host/web01` is the C: drive of a compromised Windows 2000 server, `host/web02` a patched one, `host/web03` registry exports and a `dir` listing of a compromised one, `host/web05` the C: drive (with its SYSTEM hive) of the compromised server whose netstat and logs are in the samples too. Their .exe and .dll files are dummy text or empty PE images, not programs.")?;
     writeln!(readme, "`network/web05.netstat.txt` is `netstat -ano` of an infected server (10.1.5.23, Code Red II scanning), `network/web06.netstat.txt` a quiet one saved on a Japanese console (CP932); `network/dmz.pcap` holds Code Red II, Code Red and Nimda requests, benign pages and a Code Red II SYN scan from 10.1.7.40.")?;
     Ok(())
 }
@@ -610,6 +610,34 @@ fn write_host_samples(dir: &Path) -> Result<()> {
             vec![("SFCDisable", host::RegValue::Dword(0xffff_ff9d))],
         ),
     ];
+    // web05: the server whose netstat (network/web05.netstat.txt) and logs (it spreads
+    // Code Red II from 10.1.5.23) are in the samples too; its SYSTEM hive names it and its
+    // address, so all three kinds of evidence join into one host.
+    let mut web05 = host::volume_files(host::Volume::Infected);
+    let system: Vec<host::RegKeySpec> = vec![
+        ("Select", vec![("Current", host::RegValue::Dword(1))]),
+        (
+            r"ControlSet001\Control\ComputerName\ComputerName",
+            vec![("ComputerName", host::RegValue::Sz("WEB05"))],
+        ),
+        (
+            r"ControlSet001\Services\Tcpip\Parameters\Interfaces\{6BA6D3E2-0A64-4D8B-9B6C-3E0B2A1C0005}",
+            vec![("IPAddress", host::RegValue::MultiSz(&["10.1.5.23"]))],
+        ),
+        (
+            r"ControlSet001\Services\W3SVC\Parameters\Virtual Roots",
+            vec![
+                ("/", host::RegValue::Sz(r"c:\inetpub\wwwroot,,201")),
+                ("/Scripts", host::RegValue::Sz(r"c:\inetpub\scripts,,217")),
+                ("/C", host::RegValue::Sz(r"c:\,,217")),
+            ],
+        ),
+    ];
+    web05.push((
+        "WINNT/system32/config/SYSTEM".to_string(),
+        wormtrace_gen::regf::hive(&system),
+    ));
+    host::write_tree(&dir.join("web05"), &web05)?;
     let web03 = dir.join("web03");
     write_file(&web03.join("w3svc.reg"), &host::reg_export(true, &vroots))?;
     write_file(

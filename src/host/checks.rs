@@ -2,9 +2,9 @@
 //! value, what was seen there, and why it matters.
 
 use super::facts::{FileFact, HostFacts};
-use crate::model::{Confidence, Evidence, Finding, Level, TraceEvidence};
 use super::places::Role;
 use super::registry::RegData;
+use crate::model::{Confidence, Evidence, Finding, Level, TraceEvidence};
 
 /// `SFCDisable` as Code Red II sets it: Windows File Protection off, no prompt.
 pub const SFC_DISABLE_WORM: u32 = 0xffff_ff9d;

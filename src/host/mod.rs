@@ -108,7 +108,9 @@ fn identity(facts: &HostFacts) -> (Vec<String>, Vec<std::net::IpAddr>) {
             for value in ["IPAddress", "DhcpIPAddress"] {
                 if let Some(v) = key.value(value) {
                     let text = v.data.as_text();
-                    let parsed = text.split(['\n', ' ']).filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok());
+                    let parsed = text
+                        .split(['\n', ' '])
+                        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok());
                     addresses.extend(parsed);
                 }
             }

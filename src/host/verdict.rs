@@ -3,10 +3,10 @@
 //! the network say of the same host.
 
 use super::checks::HostFinding;
-use crate::model::{DiskDetail, PatchState, PatchStatus, ScriptMaps, State};
 use super::facts::{HostFacts, IdqFact};
 use super::pe_version::{judge_idq, IdqState};
 use super::registry::RegTree;
+use crate::model::{DiskDetail, PatchState, PatchStatus, ScriptMaps, State};
 
 const CURRENT_VERSION: &str = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion";
 const NT4_HOTFIX: &str = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Hotfix";
@@ -235,7 +235,10 @@ mod tests {
             built: None,
         });
         assert_eq!(patch_state(&hotfix).state, PatchStatus::Unpatched);
-        assert_eq!(patch_state(&HostFacts::default()).state, PatchStatus::Unknown);
+        assert_eq!(
+            patch_state(&HostFacts::default()).state,
+            PatchStatus::Unknown
+        );
     }
 
     #[test]

@@ -47,8 +47,15 @@ pub fn parse_inventory(text: &[u8]) -> Result<Vec<InventoryEntry>, InventoryErro
             line,
             message: format!("'{address}' is not an IP address"),
         })?;
-        let field = |n| row.get(n).filter(|v: &&str| !v.is_empty()).map(str::to_string);
-        match entries.iter_mut().find(|e| e.name.eq_ignore_ascii_case(name)) {
+        let field = |n| {
+            row.get(n)
+                .filter(|v: &&str| !v.is_empty())
+                .map(str::to_string)
+        };
+        match entries
+            .iter_mut()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+        {
             Some(e) => {
                 e.addresses.push(address);
                 e.role = e.role.take().or_else(|| field(2));

@@ -133,15 +133,24 @@ impl CaseFacts {
         for entry in &self.inventory {
             let name = Key::of(&entry.name);
             ids.add(&name);
-            entry.addresses.iter().for_each(|a| ids.link(&name, &Key::Address(*a)));
+            entry
+                .addresses
+                .iter()
+                .for_each(|a| ids.link(&name, &Key::Address(*a)));
         }
         for host in &self.swept {
             let name = Key::of(&host.name);
             ids.add(&name);
             host.names.iter().for_each(|n| ids.link(&name, &Key::of(n)));
-            host.addresses.iter().for_each(|a| ids.link(&name, &Key::Address(*a)));
+            host.addresses
+                .iter()
+                .for_each(|a| ids.link(&name, &Key::Address(*a)));
         }
-        for scan in self.scans.iter().filter(|s| is_ours(s, &self.sources, internal)) {
+        for scan in self
+            .scans
+            .iter()
+            .filter(|s| is_ours(s, &self.sources, internal))
+        {
             let address = Key::Address(scan.detail.address);
             ids.add(&address);
             if let Some(host) = &scan.detail.host {
@@ -151,7 +160,10 @@ impl CaseFacts {
         for (server, tally) in &self.targets {
             let key = Key::of(server);
             ids.add(&key);
-            tally.also_known_as.iter().for_each(|n| ids.link(&key, &Key::of(n)));
+            tally
+                .also_known_as
+                .iter()
+                .for_each(|n| ids.link(&key, &Key::of(n)));
         }
         for source in self.sources.iter().filter(|s| s.spreading) {
             ids.add(&Key::Address(source.address));
@@ -197,7 +209,10 @@ pub fn judge(facts: &CaseFacts, internal: impl Fn(&IpAddr) -> bool) -> Vec<Verdi
     }
     let mut outside = Vec::new();
     for s in &facts.sources {
-        let joined = s.spreading.then(|| host(&Key::Address(s.address))).flatten();
+        let joined = s
+            .spreading
+            .then(|| host(&Key::Address(s.address)))
+            .flatten();
         match joined.and_then(|h| hosts.get_mut(&h)) {
             Some(h) => h.add_sent(&s.address, &s.tally, s.internal),
             None => outside.push(source_verdict(&s.address, &s.tally, s.internal)),
@@ -254,7 +269,10 @@ impl HostBuilder {
             .or_default()
             .extend(&swept.findings);
         // Two sweeps of one host (say a volume and an export): the more urgent one speaks.
-        let keep = self.disk.as_ref().is_none_or(|d| swept.disk.state < d.state);
+        let keep = self
+            .disk
+            .as_ref()
+            .is_none_or(|d| swept.disk.state < d.state);
         if keep {
             self.disk = Some(swept.disk.clone());
         }
@@ -281,7 +299,11 @@ impl HostBuilder {
         if let (Some(family), Some(id)) = (&d.likely_family, scan.finding) {
             *self.tally.families.entry(family.clone()).or_default() += 1;
             self.tally.count += 1;
-            self.tally.ids.entry(EvidenceKind::Network).or_default().push(id);
+            self.tally
+                .ids
+                .entry(EvidenceKind::Network)
+                .or_default()
+                .push(id);
         }
         self.tally.first = [self.tally.first, d.first_seen].into_iter().flatten().min();
         self.tally.last = [self.tally.last, d.last_seen].into_iter().flatten().max();
@@ -322,7 +344,10 @@ impl HostBuilder {
         if !self.scans.is_empty() {
             kinds.insert(EvidenceKind::Network);
         }
-        if self.served.is_some() && !self.tally.ids.contains_key(&EvidenceKind::Network) {
+        let request_ids = [EvidenceKind::Log, EvidenceKind::Network]
+            .iter()
+            .any(|k| self.tally.ids.contains_key(k));
+        if self.served.is_some() && !request_ids {
             kinds.insert(EvidenceKind::Log);
         }
         kinds.into_iter().collect()

@@ -57,6 +57,7 @@ fn served(statuses: &[(&str, u64)]) -> TargetTally {
             t.served.statuses.add(Some(status));
         }
         t.tally.count += n;
+        t.tally.ids.entry(EvidenceKind::Log).or_default().push(100);
     }
     t.tally.first = Timestamp::parse("2001-08-04T10:00:00Z");
     t
@@ -74,7 +75,9 @@ fn one_host_from_disk_logs_and_netstat() {
         families: BTreeMap::from([("code-red-ii".into(), 2)]),
         findings: vec![3, 4],
     });
-    facts.targets.insert("10.1.5.23".into(), served(&[("404", 2)]));
+    facts
+        .targets
+        .insert("10.1.5.23".into(), served(&[("404", 2)]));
     facts.scans.push(scan("10.1.5.23", Some("web05"), true));
     facts.scans.push(scan("10.1.5.24", Some("web06"), false));
     let v = judge(&facts, |_| true);
@@ -107,7 +110,11 @@ fn precedence_takes_the_most_urgent_state() {
     t.served.backdoor_answered = 1;
     f.targets.insert("10.0.0.1".into(), t);
     f.scans.push(scan("10.0.0.1", None, true));
-    assert_eq!(state_of(f), State::Compromised, "a backdoor that answered beats spreading");
+    assert_eq!(
+        state_of(f),
+        State::Compromised,
+        "a backdoor that answered beats spreading"
+    );
 
     let mut f = CaseFacts::default();
     let mut t = served(&[("502", 1)]);
@@ -145,7 +152,8 @@ fn names_join_through_logs_inventory_and_tables() {
     let mut t = served(&[("404", 1)]);
     t.also_known_as.insert("www.example.jp".into());
     f.targets.insert("10.1.0.10".into(), t);
-    f.targets.insert("www.example.jp".into(), served(&[("200", 1)]));
+    f.targets
+        .insert("www.example.jp".into(), served(&[("200", 1)]));
     f.inventory.push(InventoryEntry {
         name: "web01".into(),
         addresses: vec![ip("10.1.0.10"), ip("192.168.0.10")],

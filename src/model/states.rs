@@ -183,9 +183,15 @@ mod tests {
         for s in State::ALL {
             assert_eq!(State::from_name(s.name()), Some(*s));
         }
-        assert_eq!(serde_json::to_string(&State::NotIis).unwrap(), "\"not-iis\"");
+        assert_eq!(
+            serde_json::to_string(&State::NotIis).unwrap(),
+            "\"not-iis\""
+        );
         assert_eq!(Level::parse("HIGH"), Some(Level::High));
         assert!(Confidence::High > Confidence::Low);
-        assert!(State::Compromised < State::Spreading, "precedence is declaration order");
+        assert!(
+            State::Compromised < State::Spreading,
+            "precedence is declaration order"
+        );
     }
 }

@@ -64,6 +64,9 @@ mod tests {
         assert_eq!(t.rfc3339(), "2001-08-04T10:00:00+09:00");
         let utc = FixedOffset::east_opt(0).unwrap();
         assert_eq!(t.in_zone(utc), "2001-08-04T01:00:00Z");
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2001-08-04T10:00:00+09:00\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2001-08-04T10:00:00+09:00\""
+        );
     }
 }

@@ -6,8 +6,8 @@
 //! the same /16, elsewhere. With three cells it has two degrees of freedom, where the
 //! chi-square survival function is exactly `exp(-G / 2)`, so no statistics library is needed.
 
-pub use crate::model::{Locality, LocalityFit, ModelFit};
 use crate::model::BestModel;
+pub use crate::model::{Locality, LocalityFit, ModelFit};
 
 /// A target-picking model: the chance of each locality cell.
 #[derive(Debug, Clone, Copy)]

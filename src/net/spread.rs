@@ -229,6 +229,66 @@ fn likely_family(fit: Option<&LocalityFit>) -> &'static str {
     }
 }
 
+/// Rule id of scan-behaviour findings.
+pub const SCAN_RULE_ID: &str = "wormtrace-port-80-scan";
+
+/// The finding a spreading address gives, so finding consumers see it too (None for
+/// addresses that do not spread).
+pub fn scan_finding(d: &ScanDetail) -> Option<Finding> {
+    let family = d.likely_family.clone()?;
+    let crii_fits = d
+        .fit
+        .as_ref()
+        .is_some_and(|f| f.best == BestModel::CodeRedIi);
+    Some(Finding {
+        id: 0,
+        family,
+        rule_id: SCAN_RULE_ID.to_string(),
+        rule_title: "Outbound port-80 scanning".to_string(),
+        level: Level::High,
+        confidence: if crii_fits {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        path: d.paths.join(" "),
+        time: d.first_seen,
+        evidence: Evidence::Scan(ScanEvidence {
+            subject: d.address,
+            host: d.host.clone(),
+            source: d.source,
+            paths: d.paths.clone(),
+            text: spread_evidence(d),
+        }),
+    })
+}
+
+/// `312 port-80 targets (140 in 300 s); /16 37%, /8 50%, elsewhere 13%; best fit code-red-ii (p 0.61)`.
+pub fn spread_evidence(v: &ScanDetail) -> String {
+    let mut text = format!("{} port-80 targets", v.distinct_targets);
+    if let Some(w) = &v.window {
+        text.push_str(&format!(" ({} in {} s)", w.distinct_targets, w.seconds));
+    }
+    let total = v.locality.total();
+    if total > 0 {
+        let pct = |n: u64| n * 100 / total;
+        text.push_str(&format!(
+            "; /16 {}%, /8 {}%, elsewhere {}%",
+            pct(v.locality.same_16),
+            pct(v.locality.same_8),
+            pct(v.locality.elsewhere)
+        ));
+    }
+    if let Some(f) = &v.fit {
+        text.push_str(&format!(
+            "; best fit {} (p {})",
+            f.best.name(),
+            f.best_p_value()
+        ));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,57 +346,4 @@ mod tests {
         assert!(v[0].spreading);
         assert_eq!(v[0].states["SYN_SENT"], 25);
     }
-}
-
-/// Rule id of scan-behaviour findings.
-pub const SCAN_RULE_ID: &str = "wormtrace-port-80-scan";
-
-/// The finding a spreading address gives, so finding consumers see it too (None for
-/// addresses that do not spread).
-pub fn scan_finding(d: &ScanDetail) -> Option<Finding> {
-    let family = d.likely_family.clone()?;
-    let crii_fits = d.fit.as_ref().is_some_and(|f| f.best == BestModel::CodeRedIi);
-    Some(Finding {
-        id: 0,
-        family,
-        rule_id: SCAN_RULE_ID.to_string(),
-        rule_title: "Outbound port-80 scanning".to_string(),
-        level: Level::High,
-        confidence: if crii_fits {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
-        path: d.paths.join(" "),
-        time: d.first_seen,
-        evidence: Evidence::Scan(ScanEvidence {
-            subject: d.address,
-            host: d.host.clone(),
-            source: d.source,
-            paths: d.paths.clone(),
-            text: spread_evidence(d),
-        }),
-    })
-}
-
-/// `312 port-80 targets (140 in 300 s); /16 37%, /8 50%, elsewhere 13%; best fit code-red-ii (p 0.61)`.
-pub fn spread_evidence(v: &ScanDetail) -> String {
-    let mut text = format!("{} port-80 targets", v.distinct_targets);
-    if let Some(w) = &v.window {
-        text.push_str(&format!(" ({} in {} s)", w.distinct_targets, w.seconds));
-    }
-    let total = v.locality.total();
-    if total > 0 {
-        let pct = |n: u64| n * 100 / total;
-        text.push_str(&format!(
-            "; /16 {}%, /8 {}%, elsewhere {}%",
-            pct(v.locality.same_16),
-            pct(v.locality.same_8),
-            pct(v.locality.elsewhere)
-        ));
-    }
-    if let Some(f) = &v.fit {
-        text.push_str(&format!("; best fit {} (p {})", f.best.name(), f.best_p_value()));
-    }
-    text
 }

@@ -1,7 +1,7 @@
 //! Apache error logs: `[stamp] [level] [client addr] message` (2.4 adds module, pid and port).
 
-use crate::model::Timestamp;
 use super::{time, LogFormat, ParseContext, Record};
+use crate::model::Timestamp;
 
 /// Parses one error-log line; the message stays in the raw line for keyword rules.
 pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
@@ -54,7 +54,10 @@ mod tests {
     fn apache_13_and_24_lines() {
         let r = parse(b"[Wed Aug  1 05:13:17 2001] [error] [client 192.0.2.4] File does not exist: /var/www/default.ida", &ctx());
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.4"[..]));
-        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-01T05:13:17Z"));
+        assert_eq!(
+            r.time.map(|t| t.rfc3339()).as_deref(),
+            Some("2001-08-01T05:13:17Z")
+        );
         let r = parse(b"[Wed Aug 01 05:13:17.123456 2001] [core:info] [pid 42] [client 192.0.2.5:4567] AH00128: File does not exist: /srv/default.ida", &ctx());
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.5"[..]));
         let r = parse(

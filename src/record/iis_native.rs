@@ -1,8 +1,8 @@
 //! IIS native log format: 15 values separated by `, `, ending in a comma.
 
-use crate::model::Timestamp;
 use super::mapping::IIS_NATIVE_COLUMNS;
 use super::{time, Field, LogFormat, ParseContext, Record};
+use crate::model::Timestamp;
 
 /// Parses one IIS native line.
 pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
@@ -54,6 +54,9 @@ mod tests {
         assert_eq!(r.get(Field::Method), Some(&b"GET"[..]));
         assert_eq!(r.get(Field::UriStem), Some(&b"/default.ida"[..]));
         assert_eq!(r.get(Field::UriQuery), Some(&b"NNNN%u9090=a"[..]));
-        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-04T13:45:01+09:00"));
+        assert_eq!(
+            r.time.map(|t| t.rfc3339()).as_deref(),
+            Some("2001-08-04T13:45:01+09:00")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! NCSA common and combined logs (Apache, nginx), with or without a leading virtual host.
 
-use crate::model::Timestamp;
 use super::{time, Field, LogFormat, ParseContext, Record};
+use crate::model::Timestamp;
 
 /// Parses `[%v] %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"]`.
 pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(r.get(Field::Version), Some(&b"HTTP/1.0"[..]));
         assert_eq!(r.get(Field::Status), Some(&b"404"[..]));
         assert_eq!(r.get(Field::Referer), None);
-        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-04T13:45:01+09:00"));
+        assert_eq!(
+            r.time.map(|t| t.rfc3339()).as_deref(),
+            Some("2001-08-04T13:45:01+09:00")
+        );
     }
 
     #[test]

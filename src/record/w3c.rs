@@ -1,7 +1,7 @@
 //! IIS W3C extended: space-separated values in the layout of the last `#Fields:` line.
 
-use crate::model::Timestamp;
 use super::{time, Field, FieldMap, LogFormat, Record};
+use crate::model::Timestamp;
 
 /// The layout in force: one optional taxonomy field per column, and the `#Date` fallback.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(r.get(Field::UriQuery), Some(&b"XXXX=a"[..]));
         assert_eq!(r.get(Field::Status), Some(&b"404"[..]));
         assert_eq!(r.get(Field::UserAgent), Some(&b"Mozilla/4.0 (x)"[..]));
-        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-04T13:45:01Z"));
+        assert_eq!(
+            r.time.map(|t| t.rfc3339()).as_deref(),
+            Some("2001-08-04T13:45:01Z")
+        );
     }
 
     #[test]
@@ -108,7 +111,10 @@ mod tests {
             b"#Fields: time c-ip cs-method cs-uri-stem sc-status",
         ]);
         let r = l.parse(b"10:00:00 192.0.2.7 GET /default.ida 404");
-        assert_eq!(r.time.map(|t| t.rfc3339()).as_deref(), Some("2001-08-04T10:00:00Z"));
+        assert_eq!(
+            r.time.map(|t| t.rfc3339()).as_deref(),
+            Some("2001-08-04T10:00:00Z")
+        );
         assert_eq!(r.get(Field::Status), Some(&b"404"[..]));
     }
 

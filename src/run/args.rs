@@ -98,7 +98,7 @@ pub enum Command {
         after_help = SCAN_HELP,
         override_usage = "wormtrace scan [OPTIONS] <PATH>...\n       wormtrace scan [OPTIONS] --host <NAME=PATH,...> [PATH]..."
     )]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List, check and measure detection rules.
     #[command(subcommand, after_help = RULES_HELP)]
     Rules(RulesCommand),

@@ -127,7 +127,11 @@ impl Case {
 
     /// Judges the case: scan findings, then one verdict per host, the outside sources, the
     /// problems and the totals. Returns the totals.
-    pub fn finish(mut self, spread: &SpreadOptions, inventory: Vec<InventoryEntry>) -> (Sinks, RunTotals) {
+    pub fn finish(
+        mut self,
+        spread: &SpreadOptions,
+        inventory: Vec<InventoryEntry>,
+    ) -> (Sinks, RunTotals) {
         for detail in self.spread.details(spread) {
             let finding = scan_finding(&detail).map(|f| self.emit(f));
             self.facts.scans.push(Scan { detail, finding });
@@ -141,9 +145,10 @@ impl Case {
             .iter()
             .filter(|v| v.is_host())
             .filter(|v| {
-                v.host.as_ref().is_some_and(|h| {
-                    h.sent.is_some() || h.scans.iter().any(|s| s.spreading)
-                }) || v.state == State::Spreading
+                v.host
+                    .as_ref()
+                    .is_some_and(|h| h.sent.is_some() || h.scans.iter().any(|s| s.spreading))
+                    || v.state == State::Spreading
             })
             .count() as u64;
         for verdict in &verdicts {

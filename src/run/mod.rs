@@ -55,7 +55,7 @@ impl RunError {
 /// Runs one command.
 pub fn execute(cli: Cli) -> Result<ExitStatus, RunError> {
     match cli.command {
-        Command::Scan(args) => scan::run_scan(args),
+        Command::Scan(args) => scan::run_scan(*args),
         Command::Rules(cmd) => rules::run_rules(cmd),
         Command::Parse(args) => parse::run_parse(args),
         Command::Completions { shell } => {

@@ -70,13 +70,15 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     // A skipped input is as unread as a broken one: a run that read less than it was given
     // must not look clean.
     let not_read = rule_errors as u64 + totals.problems;
-    Ok(if totals.findings + totals.host_findings + totals.spreading > 0 {
-        ExitStatus::Found
-    } else if not_read > 0 {
-        ExitStatus::Incomplete
-    } else {
-        ExitStatus::Clean
-    })
+    Ok(
+        if totals.findings + totals.host_findings + totals.spreading > 0 {
+            ExitStatus::Found
+        } else if not_read > 0 {
+            ExitStatus::Incomplete
+        } else {
+            ExitStatus::Clean
+        },
+    )
 }
 
 /// What the run is, for the sinks' `begin`: version, arguments, start, rules.

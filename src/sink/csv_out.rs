@@ -65,8 +65,16 @@ pub fn cell(f: &Finding, column: &str, en: &Messages) -> String {
             "status" => opt(r.status.as_ref()),
             "exposure" => r.exposure.map(|e| e.name().to_string()).unwrap_or_default(),
             "evidence" => r.text.clone(),
-            "client_port" => r.wire.as_ref().map(|w| w.client_port.to_string()).unwrap_or_default(),
-            "server_port" => r.wire.as_ref().map(|w| w.server_port.to_string()).unwrap_or_default(),
+            "client_port" => r
+                .wire
+                .as_ref()
+                .map(|w| w.client_port.to_string())
+                .unwrap_or_default(),
+            "server_port" => r
+                .wire
+                .as_ref()
+                .map(|w| w.server_port.to_string())
+                .unwrap_or_default(),
             "flow" => r.wire.as_ref().map(|w| w.flow.clone()).unwrap_or_default(),
             _ => String::new(),
         },

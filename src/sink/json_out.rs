@@ -11,7 +11,11 @@ use crate::model::{Evidence, Finding, FindingRecord, InputRecord, Verdict};
 use crate::source::Problem;
 
 /// A finding as JSON with its `why` in English (the machine outputs' language).
-pub fn finding_record<'a>(finding: &'a Finding, why: &'a mut Option<String>, en: &Messages) -> FindingRecord<'a> {
+pub fn finding_record<'a>(
+    finding: &'a Finding,
+    why: &'a mut Option<String>,
+    en: &Messages,
+) -> FindingRecord<'a> {
     *why = match &finding.evidence {
         Evidence::Trace(t) => Some(en.text(&format!("why-{}", t.check))),
         _ => None,

@@ -131,7 +131,9 @@ impl Aggregator {
                 .add(finding, Some(target.clone()));
         }
         let entry = self.targets.entry(target).or_default();
-        entry.tally.add(finding, request.client_ip.map(|ip| ip.to_string()));
+        entry
+            .tally
+            .add(finding, request.client_ip.map(|ip| ip.to_string()));
         entry.served.statuses.add(request.status.as_deref());
         add_exposure(&mut entry.served, request.exposure);
         if let Some(name) = &request.server_name {
@@ -261,7 +263,13 @@ mod tests {
     use super::*;
     use crate::model::{Confidence, Evidence, Exposure, Level, RequestEvidence};
 
-    fn finding(family: &str, client: &str, server: &str, status: &str, exposure: Option<Exposure>) -> Finding {
+    fn finding(
+        family: &str,
+        client: &str,
+        server: &str,
+        status: &str,
+        exposure: Option<Exposure>,
+    ) -> Finding {
         Finding {
             id: 1,
             family: family.into(),
@@ -292,10 +300,34 @@ mod tests {
     fn sources_and_servers_with_their_answers() {
         let mut agg = Aggregator::new(default_internal());
         let nomap = Some(Exposure::NoMapping);
-        agg.add(&finding("code-red-ii", "10.1.2.3", "10.1.9.9", "404", nomap));
-        agg.add(&finding("code-red-ii", "10.1.2.3", "10.7.9.9", "404", nomap));
-        agg.add(&finding("code-red-ii", "10.1.2.3", "192.0.2.80", "500", Some(Exposure::Unknown)));
-        agg.add(&finding("nimda", "198.51.100.7", "10.1.9.9", "200", Some(Exposure::Backdoor)));
+        agg.add(&finding(
+            "code-red-ii",
+            "10.1.2.3",
+            "10.1.9.9",
+            "404",
+            nomap,
+        ));
+        agg.add(&finding(
+            "code-red-ii",
+            "10.1.2.3",
+            "10.7.9.9",
+            "404",
+            nomap,
+        ));
+        agg.add(&finding(
+            "code-red-ii",
+            "10.1.2.3",
+            "192.0.2.80",
+            "500",
+            Some(Exposure::Unknown),
+        ));
+        agg.add(&finding(
+            "nimda",
+            "198.51.100.7",
+            "10.1.9.9",
+            "200",
+            Some(Exposure::Backdoor),
+        ));
         agg.add(&finding("nimda", "198.51.100.7", "", "404", None));
         let spreading: IpAddr = "10.1.2.3".parse().unwrap();
         let (sources, targets) = agg.into_parts();
@@ -312,6 +344,9 @@ mod tests {
         assert_eq!((hit.statuses.not_found, hit.statuses.success), (1, 1));
         assert_eq!(hit.backdoor_answered, 1);
         assert_eq!(hit.exposure.no_mapping, 1);
-        assert!(targets.contains_key("log:logs"), "a log without a server is its folder");
+        assert!(
+            targets.contains_key("log:logs"),
+            "a log without a server is its folder"
+        );
     }
 }

@@ -54,3 +54,30 @@ pub fn write(dir: &Path, name: &str, content: &[u8]) -> std::path::PathBuf {
     std::fs::write(&path, content).expect("temp file written");
     path
 }
+
+/// Every scan's figures (captures and connection tables), from the verdicts that carry them.
+pub fn scans(records: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    of_type(records, "verdict")
+        .iter()
+        .filter_map(|v| v["host"]["scans"].as_array())
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+/// The verdict about a host known by `name_or_address` (its subject, a name or an address).
+pub fn host_verdict<'a>(records: &'a [serde_json::Value], key: &str) -> &'a serde_json::Value {
+    of_type(records, "verdict")
+        .into_iter()
+        .find(|v| {
+            v["role"] == "host"
+                && (v["subject"] == key
+                    || v["host"]["addresses"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == key))
+                    || v["host"]["names"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == key)))
+        })
+        .unwrap_or_else(|| panic!("no host verdict for {key}: {records:#?}"))
+}

@@ -65,9 +65,17 @@ impl<W: Write> SummarySink<W> {
         let sources = verdicts.iter().filter(|v| v.role == Role::Source).count();
         let any_findings = totals.findings + totals.host_findings > 0;
         let (key, state, args): (&str, State, Vec<(&str, FluentValue)>) = if infected > 0 {
-            ("headline-infected", State::Compromised, vec![("count", infected.into())])
+            (
+                "headline-infected",
+                State::Compromised,
+                vec![("count", infected.into())],
+            )
         } else if exposed > 0 {
-            ("headline-hosts-exposed", State::Exposed, vec![("count", exposed.into())])
+            (
+                "headline-hosts-exposed",
+                State::Exposed,
+                vec![("count", exposed.into())],
+            )
         } else if attacks > 0 {
             (
                 "headline-attacked",
@@ -75,10 +83,30 @@ impl<W: Write> SummarySink<W> {
                 vec![("attempts", attacks.into()), ("sources", sources.into())],
             )
         } else if !any_findings && totals.problems > 0 {
-            ("headline-incomplete", State::Unknown, vec![("unread", totals.problems.into())])
+            (
+                "headline-incomplete",
+                State::Unknown,
+                vec![("unread", totals.problems.into())],
+            )
+        } else if count(&[State::Unknown]) > 0 {
+            let n = count(&[State::Unknown]);
+            (
+                "headline-host-unknown",
+                State::Unknown,
+                vec![("count", n.into())],
+            )
+        } else if totals.inputs == 0 && totals.hosts > 0 {
+            (
+                "headline-host-clean",
+                State::Clean,
+                vec![("count", totals.hosts.into())],
+            )
         } else {
-            let checked = totals.inputs + totals.hosts;
-            ("headline-clean", State::Clean, vec![("inputs", checked.into())])
+            (
+                "headline-clean",
+                State::Clean,
+                vec![("inputs", totals.inputs.into())],
+            )
         };
         let text = self.messages.get(key, &args);
         self.painted_paragraph(color(state), &text)?;
@@ -114,10 +142,16 @@ impl<W: Write> SummarySink<W> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 });
-                let first_step = self.messages.text(&format!("first-step-{}", v.state.name()));
+                let first_step = self
+                    .messages
+                    .text(&format!("first-step-{}", v.state.name()));
                 vec![
                     v.subject.clone(),
-                    if addresses.is_empty() { "-".into() } else { addresses },
+                    if addresses.is_empty() {
+                        "-".into()
+                    } else {
+                        addresses
+                    },
                     self.state_word(v.state),
                     self.kinds(v),
                     first_step,
@@ -129,7 +163,13 @@ impl<W: Write> SummarySink<W> {
         }
         self.heading("section-decisions")?;
         self.table(
-            &["col-host", "col-addresses", "col-verdict", "col-evidence", "col-first-step"],
+            &[
+                "col-host",
+                "col-addresses",
+                "col-verdict",
+                "col-evidence",
+                "col-first-step",
+            ],
             rows,
         )
     }
@@ -137,7 +177,10 @@ impl<W: Write> SummarySink<W> {
     /// One "what to do" list, grouped by verdict state, each step once.
     pub(super) fn advice(&mut self, verdicts: &[Verdict]) -> io::Result<()> {
         let mut groups: Vec<(State, Vec<String>)> = Vec::new();
-        for v in verdicts.iter().filter(|v| v.is_host() && !steps(v.state).is_empty()) {
+        for v in verdicts
+            .iter()
+            .filter(|v| v.is_host() && !steps(v.state).is_empty())
+        {
             match groups.iter_mut().find(|(s, _)| *s == v.state) {
                 Some((_, names)) => names.push(v.subject.clone()),
                 None => groups.push((v.state, vec![v.subject.clone()])),
@@ -198,7 +241,8 @@ impl<W: Write> SummarySink<W> {
             for scan in &h.scans {
                 self.scan_line(scan)?;
             }
-            if v.evidence_count == 0 && h.served.is_none() && h.disk.is_none() && h.scans.is_empty() {
+            if v.evidence_count == 0 && h.served.is_none() && h.disk.is_none() && h.scans.is_empty()
+            {
                 let text = self.messages.text("detail-nothing-checked");
                 self.paragraph(&text, "    ", "      ")?;
             }
@@ -249,8 +293,15 @@ impl<W: Write> SummarySink<W> {
     }
 
     fn disk_lines(&mut self, v: &Verdict, disk: &DiskDetail) -> io::Result<()> {
-        let ids = v.evidence.get(&EvidenceKind::Host).cloned().unwrap_or_default();
-        let traces: Vec<_> = ids.iter().filter_map(|id| self.traces.get(id).cloned()).collect();
+        let ids = v
+            .evidence
+            .get(&EvidenceKind::Host)
+            .cloned()
+            .unwrap_or_default();
+        let traces: Vec<_> = ids
+            .iter()
+            .filter_map(|id| self.traces.get(id).cloned())
+            .collect();
         let state = self.state_word(disk.state);
         let text = self.messages.get("detail-disk", &[("state", state.into())]);
         self.labelled("kind-host", &text)?;
@@ -258,7 +309,10 @@ impl<W: Write> SummarySink<W> {
             if let crate::model::Evidence::Trace(t) = &f.evidence {
                 let check = self.messages.text(&format!("check-{}", t.check));
                 let why = self.messages.text(&format!("why-{}", t.check));
-                let line = format!("{check} [{}]: {} ({})", f.confidence, t.location, t.observed);
+                let line = format!(
+                    "{check} [{}]: {} ({})",
+                    f.confidence, t.location, t.observed
+                );
                 self.paragraph(&line, "      - ", "        ")?;
                 self.paragraph(&why, "        ", "        ")?;
             }
@@ -350,7 +404,12 @@ fn names_line(v: &Verdict, h: &HostDetail) -> String {
         .iter()
         .filter(|n| !n.eq_ignore_ascii_case(&v.subject))
         .cloned()
-        .chain(h.addresses.iter().map(|a| a.to_string()).filter(|a| *a != v.subject))
+        .chain(
+            h.addresses
+                .iter()
+                .map(|a| a.to_string())
+                .filter(|a| *a != v.subject),
+        )
         .collect();
     if others.is_empty() {
         v.subject.clone()

@@ -41,7 +41,14 @@ impl<W: Write> SummarySink<W> {
         }
         self.heading("section-attackers")?;
         self.table(
-            &["col-source", "col-families", "col-attempts", "col-targets", "col-first", "col-last"],
+            &[
+                "col-source",
+                "col-families",
+                "col-attempts",
+                "col-targets",
+                "col-first",
+                "col-last",
+            ],
             rows,
         )
     }
