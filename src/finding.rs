@@ -63,7 +63,7 @@ pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Findin
     let request = RequestEvidence {
         line: at.line,
         offset: at.offset,
-        format: record.format.name(),
+        format: record.format.name().to_string(),
         client_ip: record.get(Field::ClientIp).and_then(parse_ip),
         server: server_of(record),
         server_name: server_name(record),
@@ -222,7 +222,7 @@ mod tests {
             evidence: Evidence::Request(Box::new(RequestEvidence {
                 line: 1,
                 offset: 0,
-                format: "text",
+                format: "text".into(),
                 client_ip: None,
                 server: None,
                 server_name: None,

@@ -59,7 +59,7 @@ impl HostFinding {
             time: None,
             evidence: Evidence::Trace(TraceEvidence {
                 host: host.to_string(),
-                check: self.check,
+                check: self.check.to_string(),
                 location: self.location,
                 observed: self.observed,
                 sha256: self.sha256,

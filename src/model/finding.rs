@@ -48,7 +48,7 @@ pub struct RequestEvidence {
     /// Byte offset of the line in the decompressed input.
     pub offset: u64,
     /// The format the input was read as (`iis-w3c`, `pcap`, ...).
-    pub format: &'static str,
+    pub format: String,
     pub client_ip: Option<IpAddr>,
     /// The server's address, else its name, as the evidence gives it.
     pub server: Option<String>,
@@ -83,7 +83,7 @@ pub struct TraceEvidence {
     pub host: String,
     /// Check id (`root-exe`, `sfc-disable`, ...); the catalogs say why it matters
     /// (`why-<check>`).
-    pub check: &'static str,
+    pub check: String,
     /// The file (on disk or in a listing), registry value or metabase node.
     pub location: String,
     /// What was found there.
@@ -99,6 +99,25 @@ pub enum ScanSource {
     Capture,
     /// Outbound port-80 connections in connection tables.
     Netstat,
+}
+
+impl ScanSource {
+    /// The word outputs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanSource::Capture => "capture",
+            ScanSource::Netstat => "netstat",
+        }
+    }
+
+    /// The source a word names.
+    pub fn from_name(word: &str) -> Option<ScanSource> {
+        match word {
+            "capture" => Some(ScanSource::Capture),
+            "netstat" => Some(ScanSource::Netstat),
+            _ => None,
+        }
+    }
 }
 
 /// An address scanning port 80.
@@ -174,7 +193,7 @@ impl Serialize for FindingRecord<'_> {
                 map.serialize_entry("path", &f.path)?;
                 map.serialize_entry("line", &r.line)?;
                 map.serialize_entry("offset", &r.offset)?;
-                map.serialize_entry("format", r.format)?;
+                map.serialize_entry("format", &r.format)?;
                 map.serialize_entry("time", &f.time)?;
                 map.serialize_entry("client_ip", &r.client_ip)?;
                 map.serialize_entry("server", &r.server)?;
@@ -192,7 +211,7 @@ impl Serialize for FindingRecord<'_> {
             }
             Evidence::Trace(t) => {
                 map.serialize_entry("host", &t.host)?;
-                map.serialize_entry("check", t.check)?;
+                map.serialize_entry("check", &t.check)?;
                 map.serialize_entry("family", &f.family)?;
                 map.serialize_entry("level", &f.level)?;
                 map.serialize_entry("confidence", &f.confidence)?;

@@ -89,6 +89,52 @@ Examples:
 
 Exit codes: 0 success; 2 a rule file is invalid or no rules loaded.";
 
+const REPORT_HELP: &str = "\
+Examples:
+  wormtrace scan --case case.sqlite /evidence
+  wormtrace report case.sqlite                        the summary again
+  wormtrace report case.sqlite --format jsonl -o case.jsonl
+  wormtrace report case.sqlite --format iocs -o block.txt
+  sqlite3 case.sqlite 'SELECT subject, verdict FROM verdicts'
+
+Exit codes: as the scan's: 0 nothing found, 1 findings, 2 nothing found but some input was
+not read (or the case file cannot be read).";
+
+/// `wormtrace report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The case file written by `scan --case`.
+    #[arg(value_name = "CASE")]
+    pub case: PathBuf,
+    /// What to render.
+    #[arg(long, value_enum, default_value = "summary")]
+    pub format: ReportFormat,
+    /// Write there instead of standard output (required for `iocs`).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Language of the summary: ja or en (default from LC_ALL / LANG).
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+    /// Show every time in the summary in this zone (default UTC).
+    #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
+    pub tz: FixedOffset,
+}
+
+/// What `report` renders.
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The readable summary.
+    Summary,
+    /// JSON Lines.
+    Jsonl,
+    /// One JSON document.
+    Json,
+    /// Findings as CSV.
+    Csv,
+    /// Indicators: FILE (one address per line) and FILE.stix.json (STIX 2.1).
+    Iocs,
+}
+
 /// The commands.
 #[derive(Subcommand)]
 pub enum Command {
@@ -106,6 +152,9 @@ pub enum Command {
     /// fields (JSON Lines), without detection.
     #[command(after_help = PARSE_HELP)]
     Parse(ParseArgs),
+    /// Render an output again from a case file (`scan --case`): the same bytes the scan wrote.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -203,6 +252,10 @@ pub struct ScanArgs {
     /// read). Without it, each link found is reported as a skipped input.
     #[arg(long, short = 'L')]
     pub follow: bool,
+    /// Also write the whole case to this SQLite file (`wormtrace report` renders every output
+    /// from it).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
     /// Also write indicators of the attacking sources and our infected hosts: FILE gets one
     /// address per line (for firewalls), FILE's name with the extension `stix.json` a STIX
     /// 2.1 bundle (`--iocs block.txt` writes block.txt and block.stix.json).

@@ -5,6 +5,7 @@ pub mod args;
 mod case;
 mod console;
 mod parse;
+mod report;
 mod rules;
 mod scan;
 
@@ -39,6 +40,10 @@ pub enum RunError {
     Placeholders { path: PathBuf, message: String },
     #[error("inventory {path}: {message}")]
     Inventory { path: PathBuf, message: String },
+    #[error("case {path}: {message}")]
+    Case { path: PathBuf, message: String },
+    #[error("--format {0} needs -o FILE")]
+    NeedsOutput(&'static str),
     #[error("cannot create {path}: {source}")]
     CreateOutput { path: PathBuf, source: io::Error },
     #[error("writing output: {0}")]
@@ -58,6 +63,7 @@ pub fn execute(cli: Cli) -> Result<ExitStatus, RunError> {
         Command::Scan(args) => scan::run_scan(*args),
         Command::Rules(cmd) => rules::run_rules(cmd),
         Command::Parse(args) => parse::run_parse(args),
+        Command::Report(args) => report::run_report(args),
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "wormtrace", &mut out);

@@ -19,7 +19,8 @@ use crate::net::is_network_file;
 use crate::net::spread::SpreadOptions;
 use crate::scan::{scan_all, ScanOptions};
 use crate::sink::{
-    CsvSink, IocSink, JsonSink, JsonlSink, RuleInfo, RunInfo, Sink, SummaryOptions, SummarySink,
+    CaseSink, CsvSink, IocSink, JsonSink, JsonlSink, RuleInfo, RunInfo, Sink, SummaryOptions,
+    SummarySink,
 };
 use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
@@ -134,7 +135,7 @@ fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOp
 
 /// Columns the summary's prose wraps to: the terminal's width, else `COLUMNS`, else none
 /// (a summary written to a file or pipe keeps whole lines).
-fn summary_width() -> Option<usize> {
+pub(super) fn summary_width() -> Option<usize> {
     if io::stdout().is_terminal() {
         if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
             return Some(usize::from(w));
@@ -204,6 +205,13 @@ fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Si
     let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
     let machine_out = output_writer(args.output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some(file) = &args.case {
+        let sink = CaseSink::create(file).map_err(|source| RunError::CreateOutput {
+            path: file.clone(),
+            source,
+        })?;
+        sinks.push(Box::new(sink));
+    }
     if let Some(file) = &args.iocs {
         let sink =
             IocSink::new(file, chrono::Utc::now()).map_err(|source| RunError::CreateOutput {

@@ -3,6 +3,7 @@
 //! the `problem`s, and `finish`. A sink knows the model and the catalogs, never a producer.
 
 pub mod atomic;
+pub mod case;
 mod csv_out;
 pub mod iocs;
 mod json_out;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::model::{Finding, InputRecord, Timestamp, Verdict};
 use crate::source::Problem;
 
+pub use case::CaseSink;
 pub use csv_out::CsvSink;
 pub use iocs::IocSink;
 pub use json_out::{JsonSink, JsonlSink};

@@ -49,6 +49,25 @@ pub enum ProblemKind {
     Other,
 }
 
+impl Severity {
+    /// The word outputs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Skipped => "skipped",
+        }
+    }
+
+    /// The severity a word names.
+    pub fn from_name(word: &str) -> Option<Severity> {
+        match word {
+            "error" => Some(Severity::Error),
+            "skipped" => Some(Severity::Skipped),
+            _ => None,
+        }
+    }
+}
+
 impl ProblemKind {
     /// The message key of the catalogs, and its argument (a link's target) if any.
     pub fn message(&self) -> Option<(&'static str, Option<&str>)> {

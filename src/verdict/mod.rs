@@ -282,7 +282,7 @@ mod tests {
             evidence: Evidence::Request(Box::new(RequestEvidence {
                 line: 1,
                 offset: 0,
-                format: "iis-w3c",
+                format: "iis-w3c".into(),
                 client_ip: client.parse().ok(),
                 server: (!server.is_empty()).then(|| server.to_string()),
                 server_name: None,

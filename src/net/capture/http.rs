@@ -91,7 +91,7 @@ fn network_finding(
     format: &'static str,
 ) -> Finding {
     if let Some(r) = f.request_mut() {
-        r.format = format;
+        r.format = format.to_string();
         r.server = Some(request.server.ip().to_string());
         r.wire = Some(Wire {
             frame: request.frame,
