@@ -292,3 +292,33 @@ hosts-line = Swept { $hosts ->
         [one] one trace
        *[other] { $findings } traces
     } or missing fixes.
+problem-io = cannot be read: { $detail }
+problem-cannot-open = cannot open: { $detail }
+problem-read-failed = read error: { $detail }
+problem-unfinished = cannot read to the end: { $detail }
+problem-read-error = read error after { $bytes } bytes ({ $detail }); findings before that point are kept
+problem-read-error-at = read error at byte { $bytes } ({ $detail }); findings before that point are kept
+problem-corrupt = { $compression } data is corrupt or truncated after { $bytes } bytes ({ $detail }); findings before that point are kept
+problem-cannot-hash = cannot compute the SHA-256: { $detail }
+problem-long-lines = { $count ->
+        [one] one line is
+       *[other] { $count } lines are
+    } longer than { $max } bytes: only the start was checked
+problem-capture-damaged = the capture is damaged ({ $detail }); findings before that point are kept
+problem-capture-limits = memory limits reached: { $flows } flows closed early, { $heads } request heads cut
+problem-table-cut = connection table cut at { $bytes } bytes
+problem-table-rows = { $count ->
+        [one] one TCP row
+       *[other] { $count } TCP rows
+    } not read (names instead of numbers: save the table with -n)
+problem-hive = the registry hive cannot be read: { $detail }
+problem-reg-export = the .reg export cannot be read: { $detail }
+problem-reg-lines = { $count ->
+        [one] one line
+       *[other] { $count } lines
+    } of the export not understood
+problem-metabase = the metabase cannot be read: { $detail }
+problem-volume-link = a link on the volume, not followed (it could lead out of the volume)
+problem-deep-limit = --deep stopped after { $count } entries
+problem-not-host-evidence = not host evidence (volume, hive, .reg export, metabase or dir listing)
+problem-too-deep = more than { $depth } folders deep, not walked further

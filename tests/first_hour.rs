@@ -306,3 +306,41 @@ fn parse_reads_captures_and_connection_tables_as_scan_does() {
     assert_eq!(syn["connection"]["local_ip"], "10.1.5.23");
     assert!(syn["raw"].as_str().unwrap().contains("SYN_SENT"));
 }
+
+/// Every catalog key the code names for a problem, a state or a step is in both catalogs.
+#[test]
+fn every_message_key_the_code_names_is_in_both_catalogs() {
+    fn sources(dir: &Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut code = String::new();
+    sources(Path::new("src"), &mut code);
+    let keys: std::collections::BTreeSet<&str> = code
+        .split('"')
+        .filter(|s| {
+            ["problem-", "todo-", "first-step-", "detail-", "headline-"]
+                .iter()
+                .any(|p| s.starts_with(p))
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !s.ends_with('-')
+        })
+        .collect();
+    assert!(keys.len() > 40, "{keys:?}");
+    for catalog in ["locales/en.ftl", "locales/ja.ftl"] {
+        let text = format!("\n{}", std::fs::read_to_string(catalog).unwrap());
+        for key in &keys {
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "{catalog} lacks {key}"
+            );
+        }
+    }
+}

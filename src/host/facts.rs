@@ -12,7 +12,7 @@ use super::pe_version::{read_pe, FileVersion};
 use super::places::{component_matches, path_is_place, Role, PLACES};
 use super::registry::{load_hive, parse_reg_export, RegTree};
 use super::volume::{Lookup, Volume};
-use crate::source::{describe_io, read_whole, Digest, Problem, Severity};
+use crate::source::{read_whole, Digest, Problem, Severity};
 
 /// Largest file read whole: hives of a 2001 server are a few MB, today's up to ~200 MB.
 const MAX_FILE: u64 = 512 << 20;
@@ -85,21 +85,33 @@ impl HostFacts {
         match kind {
             EvidenceKind::Hive => match load_hive(bytes, &source) {
                 Ok(tree) => self.registry.merge(tree),
-                Err(e) => self.problem(path, &e.to_string(), Severity::Error),
+                Err(e) => self.said(path, e.to_string(), "problem-hive", &[]),
             },
             EvidenceKind::RegExport => match parse_reg_export(bytes, &source) {
                 Ok((tree, skipped)) => {
                     self.registry.merge(tree);
                     if skipped > 0 {
                         let reason = format!("{skipped} line(s) of the export not understood");
-                        self.problem(path, &reason, Severity::Skipped);
+                        let problem = Problem::said(
+                            label(path),
+                            reason,
+                            Severity::Skipped,
+                            "problem-reg-lines",
+                            &[("count", skipped.to_string())],
+                        );
+                        self.problems.push(problem);
                     }
                 }
-                Err(e) => self.problem(path, &e.to_string(), Severity::Error),
+                Err(e) => self.said(path, e.to_string(), "problem-reg-export", &[]),
             },
             EvidenceKind::Metabase => match parse_metabase(&head_text(bytes)) {
                 Ok(facts) => self.metabases.push((source, facts)),
-                Err(e) => self.problem(path, &format!("metabase not parsed: {e}"), Severity::Error),
+                Err(e) => self.said(
+                    path,
+                    format!("metabase not parsed: {e}"),
+                    "problem-metabase",
+                    &[],
+                ),
             },
             EvidenceKind::Listing => self.gather_listing(&source, &head_text(bytes)),
             EvidenceKind::Volume | EvidenceKind::MetabaseBin => {}
@@ -238,15 +250,19 @@ impl HostFacts {
                 Some((bytes, digest))
             }
             Err(e) => {
-                self.problem(path, &describe_io(&e), Severity::Error);
+                self.problems.push(Problem::io(label(path), &e));
                 None
             }
         }
     }
 
-    fn problem(&mut self, path: &Path, reason: &str, severity: Severity) {
-        self.problems
-            .push(Problem::other(label(path), reason, severity));
+    /// An evidence file that could not be read: `reason` in English; the catalogs word it
+    /// with `key`, given the English detail.
+    fn said(&mut self, path: &Path, reason: String, key: &str, args: &[(&str, String)]) {
+        let mut args = args.to_vec();
+        args.push(("detail", reason.clone()));
+        let problem = Problem::said(label(path), reason, Severity::Error, key, &args);
+        self.problems.push(problem);
     }
 }
 

@@ -192,10 +192,12 @@ pub fn plan_hosts(
                     path: p.clone(),
                 }),
                 None => {
-                    problems.push(Problem::other(
+                    problems.push(Problem::said(
                         p.display().to_string(),
                         "not host evidence (volume, hive, .reg export, metabase or dir listing)",
                         crate::source::Severity::Error,
+                        "problem-not-host-evidence",
+                        &[],
                     ));
                     None
                 }

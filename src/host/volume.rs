@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::places::{component_matches, Place, WINDOWS_DIR_NAMES};
-use crate::source::{describe_io, list_dir, EntryKind, Problem, Severity};
+use crate::source::{list_dir, EntryKind, Problem, Severity};
 
 /// Names at a root that make a directory a Windows volume.
 const VOLUME_MARKERS: [&str; 4] = ["winnt", "windows", "inetpub", "program files"];
@@ -68,7 +68,10 @@ impl Volume {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) => {
-                out.push(Lookup::Unreadable(problem(dir, &describe_io(&e))));
+                out.push(Lookup::Unreadable(Problem::io(
+                    dir.display().to_string(),
+                    &e,
+                )));
                 return;
             }
         };
@@ -84,6 +87,8 @@ impl Volume {
                 (EntryKind::Link, _) => out.push(Lookup::Unreadable(problem(
                     &path,
                     "a link: not followed (it could lead out of the volume)",
+                    "problem-volume-link",
+                    &[],
                 ))),
                 _ => {}
             }
@@ -120,7 +125,7 @@ impl Volume {
             let entries = match list_dir(&dir) {
                 Ok(e) => e,
                 Err(e) => {
-                    problems.push(problem(&dir, &describe_io(&e)));
+                    problems.push(Problem::io(dir.display().to_string(), &e));
                     continue;
                 }
             };
@@ -129,7 +134,8 @@ impl Volume {
                 visited += 1;
                 if visited > DEEP_WALK_LIMIT {
                     let reason = format!("--deep stopped after {DEEP_WALK_LIMIT} entries");
-                    problems.push(problem(&self.root, &reason));
+                    let args = [("count", DEEP_WALK_LIMIT.to_string())];
+                    problems.push(problem(&self.root, &reason, "problem-deep-limit", &args));
                     return found;
                 }
                 let path = dir.join(&entry.name);
@@ -164,8 +170,14 @@ impl Volume {
     }
 }
 
-fn problem(path: &Path, reason: &str) -> Problem {
-    Problem::other(path.display().to_string(), reason, Severity::Error)
+fn problem(path: &Path, reason: &str, key: &str, args: &[(&str, String)]) -> Problem {
+    Problem::said(
+        path.display().to_string(),
+        reason,
+        Severity::Error,
+        key,
+        args,
+    )
 }
 
 #[cfg(test)]

@@ -71,6 +71,22 @@ impl Messages {
             .into_owned()
     }
 
+    /// Why an input was not read, in this catalog's language (the English reason when the
+    /// problem has no catalog entry). Numeric arguments take plurals and separators.
+    pub fn problem(&self, p: &crate::model::Problem) -> String {
+        let Some((key, args)) = p.kind.message() else {
+            return p.reason.clone();
+        };
+        let args: Vec<(&str, FluentValue)> = args
+            .into_iter()
+            .map(|(k, v)| match v.parse::<u64>() {
+                Ok(n) => (k, FluentValue::from(n)),
+                Err(_) => (k, FluentValue::from(v.to_string())),
+            })
+            .collect();
+        self.get(key, &args)
+    }
+
     /// The message `key` without arguments.
     pub fn text(&self, key: &str) -> String {
         self.get(key, &[])

@@ -5,6 +5,7 @@
 mod finding;
 mod input;
 mod network;
+mod problem;
 mod states;
 mod time;
 mod verdict;
@@ -15,6 +16,7 @@ pub use finding::{
 };
 pub use input::{InputRecord, InputTag, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};
+pub use problem::{Problem, ProblemKind, Severity};
 pub use states::{Confidence, EvidenceKind, Exposure, Level, PatchStatus, Role, State};
 pub use time::Timestamp;
 pub use verdict::{

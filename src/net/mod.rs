@@ -35,7 +35,7 @@ pub fn netstat_tallies(table: &Table, host: &str) -> Vec<(Subject, Tally)> {
     let listening: BTreeSet<(Option<IpAddr>, u16)> = table
         .connections
         .iter()
-        .filter(|c| c.state == "LISTEN")
+        .filter(|c| c.listening)
         .filter_map(|c| Some((c.local.ip, c.local.port?)))
         .collect();
     let listens_on = |ip: IpAddr, port: u16| {
@@ -54,7 +54,7 @@ pub fn netstat_tallies(table: &Table, host: &str) -> Vec<(Subject, Tally)> {
         else {
             continue;
         };
-        if c.state != "LISTEN" && !listens_on(local, local_port) && remote != local {
+        if !c.listening && !listens_on(local, local_port) && remote != local {
             tally.add(local, remote, Some(&c.state), None);
         }
     }

@@ -40,6 +40,8 @@ pub struct Connection {
     pub remote: Endpoint,
     /// Upper case with `_`: `SYN_SENT`, `ESTABLISHED`, `LISTEN`, ...
     pub state: String,
+    /// Whether the socket listens (the `LISTEN` / `LISTENING` state).
+    pub listening: bool,
     /// 1-based line in the decoded text.
     pub line: u64,
 }
@@ -251,10 +253,13 @@ fn ss_state(token: &str) -> Option<String> {
 }
 
 /// One spelling per state across dialects.
+/// The listening state, as every dialect's name for it is normalised.
+const LISTEN: &str = "LISTEN";
+
 fn normalise_state(raw: &str) -> String {
     let upper = raw.to_ascii_uppercase().replace('-', "_");
     match upper.as_str() {
-        "LISTENING" => "LISTEN".to_string(),
+        "LISTENING" => LISTEN.to_string(),
         "SYN_RECV" | "SYN_RCVD" => "SYN_RECEIVED".to_string(),
         "FIN_WAIT1" => "FIN_WAIT_1".to_string(),
         "FIN_WAIT2" => "FIN_WAIT_2".to_string(),
@@ -268,6 +273,7 @@ fn connection_row(local: &str, remote: &str, state: String, dialect: Dialect) ->
             Connection {
                 local,
                 remote,
+                listening: state == LISTEN,
                 state,
                 line: 0,
             },

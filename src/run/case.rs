@@ -94,10 +94,15 @@ impl Case {
             self.emit(finding);
         }
         self.sinks.each(|s| s.input(&record));
+        let kind = record.evidence_kind;
         if let Some(network) = report.network {
             self.spread.add(&report.path, network.tallies);
         }
-        self.problems.extend(report.problems);
+        self.problems
+            .extend(report.problems.into_iter().map(|mut p| {
+                p.evidence_kind = Some(kind);
+                p
+            }));
     }
 
     /// One swept host: its trace findings, then its input records.
@@ -113,7 +118,11 @@ impl Case {
         for input in &report.inputs {
             self.sinks.each(|s| s.input(input));
         }
-        self.problems.extend(report.problems);
+        self.problems
+            .extend(report.problems.into_iter().map(|mut p| {
+                p.evidence_kind = Some(EvidenceKind::Host);
+                p
+            }));
         self.facts.swept.push(SweptHost {
             name: report.host,
             named_by_user: report.named_by_user,

@@ -46,7 +46,7 @@ impl Console {
         if self.quiet {
             return;
         }
-        let line = format!("wormtrace: {}: {}", p.path, p.reason);
+        let line = format!("wormtrace: {}: {}", p.path, self.messages.problem(p));
         match &self.bar {
             Some(bar) => bar.view.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),

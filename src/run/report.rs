@@ -126,8 +126,9 @@ pub fn replay(db: &Connection, sink: &mut dyn Sink) -> Result<RunTotals, ReplayE
         let verdict: Verdict = serde_json::from_str(&text).map_err(CaseError::from)?;
         sink.verdict(&verdict)?;
     }
-    let mut problems =
-        db.prepare("SELECT path, reason, severity, kind, target FROM problems ORDER BY seq")?;
+    let mut problems = db.prepare(
+        "SELECT path, reason, severity, kind, target, evidence_kind FROM problems ORDER BY seq",
+    )?;
     let mut rows = problems.query([])?;
     while let Some(row) = rows.next()? {
         sink.problem(&problem(row)?)?;
@@ -243,23 +244,33 @@ fn finding(row: &Row) -> Result<Finding, CaseError> {
 }
 
 fn problem(row: &Row) -> Result<Problem, CaseError> {
-    let kind: Option<String> = row.get(3)?;
-    let target: Option<String> = row.get(4)?;
-    let target = || target.clone().unwrap_or_default();
-    let kind = match kind.as_deref() {
-        Some("link-not-followed") => ProblemKind::LinkNotFollowed { target: target() },
-        Some("link-loop") => ProblemKind::LinkLoop { target: target() },
-        Some("link-broken") => ProblemKind::LinkBroken { target: target() },
-        Some("not-regular") => ProblemKind::NotRegularFile,
-        Some("binary") => ProblemKind::Binary,
-        Some("not-found") => ProblemKind::NotFound,
-        Some("permission") => ProblemKind::PermissionDenied,
-        _ => ProblemKind::Other,
+    let key: Option<String> = row.get(3)?;
+    let args: Option<String> = row.get(4)?;
+    let args: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(args.as_deref().unwrap_or("{}"))?;
+    let target = || args.get("target").cloned().unwrap_or_default();
+    let kind = match key.as_deref() {
+        Some("problem-link-not-followed") => ProblemKind::LinkNotFollowed { target: target() },
+        Some("problem-link-loop") => ProblemKind::LinkLoop { target: target() },
+        Some("problem-link-broken") => ProblemKind::LinkBroken { target: target() },
+        Some("problem-not-regular") => ProblemKind::NotRegularFile,
+        Some("problem-binary") => ProblemKind::Binary,
+        Some("problem-not-found") => ProblemKind::NotFound,
+        Some("problem-permission") => ProblemKind::PermissionDenied,
+        Some(key) => ProblemKind::Said {
+            key: key.to_string(),
+            args: args.into_iter().collect(),
+        },
+        None => ProblemKind::Other,
     };
     Ok(Problem {
         path: row.get(0)?,
         reason: row.get(1)?,
         severity: word(row.get(2)?, Severity::from_name, "severity")?,
         kind,
+        evidence_kind: row
+            .get::<_, Option<String>>(5)?
+            .as_deref()
+            .and_then(EvidenceKind::from_name),
     })
 }

@@ -113,13 +113,24 @@ impl InputReport {
                 "{} line(s) longer than {} bytes: only their start was checked",
                 self.stats.long_lines, max_line
             );
-            self.problem(reason, Severity::Skipped);
+            let args = [
+                ("count", self.stats.long_lines.to_string()),
+                ("max", max_line.to_string()),
+            ];
+            self.said(reason, Severity::Skipped, "problem-long-lines", &args);
         }
     }
 
-    fn problem(&mut self, reason: String, severity: Severity) {
-        self.problems
-            .push(Problem::other(self.path.clone(), reason, severity));
+    /// A problem worded by the catalog entry `key` with `args` (`reason` in English).
+    pub(crate) fn said(
+        &mut self,
+        reason: String,
+        severity: Severity,
+        key: &str,
+        args: &[(&str, String)],
+    ) {
+        let problem = Problem::said(self.path.clone(), reason, severity, key, args);
+        self.problems.push(problem);
     }
 }
 
@@ -161,21 +172,34 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
     let mut opened = match source::open_counted(input, options.progress.as_ref()) {
         Ok(o) => o,
         Err(e) => {
-            report.problem(format!("cannot open: {}", describe_io(&e)), Severity::Error);
+            let detail = describe_io(&e);
+            let reason = format!("cannot open: {detail}");
+            report.said(
+                reason,
+                Severity::Error,
+                "problem-cannot-open",
+                &[("detail", detail)],
+            );
             return report;
         }
     };
     report.compression = opened.compression;
     let read_result = read_and_scan(&mut *opened.reader, detector, options, &mut report);
     if let Err(e) = read_result {
-        report.problem(read_error_reason(&e, &report), Severity::Error);
+        read_error(&e, &mut report);
     }
     match opened.finish() {
         Ok(d) => report.digest = Some(d),
-        Err(e) => report.problem(
-            format!("cannot read to the end: {}", describe_io(&e)),
-            Severity::Error,
-        ),
+        Err(e) => {
+            let detail = describe_io(&e);
+            let reason = format!("cannot read to the end: {detail}");
+            report.said(
+                reason,
+                Severity::Error,
+                "problem-unfinished",
+                &[("detail", detail)],
+            );
+        }
     }
     report
 }
@@ -240,14 +264,21 @@ fn read_head(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-fn read_error_reason(e: &io::Error, report: &InputReport) -> String {
-    let what = match report.compression {
-        Compression::None => "read error".to_string(),
-        c => format!("{} data is corrupt or truncated", c.name()),
+fn read_error(e: &io::Error, report: &mut InputReport) {
+    let (what, key) = match report.compression {
+        Compression::None => ("read error".to_string(), "problem-read-error"),
+        c => (
+            format!("{} data is corrupt or truncated", c.name()),
+            "problem-corrupt",
+        ),
     };
-    format!(
-        "{what} after {} bytes ({}); findings before that point are kept",
-        report.stats.bytes,
-        describe_io(e)
-    )
+    let (bytes, detail) = (report.stats.bytes, describe_io(e));
+    let reason =
+        format!("{what} after {bytes} bytes ({detail}); findings before that point are kept");
+    let args = [
+        ("compression", report.compression.name().to_string()),
+        ("bytes", bytes.to_string()),
+        ("detail", detail),
+    ];
+    report.said(reason, Severity::Error, key, &args);
 }

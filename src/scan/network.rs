@@ -67,14 +67,19 @@ pub fn scan_capture_input(
     report.findings = got.findings;
     if let Some(e) = got.error {
         let reason = format!("{e}; findings before that point are kept");
-        report.problem(reason, Severity::Error);
+        let args = [("detail", e.to_string())];
+        report.said(reason, Severity::Error, "problem-capture-damaged", &args);
     }
     if got.evicted_flows + got.cut_heads > 0 {
         let reason = format!(
             "memory limits: {} flow(s) closed early, {} request head(s) cut",
             got.evicted_flows, got.cut_heads
         );
-        report.problem(reason, Severity::Skipped);
+        let args = [
+            ("flows", got.evicted_flows.to_string()),
+            ("heads", got.cut_heads.to_string()),
+        ];
+        report.said(reason, Severity::Skipped, "problem-capture-limits", &args);
     }
     report.network = Some(NetworkInput {
         kind: kind.name(),
@@ -97,7 +102,8 @@ pub fn scan_table_input(
     report.stats.bytes = bytes.len() as u64;
     if bytes.len() as u64 >= MAX_TABLE {
         let reason = format!("connection table cut at {MAX_TABLE} bytes");
-        report.problem(reason, Severity::Skipped);
+        let args = [("bytes", MAX_TABLE.to_string())];
+        report.said(reason, Severity::Skipped, "problem-table-cut", &args);
     }
     let text = netstat::decode(&bytes);
     let table = netstat::parse(&text);
@@ -112,7 +118,8 @@ pub fn scan_table_input(
             "{} TCP row(s) not read (names instead of numbers: save `netstat -an`)",
             table.unreadable_rows
         );
-        report.problem(reason, Severity::Skipped);
+        let args = [("count", table.unreadable_rows.to_string())];
+        report.said(reason, Severity::Skipped, "problem-table-rows", &args);
     }
     report.network = Some(NetworkInput {
         kind: table.dialect.map_or("netstat", |d| d.name()),

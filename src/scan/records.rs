@@ -39,27 +39,30 @@ pub fn each_record(
     options: &ScanOptions,
     on_item: &mut dyn FnMut(Parsed),
 ) -> Vec<Problem> {
-    let problem = |reason: String, severity| Problem::other(input.label(), reason, severity);
+    let problem = |what: &str, key: &str, e: &io::Error| {
+        let detail = describe_io(e);
+        let reason = format!("{what}: {detail}");
+        Problem::said(
+            input.label(),
+            reason,
+            Severity::Error,
+            key,
+            &[("detail", detail)],
+        )
+    };
     let mut opened = match source::open(input) {
         Ok(o) => o,
-        Err(e) => {
-            let reason = format!("cannot open: {}", describe_io(&e));
-            return vec![problem(reason, Severity::Error)];
-        }
+        Err(e) => return vec![problem("cannot open", "problem-cannot-open", &e)],
     };
     let mut problems = Vec::new();
     let label = input.label();
     match read_items(&mut opened.reader, &label, options, on_item) {
         Ok(true) => {}
         Ok(false) => problems.push(Problem::of(label, ProblemKind::Binary, Severity::Skipped)),
-        Err(e) => problems.push(problem(
-            format!("read error: {}", describe_io(&e)),
-            Severity::Error,
-        )),
+        Err(e) => problems.push(problem("read error", "problem-read-failed", &e)),
     }
     if let Err(e) = opened.finish() {
-        let reason = format!("cannot read to the end: {}", describe_io(&e));
-        problems.push(problem(reason, Severity::Error));
+        problems.push(problem("cannot read to the end", "problem-unfinished", &e));
     }
     problems
 }

@@ -86,7 +86,16 @@ pub fn scan_split(
     join_chunks(parts, path, format, detector, options, &mut report);
     match digest {
         Ok(d) => report.digest = Some(d),
-        Err(e) => report.problem(format!("cannot hash: {}", describe_io(&e)), Severity::Error),
+        Err(e) => {
+            let detail = describe_io(&e);
+            let reason = format!("cannot hash: {detail}");
+            report.said(
+                reason,
+                Severity::Error,
+                "problem-cannot-hash",
+                &[("detail", detail)],
+            );
+        }
     }
     Some(report)
 }
@@ -284,12 +293,11 @@ fn join_chunks(
         report.stats.lines += part.stats.lines;
         report.stats.long_lines += part.stats.long_lines;
         if let Some(e) = part.error {
-            let reason = format!(
-                "read error at byte {} ({}); findings before that point are kept",
-                part.range.start + part.stats.bytes,
-                describe_io(&e)
-            );
-            report.problem(reason, Severity::Error);
+            let (at, detail) = (part.range.start + part.stats.bytes, describe_io(&e));
+            let reason =
+                format!("read error at byte {at} ({detail}); findings before that point are kept");
+            let args = [("bytes", at.to_string()), ("detail", detail)];
+            report.said(reason, Severity::Error, "problem-read-error-at", &args);
         }
     }
     report.note_long_lines(options.max_line);

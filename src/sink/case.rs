@@ -48,7 +48,7 @@ CREATE TABLE verdict_evidence (
 );
 CREATE TABLE problems (
     seq INTEGER PRIMARY KEY, path TEXT NOT NULL, reason TEXT NOT NULL, severity TEXT NOT NULL,
-    kind TEXT, target TEXT
+    kind TEXT, target TEXT, evidence_kind TEXT
 );
 CREATE INDEX findings_family ON findings (family);
 CREATE INDEX findings_client_ip ON findings (client_ip);
@@ -233,14 +233,15 @@ impl Sink for CaseSink {
         let (kind, target) = problem_kind_columns(&p.kind);
         self.db()?
             .execute(
-                "INSERT INTO problems VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO problems VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     self.problems,
                     p.path,
                     p.reason,
                     p.severity.name(),
                     kind,
-                    target
+                    target,
+                    p.evidence_kind.map(|k| k.name())
                 ],
             )
             .map_err(to_io)?;
@@ -265,17 +266,14 @@ impl Sink for CaseSink {
     }
 }
 
-/// A problem's kind as stored: its name and its target, if any.
-pub fn problem_kind_columns(kind: &ProblemKind) -> (&'static str, Option<&str>) {
-    match kind {
-        ProblemKind::LinkNotFollowed { target } => ("link-not-followed", Some(target)),
-        ProblemKind::LinkLoop { target } => ("link-loop", Some(target)),
-        ProblemKind::LinkBroken { target } => ("link-broken", Some(target)),
-        ProblemKind::NotRegularFile => ("not-regular", None),
-        ProblemKind::Binary => ("binary", None),
-        ProblemKind::NotFound => ("not-found", None),
-        ProblemKind::PermissionDenied => ("permission", None),
-        ProblemKind::Other => ("other", None),
+/// A problem's kind as stored: its catalog key, and its arguments as a JSON object.
+pub fn problem_kind_columns(kind: &ProblemKind) -> (Option<String>, Option<String>) {
+    match kind.message() {
+        Some((key, args)) => {
+            let args: std::collections::BTreeMap<&str, &str> = args.into_iter().collect();
+            (Some(key.to_string()), serde_json::to_string(&args).ok())
+        }
+        None => (None, None),
     }
 }
 

@@ -67,7 +67,7 @@ impl<W: Write> Sink for JsonlSink<W> {
     fn problem(&mut self, problem: &Problem) -> io::Result<()> {
         self.line(&ProblemRecord {
             kind: "problem",
-            evidence_kind: None,
+            evidence_kind: problem.evidence_kind,
             problem,
         })
     }
@@ -177,7 +177,7 @@ impl<W: Write> Sink for JsonSink<W> {
             .iter()
             .map(|problem| ProblemRecord {
                 kind: "problem",
-                evidence_kind: None,
+                evidence_kind: problem.evidence_kind,
                 problem,
             })
             .collect();

@@ -100,7 +100,7 @@ pub trait Sink {
 pub struct ProblemRecord<'p> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// Every record says which kind of evidence it is about (problems: none in particular).
+    /// The kind of evidence the input was read as (null when it was not read at all).
     pub evidence_kind: Option<crate::model::EvidenceKind>,
     #[serde(flatten)]
     pub problem: &'p Problem,

@@ -5,7 +5,6 @@ pub mod aligned;
 mod files;
 mod hashing;
 mod pipe;
-mod problem;
 pub mod progress;
 mod walk;
 
@@ -14,9 +13,9 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use crate::model::{Problem, ProblemKind, Severity};
 pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
 pub use hashing::{digest_of_file, Digest, HashingReader};
-pub use problem::{Problem, ProblemKind, Severity};
 pub use progress::{Counted, Progress, Side};
 pub use walk::{expand, WalkOptions};
 

@@ -66,7 +66,10 @@ impl Walker<'_, '_> {
         }
         if depth > MAX_DEPTH {
             let reason = format!("more than {MAX_DEPTH} folders deep, not walked further");
-            let problem = Problem::other(shown.display().to_string(), reason, Severity::Skipped);
+            let args = [("depth", MAX_DEPTH.to_string())];
+            let shown = shown.display().to_string();
+            let problem =
+                Problem::said(shown, reason, Severity::Skipped, "problem-too-deep", &args);
             self.problems.push(problem);
             return;
         }

@@ -211,13 +211,7 @@ impl<W: Write> SummarySink<W> {
                     Severity::Error => "severity-error",
                     Severity::Skipped => "severity-skipped",
                 };
-                let reason = match p.kind.message() {
-                    Some((key, Some(target))) => self
-                        .messages
-                        .get(key, &[("target", target.to_string().into())]),
-                    Some((key, None)) => self.messages.text(key),
-                    None => p.reason.clone(),
-                };
+                let reason = self.messages.problem(p);
                 vec![p.path.clone(), self.messages.text(severity), reason]
             })
             .collect();

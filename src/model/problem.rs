@@ -15,6 +15,9 @@ pub struct Problem {
     /// What happened, for sinks that word it in another language.
     #[serde(skip)]
     pub kind: ProblemKind,
+    /// The kind of evidence the input was read as, when that was known.
+    #[serde(skip)]
+    pub evidence_kind: Option<super::EvidenceKind>,
 }
 
 /// How bad a problem is for the exit code.
@@ -44,7 +47,12 @@ pub enum ProblemKind {
     NotFound,
     /// Permission denied.
     PermissionDenied,
-    /// Any other reason, in English only.
+    /// Any other reason the catalogs word: its key (`problem-...`) and the figures it quotes.
+    Said {
+        key: String,
+        args: Vec<(String, String)>,
+    },
+    /// A reason in English only.
     #[default]
     Other,
 }
@@ -69,16 +77,23 @@ impl Severity {
 }
 
 impl ProblemKind {
-    /// The message key of the catalogs, and its argument (a link's target) if any.
-    pub fn message(&self) -> Option<(&'static str, Option<&str>)> {
+    /// The message key of the catalogs and its arguments (None: English only).
+    pub fn message(&self) -> Option<(&str, Vec<(&str, &str)>)> {
+        fn target(t: &str) -> Vec<(&'static str, &str)> {
+            vec![("target", t)]
+        }
         Some(match self {
-            ProblemKind::LinkNotFollowed { target } => ("problem-link-not-followed", Some(target)),
-            ProblemKind::LinkLoop { target } => ("problem-link-loop", Some(target)),
-            ProblemKind::LinkBroken { target } => ("problem-link-broken", Some(target)),
-            ProblemKind::NotRegularFile => ("problem-not-regular", None),
-            ProblemKind::Binary => ("problem-binary", None),
-            ProblemKind::NotFound => ("problem-not-found", None),
-            ProblemKind::PermissionDenied => ("problem-permission", None),
+            ProblemKind::LinkNotFollowed { target: t } => ("problem-link-not-followed", target(t)),
+            ProblemKind::LinkLoop { target: t } => ("problem-link-loop", target(t)),
+            ProblemKind::LinkBroken { target: t } => ("problem-link-broken", target(t)),
+            ProblemKind::NotRegularFile => ("problem-not-regular", Vec::new()),
+            ProblemKind::Binary => ("problem-binary", Vec::new()),
+            ProblemKind::NotFound => ("problem-not-found", Vec::new()),
+            ProblemKind::PermissionDenied => ("problem-permission", Vec::new()),
+            ProblemKind::Said { key, args } => (
+                key.as_str(),
+                args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            ),
             ProblemKind::Other => return None,
         })
     }
@@ -105,6 +120,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::Binary => f.write_str("binary data, not a text log: skipped"),
             ProblemKind::NotFound => f.write_str("no such file or directory"),
             ProblemKind::PermissionDenied => f.write_str("permission denied"),
+            ProblemKind::Said { key, .. } => f.write_str(key),
             ProblemKind::Other => f.write_str("unreadable"),
         }
     }
@@ -118,6 +134,7 @@ impl Problem {
             reason: kind.to_string(),
             severity,
             kind,
+            evidence_kind: None,
         }
     }
 
@@ -132,6 +149,31 @@ impl Problem {
             reason: reason.into(),
             severity,
             kind: ProblemKind::Other,
+            evidence_kind: None,
+        }
+    }
+
+    /// A problem whose English `reason` is given, worded in other languages by the catalog
+    /// entry `key` with `args`.
+    pub fn said(
+        path: impl Into<String>,
+        reason: impl Into<String>,
+        severity: Severity,
+        key: &str,
+        args: &[(&str, String)],
+    ) -> Problem {
+        Problem {
+            path: path.into(),
+            reason: reason.into(),
+            severity,
+            kind: ProblemKind::Said {
+                key: key.to_string(),
+                args: args
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            },
+            evidence_kind: None,
         }
     }
 
@@ -144,7 +186,16 @@ impl Problem {
             std::io::ErrorKind::PermissionDenied => {
                 Problem::of(path, ProblemKind::PermissionDenied, Severity::Error)
             }
-            _ => Problem::other(path, error.to_string(), Severity::Error),
+            _ => {
+                let detail = error.to_string();
+                Problem::said(
+                    path,
+                    detail.clone(),
+                    Severity::Error,
+                    "problem-io",
+                    &[("detail", detail)],
+                )
+            }
         }
     }
 }
