@@ -103,8 +103,21 @@ fn identity(facts: &HostFacts) -> (Vec<String>, Vec<std::net::IpAddr>) {
     let mut names: Vec<String> = computer_name(facts).into_iter().collect();
     let mut addresses = Vec::new();
     let interfaces = r"Services\Tcpip\Parameters\Interfaces";
-    if let Some(root) = facts.registry.control_set_key(interfaces) {
-        for key in facts.registry.keys_under(&root.path) {
+    // An export holds the interface keys, not always their parent: look under each control
+    // set the current one can be (as exported, or by number).
+    let control_set = match facts.registry.current_control_set() {
+        Some(n) => format!(r"HKLM\SYSTEM\ControlSet{n:03}"),
+        None => r"HKLM\SYSTEM\ControlSet001".to_string(),
+    };
+    let roots = [
+        format!(
+            r"{}\{interfaces}",
+            crate::host::registry::CURRENT_CONTROL_SET
+        ),
+        format!(r"{control_set}\{interfaces}"),
+    ];
+    for root in &roots {
+        for key in facts.registry.keys_under(root) {
             for value in ["IPAddress", "DhcpIPAddress"] {
                 if let Some(v) = key.value(value) {
                     let text = v.data.as_text();
