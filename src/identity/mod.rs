@@ -28,11 +28,14 @@ pub enum Key {
 }
 
 impl Key {
-    /// A name or an address, as text gives it.
+    /// A name or an address, as text gives it. Host names are compared without case; a
+    /// `log:` folder keeps its case (paths are case-sensitive).
     pub fn of(text: &str) -> Key {
+        let text = text.trim();
         match text.parse::<IpAddr>() {
             Ok(a) => Key::Address(a),
-            Err(_) => Key::Name(text.trim().to_lowercase()),
+            Err(_) if text.starts_with("log:") => Key::Name(text.to_string()),
+            Err(_) => Key::Name(text.to_lowercase()),
         }
     }
 }
