@@ -5,6 +5,7 @@ pub mod args;
 mod case;
 mod console;
 mod parse;
+pub mod records;
 mod report;
 mod rules;
 mod scan;

@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use super::args::ParseArgs;
+use super::records::RecordLine;
 use super::{output_writer, ExitStatus, RunError};
 use crate::scan::{each_record, ScanOptions};
-use crate::sink::RecordLine;
 use crate::source::{expand, WalkOptions};
 
 pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {

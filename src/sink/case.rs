@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 
 use super::{RunInfo, RunTotals, Sink};
 use crate::model::{Evidence, Finding, InputRecord, Verdict};
-use crate::source::{Problem, ProblemKind};
+use crate::model::{Problem, ProblemKind};
 
 /// The tables and the indexes for the questions a responder asks.
 pub const SCHEMA: &str = "

@@ -7,8 +7,8 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::{ProblemRecord, RunTotals, Sink, SummaryRecord};
 use crate::i18n::{Lang, Messages};
+use crate::model::Problem;
 use crate::model::{Evidence, Finding, FindingRecord, InputRecord, Verdict};
-use crate::source::Problem;
 
 /// A finding as JSON with its `why` in English (the machine outputs' language).
 pub fn finding_record<'a>(

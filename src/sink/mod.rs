@@ -7,21 +7,19 @@ pub mod case;
 mod csv_out;
 pub mod iocs;
 mod json_out;
-mod records;
 mod summary;
 
 use std::io;
 
 use serde::Serialize;
 
+use crate::model::Problem;
 use crate::model::{Finding, InputRecord, Timestamp, Verdict};
-use crate::source::Problem;
 
 pub use case::CaseSink;
 pub use csv_out::CsvSink;
 pub use iocs::IocSink;
 pub use json_out::{JsonSink, JsonlSink};
-pub use records::RecordLine;
 pub use summary::{SummaryOptions, SummarySink};
 
 /// What the run is: the first event every sink receives.

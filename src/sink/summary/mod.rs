@@ -15,7 +15,7 @@ use fluent_bundle::FluentValue;
 use super::{RunTotals, Sink};
 use crate::i18n::{Lang, Messages};
 use crate::model::{Evidence, Finding, Timestamp, Verdict};
-use crate::source::{Problem, Severity};
+use crate::model::{Problem, Severity};
 
 /// Rows shown per table before "and N more".
 const MAX_ROWS: usize = 20;
