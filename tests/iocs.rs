@@ -105,8 +105,9 @@ fn the_bundle_of_the_samples_passes_the_oasis_stix2_library() {
     let root = env!("CARGO_MANIFEST_DIR");
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stix-venv");
     let status = Command::new("bash")
-        .arg(Path::new(root).join("tests/stix/setup.sh"))
+        .arg(Path::new(root).join("tests/venv.sh"))
         .arg(&venv)
+        .arg(Path::new(root).join("tests/stix/requirements.txt"))
         .status()
         .unwrap();
     assert!(status.success(), "could not install stix2 (needs PyPI)");

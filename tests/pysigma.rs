@@ -1,7 +1,7 @@
 //! The rules and the engine checked against the Sigma ecosystem (pySigma, sigma-cli):
 //! the built-in pack validates and converts, and wormtrace matches exactly what
 //! pysigma-backend-sqlite matches on a corpus generated from the rules.
-//! The tools are installed once into a virtualenv by `tests/pysigma/setup.sh`.
+//! The tools are installed once into a virtualenv by `tests/venv.sh`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,8 +12,9 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 fn venv() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pysigma-venv");
     let status = Command::new("bash")
-        .arg(Path::new(ROOT).join("tests/pysigma/setup.sh"))
+        .arg(Path::new(ROOT).join("tests/venv.sh"))
         .arg(&venv)
+        .arg(Path::new(ROOT).join("tests/pysigma/requirements.txt"))
         .status()
         .expect("bash runs");
     assert!(status.success(), "could not install pySigma (needs PyPI)");

@@ -13,7 +13,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 
-use common::{of_type, scan_jsonl, write};
+use common::{host_verdict, of_type, scan_jsonl, write};
 use serde_json::Value;
 use wormtrace_gen::net::{
     benign_request, by_time, code_red_request, http_exchange, nimda_request, packets, scan_syns,
@@ -223,12 +223,9 @@ fn every_request_suricata_flags_wormtrace_flags_with_a_finer_family() {
         );
     }
     // The scan: wormtrace's verdict, which no reference rule gives.
-    let scanner = of_type(&records, "verdict")
-        .into_iter()
-        .find(|v| v["subject"] == "10.7.7.7")
-        .expect("scanner verdict");
+    let scanner = host_verdict(&records, "10.7.7.7");
     assert_eq!(scanner["verdict"], "spreading");
-    assert_eq!(scanner["likely_family"], "code-red-ii");
+    assert_eq!(scanner["host"]["scans"][0]["likely_family"], "code-red-ii");
     assert!(
         alerts.keys().all(|(ip, _)| ip == "10.1.2.3"),
         "no reference rule fires on the SYNs: {alerts:?}"

@@ -112,10 +112,18 @@ pub struct ReportArgs {
     /// Write there instead of standard output (required for `iocs`).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// How the summary reads.
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
+/// The summary's language and time zone, shared by `scan` and `report`.
+#[derive(Args)]
+pub struct SummaryArgs {
     /// Language of the summary: ja or en (default from LC_ALL / LANG).
     #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub lang: Option<Lang>,
-    /// Show every time in the summary in this zone (default UTC).
+    /// Show every time in the summary in this zone (default UTC), e.g. +09:00.
     #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
     pub tz: FixedOffset,
 }
@@ -267,12 +275,9 @@ pub struct ScanArgs {
     /// Write the output to this file (the summary still goes to the terminal).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Language of the summary: ja or en (default from LC_ALL / LANG).
-    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
-    pub lang: Option<Lang>,
-    /// Show every time in the summary in this zone (default UTC), e.g. +09:00.
-    #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
-    pub tz: FixedOffset,
+    /// How the summary reads.
+    #[command(flatten)]
+    pub summary: SummaryArgs,
     /// A CSV of our hosts, `name,address[,role][,notes]` (one row per address): names and
     /// addresses that belong together.
     #[arg(long, value_name = "FILE")]

@@ -40,12 +40,12 @@ pub(super) fn run_report(args: ReportArgs) -> Result<ExitStatus, RunError> {
         ReportFormat::Summary => Box::new(SummarySink::new(
             output_writer(args.output.as_deref())?,
             SummaryOptions {
-                lang: args.lang.unwrap_or_else(lang_from_env),
+                lang: args.summary.lang.unwrap_or_else(lang_from_env),
                 color: args.output.is_none()
                     && io::stdout().is_terminal()
                     && std::env::var_os("NO_COLOR").is_none(),
                 width: super::scan::summary_width(),
-                tz: args.tz,
+                tz: args.summary.tz,
             },
         )),
         ReportFormat::Jsonl => Box::new(JsonlSink::new(output_writer(args.output.as_deref())?)),

@@ -26,7 +26,7 @@ use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
 
 pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
-    let lang = args.lang.unwrap_or_else(lang_from_env);
+    let lang = args.summary.lang.unwrap_or_else(lang_from_env);
     let mut console = Console::new(args.quiet, lang);
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let inventory = read_inventory(&args)?;
@@ -39,7 +39,7 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
         lang,
         color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         width: summary_width(),
-        tz: args.tz,
+        tz: args.summary.tz,
     };
     let sinks = Sinks::new(open_sinks(&args, summary)?);
     let internal = if args.internal.is_empty() {
