@@ -100,14 +100,7 @@ pub fn head_text(bytes: &[u8]) -> String {
     }
 }
 
-/// UTF-16LE bytes as text (a trailing odd byte is dropped, bad pairs replaced).
-pub fn utf16le_text(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
-}
+pub use crate::source::utf16le_text;
 
 #[cfg(test)]
 mod tests {

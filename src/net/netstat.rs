@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::host::evidence::utf16le_text;
+use crate::source::utf16le_text;
 
 /// The dialect a table was written in (from its header, else its rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

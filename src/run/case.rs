@@ -90,6 +90,7 @@ impl Case {
         self.totals.lines += report.stats.lines;
         self.totals.findings += report.findings.len() as u64;
         let record = input_record(&report);
+        self.note_kind(record.evidence_kind);
         for finding in report.findings {
             self.emit(finding);
         }
@@ -108,6 +109,7 @@ impl Case {
     /// One swept host: its trace findings, then its input records.
     pub fn host(&mut self, report: HostReport) {
         self.totals.hosts += 1;
+        self.note_kind(EvidenceKind::Host);
         self.totals.host_findings += report.findings.len() as u64;
         let mut families = std::collections::BTreeMap::new();
         let mut ids = Vec::new();
@@ -132,6 +134,12 @@ impl Case {
             families,
             findings: ids,
         });
+    }
+
+    fn note_kind(&mut self, kind: EvidenceKind) {
+        if let Err(at) = self.totals.evidence_kind.binary_search(&kind) {
+            self.totals.evidence_kind.insert(at, kind);
+        }
     }
 
     /// Judges the case: scan findings, then one verdict per host, the outside sources, the

@@ -50,6 +50,8 @@ pub struct RuleInfo {
 /// Totals of a run: the `summary` record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RunTotals {
+    /// The kinds of evidence the run read.
+    pub evidence_kind: Vec<crate::model::EvidenceKind>,
     /// Log, capture and table inputs read.
     pub inputs: u64,
     pub bytes: u64,

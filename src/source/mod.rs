@@ -6,6 +6,7 @@ mod files;
 mod hashing;
 mod pipe;
 pub mod progress;
+mod text;
 mod walk;
 
 use std::fs::File;
@@ -17,6 +18,7 @@ pub use crate::model::{Problem, ProblemKind, Severity};
 pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
 pub use hashing::{digest_of_file, Digest, HashingReader};
 pub use progress::{Counted, Progress, Side};
+pub use text::utf16le_text;
 pub use walk::{expand, WalkOptions};
 
 /// One input of a scan.

@@ -241,14 +241,7 @@ fn stored_name(bytes: &[u8], compressed: bool) -> String {
     }
 }
 
-/// UTF-16LE bytes as text; a lone surrogate becomes U+FFFD.
-pub fn utf16le(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
-}
+pub use crate::source::utf16le_text as utf16le;
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(
