@@ -141,6 +141,8 @@ pub enum ReportFormat {
     Csv,
     /// Indicators: FILE (one address per line) and FILE.stix.json (STIX 2.1).
     Iocs,
+    /// The HTML report.
+    Html,
 }
 
 /// The commands.
@@ -260,6 +262,9 @@ pub struct ScanArgs {
     /// read). Without it, each link found is reported as a skipped input.
     #[arg(long, short = 'L')]
     pub follow: bool,
+    /// Also write the HTML report to this file: one self-contained page (open it offline).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Also write the whole case to this SQLite file (`wormtrace report` renders every output
     /// from it).
     #[arg(long, value_name = "FILE")]

@@ -10,7 +10,6 @@ mod report;
 mod rules;
 mod scan;
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -120,15 +119,18 @@ fn lang_from_env() -> Lang {
     Lang::from_locale(locale.as_deref())
 }
 
-/// Standard output, or a new file at `path`, buffered.
+/// Standard output, or a file at `path` written under a temporary name and renamed when the
+/// sink flushes at the end (a failed run leaves no half-written output).
 fn output_writer(path: Option<&Path>) -> Result<Box<dyn Write>, RunError> {
     Ok(match path {
-        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| {
-            RunError::CreateOutput {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?)),
+        Some(path) => Box::new(
+            crate::sink::atomic::AtomicFile::create(path)
+                .map_err(|source| RunError::CreateOutput {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+                .committing(),
+        ),
         None => Box::new(BufWriter::new(io::stdout())),
     })
 }

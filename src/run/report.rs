@@ -14,7 +14,8 @@ use crate::model::{
     ScanEvidence, ScanSource, Timestamp, TraceEvidence, Verdict, Wire,
 };
 use crate::sink::{
-    CsvSink, IocSink, JsonSink, JsonlSink, RunInfo, RunTotals, Sink, SummaryOptions, SummarySink,
+    CsvSink, HtmlOptions, HtmlSink, IocSink, JsonSink, JsonlSink, RunInfo, RunTotals, Sink,
+    SummaryOptions, SummarySink,
 };
 use crate::source::{Problem, ProblemKind, Severity};
 
@@ -51,6 +52,13 @@ pub(super) fn run_report(args: ReportArgs) -> Result<ExitStatus, RunError> {
         ReportFormat::Jsonl => Box::new(JsonlSink::new(output_writer(args.output.as_deref())?)),
         ReportFormat::Json => Box::new(JsonSink::new(output_writer(args.output.as_deref())?)),
         ReportFormat::Csv => Box::new(CsvSink::new(output_writer(args.output.as_deref())?)),
+        ReportFormat::Html => Box::new(HtmlSink::new(
+            output_writer(args.output.as_deref())?,
+            HtmlOptions {
+                lang: args.summary.lang.unwrap_or_else(lang_from_env),
+                tz: args.summary.tz,
+            },
+        )),
         ReportFormat::Iocs => {
             let file = args.output.clone().ok_or(RunError::NeedsOutput("iocs"))?;
             let started = chrono::Utc::now();

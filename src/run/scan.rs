@@ -18,9 +18,10 @@ use crate::model::Timestamp;
 use crate::net::is_network_file;
 use crate::net::spread::SpreadOptions;
 use crate::scan::{scan_all, ScanOptions};
+use crate::sink::atomic::AtomicFile;
 use crate::sink::{
-    CaseSink, CsvSink, IocSink, JsonSink, JsonlSink, RuleInfo, RunInfo, Sink, SummaryOptions,
-    SummarySink,
+    CaseSink, CsvSink, HtmlOptions, HtmlSink, IocSink, JsonSink, JsonlSink, RuleInfo, RunInfo,
+    Sink, SummaryOptions, SummarySink,
 };
 use crate::source::{expand, Problem, WalkOptions};
 use crate::verdict::{default_internal, Aggregator};
@@ -211,6 +212,17 @@ fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Si
             source,
         })?;
         sinks.push(Box::new(sink));
+    }
+    if let Some(file) = &args.report {
+        let out = AtomicFile::create(file).map_err(|source| RunError::CreateOutput {
+            path: file.clone(),
+            source,
+        })?;
+        let options = HtmlOptions {
+            lang: summary.lang,
+            tz: summary.tz,
+        };
+        sinks.push(Box::new(HtmlSink::new(out.committing(), options)));
     }
     if let Some(file) = &args.iocs {
         let sink =

@@ -43,6 +43,33 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// A writer that takes the file's name at its first `flush` (sinks flush once, at the
+    /// end of the run); dropped unflushed, it leaves nothing behind.
+    pub fn committing(self) -> Committing {
+        Committing(Some(self))
+    }
+}
+
+/// See [`AtomicFile::committing`].
+pub struct Committing(Option<AtomicFile>);
+
+impl Write for Committing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            Some(file) => file.write(buf),
+            None => Err(io::Error::other("output already written")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.0.take() {
+            Some(file) => file.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.out {

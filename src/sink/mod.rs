@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod case;
 mod csv_out;
+pub mod html;
 pub mod iocs;
 mod json_out;
 mod summary;
@@ -18,6 +19,7 @@ use crate::model::{Finding, InputRecord, Timestamp, Verdict};
 
 pub use case::CaseSink;
 pub use csv_out::CsvSink;
+pub use html::{HtmlOptions, HtmlSink};
 pub use iocs::IocSink;
 pub use json_out::{JsonSink, JsonlSink};
 pub use summary::{SummaryOptions, SummarySink};

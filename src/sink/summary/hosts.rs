@@ -53,61 +53,7 @@ fn color(state: State) -> &'static str {
 impl<W: Write> SummarySink<W> {
     /// One line that says what the whole case comes to.
     pub(super) fn headline(&mut self, verdicts: &[Verdict], totals: &RunTotals) -> io::Result<()> {
-        let hosts: Vec<&Verdict> = verdicts.iter().filter(|v| v.is_host()).collect();
-        let count = |states: &[State]| hosts.iter().filter(|v| states.contains(&v.state)).count();
-        let infected = count(&[State::Compromised, State::Spreading]);
-        let exposed = count(&[State::Exposed]);
-        let attacks: u64 = verdicts
-            .iter()
-            .filter(|v| v.role == Role::Source)
-            .map(|v| v.evidence_count)
-            .sum();
-        let sources = verdicts.iter().filter(|v| v.role == Role::Source).count();
-        let any_findings = totals.findings + totals.host_findings > 0;
-        let (key, state, args): (&str, State, Vec<(&str, FluentValue)>) = if infected > 0 {
-            (
-                "headline-infected",
-                State::Compromised,
-                vec![("count", infected.into())],
-            )
-        } else if exposed > 0 {
-            (
-                "headline-hosts-exposed",
-                State::Exposed,
-                vec![("count", exposed.into())],
-            )
-        } else if attacks > 0 {
-            (
-                "headline-attacked",
-                State::Attacked,
-                vec![("attempts", attacks.into()), ("sources", sources.into())],
-            )
-        } else if !any_findings && totals.problems > 0 {
-            (
-                "headline-incomplete",
-                State::Unknown,
-                vec![("unread", totals.problems.into())],
-            )
-        } else if count(&[State::Unknown]) > 0 {
-            let n = count(&[State::Unknown]);
-            (
-                "headline-host-unknown",
-                State::Unknown,
-                vec![("count", n.into())],
-            )
-        } else if totals.inputs == 0 && totals.hosts > 0 {
-            (
-                "headline-host-clean",
-                State::Clean,
-                vec![("count", totals.hosts.into())],
-            )
-        } else {
-            (
-                "headline-clean",
-                State::Clean,
-                vec![("inputs", totals.inputs.into())],
-            )
-        };
+        let (key, state, args) = headline(verdicts, totals);
         let text = self.messages.get(key, &args);
         self.painted_paragraph(color(state), &text)?;
         if totals.findings > 0 {
@@ -415,5 +361,72 @@ fn names_line(v: &Verdict, h: &HostDetail) -> String {
         v.subject.clone()
     } else {
         format!("{} ({})", v.subject, others.join(", "))
+    }
+}
+
+/// What the whole case comes to: the catalog key of the headline, the state that colours it,
+/// and its figures. The summary and the HTML report say the same.
+pub fn headline(
+    verdicts: &[Verdict],
+    totals: &RunTotals,
+) -> (
+    &'static str,
+    State,
+    Vec<(&'static str, FluentValue<'static>)>,
+) {
+    let hosts: Vec<&Verdict> = verdicts.iter().filter(|v| v.is_host()).collect();
+    let count = |states: &[State]| hosts.iter().filter(|v| states.contains(&v.state)).count();
+    let infected = count(&[State::Compromised, State::Spreading]);
+    let exposed = count(&[State::Exposed]);
+    let attacks: u64 = verdicts
+        .iter()
+        .filter(|v| v.role == Role::Source)
+        .map(|v| v.evidence_count)
+        .sum();
+    let sources = verdicts.iter().filter(|v| v.role == Role::Source).count();
+    let any_findings = totals.findings + totals.host_findings > 0;
+    if infected > 0 {
+        (
+            "headline-infected",
+            State::Compromised,
+            vec![("count", infected.into())],
+        )
+    } else if exposed > 0 {
+        (
+            "headline-hosts-exposed",
+            State::Exposed,
+            vec![("count", exposed.into())],
+        )
+    } else if attacks > 0 {
+        (
+            "headline-attacked",
+            State::Attacked,
+            vec![("attempts", attacks.into()), ("sources", sources.into())],
+        )
+    } else if !any_findings && totals.problems > 0 {
+        (
+            "headline-incomplete",
+            State::Unknown,
+            vec![("unread", totals.problems.into())],
+        )
+    } else if count(&[State::Unknown]) > 0 {
+        let n = count(&[State::Unknown]);
+        (
+            "headline-host-unknown",
+            State::Unknown,
+            vec![("count", n.into())],
+        )
+    } else if totals.inputs == 0 && totals.hosts > 0 {
+        (
+            "headline-host-clean",
+            State::Clean,
+            vec![("count", totals.hosts.into())],
+        )
+    } else {
+        (
+            "headline-clean",
+            State::Clean,
+            vec![("inputs", totals.inputs.into())],
+        )
     }
 }

@@ -6,6 +6,8 @@
 mod hosts;
 mod logs;
 
+pub(crate) use hosts::{headline, steps};
+
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
