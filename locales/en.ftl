@@ -355,3 +355,4 @@ role-target = server
 section-inputs = Inputs read
 col-format = format
 col-size = size
+list-comma = {", "}

@@ -244,3 +244,4 @@ role-target = サーバー
 section-inputs = 読み込んだ入力
 col-format = 形式
 col-size = サイズ
+list-comma = 、

@@ -184,7 +184,7 @@ impl<W: Write> HtmlSink<W> {
                     div.addresses { @for (i, n) in names.iter().enumerate() { @if i > 0 { ", " } (n) } }
                 }
                 div.addresses { (self.t("col-addresses")) ": " @if addresses.is_empty() { "-" } @else { (addresses.join(", ")) } }
-                div.kinds { (self.t("col-evidence")) ": " (kinds.join(", ")) }
+                div.kinds { (self.t("col-evidence")) ": " (kinds.join(&self.t("list-comma"))) }
                 @let steps = steps(v.state);
                 @if !steps.is_empty() {
                     ol { @for key in steps { li { (self.t(key)) } } }

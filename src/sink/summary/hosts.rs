@@ -72,7 +72,7 @@ impl<W: Write> SummarySink<W> {
             .iter()
             .map(|k| self.messages.text(&format!("kind-{}", k.name())))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(&self.messages.text("list-comma"))
     }
 
     /// One row per host of ours: name, addresses, verdict, evidence kinds, first step.
