@@ -13,7 +13,8 @@ fn main() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::from(0),
         Err(e) => {
             let e = anyhow::Error::from(e);
-            eprintln!("wormtrace: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("wormtrace: {}", wormtrace::sink::escape::terminal(&text));
             ExitCode::from(2)
         }
     }

@@ -667,15 +667,29 @@ fn csv_rows_of_a_capture_carry_the_flow() {
     );
     let out = wormtrace(&["scan", "--format", "csv", "-q", &path.display().to_string()]);
     let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(
         &header[17..],
         ["evidence_kind", "client_port", "server_port", "flow", "id"]
     );
-    let row = lines.next().unwrap();
+    let row = rows.records().next().unwrap().unwrap();
+    let tail: Vec<&str> = row.iter().skip(17).collect();
+    assert_eq!(
+        tail,
+        [
+            "network",
+            "1025",
+            "80",
+            "10.1.2.3:1025 -> 192.0.2.80:80",
+            "1"
+        ]
+    );
     assert!(
-        row.ends_with(",network,1025,80,10.1.2.3:1025 -> 192.0.2.80:80,1"),
-        "{row}"
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(r#","network","1025","80","10.1.2.3:1025 -> 192.0.2.80:80","1""#),
+        "every cell quoted"
     );
 }

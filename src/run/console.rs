@@ -12,6 +12,7 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::ProgressMode;
 use crate::i18n::{group_digits, Lang, Messages};
+use crate::sink::escape::terminal;
 use crate::source::{Input, Problem, Progress};
 
 /// How often the bar reads the counters.
@@ -46,7 +47,11 @@ impl Console {
         if self.quiet {
             return;
         }
-        let line = format!("wormtrace: {}: {}", p.path, self.messages.problem(p));
+        let line = format!(
+            "wormtrace: {}: {}",
+            terminal(&p.path),
+            terminal(&self.messages.problem(p))
+        );
         match &self.bar {
             Some(bar) => bar.view.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),

@@ -44,6 +44,12 @@ pub enum RunError {
     Case { path: PathBuf, message: String },
     #[error("--format {0} needs -o FILE")]
     NeedsOutput(&'static str),
+    #[error("{output} is {input}, which is being read: an output never replaces evidence")]
+    OutputIsInput { output: PathBuf, input: PathBuf },
+    #[error(
+        "{output} lies inside {input}, which is being read: write outputs outside the evidence"
+    )]
+    OutputInsideInput { output: PathBuf, input: PathBuf },
     #[error("cannot create {path}: {source}")]
     CreateOutput { path: PathBuf, source: io::Error },
     #[error("writing output: {0}")]
@@ -103,7 +109,11 @@ fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize), RunEr
     let loaded = load_rules(&rule_options(args)?);
     for e in &loaded.errors {
         if !quiet {
-            eprintln!("wormtrace: rule not loaded: {e}");
+            let text = e.to_string();
+            eprintln!(
+                "wormtrace: rule not loaded: {}",
+                crate::sink::escape::terminal(&text)
+            );
         }
     }
     if loaded.rules.is_empty() {
@@ -117,6 +127,52 @@ fn lang_from_env() -> Lang {
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
     Lang::from_locale(locale.as_deref())
+}
+
+/// Refuses output paths that are an input (same file, through any link) or lie inside a
+/// folder being read: writing a report must never replace or add to the evidence.
+fn check_outputs(outputs: &[&Path], inputs: &[&Path]) -> Result<(), RunError> {
+    #[cfg(unix)]
+    fn identity(m: &std::fs::Metadata) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    }
+    #[cfg(not(unix))]
+    fn identity(_: &std::fs::Metadata) -> (u64, u64) {
+        (0, 0)
+    }
+    let inputs: Vec<(&Path, std::fs::Metadata)> = inputs
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .filter_map(|p| Some((*p, std::fs::metadata(p).ok()?)))
+        .collect();
+    for output in outputs {
+        if let Ok(meta) = std::fs::metadata(output) {
+            let same = |m: &std::fs::Metadata| cfg!(unix) && identity(m) == identity(&meta);
+            if let Some((input, _)) = inputs.iter().find(|(_, m)| same(m)) {
+                return Err(RunError::OutputIsInput {
+                    output: output.to_path_buf(),
+                    input: input.to_path_buf(),
+                });
+            }
+        }
+        let parent = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Ok(parent) = std::fs::canonicalize(parent) else {
+            continue;
+        };
+        for (input, _) in inputs.iter().filter(|(_, m)| m.is_dir()) {
+            if std::fs::canonicalize(input).is_ok_and(|dir| parent.starts_with(dir)) {
+                return Err(RunError::OutputInsideInput {
+                    output: output.to_path_buf(),
+                    input: input.to_path_buf(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Standard output, or a file at `path` written under a temporary name and renamed when the

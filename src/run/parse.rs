@@ -4,11 +4,16 @@ use std::io::Write;
 
 use super::args::ParseArgs;
 use super::records::RecordLine;
-use super::{output_writer, ExitStatus, RunError};
+use super::{check_outputs, output_writer, ExitStatus, RunError};
 use crate::scan::{each_record, ScanOptions};
+use crate::sink::escape::terminal;
 use crate::source::{expand, WalkOptions};
 
 pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
+    if let Some(output) = &args.output {
+        let inputs: Vec<&std::path::Path> = args.paths.iter().map(|p| p.as_path()).collect();
+        check_outputs(&[output.as_path()], &inputs)?;
+    }
     let mut problems = Vec::new();
     let walk = WalkOptions {
         follow: args.follow,
@@ -37,7 +42,7 @@ pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
     out.flush()?;
     if !args.quiet {
         for p in &problems {
-            eprintln!("wormtrace: {}: {}", p.path, p.reason);
+            eprintln!("wormtrace: {}: {}", terminal(&p.path), terminal(&p.reason));
         }
     }
     Ok(if !problems.is_empty() {

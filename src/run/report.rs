@@ -35,6 +35,9 @@ pub(super) fn run_report(args: ReportArgs) -> Result<ExitStatus, RunError> {
         path: args.case.clone(),
         message: e.to_string(),
     };
+    if let Some(output) = &args.output {
+        super::check_outputs(&[output.as_path()], &[args.case.as_path()])?;
+    }
     let db = Connection::open_with_flags(&args.case, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| failed(e.into()))?;
     let mut sink: Box<dyn Sink> = match args.format {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::args::{OutputFormat, ScanArgs, LONG_VERSION};
 use super::case::{Case, Sinks};
 use super::console::Console;
-use super::{detector_for, lang_from_env, output_writer, ExitStatus, RunError};
+use super::{check_outputs, detector_for, lang_from_env, output_writer, ExitStatus, RunError};
 use crate::detect::pack::builtin_pack;
 use crate::detect::Detector;
 use crate::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
@@ -29,6 +29,7 @@ use crate::verdict::{default_internal, Aggregator};
 pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     let lang = args.summary.lang.unwrap_or_else(lang_from_env);
     let mut console = Console::new(args.quiet, lang);
+    check_scan_outputs(&args)?;
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
     let inventory = read_inventory(&args)?;
     let mut problems = Vec::new();
@@ -81,6 +82,27 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
             ExitStatus::Clean
         },
     )
+}
+
+/// Every output path of a scan, checked against every input path.
+fn check_scan_outputs(args: &ScanArgs) -> Result<(), RunError> {
+    let stix = args
+        .iocs
+        .as_ref()
+        .map(|f| crate::sink::iocs::ioc_paths(f).1);
+    let outputs: Vec<&std::path::Path> =
+        [&args.output, &args.case, &args.report, &args.iocs, &stix]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+    let inputs: Vec<&std::path::Path> = args
+        .paths
+        .iter()
+        .chain(args.hosts.iter().flat_map(|(_, paths)| paths))
+        .map(PathBuf::as_path)
+        .collect();
+    check_outputs(&outputs, &inputs)
 }
 
 /// What the run is, for the sinks' `begin`: version, arguments, start, rules.

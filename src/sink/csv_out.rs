@@ -109,7 +109,9 @@ impl<W: Write> CsvSink<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Self {
         CsvSink {
-            out: csv::Writer::from_writer(out),
+            out: csv::WriterBuilder::new()
+                .quote_style(csv::QuoteStyle::Always)
+                .from_writer(out),
             en: Messages::new(Lang::En),
             wrote_header: false,
         }
@@ -127,7 +129,10 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> Sink for CsvSink<W> {
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         self.header()?;
-        let row: Vec<String> = HEADER.iter().map(|c| cell(f, c, &self.en)).collect();
+        let row: Vec<String> = HEADER
+            .iter()
+            .map(|c| super::escape::csv_cell(cell(f, c, &self.en)))
+            .collect();
         self.out.write_record(&row)?;
         Ok(())
     }

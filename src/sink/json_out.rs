@@ -10,6 +10,13 @@ use crate::i18n::{Lang, Messages};
 use crate::model::Problem;
 use crate::model::{Evidence, Finding, FindingRecord, InputRecord, Verdict};
 
+/// A value as JSON, safe for readers that split lines on U+2028 and friends.
+fn to_json<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
+    Ok(super::escape::json_line_safe(
+        serde_json::to_vec(value).map_err(io::Error::from)?,
+    ))
+}
+
 /// A finding as JSON with its `why` in English (the machine outputs' language).
 pub fn finding_record<'a>(
     finding: &'a Finding,
@@ -43,7 +50,7 @@ impl<W: Write> JsonlSink<W> {
     }
 
     fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)?;
+        self.out.write_all(&to_json(value)?)?;
         self.out.write_all(b"\n")
     }
 }
@@ -56,8 +63,7 @@ impl<W: Write> Sink for JsonlSink<W> {
     fn finding(&mut self, finding: &Finding) -> io::Result<()> {
         let mut why = None;
         let record = finding_record(finding, &mut why, &self.en);
-        serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
-        self.out.write_all(b"\n")
+        self.line(&record)
     }
 
     fn verdict(&mut self, verdict: &Verdict) -> io::Result<()> {
@@ -131,7 +137,7 @@ impl<W: Write> JsonSink<W> {
 
     fn entry<T: Serialize>(&mut self, key: &str, value: &T) -> io::Result<()> {
         self.key(key, false)?;
-        serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)?;
+        self.out.write_all(&to_json(value)?)?;
         self.formatter.end_object_value(&mut self.out)
     }
 }
@@ -148,7 +154,7 @@ impl<W: Write> Sink for JsonSink<W> {
             .begin_array_value(&mut self.out, self.findings_written == 0)?;
         let mut why = None;
         let record = finding_record(finding, &mut why, &self.en);
-        serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
+        self.out.write_all(&to_json(&record)?)?;
         self.formatter.end_array_value(&mut self.out)?;
         self.findings_written += 1;
         Ok(())

@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod case;
 mod csv_out;
+pub mod escape;
 pub mod html;
 pub mod iocs;
 mod json_out;

@@ -155,7 +155,7 @@ impl<W: Write> SummarySink<W> {
                     ("hosts", names.join(", ").into()),
                 ],
             );
-            let painted = self.paint(color(state), &title);
+            let painted = self.paint(color(state), &super::terminal(&title));
             writeln!(self.out, "  {painted}")?;
             let texts: Vec<String> = keys.iter().map(|k| self.messages.text(k)).collect();
             self.steps(&texts, "    ")?;
@@ -172,7 +172,7 @@ impl<W: Write> SummarySink<W> {
         self.heading("section-details")?;
         for v in hosts {
             let Some(h) = &v.host else { continue };
-            let names = names_line(v, h);
+            let names = super::terminal(&names_line(v, h)).into_owned();
             let title = format!("{} — {}", self.paint("1", &names), self.state_word(v.state));
             writeln!(self.out, "\n  {title}")?;
             if let Some(served) = &h.served {

@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use chrono::FixedOffset;
 use fluent_bundle::FluentValue;
 
+use super::escape::terminal;
 use super::{RunTotals, Sink};
 use crate::i18n::{Lang, Messages};
 use crate::model::{Evidence, Finding, Timestamp, Verdict};
@@ -86,6 +87,7 @@ impl<W: Write> SummarySink<W> {
     /// Writes prose wrapped to the terminal's width (display width, so Japanese lines break
     /// between characters), `first` before the first line and `rest` before the others.
     fn paragraph(&mut self, text: &str, first: &str, rest: &str) -> io::Result<()> {
+        let text = &*terminal(text);
         let Some(width) = self.options.width else {
             return writeln!(self.out, "{first}{text}");
         };
@@ -100,6 +102,7 @@ impl<W: Write> SummarySink<W> {
 
     /// A headline: wrapped, then each line painted (escapes must not count as width).
     fn painted_paragraph(&mut self, color: &str, text: &str) -> io::Result<()> {
+        let text = &*terminal(text);
         let lines: Vec<String> = match self.options.width {
             Some(width) => textwrap::wrap(text, width.max(20))
                 .into_iter()
@@ -134,10 +137,15 @@ impl<W: Write> SummarySink<W> {
         let zone = self.zone();
         let header_texts: Vec<String> = headers
             .iter()
-            .map(|h| self.messages.get(h, &[("zone", zone.clone().into())]))
+            .map(|h| terminal(&self.messages.get(h, &[("zone", zone.clone().into())])).into_owned())
             .collect();
         let total = rows.len();
-        let shown: Vec<Vec<String>> = rows.into_iter().take(MAX_ROWS).collect();
+        // Cells hold evidence (names, paths, addresses): shown with visible escapes.
+        let shown: Vec<Vec<String>> = rows
+            .into_iter()
+            .take(MAX_ROWS)
+            .map(|row| row.iter().map(|c| terminal(c).into_owned()).collect())
+            .collect();
         let mut widths: Vec<usize> = header_texts.iter().map(|h| display_width(h)).collect();
         for row in &shown {
             for (w, cell) in widths.iter_mut().zip(row) {
