@@ -147,3 +147,66 @@ fn csv_cells_cannot_run_as_formulas_and_json_lines_stay_lines() {
     }
     let _ = Path::new(".");
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn a_decode_error_in_the_first_bytes_keeps_what_came_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{FIELDS}{}{}",
+        log_line("GET", "www"),
+        log_line("GET", "www")
+    );
+    let mut junk_after = gzip(text.as_bytes());
+    junk_after.extend_from_slice(b"this is not a gzip member");
+    let mut cut = gzip(text.as_bytes());
+    cut.truncate(cut.len() - 6);
+    for (name, bytes) in [("junk.log.gz", junk_after), ("cut.log.gz", cut)] {
+        let path = write(dir.path(), name, &bytes);
+        let (code, records) = common::scan_jsonl(&[&path], &[]);
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(
+            common::of_type(&records, "finding").len(),
+            2,
+            "{name}: {records:?}"
+        );
+        let problems = common::of_type(&records, "problem");
+        assert_eq!(problems.len(), 1, "{name}");
+        assert!(problems[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("findings before that point are kept"));
+    }
+}
+
+#[test]
+fn a_fifo_named_as_a_path_is_read_once_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("log.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Longer than any sniffing head, so a double read would lose findings.
+    let mut text = String::from(FIELDS);
+    for _ in 0..200 {
+        text.push_str(&log_line("GET", "www"));
+    }
+    let writer = {
+        let (fifo, text) = (fifo.clone(), text.clone());
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let (code, records) = common::scan_jsonl(&[&fifo], &[]);
+    writer.join().unwrap();
+    assert_eq!(code, 1);
+    assert_eq!(common::of_type(&records, "finding").len(), 200);
+    let input = &common::of_type(&records, "input")[0];
+    assert_eq!(input["size"], text.len());
+}

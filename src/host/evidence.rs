@@ -50,9 +50,14 @@ const HEAD: u64 = 4096;
 
 /// The kind of host evidence at `path`, or `None` (a log, or nothing wormtrace knows).
 pub fn classify(path: &Path) -> Option<EvidenceKind> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
+    let meta = std::fs::metadata(path).ok()?;
     if meta.is_dir() {
         return is_volume_root(path).then_some(EvidenceKind::Volume);
+    }
+    // A pipe, FIFO or device can be read once only: looking at it here would lose its first
+    // bytes, so it is left to the scan, which reads it as a stream.
+    if !meta.is_file() {
+        return None;
     }
     let mut head = Vec::new();
     open_read_only(path)

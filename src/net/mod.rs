@@ -75,6 +75,10 @@ pub fn netstat_tallies(table: &Table, host: &str) -> Vec<(Subject, Tally)> {
 /// first bytes after decompression. Unreadable files are not.
 pub fn is_network_file(path: &std::path::Path) -> bool {
     use std::io::Read;
+    // Streams (pipes, FIFOs, devices) can be read once only; they are not looked at here.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let Ok(mut opened) = crate::source::open(&crate::source::Input::File(path.to_path_buf()))
     else {
         return false;

@@ -211,7 +211,7 @@ fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
         let (network, host): (Vec<PathBuf>, Vec<PathBuf>) = paths
             .iter()
             .cloned()
-            .partition(|p| p.as_os_str() == "-" || is_network_file(p));
+            .partition(|p| p.as_os_str() == "-" || is_stream(p) || is_network_file(p));
         let had_network = !network.is_empty();
         for p in network {
             names.insert(p.display().to_string(), name.clone());
@@ -222,6 +222,11 @@ fn split_network_hosts(named: &[(String, Vec<PathBuf>)]) -> HostSplit {
         }
     }
     (host_args, names, network_paths)
+}
+
+/// A pipe, FIFO or device named as a path: read once, as a table or capture like `-`.
+fn is_stream(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>, RunError> {

@@ -210,7 +210,29 @@ fn read_and_scan(
     options: &ScanOptions,
     report: &mut InputReport,
 ) -> io::Result<()> {
-    let head = read_head(reader)?;
+    // A read error inside the first bytes (a damaged .gz, say) keeps what came before it:
+    // the head is scanned as the whole input, then the error is reported.
+    let (head, head_error) = read_head(reader);
+    let mut nothing = io::empty();
+    let reader: &mut (dyn Read + Send) = if head_error.is_some() {
+        &mut nothing
+    } else {
+        reader
+    };
+    let scanned = scan_head_and_rest(head, reader, detector, options, report);
+    match head_error {
+        Some(e) => Err(e),
+        None => scanned,
+    }
+}
+
+fn scan_head_and_rest(
+    head: Vec<u8>,
+    reader: &mut (dyn Read + Send),
+    detector: &Detector,
+    options: &ScanOptions,
+    report: &mut InputReport,
+) -> io::Result<()> {
     match network::sniff(&head, options) {
         Some(network::NetworkKind::Capture(kind)) => {
             network::scan_capture_input(head, reader, kind, detector, options, report);
@@ -258,10 +280,14 @@ fn choose_format(head: &[u8], options: &ScanOptions) -> Option<LogFormat> {
     }
 }
 
-fn read_head(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
+/// The first bytes of an input, and the error that stopped reading them early, if any (the
+/// bytes read before an error are kept).
+fn read_head(reader: &mut dyn Read) -> (Vec<u8>, Option<io::Error>) {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    reader.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
-    Ok(head)
+    match reader.take(SNIFF_BYTES as u64).read_to_end(&mut head) {
+        Ok(_) => (head, None),
+        Err(e) => (head, Some(e)),
+    }
 }
 
 fn read_error(e: &io::Error, report: &mut InputReport) {

@@ -67,14 +67,31 @@ pub fn each_record(
     problems
 }
 
-/// Reads the items; false when the input is no evidence `parse` reads.
+/// Reads the items; false when the input is no evidence `parse` reads. A read error in the
+/// first bytes keeps the items before it.
 fn read_items(
     reader: &mut (dyn Read + Send),
     label: &str,
     options: &ScanOptions,
     on_item: &mut dyn FnMut(Parsed),
 ) -> io::Result<bool> {
-    let head = read_head(reader)?;
+    let (head, head_error) = read_head(reader);
+    match head_error {
+        Some(e) => {
+            read_items_after(head, &mut io::empty(), label, options, on_item)?;
+            Err(e)
+        }
+        None => read_items_after(head, reader, label, options, on_item),
+    }
+}
+
+fn read_items_after(
+    head: Vec<u8>,
+    reader: &mut (dyn Read + Send),
+    label: &str,
+    options: &ScanOptions,
+    on_item: &mut dyn FnMut(Parsed),
+) -> io::Result<bool> {
     match sniff(&head, options) {
         Some(NetworkKind::Capture(kind)) => {
             let format = kind.name();
