@@ -210,3 +210,57 @@ fn a_fifo_named_as_a_path_is_read_once_whole() {
     let input = &common::of_type(&records, "input")[0];
     assert_eq!(input["size"], text.len());
 }
+
+#[test]
+fn an_output_to_a_device_or_fifo_is_written_there_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "ex.log",
+        format!("{FIELDS}{}", log_line("GET", "www")).as_bytes(),
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let fifo = out_dir.path().join("out.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // The reading end is opened first, without blocking, so a run that never opens the FIFO
+    // fails this test instead of hanging it. The output (a few KB) fits the pipe's buffer.
+    let mut reader = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(0o4000)
+            .open(&fifo)
+            .unwrap()
+    };
+    let args = [
+        "scan",
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        fifo.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ];
+    let out = wormtrace(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let mut text = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut text);
+    assert!(
+        text.lines().any(|l| l.contains("\"type\":\"summary\"")),
+        "{text}"
+    );
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO, not replaced by a file"
+    );
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}

@@ -6,16 +6,26 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// A file being written under a temporary name.
+/// A file being written under a temporary name (or, for a device or FIFO such as
+/// `/dev/null`, written where it is: renaming onto it would replace the device).
 pub struct AtomicFile {
     target: PathBuf,
-    temporary: PathBuf,
+    /// None when writing straight into a device or FIFO.
+    temporary: Option<PathBuf>,
     out: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
     /// Starts writing what will become `target`.
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+            let file = std::fs::OpenOptions::new().write(true).open(target)?;
+            return Ok(AtomicFile {
+                target: target.to_path_buf(),
+                temporary: None,
+                out: Some(BufWriter::new(file)),
+            });
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -28,18 +38,24 @@ impl AtomicFile {
             .open(&temporary)?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
-            temporary,
+            temporary: Some(temporary),
             out: Some(BufWriter::new(file)),
         })
     }
 
     /// Flushes the bytes to disk and moves the file to its name.
     pub fn commit(mut self) -> io::Result<()> {
-        if let Some(out) = self.out.take() {
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
+        let Some(out) = self.out.take() else {
+            return Ok(());
+        };
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        match &self.temporary {
+            Some(temporary) => {
+                file.sync_all()?;
+                std::fs::rename(temporary, &self.target)
+            }
+            None => Ok(()),
         }
-        std::fs::rename(&self.temporary, &self.target)
     }
 }
 
@@ -85,9 +101,9 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.out.is_some() {
+        if let (Some(_), Some(temporary)) = (&self.out, &self.temporary) {
             // Never committed: the partial bytes must not linger beside the evidence.
-            let _ = std::fs::remove_file(&self.temporary);
+            let _ = std::fs::remove_file(temporary);
         }
     }
 }

@@ -78,6 +78,9 @@ fn to_io(e: rusqlite::Error) -> io::Error {
 impl CaseSink {
     /// Starts a case at a temporary name beside `target`.
     pub fn create(target: &Path) -> io::Result<CaseSink> {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+            return Err(io::Error::other("a case file must be a regular file"));
+        }
         let name = target
             .file_name()
             .map_or_else(|| "case".into(), |n| n.to_string_lossy().into_owned());
