@@ -1,14 +1,3 @@
-headline-spreading = { $count ->
-        [one] One host on our own networks is
-       *[other] { $count } hosts on our own networks are
-    } sending worm requests: they are very likely infected. Isolate them first.
-headline-exposed = Attacked. { $count ->
-        [one] One server answered
-       *[other] { $count } servers answered
-    } a Code Red request in a way that leaves infection possible: check { $count ->
-        [one] that host
-       *[other] those hosts
-    }.
 headline-attacked = Attacked, but no host of ours sent worm requests in this evidence ({ $attempts ->
         [one] one attempt
        *[other] { $attempts } attempts
@@ -21,26 +10,19 @@ headline-clean = No Code Red-family traces found in { $inputs ->
        *[other] { $inputs } inputs
     }.
 note-attempt = A log line proves that a request was sent, not that it succeeded. An unpatched IIS that got infected usually logs nothing for that request, so a gap in the log is no proof of safety.
-section-spreading = Likely infected hosts of ours (spreading)
 section-attackers = Attacking sources
 section-targets = Attacked servers and what the status codes say
 section-timeline = Attempts per day
 section-todo = What to do
-section-problems = Input problems
 col-host = host
 col-families = families
 col-attempts = attempts
 col-targets = targets
-col-same16 = same /16
-col-same8 = same /8
 col-first = first seen ({ $zone })
 col-last = last seen ({ $zone })
 col-source = source
 col-server = server
 col-verdict = verdict
-col-nomap = 404 (no .ida map)
-col-patched = 200 (patched)
-col-unknown = other (check)
 col-day = day
 more-rows = … and { $count } more (see --format jsonl for all)
 inputs-line = Scanned { $inputs ->
@@ -60,16 +42,11 @@ problems-line = { $count ->
         [one] One input was
        *[other] { $count } inputs were
     } not read in full: see “Inputs not read”.
-verdict-spreading = spreading
-verdict-exposed = exposed
-verdict-attacked = attacked
 todo-spreading-1 = Disconnect the spreading hosts from the network now: this stops the scanning and cuts off the backdoor.
 todo-spreading-2 = Start with hosts whose targets sit in their own /16 and /8: Code Red II picks neighbours first, so their neighbours are the next to check.
-todo-spreading-3 = Save the data you need, but treat the copy as suspect: it may carry the worm's files or programs an intruder left. Check it before restoring.
 todo-spreading-4 = Wipe the disk and reinstall the operating system. After Code Red II a reboot does not clean the host (Code Red v1/v2 live only in memory, but reinstalling is still the safe course).
 todo-spreading-5 = Before reconnecting, apply MS01-033 (Q300972; NT 4.0 needs SP6a, Windows 2000 needs SP1 or later first).
 todo-exposed-1 = Check each exposed server on the host itself: root.exe in the scripts or MSADC folders, explorer.exe at a drive root, SFCDisable and Virtual Roots in the registry (wormtrace scan on the mounted volume).
-todo-exposed-2 = Apply MS01-033 (Q300972). Until the service pack it needs is in, remove the .ida and .idq script mappings (Internet Services Manager, WWW Service master properties, Home Directory, Configuration, App Mappings); installing other software can bring them back.
 todo-exposed-3 = Uninstall IIS where it is not needed: server editions of Windows install it by default.
 todo-attacked-1 = Servers that answered 404 had no .ida mapping, and those that answered 200 were patched; confirm the patch state anyway.
 todo-attacked-2 = Keep watching the logs, keep only needed services running, and check that your incident contact list is current.
@@ -78,20 +55,6 @@ col-patch = MS01-033 patch
 col-traces = traces
 host-unreadable = could not read
 host-metabase-bin = { $path }: IIS 5 binary metabase, not parsed; check for virtual directories c and d in Internet Services Manager.
-headline-host-compromised = { $count ->
-        [one] One host carries
-       *[other] { $count } hosts carry
-    } Code Red II or Nimda traces on disk or in the registry: treat { $count ->
-        [one] it
-       *[other] them
-    } as compromised.
-headline-host-exposed = No worm traces, but { $count ->
-        [one] one host runs
-       *[other] { $count } hosts run
-    } IIS without the MS01-033 fix: { $count ->
-        [one] it
-       *[other] they
-    } can be infected.
 headline-host-unknown = No worm traces found, but the evidence does not settle { $count ->
         [one] one host
        *[other] { $count } hosts
@@ -100,12 +63,6 @@ headline-host-clean = No worm traces on { $count ->
         [one] the one host
        *[other] { $count } hosts
     }, and none is exposed.
-host-verdict-compromised = compromised
-host-verdict-exposed = exposed (can be infected)
-host-verdict-mitigated = mitigated (no .ida/.idq mapping)
-host-verdict-patched = patched
-host-verdict-not-iis = no IIS
-host-verdict-unknown = unknown
 patch-state-patched = installed
 patch-state-unpatched = missing
 patch-state-unknown = unknown
@@ -160,25 +117,9 @@ todo-host-mitigated-2 = Keep IIS only where it is needed, and watch its logs for
 todo-host-unknown-1 = Give wormtrace what it could not read: the SYSTEM and SOFTWARE hives (or reg export files), idq.dll, and a dir listing of the drive roots and script folders.
 
 # Network evidence: captures and connection tables
-section-net = Outbound port-80 activity (captures and connection tables)
-headline-net-spreading = { $count ->
-        [one] One address is
-       *[other] { $count } addresses are
-    } scanning port 80 the way a worm does: treat { $count ->
-        [one] that host
-       *[other] those hosts
-    } as infected.
-headline-net-quiet = No scanning of port 80 seen from { $count ->
-        [one] the one address
-       *[other] { $count } addresses
-    }.
 net-verdict-spreading = spreading
 net-verdict-not-spreading = not spreading
-col-address = address
-col-figures = figures
-todo-net-spreading-1 = Take the scanning hosts off the network now: each one keeps trying hundreds of new targets a minute.
 todo-net-spreading-2 = Sweep them with wormtrace (volume, registry and IIS logs): Code Red II leaves root.exe and a trojan explorer.exe, and must be reinstalled, not only rebooted.
-todo-net-spreading-3 = Then check the hosts they connected to: Code Red II prefers its own /16 and /8, so its neighbours are the next victims.
 net-figures-targets = { $targets ->
         [one] one port-80 target
        *[other] { $targets } port-80 targets

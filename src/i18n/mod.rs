@@ -136,7 +136,7 @@ mod tests {
     fn arguments_and_language_choice() {
         let ja = Messages::new(Lang::Ja);
         assert!(ja
-            .get("headline-spreading", &[("count", 3.into())])
+            .get("headline-infected", &[("count", 3.into())])
             .contains("3 台"));
         let en = Messages::new(Lang::En);
         assert!(en

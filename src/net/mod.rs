@@ -15,11 +15,6 @@ use chrono::DateTime;
 use netstat::Table;
 use spread::{SpreadSource, Subject, Tally};
 
-/// Unix seconds as RFC 3339 UTC.
-pub fn rfc3339(secs: i64) -> String {
-    timestamp(secs).map(|t| t.rfc3339()).unwrap_or_default()
-}
-
 /// Unix seconds as a moment in UTC.
 pub fn timestamp(secs: i64) -> Option<crate::model::Timestamp> {
     DateTime::from_timestamp(secs, 0).map(|t| crate::model::Timestamp(t.fixed_offset()))
