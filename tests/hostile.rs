@@ -264,3 +264,36 @@ fn an_output_to_a_device_or_fifo_is_written_there_not_replaced() {
         "no temporary file left"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_every_format_the_same_quiet_way() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(FIELDS);
+    for _ in 0..20_000 {
+        text.push_str(&log_line("GET", "www"));
+    }
+    let log = write(dir.path(), "big.log", text.as_bytes());
+    for format in ["jsonl", "csv"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+            .args(["scan", "-q", "--format", format, log.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader goes away after one line, as `| head -1` does.
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{format}: quietly");
+    }
+}

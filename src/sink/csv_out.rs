@@ -98,6 +98,15 @@ pub fn cell(f: &Finding, column: &str, en: &Messages) -> String {
     }
 }
 
+/// A CSV error as the I/O error it is, so a closed pipe stays `BrokenPipe` (and ends the run
+/// quietly, as with the other formats).
+fn io_error(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 /// Writes findings as CSV rows under a header.
 pub struct CsvSink<W: Write> {
     out: csv::Writer<W>,
@@ -119,7 +128,7 @@ impl<W: Write> CsvSink<W> {
 
     fn header(&mut self) -> io::Result<()> {
         if !self.wrote_header {
-            self.out.write_record(HEADER)?;
+            self.out.write_record(HEADER).map_err(io_error)?;
             self.wrote_header = true;
         }
         Ok(())
@@ -133,7 +142,7 @@ impl<W: Write> Sink for CsvSink<W> {
             .iter()
             .map(|c| super::escape::csv_cell(cell(f, c, &self.en)))
             .collect();
-        self.out.write_record(&row)?;
+        self.out.write_record(&row).map_err(io_error)?;
         Ok(())
     }
 
