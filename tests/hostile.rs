@@ -297,3 +297,21 @@ fn a_closed_pipe_ends_every_format_the_same_quiet_way() {
         assert!(out.stderr.is_empty(), "{format}: quietly");
     }
 }
+
+#[test]
+fn a_log_with_a_block_of_nuls_from_a_crash_is_read_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = format!("{FIELDS}{}", log_line("GET", "www")).into_bytes();
+    bytes.extend(std::iter::repeat_n(0u8, 64 * 1024));
+    bytes.extend_from_slice(log_line("GET", "after").as_bytes());
+    let log = write(dir.path(), "ex010804.log", &bytes);
+    let (code, records) = common::scan_jsonl(&[&log], &[]);
+    assert_eq!(code, 1);
+    let findings = common::of_type(&records, "finding");
+    assert_eq!(
+        findings.len(),
+        2,
+        "the lines before and after the NULs: {findings:?}"
+    );
+    assert_eq!(common::of_type(&records, "input")[0]["format"], "iis-w3c");
+}

@@ -13,9 +13,38 @@ pub enum FormatGuess {
 
 const SAMPLE_LINES: usize = 50;
 
-/// Guesses the format from the first bytes of the decompressed input.
+/// NUL runs at least this long are what a crashed server leaves in a preallocated log file,
+/// not data: format detection looks past them.
+const NUL_RUN: usize = 16;
+
+/// The bytes without runs of [`NUL_RUN`] or more NULs.
+fn without_nul_runs(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut run = 0;
+    let long_run = head.iter().any(|&b| {
+        run = if b == 0 { run + 1 } else { 0 };
+        run >= NUL_RUN
+    });
+    if !long_run {
+        return std::borrow::Cow::Borrowed(head);
+    }
+    let mut out = Vec::with_capacity(head.len());
+    for chunk in head.split_inclusive(|&b| b != 0) {
+        // Each chunk is a run of NULs followed by one other byte (or only NULs at the end).
+        let nuls = chunk.iter().take_while(|&&b| b == 0).count();
+        if nuls < NUL_RUN {
+            out.extend_from_slice(&chunk[..nuls]);
+        }
+        out.extend_from_slice(&chunk[nuls..]);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Guesses the format from the first bytes of the decompressed input. Runs of NULs (a crash
+/// left them) are looked past, so such a log is read, not skipped as binary.
 pub fn detect_format(head: &[u8]) -> FormatGuess {
-    if looks_binary(head) {
+    let stripped = without_nul_runs(head);
+    let head = stripped.as_ref();
+    if looks_binary(head) || (head.is_empty() && !stripped_is_original(&stripped)) {
         return FormatGuess::Binary;
     }
     let mut votes = [0usize; 5];
@@ -47,6 +76,11 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         3 => LogFormat::ApacheError,
         _ => LogFormat::IisW3c,
     })
+}
+
+/// Whether nothing was stripped (an empty input is empty text, only NULs are not).
+fn stripped_is_original(stripped: &std::borrow::Cow<'_, [u8]>) -> bool {
+    matches!(stripped, std::borrow::Cow::Borrowed(_))
 }
 
 fn looks_binary(head: &[u8]) -> bool {
@@ -124,6 +158,30 @@ mod tests {
                 String::from_utf8_lossy(head)
             );
         }
+    }
+
+    #[test]
+    fn nul_runs_from_a_crash_do_not_make_a_log_binary() {
+        let mut head = b"#Software: Microsoft Internet Information Services 5.0\n".to_vec();
+        head.extend(std::iter::repeat_n(0u8, 8192));
+        head.extend_from_slice(
+            b"#Fields: date time c-ip cs-method cs-uri-stem\n2001-08-04 10:00:00 10.0.0.1 GET /\n",
+        );
+        assert_eq!(detect_format(&head), FormatGuess::Log(LogFormat::IisW3c));
+        let mut ncsa = vec![0u8; 4096];
+        ncsa.extend_from_slice(
+            b"10.0.0.1 - - [04/Aug/2001:10:00:00 +0000] \"GET / HTTP/1.0\" 200 5\n",
+        );
+        assert_eq!(
+            detect_format(&ncsa),
+            FormatGuess::Log(LogFormat::NcsaCommon)
+        );
+        assert_eq!(
+            detect_format(&[0u8; 4096]),
+            FormatGuess::Binary,
+            "only NULs"
+        );
+        assert_eq!(detect_format(b""), FormatGuess::Log(LogFormat::Text));
     }
 
     #[test]

@@ -348,7 +348,12 @@ pub fn parse_line<'l>(
     ctx: &ParseContext,
     raw: &'l [u8],
 ) -> Option<Record<'l>> {
-    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let mut line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if line.first() == Some(&0) {
+        // The first line after a block of NULs (a crash) starts with them.
+        let text = line.iter().position(|&b| b != 0).unwrap_or(line.len());
+        line = &line[text..];
+    }
     if line.first() == Some(&b'#') && parser.wants_directives() {
         parser.observe_directive(line, ctx);
         return None;
