@@ -43,8 +43,10 @@ fn without_nul_runs(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 /// left them) are looked past, so such a log is read, not skipped as binary.
 pub fn detect_format(head: &[u8]) -> FormatGuess {
     let stripped = without_nul_runs(head);
+    // Only NULs: nothing of a log is left to read.
+    let only_nuls = !head.is_empty() && stripped.is_empty();
     let head = stripped.as_ref();
-    if looks_binary(head) || (head.is_empty() && !stripped_is_original(&stripped)) {
+    if only_nuls || looks_binary(head) {
         return FormatGuess::Binary;
     }
     let mut votes = [0usize; 5];
@@ -76,11 +78,6 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         3 => LogFormat::ApacheError,
         _ => LogFormat::IisW3c,
     })
-}
-
-/// Whether nothing was stripped (an empty input is empty text, only NULs are not).
-fn stripped_is_original(stripped: &std::borrow::Cow<'_, [u8]>) -> bool {
-    matches!(stripped, std::borrow::Cow::Borrowed(_))
 }
 
 fn looks_binary(head: &[u8]) -> bool {
