@@ -315,3 +315,35 @@ fn a_log_with_a_block_of_nuls_from_a_crash_is_read_not_skipped() {
     );
     assert_eq!(common::of_type(&records, "input")[0]["format"], "iis-w3c");
 }
+
+#[test]
+fn a_utf16_log_is_decoded_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{FIELDS}{}{}",
+        log_line("GET", "www"),
+        log_line("GET", "www")
+    );
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            text.replace('\n', "\r\n")
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let log = write(dir.path(), "ex010804.log", &utf16);
+    let (code, records) = common::scan_jsonl(&[&log], &[]);
+    assert_eq!(code, 1, "{records:?}");
+    let findings = common::of_type(&records, "finding");
+    assert_eq!(findings.len(), 2);
+    assert_eq!(findings[0]["line"], 2);
+    assert_eq!(findings[0]["family"], "code-red-ii");
+    let input = &common::of_type(&records, "input")[0];
+    assert_eq!(input["format"], "iis-w3c");
+    assert_eq!(
+        input["size"],
+        utf16.len(),
+        "the digest covers the stored bytes"
+    );
+}

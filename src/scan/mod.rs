@@ -219,6 +219,20 @@ fn read_and_scan(
     } else {
         reader
     };
+    // UTF-16 logs (PowerShell's Out-File) are read as UTF-8 text; lines and offsets then
+    // count the decoded text. Connection tables decode their own.
+    if let (Some(encoding), None) = (
+        source::utf16_encoding(&head),
+        network::sniff(&head, options),
+    ) {
+        let mut decoded = source::Utf16Reader::new(head.as_slice().chain(reader), encoding);
+        let (head, error) = read_head(&mut decoded);
+        let scanned = scan_head_and_rest(head, &mut decoded, detector, options, report);
+        return match head_error.or(error) {
+            Some(e) => Err(e),
+            None => scanned,
+        };
+    }
     let scanned = scan_head_and_rest(head, reader, detector, options, report);
     match head_error {
         Some(e) => Err(e),

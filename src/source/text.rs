@@ -20,3 +20,113 @@ mod tests {
         assert_eq!(utf16le_text(&[0x00, 0xd8]), "\u{fffd}");
     }
 }
+
+/// UTF-16 text (PowerShell's `Out-File`, Notepad's "Unicode"), told by its byte order mark.
+pub fn utf16_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    if head.starts_with(&[0xff, 0xfe]) {
+        Some(encoding_rs::UTF_16LE)
+    } else if head.starts_with(&[0xfe, 0xff]) {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// A reader that turns UTF-16 text into UTF-8 as it is read (the byte order mark dropped,
+/// bad units replaced by U+FFFD), so UTF-16 logs go through the same parsers.
+pub struct Utf16Reader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl<R: std::io::Read> Utf16Reader<R> {
+    /// Decodes `inner` as `encoding` (UTF-16LE or UTF-16BE).
+    pub fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        Utf16Reader {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            raw: vec![0; 64 * 1024],
+            out: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+
+    fn refill(&mut self) -> std::io::Result<()> {
+        let n = self.inner.read(&mut self.raw)?;
+        let last = n == 0;
+        let needed = self.decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
+        self.out.clear();
+        self.out.resize(needed, 0);
+        let (_, _, written, _) = self
+            .decoder
+            .decode_to_utf8(&self.raw[..n], &mut self.out, last);
+        self.out.truncate(written);
+        self.at = 0;
+        self.done = last;
+        Ok(())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod utf16_tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn utf16_logs_read_as_utf8_in_small_and_odd_pieces() {
+        let text = "#Fields: date time\r\n2001-08-04 10:00:00 攻撃\r\n";
+        for (bom, encode) in [
+            (
+                vec![0xff, 0xfe],
+                text.encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<u8>>(),
+            ),
+            (
+                vec![0xfe, 0xff],
+                text.encode_utf16()
+                    .flat_map(u16::to_be_bytes)
+                    .collect::<Vec<u8>>(),
+            ),
+        ] {
+            let bytes: Vec<u8> = bom.into_iter().chain(encode).collect();
+            let encoding = utf16_encoding(&bytes).unwrap();
+            // One byte at a time, so code units and pairs are split across reads.
+            struct Trickle<'a>(&'a [u8]);
+            impl Read for Trickle<'_> {
+                fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                    let n = self.0.len().min(1).min(buf.len());
+                    buf[..n].copy_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                    Ok(n)
+                }
+            }
+            let mut out = String::new();
+            Utf16Reader::new(Trickle(&bytes), encoding)
+                .read_to_string(&mut out)
+                .unwrap();
+            assert_eq!(out, text);
+        }
+        assert!(utf16_encoding(b"#Fields").is_none());
+    }
+}
