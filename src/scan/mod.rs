@@ -221,10 +221,8 @@ fn read_and_scan(
     };
     // UTF-16 logs (PowerShell's Out-File) are read as UTF-8 text; lines and offsets then
     // count the decoded text. Connection tables decode their own.
-    if let (Some(encoding), None) = (
-        source::utf16_encoding(&head),
-        network::sniff(&head, options),
-    ) {
+    let utf16 = source::utf16_encoding(&head).filter(|_| network::sniff(&head, options).is_none());
+    if let Some(encoding) = utf16 {
         let mut decoded = source::Utf16Reader::new(head.as_slice().chain(reader), encoding);
         let (head, error) = read_head(&mut decoded);
         let scanned = scan_head_and_rest(head, &mut decoded, detector, options, report);

@@ -76,11 +76,8 @@ fn read_items(
     on_item: &mut dyn FnMut(Parsed),
 ) -> io::Result<bool> {
     let (head, head_error) = read_head(reader);
-    if let (Some(encoding), None, None) = (
-        source::utf16_encoding(&head),
-        sniff(&head, options),
-        head_error.as_ref(),
-    ) {
+    let utf16 = source::utf16_encoding(&head).filter(|_| sniff(&head, options).is_none());
+    if let (Some(encoding), None) = (utf16, head_error.as_ref()) {
         let mut decoded = source::Utf16Reader::new(head.as_slice().chain(reader), encoding);
         let (head, error) = read_head(&mut decoded);
         let read = read_items_after(head, &mut decoded, label, options, on_item)?;
