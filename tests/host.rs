@@ -522,3 +522,27 @@ fn summary_in_japanese_with_what_to_do() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("No worm traces on the one host"), "{text}");
 }
+
+#[test]
+fn hives_and_exports_copied_off_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("web01");
+    std::fs::create_dir(&case).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &wormtrace_gen::regf::hive(&infected_system())).unwrap();
+    let hive = write(&case, "SYSTEM.gz", &gz.finish().unwrap());
+    let winlogon: Vec<RegKeySpec> = vec![(
+        r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon",
+        vec![("SFCDisable", RegValue::Dword(0xffff_ff9d))],
+    )];
+    let export = zstd::encode_all(&reg_export(true, &winlogon)[..], 3).unwrap();
+    let export = write(&case, "winlogon.reg.zst", &export);
+    let (code, records) = scan_jsonl(&[&hive, &export], &[]);
+    assert_eq!(code, 1);
+    let v = verdicts(&records);
+    assert_eq!(v.len(), 1, "one host: {records:?}");
+    assert_eq!(v[0]["subject"], "WEB01", "named from the gzipped hive");
+    let found = checks(&records);
+    assert!(found.contains(&"vroot-mask/high".to_string()), "{found:?}");
+    assert!(found.contains(&"sfc-disable/high".to_string()), "{found:?}");
+}

@@ -2,7 +2,6 @@
 //! export, an IIS metabase or a `dir` listing. Told by content, not by name, where the
 //! content allows.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -10,7 +9,6 @@ use serde::Serialize;
 use super::listing::looks_like_listing;
 use super::volume::is_volume_root;
 use crate::finding::display_text;
-use crate::source::open_read_only;
 
 /// Kinds of host evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -59,12 +57,8 @@ pub fn classify(path: &Path) -> Option<EvidenceKind> {
     if !meta.is_file() {
         return None;
     }
-    let mut head = Vec::new();
-    open_read_only(path)
-        .ok()?
-        .take(HEAD)
-        .read_to_end(&mut head)
-        .ok()?;
+    // Through the decompressor: a hive or export may have been copied off a server gzipped.
+    let head = crate::source::head_decoded(path, HEAD).ok()?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
     sniff(&head, name.as_deref())
 }

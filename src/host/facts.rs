@@ -12,7 +12,7 @@ use super::pe_version::{read_pe, FileVersion};
 use super::places::{component_matches, path_is_place, Role, PLACES};
 use super::registry::{load_hive, parse_reg_export, RegTree};
 use super::volume::{Lookup, Volume};
-use crate::source::{read_whole, Digest, Problem, Severity};
+use crate::source::{decompressed, read_whole, Digest, Problem, Severity};
 
 /// Largest file read whole: hives of a 2001 server are a few MB, today's up to ~200 MB.
 const MAX_FILE: u64 = 512 << 20;
@@ -74,7 +74,10 @@ impl HostFacts {
             EvidenceKind::MetabaseBin => self.metabase_bins.push(label(path)),
             kind => {
                 if let Some((bytes, _)) = self.read(path, kind.name()) {
-                    self.gather_file(kind, path, &bytes);
+                    match decompressed(bytes, MAX_FILE) {
+                        Ok(content) => self.gather_file(kind, path, &content),
+                        Err(e) => self.problems.push(Problem::io(label(path), &e)),
+                    }
                 }
             }
         }

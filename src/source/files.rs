@@ -39,6 +39,45 @@ pub fn read_whole(path: &Path, limit: u64) -> io::Result<(Vec<u8>, Digest)> {
     Ok((bytes, digest))
 }
 
+/// The first `n` bytes of a file's content, decompressed when it is compressed (on this
+/// thread: this is for telling what a file is, not for reading it).
+pub fn head_decoded(path: &Path, n: u64) -> io::Result<Vec<u8>> {
+    let mut file = std::io::BufReader::new(open_read_only(path)?);
+    let compression = super::Compression::sniff(std::io::BufRead::fill_buf(&mut file)?);
+    let reader: Box<dyn Read> = match compression {
+        super::Compression::None => Box::new(file),
+        super::Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
+        super::Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(file)),
+        super::Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
+    };
+    let mut head = Vec::new();
+    // A damaged archive still gives what it decoded before the damage.
+    let _ = reader.take(n).read_to_end(&mut head);
+    Ok(head)
+}
+
+/// The content of a whole file read by [`read_whole`]: as it is, or decompressed when its
+/// first bytes say gzip, bzip2 or zstd (a hive or an export copied off a server compressed).
+/// At most `limit` decoded bytes: a bomb is refused, not expanded.
+pub fn decompressed(bytes: Vec<u8>, limit: u64) -> io::Result<Vec<u8>> {
+    let compression = super::Compression::sniff(&bytes);
+    let decoder: Box<dyn Read> = match compression {
+        super::Compression::None => return Ok(bytes),
+        super::Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&bytes[..])),
+        super::Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(&bytes[..])),
+        super::Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&bytes[..])?),
+    };
+    let mut out = Vec::new();
+    decoder.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes once decompressed, not read"),
+        ));
+    }
+    Ok(out)
+}
+
 /// The entries of a directory, sorted by name, without `.` and `..`.
 pub fn list_dir(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
     let mut entries = list_unsorted(path)?;
@@ -124,5 +163,16 @@ mod tests {
         assert!(digest.sha256.starts_with("2cf24dba"));
         let err = read_whole(&dir.path().join("b.txt"), 4).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn decompressed_refuses_what_grows_past_the_limit() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &[0u8; 4096]).unwrap();
+        let packed = gz.finish().unwrap();
+        assert_eq!(decompressed(packed.clone(), 4096).unwrap().len(), 4096);
+        let err = decompressed(packed, 4095).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(decompressed(b"plain".to_vec(), 1).unwrap(), b"plain");
     }
 }

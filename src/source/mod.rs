@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use crate::model::{Problem, ProblemKind, Severity};
-pub use files::{list_dir, read_whole, DirEntryInfo, EntryKind};
+pub use files::{decompressed, head_decoded, list_dir, read_whole, DirEntryInfo, EntryKind};
 pub use hashing::{digest_of_file, Digest, HashingReader};
 pub use progress::{Counted, Progress, Side};
 pub use text::{utf16_encoding, utf16le_text, Utf16Reader};
