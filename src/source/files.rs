@@ -2,10 +2,10 @@
 //! without changing access times, never through a link.
 
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::{open_read_only, Digest};
+use super::{open_read_only, Compression, Digest};
 
 /// What a directory entry is, as the directory itself says (links are not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +42,9 @@ pub fn read_whole(path: &Path, limit: u64) -> io::Result<(Vec<u8>, Digest)> {
 /// The first `n` bytes of a file's content, decompressed when it is compressed (on this
 /// thread: this is for telling what a file is, not for reading it).
 pub fn head_decoded(path: &Path, n: u64) -> io::Result<Vec<u8>> {
-    let mut file = std::io::BufReader::new(open_read_only(path)?);
-    let compression = super::Compression::sniff(std::io::BufRead::fill_buf(&mut file)?);
-    let reader: Box<dyn Read> = match compression {
-        super::Compression::None => Box::new(file),
-        super::Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
-        super::Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(file)),
-        super::Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
-    };
+    let mut file = BufReader::new(open_read_only(path)?);
+    let compression = Compression::sniff(file.fill_buf()?);
+    let reader = compression.decoder(file)?;
     let mut head = Vec::new();
     // A damaged archive still gives what it decoded before the damage.
     let _ = reader.take(n).read_to_end(&mut head);
@@ -60,13 +55,11 @@ pub fn head_decoded(path: &Path, n: u64) -> io::Result<Vec<u8>> {
 /// first bytes say gzip, bzip2 or zstd (a hive or an export copied off a server compressed).
 /// At most `limit` decoded bytes: a bomb is refused, not expanded.
 pub fn decompressed(bytes: Vec<u8>, limit: u64) -> io::Result<Vec<u8>> {
-    let compression = super::Compression::sniff(&bytes);
-    let decoder: Box<dyn Read> = match compression {
-        super::Compression::None => return Ok(bytes),
-        super::Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&bytes[..])),
-        super::Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(&bytes[..])),
-        super::Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&bytes[..])?),
-    };
+    let compression = Compression::sniff(&bytes);
+    if compression == Compression::None {
+        return Ok(bytes);
+    }
+    let decoder = compression.decoder(&bytes[..])?;
     let mut out = Vec::new();
     decoder.take(limit + 1).read_to_end(&mut out)?;
     if out.len() as u64 > limit {

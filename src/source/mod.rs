@@ -73,6 +73,19 @@ impl Compression {
             Compression::None
         }
     }
+
+    /// `inner` read through this compression's decoder (or as it is, for `None`).
+    pub fn decoder<'a, R: BufRead + Send + 'a>(
+        self,
+        inner: R,
+    ) -> io::Result<Box<dyn Read + Send + 'a>> {
+        Ok(match self {
+            Compression::None => Box::new(inner),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
+            Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(inner)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(inner)?),
+        })
+    }
 }
 
 /// Expands paths into inputs with the default walk (links inside folders not followed).
@@ -137,11 +150,11 @@ pub fn open_counted(input: &Input, progress: Option<&Arc<Progress>>) -> io::Resu
     let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::new(file)));
     let mut buffered = BufReader::with_capacity(256 * 1024, SharedReader(raw.clone()));
     let compression = Compression::sniff(buffered.fill_buf()?);
+    let reader = compression.decoder(buffered)?;
+    // A decoder runs on its own thread, ahead of the scanner.
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(buffered),
-        Compression::Gzip => piped(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Bzip2 => piped(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        Compression::Zstd => piped(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::None => reader,
+        _ => Box::new(pipe::PipedReader::spawn(reader)),
     };
     let reader: Box<dyn Read + Send> = match progress {
         Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Decoded)),
@@ -152,11 +165,6 @@ pub fn open_counted(input: &Input, progress: Option<&Arc<Progress>>) -> io::Resu
         compression,
         raw,
     })
-}
-
-/// A decoder run on its own thread, ahead of the scanner.
-fn piped(decoder: impl Read + Send + 'static) -> Box<dyn Read + Send> {
-    Box::new(pipe::PipedReader::spawn(Box::new(decoder)))
 }
 
 /// Opens a file read-only, without changing its access time where the system allows.
