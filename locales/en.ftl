@@ -25,6 +25,7 @@ col-server = server
 col-verdict = verdict
 col-day = day
 more-rows = … and { $count } more (see --format jsonl for all)
+inputs-not-hashed = Inputs were not hashed (--hash none): their records carry sizes, no SHA-256.
 inputs-line = Scanned { $inputs ->
         [one] one input
        *[other] { $inputs } inputs

@@ -16,6 +16,7 @@ col-server = サーバー
 col-verdict = 判定
 col-day = 日付
 more-rows = … ほか { $count } 件（すべて見るには --format jsonl を使ってください）
+inputs-not-hashed = 入力のハッシュは計算していません（--hash none）。記録にはサイズだけが残り、SHA-256 はありません。
 inputs-line = { $inputs } 件の入力を調べました：{ $bytes } バイト、{ $lines } 行、検出 { $findings } 件。
 problems-line = { $count } 件の入力を最後まで読めませんでした。「読めなかった入力」を確認してください。
 todo-spreading-1 = 拡散中のホストを直ちにネットワークから切り離してください。スキャンが止まり、バックドアも使えなくなります。

@@ -219,3 +219,37 @@ fn a_megabyte_long_request_is_found_and_its_uri_kept_short() {
     let uri = f[0]["uri"].as_str().unwrap();
     assert_eq!(uri.chars().count(), 4097, "4096 characters and an ellipsis");
 }
+
+/// The prefilter ignores case in the raw bytes, and a header block that follows a hit at
+/// once (no line between) still changes the layout.
+#[test]
+fn upper_case_attacks_and_a_header_right_after_a_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = format!(
+        "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query\r\n\
+         2001-08-04 00:00:01 192.0.2.1 GET /DEFAULT.IDA {}\r\n\
+         #Fields: date time cs-method cs-uri-stem cs-uri-query c-ip\r\n\
+         2001-08-04 00:00:02 GET /Scripts/ROOT.EXE /c+dir 192.0.2.2\r\n\
+         2001-08-04 00:00:03 GET /index.htm - 192.0.2.3\r\n",
+        worm_query('X').to_uppercase()
+    );
+    let path = write(dir.path(), "ex010804.log", log.as_bytes());
+    let (_, records) = scan_jsonl(&[&path], &[]);
+    let clients: Vec<(String, String)> = of_type(&records, "finding")
+        .iter()
+        .map(|f| {
+            (
+                f["family"].as_str().unwrap().to_string(),
+                f["client_ip"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        clients,
+        vec![
+            ("code-red-ii".to_string(), "192.0.2.1".to_string()),
+            ("nimda".to_string(), "192.0.2.2".to_string()),
+        ],
+        "{records:?}"
+    );
+}

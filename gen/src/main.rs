@@ -37,6 +37,11 @@ struct Options {
     /// Layout of the benchmark file: w3c or ncsa (logs), pcap (a capture).
     #[arg(long, default_value = "w3c")]
     layout: String,
+    /// Benign traffic of the benchmark log: `plain` (a few static pages) or `busy` (Index
+    /// Server queries in 0.16% of lines, `/scripts/` paths, `cmd.exe` in query strings,
+    /// mixed case and many 404s: text the prefilter must look at and the rules reject).
+    #[arg(long, default_value = "plain")]
+    mix: String,
 }
 
 /// Lines between injected attacks in a benchmark log (per family).
@@ -44,8 +49,27 @@ const EVERY_CODE_RED_II: u64 = 10_000;
 const EVERY_CODE_RED: u64 = 25_000;
 const EVERY_NIMDA: u64 = 100_000;
 
-fn big_line(rng: &mut Rng, n: u64, ncsa: bool) -> (String, Option<&'static str>) {
-    let second = (n / 40) as u32;
+/// Lines between benign Index Server queries in the busy mix (0.16%).
+const BUSY_EVERY_IDQ: u64 = 625;
+
+/// A benign request of the busy mix: stem, query, status, and the family the rules give it.
+fn busy_request(rng: &mut Rng, n: u64) -> (String, Option<String>, u16, Option<&'static str>) {
+    if n % BUSY_EVERY_IDQ == 17 {
+        let query = "CiRestriction=annual+report&CiMaxRecordsPerPage=10&CiScope=/";
+        // The Index Server rule flags any .idq request, at low confidence.
+        return (
+            "/query.idq".into(),
+            Some(query.into()),
+            200,
+            Some("iis-exploit"),
+        );
+    }
+    let status = if rng.below(10) < 3 { 404 } else { 200 };
+    let (stem, query) = *rng.pick(&BUSY_PAGES);
+    (stem.to_string(), query.map(String::from), status, None)
+}
+
+fn big_line(rng: &mut Rng, n: u64, ncsa: bool, busy: bool) -> (String, Option<&'static str>) {
     let (stem, query, family): (String, Option<String>, Option<&'static str>) =
         if n % EVERY_CODE_RED_II == 7 {
             (
@@ -61,11 +85,26 @@ fn big_line(rng: &mut Rng, n: u64, ncsa: bool) -> (String, Option<&'static str>)
             )
         } else if n % EVERY_NIMDA == 13 {
             (NIMDA[4].into(), Some("/c+dir".into()), Some("nimda"))
+        } else if busy {
+            let (stem, query, status, family) = busy_request(rng, n);
+            return finish_line(rng, n, ncsa, (stem, query, family), status);
         } else {
             (rng.pick(&PAGES).to_string(), None, None)
         };
-    let client = format!("203.0.{}.{}", rng.below(250), 1 + rng.below(250));
     let status = if family.is_some() { 404 } else { 200 };
+    finish_line(rng, n, ncsa, (stem, query, family), status)
+}
+
+/// The log line for a request.
+fn finish_line(
+    rng: &mut Rng,
+    n: u64,
+    ncsa: bool,
+    (stem, query, family): (String, Option<String>, Option<&'static str>),
+    status: u16,
+) -> (String, Option<&'static str>) {
+    let second = (n / 40) as u32;
+    let client = format!("203.0.{}.{}", rng.below(250), 1 + rng.below(250));
     let agent = rng.pick(&AGENTS);
     let line = if ncsa {
         let target = match &query {
@@ -90,6 +129,7 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
     let mut log = BigLog {
         rng: Rng(options.seed.max(1)),
         ncsa: options.layout == "ncsa",
+        busy: options.mix == "busy",
         n: 0,
         written: 0,
         counts: std::collections::BTreeMap::new(),
@@ -118,6 +158,7 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
 struct BigLog {
     rng: Rng,
     ncsa: bool,
+    busy: bool,
     n: u64,
     written: u64,
     counts: std::collections::BTreeMap<&'static str, u64>,
@@ -134,7 +175,7 @@ impl BigLog {
             written += header.len() as u64;
         }
         while written < bytes {
-            let (line, family) = big_line(&mut self.rng, self.n, self.ncsa);
+            let (line, family) = big_line(&mut self.rng, self.n, self.ncsa, self.busy);
             out.write_all(line.as_bytes())?;
             written += line.len() as u64;
             if let Some(f) = family {
@@ -240,6 +281,25 @@ const PAGES: [&str; 8] = [
     "/search.asp",
     "/news/2001/08.htm",
     "/contact.htm",
+];
+/// Benign requests of the busy mix: paths under `/scripts/`, `cmd.exe` and `.ida`-like text
+/// in query strings, and mixed case, all of which the rules must reject.
+const BUSY_PAGES: [(&str, Option<&str>); 12] = [
+    ("/", None),
+    ("/Default.htm", None),
+    ("/scripts/counter.exe", Some("page=home")),
+    ("/Scripts/forms/order.asp", Some("item=42")),
+    ("/scripts/search.pl", Some("q=cmd.exe+switches")),
+    (
+        "/kb/article.asp",
+        Some("id=Q217098&topic=/winnt/system32/cmd.exe"),
+    ),
+    ("/help/index.asp", Some("q=default.ida+file")),
+    ("/images/logo.gif", None),
+    ("/news/2001/08.htm", None),
+    ("/products/Search.asp", Some("q=root.exe")),
+    ("/downloads/tools.htm", None),
+    ("/css/site.css", None),
 ];
 const AGENTS: [&str; 3] = [
     "Mozilla/4.0+(compatible;+MSIE+5.5;+Windows+98)",

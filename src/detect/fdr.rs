@@ -8,6 +8,10 @@
 //! shift and one OR per byte combine the 8 lanes, so the top lane tells, 8 bytes later, which
 //! buckets may hold a literal starting at `i`; those literals are then compared in full.
 //! Lanes past a literal's end allow anything, so short literals work too.
+//!
+//! The search ignores ASCII case without a lower-cased copy of the text: a pair's first byte
+//! is entered in both cases, and the second is looked at only by its low nibble, which both
+//! cases of a letter share. Literals are then compared caselessly.
 
 /// Buckets (one bit each in a lane).
 const BUCKETS: usize = 8;
@@ -30,26 +34,30 @@ pub struct Fdr {
     literals: Vec<Vec<u8>>,
 }
 
-/// Where the part of a buffer that [`Fdr::find`] does not look at begins.
-pub fn tail_start(len: usize) -> usize {
-    len.saturating_sub(LANES + 1)
-}
-
 impl Fdr {
-    /// As [`Fdr::find`], with `accept(start, length)` judging each literal found.
-    pub fn find_accepted(
+    /// The first literal starting at or after `from` that `accept(start, id)` takes (`id`:
+    /// its index among the literals given to [`Fdr::new`]), with its start.
+    pub fn find(
         &self,
         text: &[u8],
         from: usize,
-        accept: &dyn Fn(usize, usize) -> bool,
-    ) -> Option<usize> {
-        self.find(text, from, &|start, i| {
-            accept(start, self.literals[i].len())
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        if let Some(found) = self.find_body(text, from, accept) {
+            return Some(found);
+        }
+        // The last few starts, which the lanes do not reach, one by one.
+        let tail = text.len().saturating_sub(LANES + 1).max(from);
+        (tail..text.len()).find_map(|start| {
+            (0..self.literals.len())
+                .find(|&i| self.matches_at(text, start, i) && accept(start, i))
+                .map(|i| (start, i))
         })
     }
 
-    /// Compiles non-empty `literals` (compared byte for byte).
+    /// Compiles non-empty `literals` (compared ignoring ASCII case).
     pub fn new(literals: &[Vec<u8>]) -> Fdr {
+        let literals: Vec<Vec<u8>> = literals.iter().map(|l| l.to_ascii_lowercase()).collect();
         let mut order: Vec<usize> = (0..literals.len()).collect();
         // Literals of like length share a bucket, so a bucket of short (permissive)
         // literals does not make the long ones' buckets fire too.
@@ -68,19 +76,29 @@ impl Fdr {
         Fdr {
             table,
             buckets,
-            literals: literals.to_vec(),
+            literals,
         }
     }
 
-    /// The first position in `from..limit` where the table lets a bucket through and
-    /// `accept(start, literal)` takes one of that bucket's literals found there.
-    /// Starts after `text.len() - 9` are not looked at (the caller searches the tail).
-    pub fn find(
+    /// Length of the literal `id`.
+    pub fn literal_len(&self, id: usize) -> usize {
+        self.literals[id].len()
+    }
+
+    fn matches_at(&self, text: &[u8], start: usize, i: usize) -> bool {
+        let literal = &self.literals[i];
+        text.get(start..start + literal.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(literal))
+    }
+
+    /// The first position in `from..text.len() - 9` where the table lets a bucket through
+    /// and `accept` takes one of that bucket's literals found there.
+    fn find_body(
         &self,
         text: &[u8],
         from: usize,
-        accept: &dyn Fn(usize, usize) -> bool,
-    ) -> Option<usize> {
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
         let end = text.len().checked_sub(LANES + 1)?;
         if from >= end {
             return None;
@@ -111,8 +129,10 @@ impl Fdr {
                 for m in (0..LANES).rev() {
                     let maybe = !(ruled_out >> (8 * m)) as u8;
                     let start = p0 - m;
-                    if maybe != 0 && self.verify(text, start, maybe, accept) {
-                        return Some(start);
+                    if maybe != 0 {
+                        if let Some(i) = self.verify(text, start, maybe, accept) {
+                            return Some((start, i));
+                        }
                     }
                 }
             }
@@ -124,8 +144,10 @@ impl Fdr {
             state = (state << 8) | self.lookup(text[p], text[p + 1]);
             let maybe = !(state >> 56) as u8;
             let start = p + 1 - LANES;
-            if maybe != 0 && self.verify(text, start, maybe, accept) {
-                return Some(start);
+            if maybe != 0 {
+                if let Some(i) = self.verify(text, start, maybe, accept) {
+                    return Some((start, i));
+                }
             }
         }
         None
@@ -140,24 +162,31 @@ impl Fdr {
         text: &[u8],
         start: usize,
         buckets: u8,
-        accept: &dyn Fn(usize, usize) -> bool,
-    ) -> bool {
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<usize> {
         (0..BUCKETS)
             .filter(|b| buckets & (1 << b) != 0)
             .flat_map(|b| &self.buckets[b])
-            .any(|&i| text[start..].starts_with(&self.literals[i]) && accept(start, i))
+            .copied()
+            .find(|&i| self.matches_at(text, start, i) && accept(start, i))
     }
 }
 
-/// Clears the bucket's bit wherever `literal` allows the pair at a lane.
+/// Clears the bucket's bit wherever `literal` allows the pair at a lane, in either case.
 fn allow(table: &mut [u64], bucket: usize, literal: &[u8]) {
     for lane in 0..LANES {
         let bit = !(1u64 << (8 * lane + bucket));
         match (literal.get(lane), literal.get(lane + 1)) {
-            (Some(&first), Some(&next)) => table[domain_index(first, next)] &= bit,
-            (Some(&first), None) => {
-                for next in 0..16u8 {
+            (Some(&first), Some(&next)) => {
+                for first in [first.to_ascii_lowercase(), first.to_ascii_uppercase()] {
                     table[domain_index(first, next)] &= bit;
+                }
+            }
+            (Some(&first), None) => {
+                for first in [first.to_ascii_lowercase(), first.to_ascii_uppercase()] {
+                    for next in 0..16u8 {
+                        table[domain_index(first, next)] &= bit;
+                    }
                 }
             }
             (None, _) => table.iter_mut().for_each(|w| *w &= bit),
@@ -170,8 +199,12 @@ mod tests {
     use super::*;
 
     fn naive(text: &[u8], from: usize, literals: &[Vec<u8>]) -> Option<usize> {
-        (from..text.len().saturating_sub(LANES + 1))
-            .find(|&i| literals.iter().any(|l| text[i..].starts_with(l)))
+        (from..text.len()).find(|&i| {
+            literals.iter().any(|l| {
+                text.get(i..i + l.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(l))
+            })
+        })
     }
 
     /// A small deterministic generator (xorshift).
@@ -204,7 +237,7 @@ mod tests {
         .chain((0..150).map(|i| format!("/lit{i:03}/path").into_bytes()))
         .collect();
         let fdr = Fdr::new(&literals);
-        let alphabet = b"abcdeqrsux/.%25=_-0123456789 wplitpath";
+        let alphabet = b"abcdeqrsux/.%25=_-0123456789 wplitpathABCQSUX";
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for round in 0..300 {
             let len = 10 + (next(&mut seed) % 300) as usize;
@@ -219,7 +252,8 @@ mod tests {
             }
             for from in [0, 1, 5, len / 2] {
                 assert_eq!(
-                    fdr.find(&text, from, &|_, _| true),
+                    fdr.find(&text, from, &mut |_, _| true)
+                        .map(|(start, _)| start),
                     naive(&text, from, &literals),
                     "round {round} from {from}: {}",
                     String::from_utf8_lossy(&text)
@@ -232,8 +266,8 @@ mod tests {
     fn rejected_matches_are_passed_over() {
         let literals = vec![b"search".to_vec(), b"root.exe".to_vec()];
         let fdr = Fdr::new(&literals);
-        let text = b"get /search.asp x /scripts/root.exe?/c+dir 200 ......";
-        let only_root = |_, i: usize| i == 1;
-        assert_eq!(fdr.find(text, 0, &only_root), Some(27));
+        let text = b"GET /search.asp x /scripts/ROOT.exe?/c+dir 200 ......";
+        let mut only_root = |_, i: usize| i == 1;
+        assert_eq!(fdr.find(text, 0, &mut only_root), Some((27, 1)));
     }
 }

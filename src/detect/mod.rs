@@ -1,15 +1,15 @@
 //! Detection: Sigma rules kept as data, compiled together behind one literal prefilter.
 //!
-//! Every rule yields atoms (see [`sigma::atoms`]); one multi-literal search over a lower-cased
-//! copy of the buffer (the regex crate's for up to 64 atoms, a shift-or search beyond) finds
-//! candidate lines, so lines no rule can match are never parsed.
+//! Every rule yields atoms (see [`sigma::atoms`]); one caseless multi-literal search over the
+//! raw buffer (Teddy for up to 64 atoms, a shift-or search beyond) finds candidate lines, so
+//! lines no rule can match are never parsed.
 
 mod fdr;
 pub mod pack;
 pub mod sigma;
+mod teddy;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::bytes::Regex;
 
 use crate::record::Record;
 use sigma::atoms::{rule_atoms, Atom, AtomSet};
@@ -20,7 +20,7 @@ use sigma::Rule;
 pub enum Prefilter {
     /// No rule is loaded: no line is a candidate.
     Nothing,
-    /// A line is a candidate when this finds an atom in it once in ASCII lower case.
+    /// A line is a candidate when this finds an atom in it, ignoring ASCII case.
     Atoms(AtomSearcher),
     /// Some rule has no atoms: every line is a candidate.
     Everything,
@@ -123,75 +123,92 @@ impl Detector {
     }
 }
 
-/// Finds atoms in lower-cased text: plain literals for speed (the regex crate's SIMD
-/// literal search), then whole-value atoms checked for separators around them.
+/// Finds atoms in raw text, ignoring ASCII case, in one pass (no lower-cased copy): a caseless
+/// Teddy for up to 64 literals, a caseless shift-or search beyond. Whole-value atoms are then
+/// checked for separators around them. The same pass finds lines that start with `#` (W3C
+/// directives), so a log with a header needs no second search.
 #[derive(Debug, Clone)]
 pub struct AtomSearcher {
-    regex: Regex,
-    /// Over 64 atoms (where the regex crate leaves its SIMD search), a shift-or search over
-    /// all but the last bytes of a buffer; the regex takes the tail.
-    fdr: Option<Box<fdr::Fdr>>,
-    /// Texts that count only as whole values.
-    whole_only: Vec<Vec<u8>>,
+    search: LiteralSearch,
+    /// Per literal: it counts only as a whole value.
+    whole_only: Vec<bool>,
+    /// The literal that marks a line starting with `#`.
+    directive: usize,
 }
 
-/// Atoms from which the shift-or search takes over from the regex.
-const FDR_FROM_ATOMS: usize = 65;
+/// The multi-literal search behind [`AtomSearcher`].
+#[derive(Debug, Clone)]
+enum LiteralSearch {
+    Teddy(Box<teddy::Teddy>),
+    Fdr(Box<fdr::Fdr>),
+}
+
+/// What [`AtomSearcher::find_at`] met first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtomHit {
+    /// An atom of some rule starts here.
+    Atom(usize),
+    /// A line starting with `#` starts here.
+    Directive(usize),
+}
+
+/// Literals from which the shift-or search takes over from Teddy (whose 8 buckets pass too
+/// many positions beyond that).
+const FDR_FROM_LITERALS: usize = 65;
+
+/// The newline and `#` that start a directive line.
+const DIRECTIVE_MARK: &[u8] = b"\n#";
 
 impl AtomSearcher {
     fn new(atoms: &[Atom]) -> AtomSearcher {
-        let mut ordered: Vec<&Atom> = atoms.iter().collect();
-        // Leftmost-first: at one position a plain atom is preferred, so rejecting a
-        // whole-value match there never hides a plain one.
-        ordered.sort_by_key(|a| a.whole_value);
-        let mut whole_only: Vec<Vec<u8>> = ordered
-            .iter()
-            .filter(|a| a.whole_value)
-            .map(|a| a.text.clone())
-            .filter(|t| !atoms.iter().any(|a| !a.whole_value && &a.text == t))
-            .collect();
-        whole_only.sort();
-        whole_only.dedup();
-        let body: Vec<String> = ordered.iter().map(|a| escape(&a.text)).collect();
-        let regex = Regex::new(&format!("(?-u:{})", body.join("|")))
-            .expect("escaped literals always compile");
-        let mut texts: Vec<Vec<u8>> = atoms.iter().map(|a| a.text.clone()).collect();
+        let mut texts: Vec<Vec<u8>> = atoms.iter().map(|a| a.text.to_ascii_lowercase()).collect();
         texts.sort();
         texts.dedup();
-        let usable = texts.len() >= FDR_FROM_ATOMS && texts.iter().all(|t| !t.is_empty());
+        // A text is whole-only when every atom with it is a whole value.
+        let whole_only: Vec<bool> = texts
+            .iter()
+            .map(|t| {
+                atoms
+                    .iter()
+                    .filter(|a| a.text.eq_ignore_ascii_case(t))
+                    .all(|a| a.whole_value)
+            })
+            .chain([false])
+            .collect();
+        let directive = texts.len();
+        texts.push(DIRECTIVE_MARK.to_vec());
+        let search = if texts.len() >= FDR_FROM_LITERALS {
+            LiteralSearch::Fdr(Box::new(fdr::Fdr::new(&texts)))
+        } else {
+            LiteralSearch::Teddy(Box::new(teddy::Teddy::new(&texts)))
+        };
         AtomSearcher {
-            regex,
-            fdr: usable.then(|| Box::new(fdr::Fdr::new(&texts))),
+            search,
             whole_only,
+            directive,
         }
     }
 
-    /// Start of the first atom at or after `from` in `lowered` (text in ASCII lower case).
-    pub fn find_at(&self, lowered: &[u8], mut from: usize) -> Option<usize> {
-        if let Some(fdr) = &self.fdr {
-            let accept = |start: usize, len: usize| self.accepts(lowered, start, start + len);
-            if let Some(start) = fdr.find_accepted(lowered, from, &accept) {
-                return Some(start);
-            }
-            from = from.max(fdr::tail_start(lowered.len()));
-        }
-        loop {
-            let m = self.regex.find_at(lowered, from)?;
-            if self.accepts(lowered, m.start(), m.end()) {
-                return Some(m.start());
-            }
-            from = m.start() + 1;
-        }
+    /// The first atom or directive line at or after `from` in `text` (raw bytes). Hits on
+    /// one line may come a few bytes out of order, but never before a hit on an earlier line.
+    pub fn find_at(&self, text: &[u8], from: usize) -> Option<AtomHit> {
+        let mut accept = |start: usize, id: usize| self.accepts(text, start, id);
+        let (start, id) = match &self.search {
+            LiteralSearch::Teddy(t) => t.find(text, from, &mut accept),
+            LiteralSearch::Fdr(f) => f.find(text, from, &mut accept),
+        }?;
+        Some(if id == self.directive {
+            AtomHit::Directive(start + 1)
+        } else {
+            AtomHit::Atom(start)
+        })
     }
 
-    fn accepts(&self, text: &[u8], start: usize, end: usize) -> bool {
-        if self
-            .whole_only
-            .binary_search_by(|w| w.as_slice().cmp(&text[start..end]))
-            .is_err()
-        {
+    fn accepts(&self, text: &[u8], start: usize, id: usize) -> bool {
+        if !self.whole_only[id] {
             return true;
         }
+        let end = start + self.literal_len(id);
         let before = start.checked_sub(1).map(|i| text[i]);
         let after = text.get(end).copied();
         before.is_none_or(|b| matches!(b, b'\n' | b' ' | b'\t' | b'\r' | b'"' | b',' | b'[' | b'?'))
@@ -202,19 +219,13 @@ impl AtomSearcher {
                 )
             })
     }
-}
 
-/// The atom as a regex matching its bytes exactly.
-fn escape(text: &[u8]) -> String {
-    text.iter()
-        .map(|&b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("\\x{b:02x}")
-            }
-        })
-        .collect()
+    fn literal_len(&self, id: usize) -> usize {
+        match &self.search {
+            LiteralSearch::Teddy(t) => t.literal_len(id),
+            LiteralSearch::Fdr(f) => f.literal_len(id),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -234,11 +245,13 @@ mod tests {
         let Prefilter::Atoms(atoms) = d.prefilter() else {
             panic!("expected atoms")
         };
-        let re = |text: &[u8]| atoms.find_at(text, 0).is_some();
+        let re = |text: &[u8]| matches!(atoms.find_at(text, 0), Some(AtomHit::Atom(_)));
         assert!(re(b"get /default.ida?xxx"));
-        assert!(
-            !re(b"GET /DEFAULT.IDA?XXX"),
-            "atoms are searched in lower case"
+        assert!(re(b"GET /DEFAULT.IDA?XXX"), "atoms are searched caselessly");
+        assert!(re(b"1.2.3.4 SEARCH /x 200"));
+        assert_eq!(
+            atoms.find_at(b"x\n#Fields: date\n", 0),
+            Some(AtomHit::Directive(2))
         );
         // The WebDAV rule's method is a whole value: a page called /search.asp is no candidate.
         assert!(re(b"1.2.3.4 search /x 200"));
@@ -248,8 +261,16 @@ mod tests {
         assert!(!re(b"GET /index.html HTTP/1.0"));
     }
 
+    /// The line of a hit (newlines before it).
+    fn hit_line(text: &[u8], hit: Option<AtomHit>) -> Option<(usize, bool)> {
+        hit.map(|h| match h {
+            AtomHit::Atom(at) => (text[..at].iter().filter(|&&b| b == b'\n').count(), false),
+            AtomHit::Directive(at) => (text[..at].iter().filter(|&&b| b == b'\n').count(), true),
+        })
+    }
+
     #[test]
-    fn the_shift_or_search_finds_what_the_regex_finds() {
+    fn the_shift_or_search_finds_the_lines_teddy_finds() {
         let mut atoms: Vec<Atom> = (0..90)
             .map(|i| Atom {
                 text: format!("/x{i:02}/y").into_bytes(),
@@ -263,20 +284,22 @@ mod tests {
             });
         }
         let with_fdr = AtomSearcher::new(&atoms);
-        assert!(with_fdr.fdr.is_some());
-        let regex_only = AtomSearcher {
-            fdr: None,
+        assert!(matches!(with_fdr.search, LiteralSearch::Fdr(_)));
+        let with_teddy = AtomSearcher {
+            search: LiteralSearch::Teddy(Box::new(teddy::Teddy::new(&literal_texts(&atoms)))),
             ..with_fdr.clone()
         };
-        let pieces: [&[u8]; 8] = [
+        let pieces: [&[u8]; 10] = [
             b"/search.asp ",
-            b" search /",
-            b"/x17/y",
+            b" SEARCH /",
+            b"/X17/y",
             b"root.exe",
             b"a",
-            b"b",
+            b"B",
             b"zz ",
             b"\n",
+            b"\n#",
+            b"#",
         ];
         let mut seed = 7u64;
         for round in 0..400 {
@@ -289,13 +312,22 @@ mod tests {
             }
             for from in 0..text.len().min(30) {
                 assert_eq!(
-                    with_fdr.find_at(&text, from),
-                    regex_only.find_at(&text, from),
+                    hit_line(&text, with_fdr.find_at(&text, from)),
+                    hit_line(&text, with_teddy.find_at(&text, from)),
                     "{} from {from}",
                     String::from_utf8_lossy(&text)
                 );
             }
         }
+    }
+
+    /// The literals of [`AtomSearcher::new`], in its order (ids match).
+    fn literal_texts(atoms: &[Atom]) -> Vec<Vec<u8>> {
+        let mut texts: Vec<Vec<u8>> = atoms.iter().map(|a| a.text.to_ascii_lowercase()).collect();
+        texts.sort();
+        texts.dedup();
+        texts.push(DIRECTIVE_MARK.to_vec());
+        texts
     }
 
     #[test]

@@ -160,7 +160,7 @@ impl HostFacts {
                 location: label(path),
                 evidence: label(path),
                 size: digest.size,
-                sha256: Some(digest.sha256),
+                sha256: digest.sha256,
             }),
         }
     }
@@ -198,13 +198,13 @@ impl HostFacts {
             let Some((_, digest)) = self.read(&path, "deep-candidate") else {
                 continue;
             };
-            if is_eml || cmd.iter().any(|(_, h)| *h == digest.sha256) {
+            if is_eml || cmd.iter().any(|(_, h)| digest.sha256.as_ref() == Some(h)) {
                 self.files.push(FileFact {
                     role,
                     location: label(&path),
                     evidence: label(&path),
                     size: digest.size,
-                    sha256: Some(digest.sha256),
+                    sha256: digest.sha256,
                 });
             }
         }

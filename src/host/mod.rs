@@ -81,7 +81,7 @@ pub fn sweep(spec: &HostSpec, options: SweepOptions) -> HostReport {
                 host: Some(host.clone()),
                 path: path.clone(),
                 role: Some(role.clone()),
-                sha256: Some(digest.sha256.clone()),
+                sha256: digest.sha256.clone(),
                 size: Some(digest.size),
                 stream: None,
             })

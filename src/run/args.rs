@@ -306,6 +306,11 @@ pub struct ScanArgs {
     /// Report every rule that hit a line, not only the most specific built-in family.
     #[arg(long)]
     pub all_hits: bool,
+    /// `sha256`: record the SHA-256 of every log, capture and table read (chain of
+    /// custody). `none`: sizes only, for evidence already hashed at acquisition (host
+    /// evidence files are always hashed: their checks compare contents).
+    #[arg(long, value_enum, value_name = "HOW", default_value = "sha256")]
+    pub hash: crate::source::HashChoice,
     /// Longest part of a line that is checked; the rest is counted.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_line: usize,

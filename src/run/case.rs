@@ -193,7 +193,7 @@ fn input_record(report: &InputReport) -> InputRecord {
         host: report.network.as_ref().and_then(|n| n.host.clone()),
         path: report.path.clone(),
         role: None,
-        sha256: report.digest.as_ref().map(|d| d.sha256.clone()),
+        sha256: report.digest.as_ref().and_then(|d| d.sha256.clone()),
         size: report.digest.as_ref().map(|d| d.size),
         stream: Some(StreamFacts {
             compression: report.compression.name().to_string(),

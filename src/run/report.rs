@@ -2,6 +2,7 @@
 //! events are replayed into the chosen sink in the order the scan emitted them, so the output
 //! is the same bytes the scan wrote.
 
+use crate::source::HashChoice;
 use std::io::{self, IsTerminal};
 use std::net::IpAddr;
 
@@ -149,16 +150,26 @@ pub fn replay(db: &Connection, sink: &mut dyn Sink) -> Result<RunTotals, ReplayE
 }
 
 fn run_row(db: &Connection) -> Result<(RunInfo, RunTotals), CaseError> {
-    let (version, arguments, started, sha, totals): (
+    let (version, arguments, started, sha, totals, input_hash): (
         String,
         String,
         Option<String>,
         String,
         String,
+        String,
     ) = db.query_row(
-        "SELECT version, arguments, started, rule_pack_sha256, totals FROM run",
+        "SELECT version, arguments, started, rule_pack_sha256, totals, input_hash FROM run",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
     )?;
     let info = RunInfo {
         version,
@@ -166,6 +177,11 @@ fn run_row(db: &Connection) -> Result<(RunInfo, RunTotals), CaseError> {
         started: started.as_deref().and_then(Timestamp::parse),
         rule_pack_sha256: sha,
         rules: Vec::new(),
+        input_hash: if input_hash == HashChoice::None.name() {
+            HashChoice::None
+        } else {
+            HashChoice::Sha256
+        },
     };
     Ok((info, serde_json::from_str(&totals)?))
 }

@@ -49,7 +49,11 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     } else {
         args.internal.clone()
     };
-    let mut case = Case::begin(sinks, &run_info(&detector), Aggregator::new(internal));
+    let mut case = Case::begin(
+        sinks,
+        &run_info(&detector, args.hash),
+        Aggregator::new(internal),
+    );
     case.problems(problems);
     options.progress = console.start_progress(args.progress, &inputs);
     scan_all(&inputs, &detector, &options, |report| {
@@ -106,7 +110,7 @@ fn check_scan_outputs(args: &ScanArgs) -> Result<(), RunError> {
 }
 
 /// What the run is, for the sinks' `begin`: version, arguments, start, rules.
-fn run_info(detector: &Detector) -> RunInfo {
+fn run_info(detector: &Detector, input_hash: crate::source::HashChoice) -> RunInfo {
     let started = chrono::Utc::now().fixed_offset();
     RunInfo {
         version: LONG_VERSION.lines().next().unwrap_or_default().to_string(),
@@ -125,6 +129,7 @@ fn run_info(detector: &Detector) -> RunInfo {
                 source_sha256: r.source_sha256.clone(),
             })
             .collect(),
+        input_hash,
     }
 }
 
@@ -153,6 +158,7 @@ fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOp
         spread_window_secs: args.spread_window.max(1),
         split_min_bytes: args.split_min_bytes.max(1),
         progress: None,
+        hash: args.hash,
     }
 }
 

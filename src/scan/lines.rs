@@ -5,14 +5,14 @@
 use std::io::{self, Read};
 
 use super::ScanOptions;
-use crate::detect::{Detector, Prefilter};
+use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{keep_most_specific, request_finding, LinePosition};
 use crate::model::Finding;
 use crate::record::{ParseContext, Parser, Record};
 use crate::source::aligned::{round_to_page, AlignedBuffer};
 
 /// Bytes asked of each `read`.
-const READ_SIZE: usize = 1 << 20;
+const READ_SIZE: usize = 1 << 17;
 
 /// Figures about one scanned input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,8 +34,6 @@ pub struct LineScanner<'d> {
     pub max_line: usize,
     /// Report every rule that hit a line, not only the most specific built-in family.
     pub all_hits: bool,
-    /// Scratch space: the region in ASCII lower case, for the prefilter.
-    pub lowered: Vec<u8>,
     /// When set, candidate and directive lines are kept for later instead of parsed: a
     /// chunk in the middle of a W3C file does not know the `#Fields` layout in force.
     pub recording: Option<Recording>,
@@ -135,7 +133,6 @@ impl<'d> LineScanner<'d> {
             path,
             max_line: options.max_line,
             all_hits: options.all_hits,
-            lowered: Vec::new(),
             recording: None,
         }
     }
@@ -265,39 +262,32 @@ impl<'d> LineScanner<'d> {
             }
             Prefilter::Atoms(atoms) => {
                 let wants_directives = self.parser.wants_directives();
-                // Atoms are searched case-sensitively in a lower-cased copy: a case-folding
-                // regex over many literals ran 4x slower than this copy plus plain search.
-                let mut lowered = std::mem::take(&mut self.lowered);
-                lower_into(region, &mut lowered);
-                let find_hit = |from: usize| atoms.find_at(&lowered, from);
-                let find_directive = |from: usize| {
-                    if wants_directives {
-                        next_directive(region, from)
-                    } else {
-                        None
-                    }
-                };
-                // Each search runs again only once the loop has passed its last answer, so
-                // every byte is searched once by each.
-                let mut hit = find_hit(0);
-                let mut directive = find_directive(0);
-                while let Some(event) = [hit, directive].into_iter().flatten().min() {
-                    let start = memchr::memrchr(b'\n', &region[..event]).map_or(0, |p| p + 1);
+                // A region starts at a line start: a directive there has no newline before it.
+                let mut event = (wants_directives && region.first() == Some(&b'#')).then_some(0);
+                let mut pos = 0;
+                loop {
+                    let start = match event.take() {
+                        Some(start) => start,
+                        None => match atoms.find_at(region, pos) {
+                            None => break,
+                            Some(AtomHit::Atom(at)) => at,
+                            Some(AtomHit::Directive(at)) if wants_directives => at,
+                            Some(AtomHit::Directive(at)) => {
+                                pos = at;
+                                continue;
+                            }
+                        },
+                    };
+                    let line_start = memchr::memrchr(b'\n', &region[..start]).map_or(0, |p| p + 1);
                     let end =
-                        memchr::memchr(b'\n', &region[event..]).map_or(region.len(), |e| event + e);
-                    self.scan_span(region, start..end, &mut walker, at, out);
-                    let pos = end + 1;
-                    if pos >= region.len() {
+                        memchr::memchr(b'\n', &region[start..]).map_or(region.len(), |e| start + e);
+                    self.scan_span(region, line_start..end, &mut walker, at, out);
+                    // From the newline itself: a directive's mark is that newline and its `#`.
+                    pos = end;
+                    if pos + 1 >= region.len() {
                         break;
                     }
-                    if hit.is_some_and(|h| h < pos) {
-                        hit = find_hit(pos);
-                    }
-                    if directive.is_some_and(|d| d < pos) {
-                        directive = find_directive(pos);
-                    }
                 }
-                self.lowered = lowered;
             }
         }
         walker.line_at(region.len()) - at.line
@@ -364,14 +354,6 @@ pub fn parse_line<'l>(
     Some(parser.parse(line, ctx))
 }
 
-/// `dst` becomes `src` in ASCII lower case (a loop the compiler vectorises).
-fn lower_into(src: &[u8], dst: &mut Vec<u8>) {
-    dst.resize(src.len(), 0);
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = s.to_ascii_lowercase();
-    }
-}
-
 /// Counts newlines lazily, so each byte of a region is counted once.
 struct RegionWalker<'r> {
     region: &'r [u8],
@@ -390,14 +372,6 @@ impl RegionWalker<'_> {
         }
         self.line
     }
-}
-
-/// Start of the next line at or after `pos` that begins with `#`.
-fn next_directive(region: &[u8], pos: usize) -> Option<usize> {
-    if region.get(pos) == Some(&b'#') && (pos == 0 || region[pos - 1] == b'\n') {
-        return Some(pos);
-    }
-    memchr::memmem::find(&region[pos..], b"\n#").map(|i| pos + i + 1)
 }
 
 pub fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {

@@ -48,6 +48,8 @@ pub struct ScanOptions {
     pub split_min_bytes: u64,
     /// Where the bytes read are counted for a progress display.
     pub progress: Option<std::sync::Arc<source::Progress>>,
+    /// Whether inputs are hashed as they are read.
+    pub hash: source::HashChoice,
 }
 
 impl ScanOptions {
@@ -72,6 +74,7 @@ impl Default for ScanOptions {
             spread_window_secs: crate::net::spread::SpreadOptions::default().window_secs,
             split_min_bytes: split::MIN_SPLIT_BYTES,
             progress: None,
+            hash: source::HashChoice::Sha256,
         }
     }
 }
@@ -169,7 +172,7 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
         }
     }
     let mut report = InputReport::new(input.label());
-    let mut opened = match source::open_counted(input, options.progress.as_ref()) {
+    let mut opened = match source::open_counted(input, options.progress.as_ref(), options.hash) {
         Ok(o) => o,
         Err(e) => {
             let detail = describe_io(&e);

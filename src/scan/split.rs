@@ -24,7 +24,8 @@ use crate::finding::LinePosition;
 use crate::model::Finding;
 use crate::record::{LogFormat, Parser};
 use crate::source::{
-    describe_io, digest_of_file, open_read_only, Compression, Counted, Severity, Side,
+    describe_io, digest_of_file, open_read_only, Compression, Counted, Digest, HashChoice,
+    Severity, Side,
 };
 
 /// Files smaller than this are scanned the usual way (the default of
@@ -68,7 +69,10 @@ pub fn scan_split(
     report.format = Some(format);
     let scan = || scan_chunks(path, &ranges, format, detector, options, label);
     let hash = || digest_of_file(&file, size);
-    let (digest, parts) = if options.threads > 1 {
+    let (digest, parts) = if options.hash == HashChoice::None {
+        let digest = Ok(Digest { sha256: None, size });
+        (digest, scan())
+    } else if options.threads > 1 {
         // The hash is one task among the chunks: a third thread on two cores ran slower.
         rayon::join(hash, scan)
     } else {

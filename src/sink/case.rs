@@ -16,7 +16,7 @@ use crate::model::{Problem, ProblemKind};
 pub const SCHEMA: &str = "
 CREATE TABLE run (
     version TEXT, arguments TEXT, started TEXT, finished TEXT,
-    rule_pack_sha256 TEXT, totals TEXT
+    rule_pack_sha256 TEXT, totals TEXT, input_hash TEXT NOT NULL DEFAULT 'sha256'
 );
 CREATE TABLE rules (
     id TEXT, title TEXT, level TEXT, family TEXT, source TEXT, source_sha256 TEXT
@@ -126,12 +126,14 @@ impl Sink for CaseSink {
     fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
         let db = self.db()?;
         db.execute(
-            "INSERT INTO run (version, arguments, started, rule_pack_sha256) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO run (version, arguments, started, rule_pack_sha256, input_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 run.version,
                 json(&run.arguments)?,
                 run.started.map(|t| t.rfc3339()),
-                run.rule_pack_sha256
+                run.rule_pack_sha256,
+                run.input_hash.name()
             ],
         )
         .map_err(to_io)?;

@@ -36,6 +36,9 @@ pub struct RunInfo {
     /// SHA-256 of the built-in rule pack, and the rules loaded.
     pub rule_pack_sha256: String,
     pub rules: Vec<RuleInfo>,
+    /// Whether logs, captures and tables were hashed as they were read (`--hash`).
+    #[serde(default)]
+    pub input_hash: crate::source::HashChoice,
 }
 
 /// One loaded rule.

@@ -9,8 +9,40 @@ use sha2::{Digest as _, Sha256};
 /// SHA-256 (hex) and size in bytes of one input as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Digest {
-    pub sha256: String,
+    /// None when the run was asked not to hash (`--hash none`).
+    pub sha256: Option<String>,
     pub size: u64,
+}
+
+/// Whether the stored bytes of logs, captures and tables are hashed as they are read.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HashChoice {
+    /// SHA-256 of every input (chain of custody).
+    #[default]
+    Sha256,
+    /// Sizes only: for evidence already hashed at acquisition.
+    None,
+}
+
+impl HashChoice {
+    /// The name used on the command line and in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashChoice::Sha256 => "sha256",
+            HashChoice::None => "none",
+        }
+    }
 }
 
 /// Bytes hashed on the reading thread before hashing moves to a helper thread: small
@@ -28,13 +60,15 @@ pub struct HashingReader<R> {
 
 /// Where the hashing happens.
 enum Hasher {
+    /// Counting only.
+    Off,
     Inline(Sha256),
     Helper {
         chunks: SyncSender<Vec<u8>>,
         spare: Receiver<Vec<u8>>,
         done: JoinHandle<Sha256>,
     },
-    Finished(String),
+    Finished(Option<String>),
 }
 
 impl Hasher {
@@ -73,15 +107,16 @@ impl Hasher {
         }
     }
 
-    fn finish(&mut self) -> String {
-        let hasher = std::mem::replace(self, Hasher::Finished(String::new()));
+    fn finish(&mut self) -> Option<String> {
+        let hasher = std::mem::replace(self, Hasher::Finished(None));
         let hex_digest = match hasher {
-            Hasher::Inline(h) => hex(&h.finalize()),
+            Hasher::Off => None,
+            Hasher::Inline(h) => Some(hex(&h.finalize())),
             Hasher::Helper { chunks, done, .. } => {
                 drop(chunks);
                 match done.join() {
-                    Ok(h) => hex(&h.finalize()),
-                    Err(_) => String::from("(hashing failed)"),
+                    Ok(h) => Some(hex(&h.finalize())),
+                    Err(_) => Some(String::from("(hashing failed)")),
                 }
             }
             Hasher::Finished(d) => d,
@@ -92,12 +127,21 @@ impl Hasher {
 }
 
 impl<R: Read> HashingReader<R> {
-    /// Wraps `inner`.
+    /// Wraps `inner`, hashing what is read through it.
     pub fn new(inner: R) -> Self {
+        Self::with_choice(inner, HashChoice::Sha256)
+    }
+
+    /// Wraps `inner`; with [`HashChoice::None`] it only counts the bytes.
+    pub fn with_choice(inner: R, choice: HashChoice) -> Self {
+        let hasher = match choice {
+            HashChoice::Sha256 => Hasher::Inline(Sha256::new()),
+            HashChoice::None => Hasher::Off,
+        };
         HashingReader {
             inner,
             size: 0,
-            hasher: Hasher::Inline(Sha256::new()),
+            hasher,
         }
     }
 
@@ -123,7 +167,7 @@ impl Digest {
     /// The digest of bytes already in memory.
     pub fn of_bytes(bytes: &[u8]) -> Digest {
         Digest {
-            sha256: hex(&Sha256::digest(bytes)),
+            sha256: Some(hex(&Sha256::digest(bytes))),
             size: bytes.len() as u64,
         }
     }
@@ -154,7 +198,7 @@ pub fn digest_of_file(file: &std::fs::File, size: u64) -> io::Result<Digest> {
         at += n as u64;
     }
     Ok(Digest {
-        sha256: hex(&hasher.finalize()),
+        sha256: Some(hex(&hasher.finalize())),
         size: at,
     })
 }
@@ -164,14 +208,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn without_hashing_only_the_size_is_kept() {
+        let mut r = HashingReader::with_choice(&b"abc"[..], HashChoice::None);
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        assert_eq!(
+            r.finish(),
+            Digest {
+                sha256: None,
+                size: 3
+            }
+        );
+    }
+
+    #[test]
     fn digest_of_known_input() {
         let mut r = HashingReader::new(&b"abc"[..]);
         io::copy(&mut r, &mut io::sink()).unwrap();
         let d = r.finish();
         assert_eq!(d.size, 3);
         assert_eq!(
-            d.sha256,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            d.sha256.as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         );
     }
 
@@ -183,7 +240,7 @@ mod tests {
         let mut r = HashingReader::new(&data[..]);
         let mut buf = vec![0; 100_000];
         while r.read(&mut buf).unwrap() > 0 {}
-        let expected = hex(&Sha256::digest(&data));
+        let expected = Some(hex(&Sha256::digest(&data)));
         let d = r.finish();
         assert_eq!((d.sha256, d.size), (expected, data.len() as u64));
     }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::model::{Problem, ProblemKind, Severity};
 pub use files::{decompressed, head_decoded, list_dir, read_whole, DirEntryInfo, EntryKind};
-pub use hashing::{digest_of_file, Digest, HashingReader};
+pub use hashing::{digest_of_file, Digest, HashChoice, HashingReader};
 pub use progress::{Counted, Progress, Side};
 pub use text::{utf16_encoding, utf16le_text, Utf16Reader};
 pub use walk::{expand, WalkOptions};
@@ -134,11 +134,15 @@ impl Opened {
 
 /// Opens an input read-only, without changing its access time where the system allows.
 pub fn open(input: &Input) -> io::Result<Opened> {
-    open_counted(input, None)
+    open_counted(input, None, HashChoice::Sha256)
 }
 
-/// [`open`], adding the stored and decoded bytes read to `progress`.
-pub fn open_counted(input: &Input, progress: Option<&Arc<Progress>>) -> io::Result<Opened> {
+/// [`open`], adding the stored and decoded bytes read to `progress`, and hashing them or not.
+pub fn open_counted(
+    input: &Input,
+    progress: Option<&Arc<Progress>>,
+    hash: HashChoice,
+) -> io::Result<Opened> {
     let file: Box<dyn Read + Send> = match input {
         Input::File(path) => Box::new(open_read_only(path)?),
         Input::Stdin => Box::new(io::stdin()),
@@ -147,7 +151,7 @@ pub fn open_counted(input: &Input, progress: Option<&Arc<Progress>>) -> io::Resu
         Some(p) => Box::new(Counted::new(file, p.clone(), Side::Stored)),
         None => file,
     };
-    let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::new(file)));
+    let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::with_choice(file, hash)));
     let mut buffered = BufReader::with_capacity(256 * 1024, SharedReader(raw.clone()));
     let compression = Compression::sniff(buffered.fill_buf()?);
     let reader = compression.decoder(buffered)?;

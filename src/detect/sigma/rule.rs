@@ -205,7 +205,9 @@ impl Rule {
             family: doc["family"].as_str().map(str::to_string),
             confidence: doc["confidence"].as_str().map(str::to_string),
             source: source.to_string(),
-            source_sha256: crate::source::Digest::of_bytes(text.as_bytes()).sha256,
+            source_sha256: crate::source::Digest::of_bytes(text.as_bytes())
+                .sha256
+                .unwrap_or_default(),
             logsource,
             unknown_fields,
             selection_names: names,

@@ -46,6 +46,8 @@ pub struct SummarySink<W: Write> {
     traces: BTreeMap<u64, Finding>,
     verdicts: Vec<Verdict>,
     problems: Vec<Problem>,
+    /// The run was asked not to hash its inputs.
+    unhashed: bool,
 }
 
 impl<W: Write> SummarySink<W> {
@@ -59,6 +61,7 @@ impl<W: Write> SummarySink<W> {
             traces: BTreeMap::new(),
             verdicts: Vec::new(),
             problems: Vec::new(),
+            unhashed: false,
         }
     }
 
@@ -187,6 +190,10 @@ impl<W: Write> SummarySink<W> {
         );
         writeln!(self.out)?;
         self.paragraph(&line, "", "")?;
+        if self.unhashed {
+            let line = self.messages.get("inputs-not-hashed", &[]);
+            self.paragraph(&line, "", "")?;
+        }
         if totals.hosts > 0 {
             let line = self.messages.get(
                 "hosts-line",
@@ -230,6 +237,11 @@ impl<W: Write> SummarySink<W> {
 }
 
 impl<W: Write> Sink for SummarySink<W> {
+    fn begin(&mut self, run: &super::RunInfo) -> io::Result<()> {
+        self.unhashed = run.input_hash == crate::source::HashChoice::None;
+        Ok(())
+    }
+
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         match &f.evidence {
             Evidence::Request(_) => {

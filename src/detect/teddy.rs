@@ -1,0 +1,405 @@
+//! A caseless search for a few dozen literals in one pass over the raw bytes, after
+//! Hyperscan's Teddy: no lower-cased copy of the text is made.
+//!
+//! Each literal has a fingerprint: three of its bytes at some offset. A literal belongs to one
+//! of 8 buckets; for each fingerprint byte `k`, two 16-entry tables (indexed by the low and
+//! the high nibble of a text byte) say which buckets allow that byte there. ASCII letters
+//! allow both cases: they share their low nibble, so only the high-nibble table grows. With
+//! AVX2, 32 positions are judged at once by six byte shuffles; positions where a bucket
+//! passes every fingerprint byte are then compared in full, caselessly.
+//!
+//! Fingerprints are taken where a literal has its least common bytes, so `/default.ida`
+//! waits on `.id`, not on `/de`, which benign paths are full of.
+
+/// Buckets (one bit each in a table entry).
+const BUCKETS: usize = 8;
+/// Fingerprint bytes per literal.
+const WIDTH: usize = 3;
+
+/// One literal in a bucket.
+#[derive(Debug, Clone)]
+struct Member {
+    /// In ASCII lower case.
+    text: Vec<u8>,
+    /// Where its fingerprint starts within it.
+    offset: usize,
+    /// Its index among the literals given to [`Teddy::new`].
+    id: usize,
+}
+
+/// The compiled search.
+#[derive(Debug, Clone)]
+pub struct Teddy {
+    /// `lo[k][n]`: buckets allowing a byte with low nibble `n` as fingerprint byte `k`.
+    lo: [[u8; 16]; WIDTH],
+    hi: [[u8; 16]; WIDTH],
+    /// Buckets with a literal shorter than `k + 1` bytes (any byte, or none, passes there).
+    wild: [u8; WIDTH],
+    members: [Vec<Member>; BUCKETS],
+    /// Literal lengths, by id.
+    lengths: Vec<usize>,
+    avx2: bool,
+}
+
+impl Teddy {
+    /// Compiles non-empty `literals`, compared ignoring ASCII case.
+    pub fn new(literals: &[Vec<u8>]) -> Teddy {
+        let mut members: Vec<Member> = literals
+            .iter()
+            .enumerate()
+            .map(|(id, text)| {
+                let text = text.to_ascii_lowercase();
+                Member {
+                    offset: fingerprint_offset(&text),
+                    text,
+                    id,
+                }
+            })
+            .collect();
+        members.sort_by(|a, b| a.fingerprint().cmp(b.fingerprint()).then(a.id.cmp(&b.id)));
+        let mut teddy = Teddy {
+            lo: [[0; 16]; WIDTH],
+            hi: [[0; 16]; WIDTH],
+            wild: [0; WIDTH],
+            members: Default::default(),
+            lengths: literals.iter().map(Vec::len).collect(),
+            avx2: avx2_available(),
+        };
+        for member in members {
+            let bucket = teddy.cheapest_bucket(member.fingerprint());
+            teddy.allow(bucket, member.fingerprint());
+            teddy.members[bucket].push(member);
+        }
+        teddy
+    }
+
+    /// The bucket whose tables would pass the fewest more positions with `fingerprint` in
+    /// them. The nibble tables let through every mix of the nibbles a bucket allows, so
+    /// unlike fingerprints in one bucket pass far more than either alone.
+    fn cheapest_bucket(&self, fingerprint: &[u8]) -> usize {
+        (0..BUCKETS)
+            .min_by_key(|&bucket| {
+                let mut with = self.clone();
+                with.allow(bucket, fingerprint);
+                with.pass_weight(bucket) - self.pass_weight(bucket)
+            })
+            .unwrap_or(0)
+    }
+
+    /// How often a bucket's tables pass a position of a typical log, in relative units: the
+    /// product over fingerprint bytes of the commonness of the bytes allowed.
+    fn pass_weight(&self, bucket: usize) -> u64 {
+        let bit = 1u8 << bucket;
+        (0..WIDTH)
+            .map(|k| {
+                (0..=255u8)
+                    .filter(|&b| {
+                        self.lo[k][usize::from(b & 0x0f)] & self.hi[k][usize::from(b >> 4)] & bit
+                            != 0
+                    })
+                    .map(|b| u64::from(commonness(b)))
+                    .sum::<u64>()
+            })
+            .product()
+    }
+
+    /// Length of the literal `id`.
+    pub fn literal_len(&self, id: usize) -> usize {
+        self.lengths[id]
+    }
+
+    fn allow(&mut self, bucket: usize, fingerprint: &[u8]) {
+        let bit = 1u8 << bucket;
+        for k in 0..WIDTH {
+            match fingerprint.get(k) {
+                Some(&b) => {
+                    for variant in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                        self.lo[k][usize::from(variant & 0x0f)] |= bit;
+                        self.hi[k][usize::from(variant >> 4)] |= bit;
+                    }
+                }
+                None => {
+                    self.wild[k] |= bit;
+                    self.lo[k].iter_mut().for_each(|e| *e |= bit);
+                    self.hi[k].iter_mut().for_each(|e| *e |= bit);
+                }
+            }
+        }
+    }
+
+    /// A literal starting at or after `from` that `accept(start, id)` takes, and its start.
+    ///
+    /// Positions are tried in the order of the literals' fingerprints, not of their starts:
+    /// two hits a few bytes apart may come out of order, but a literal (which holds no line
+    /// break) on an earlier line always comes first.
+    pub fn find(
+        &self,
+        text: &[u8],
+        from: usize,
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU has AVX2.
+            return unsafe { self.find_avx2(text, from, accept) };
+        }
+        self.find_scalar(text, from, from, accept)
+    }
+
+    /// Tries fingerprint positions `at..` one by one.
+    fn find_scalar(
+        &self,
+        text: &[u8],
+        at: usize,
+        from: usize,
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        (at..text.len()).find_map(|p| {
+            let buckets = self.buckets_at(text, p);
+            if buckets == 0 {
+                None
+            } else {
+                self.verify(text, p, from, buckets, accept)
+            }
+        })
+    }
+
+    /// The buckets whose fingerprint tables pass the bytes at `p`.
+    fn buckets_at(&self, text: &[u8], p: usize) -> u8 {
+        (0..WIDTH).fold(0xff, |passed, k| {
+            passed
+                & match text.get(p + k) {
+                    Some(&b) => self.lo[k][usize::from(b & 0x0f)] & self.hi[k][usize::from(b >> 4)],
+                    None => self.wild[k],
+                }
+        })
+    }
+
+    /// Compares the members of `buckets` whose fingerprint would sit at `p`.
+    fn verify(
+        &self,
+        text: &[u8],
+        p: usize,
+        from: usize,
+        buckets: u8,
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        let mut remaining = buckets;
+        while remaining != 0 {
+            let bucket = remaining.trailing_zeros() as usize;
+            remaining &= remaining - 1;
+            for m in &self.members[bucket] {
+                let Some(start) = p.checked_sub(m.offset).filter(|&s| s >= from) else {
+                    continue;
+                };
+                let found = text
+                    .get(start..start + m.text.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(&m.text));
+                if found && accept(start, m.id) {
+                    return Some((start, m.id));
+                }
+            }
+        }
+        None
+    }
+
+    /// [`Teddy::find`] judging 32 positions per step.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn find_avx2(
+        &self,
+        text: &[u8],
+        from: usize,
+        accept: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        use std::arch::x86_64::*;
+        let table = |t: &[u8; 16]| {
+            // SAFETY: `t` holds 16 bytes, the size of the unaligned load.
+            let half = unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
+            _mm256_broadcastsi128_si256(half)
+        };
+        let lo = [table(&self.lo[0]), table(&self.lo[1]), table(&self.lo[2])];
+        let hi = [table(&self.hi[0]), table(&self.hi[1]), table(&self.hi[2])];
+        let low_nibble = _mm256_set1_epi8(0x0f);
+        let mut p = from;
+        while p + 32 + WIDTH - 1 <= text.len() {
+            let mut passed = _mm256_set1_epi8(-1);
+            for k in 0..WIDTH {
+                // SAFETY: p + k + 32 <= text.len() by the loop condition.
+                let bytes = unsafe { _mm256_loadu_si256(text.as_ptr().add(p + k).cast()) };
+                let low = _mm256_and_si256(bytes, low_nibble);
+                let high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_nibble);
+                let allowed = _mm256_and_si256(
+                    _mm256_shuffle_epi8(lo[k], low),
+                    _mm256_shuffle_epi8(hi[k], high),
+                );
+                passed = _mm256_and_si256(passed, allowed);
+            }
+            let none = _mm256_cmpeq_epi8(passed, _mm256_setzero_si256());
+            let mut hits = !(_mm256_movemask_epi8(none) as u32);
+            if hits != 0 {
+                let mut buckets = [0u8; 32];
+                // SAFETY: `buckets` holds 32 bytes, the size of the unaligned store.
+                unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().cast(), passed) };
+                while hits != 0 {
+                    let j = hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    if let Some(found) = self.verify(text, p + j, from, buckets[j], accept) {
+                        return Some(found);
+                    }
+                }
+            }
+            p += 32;
+        }
+        self.find_scalar(text, p, from, accept)
+    }
+}
+
+impl Member {
+    fn fingerprint(&self) -> &[u8] {
+        &self.text[self.offset..(self.offset + WIDTH).min(self.text.len())]
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_available() -> bool {
+    std::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_available() -> bool {
+    false
+}
+
+/// Where the literal's rarest bytes start (its first, for shorter literals). A letter counts
+/// twice over: both its cases pass.
+fn fingerprint_offset(text: &[u8]) -> usize {
+    if text.len() <= WIDTH {
+        return 0;
+    }
+    let weight = |b: u8| commonness(b) * if b.is_ascii_alphabetic() { 2 } else { 1 };
+    (0..=text.len() - WIDTH)
+        .min_by_key(|&o| {
+            text[o..o + WIDTH]
+                .iter()
+                .map(|&b| weight(b))
+                .product::<u32>()
+        })
+        .unwrap_or(0)
+}
+
+/// How often a byte turns up in web-server logs, roughly (higher: more often). Digits,
+/// separators and the usual letters of paths and agents are everywhere; `%`, `_`, `x` and
+/// bytes above ASCII are rare.
+fn commonness(b: u8) -> u32 {
+    const EVERYWHERE: &[u8] = b" /.-:0123456789eatoinsrhlcdmp";
+    const OFTEN: &[u8] = b"ugfwybvk=?&\"";
+    if EVERYWHERE.contains(&b) {
+        8
+    } else if OFTEN.contains(&b) {
+        4
+    } else if b.is_ascii_graphic() {
+        2
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line (count of newlines before) of the first caseless match at or after `from`.
+    fn first_line(text: &[u8], from: usize, literals: &[Vec<u8>]) -> Option<usize> {
+        (from..text.len())
+            .find(|&i| {
+                literals.iter().any(|l| {
+                    text.get(i..i + l.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(l))
+                })
+            })
+            .map(|i| text[..i].iter().filter(|&&b| b == b'\n').count())
+    }
+
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    fn literals() -> Vec<Vec<u8>> {
+        [
+            "/default.ida",
+            ".ida",
+            ".idq",
+            "xxxxxxxxxxxxxxxxxxxx",
+            "%u9090%u6858",
+            "/root.exe",
+            "cmd.exe",
+            "search",
+            "\n#",
+            "ab",
+            "q",
+            "..\u{7f}%c1%1c",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect()
+    }
+
+    #[test]
+    fn finds_the_first_line_a_naive_caseless_search_finds() {
+        let literals = literals();
+        let teddy = Teddy::new(&literals);
+        let scalar = Teddy {
+            avx2: false,
+            ..teddy.clone()
+        };
+        let alphabet = b"aAbBdDxXqQiIsS/.%u9 \n#ecmRrOoT";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..2000 {
+            let len = (next(&mut seed) % 200) as usize;
+            let mut text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next(&mut seed) % alphabet.len() as u64) as usize])
+                .collect();
+            if round % 2 == 0 && len > 30 {
+                let l = &literals[(next(&mut seed) % literals.len() as u64) as usize];
+                let at = (next(&mut seed) as usize) % (len - l.len());
+                for (i, &b) in l.iter().enumerate() {
+                    let upper = next(&mut seed) % 2 == 0;
+                    text[at + i] = if upper { b.to_ascii_uppercase() } else { b };
+                }
+            }
+            for from in [0, 1, 7, len / 2] {
+                let expected = first_line(&text, from, &literals);
+                for searcher in [&teddy, &scalar] {
+                    let got = searcher.find(&text, from, &mut |_, _| true);
+                    let got_line =
+                        got.map(|(s, _)| text[..s].iter().filter(|&&b| b == b'\n').count());
+                    assert_eq!(got_line, expected, "round {round} from {from}: {text:?}");
+                    if let Some((start, id)) = got {
+                        let l = &literals[id];
+                        assert!(start >= from);
+                        assert!(text[start..start + l.len()].eq_ignore_ascii_case(l));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_rejected_hit_is_passed_over() {
+        let teddy = Teddy::new(&[b"search".to_vec(), b"root.exe".to_vec()]);
+        let text = b"GET /SEARCH.asp x /scripts/Root.EXE?/c+dir 200 ....................";
+        let found = teddy.find(text, 0, &mut |_, id| id == 1);
+        assert_eq!(found, Some((27, 1)));
+    }
+
+    #[test]
+    fn fingerprints_avoid_common_bytes() {
+        assert_ne!(fingerprint_offset(b"/default.ida"), 0, "not on `/de`");
+        assert_eq!(fingerprint_offset(b"%u9090%u6858"), 0);
+        assert_eq!(fingerprint_offset(b"ab"), 0);
+    }
+}
