@@ -30,7 +30,11 @@ pub struct Fdr {
     /// Bit `8 * lane + bucket` set: that bucket has no literal with this pair at that lane.
     /// A fixed-size array, so an index masked to 12 bits needs no bounds check.
     table: Box<[u64; DOMAIN]>,
+    /// Each bucket's literals, ordered by first byte (in lower case).
     buckets: [Vec<usize>; BUCKETS],
+    /// `first[bucket][b]..first[bucket][b + 1]`: where the bucket's literals that start with
+    /// byte `b` lie in `buckets[bucket]`, so a candidate is compared only with those.
+    first: [Box<[u32; 257]>; BUCKETS],
     literals: Vec<Vec<u8>>,
 }
 
@@ -67,6 +71,17 @@ impl Fdr {
         for (n, &i) in order.iter().enumerate() {
             buckets[n / per_bucket].push(i);
         }
+        let first = std::array::from_fn(|b| {
+            buckets[b].sort_by_key(|&i| (literals[i][0], i));
+            let mut starts = Box::new([0u32; 257]);
+            for byte in 0..=256usize {
+                starts[byte] = buckets[b]
+                    .iter()
+                    .take_while(|&&i| usize::from(literals[i][0]) < byte)
+                    .count() as u32;
+            }
+            starts
+        });
         let mut table = Box::new([u64::MAX; DOMAIN]);
         for (bucket, members) in buckets.iter().enumerate() {
             for &i in members {
@@ -76,6 +91,7 @@ impl Fdr {
         Fdr {
             table,
             buckets,
+            first,
             literals,
         }
     }
@@ -164,11 +180,19 @@ impl Fdr {
         buckets: u8,
         accept: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Option<usize> {
-        (0..BUCKETS)
-            .filter(|b| buckets & (1 << b) != 0)
-            .flat_map(|b| &self.buckets[b])
-            .copied()
-            .find(|&i| self.matches_at(text, start, i) && accept(start, i))
+        let byte = usize::from(text[start].to_ascii_lowercase());
+        let mut remaining = buckets;
+        while remaining != 0 {
+            let b = remaining.trailing_zeros() as usize;
+            remaining &= remaining - 1;
+            let range = self.first[b][byte] as usize..self.first[b][byte + 1] as usize;
+            for &i in &self.buckets[b][range] {
+                if self.matches_at(text, start, i) && accept(start, i) {
+                    return Some(i);
+                }
+            }
+        }
+        None
     }
 }
 
