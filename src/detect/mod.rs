@@ -9,8 +9,6 @@ pub mod pack;
 pub mod sigma;
 mod teddy;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
 use crate::record::Record;
 use sigma::atoms::{rule_atoms, Atom, AtomSet};
 use sigma::Rule;
@@ -32,8 +30,10 @@ pub struct Detector {
     rules: Vec<Rule>,
     atoms: Vec<Option<AtomSet>>,
     prefilter: Prefilter,
-    atom_index: Option<AhoCorasick>,
-    atom_rules: Vec<Vec<usize>>,
+    /// The search over every rule's atoms (also when some rule has none).
+    searcher: Option<AtomSearcher>,
+    /// Per literal id of the searcher: the rules with that atom.
+    literal_rules: Vec<Vec<usize>>,
     slow_rules: Vec<usize>,
 }
 
@@ -61,26 +61,36 @@ impl Detector {
                 atom_rules[slot].push(rule_index);
             }
         }
-        let prefilter = if !slow_rules.is_empty() {
-            Prefilter::Everything
-        } else if patterns.is_empty() {
-            Prefilter::Nothing
-        } else {
-            Prefilter::Atoms(AtomSearcher::new(&patterns))
+        let searcher = (!patterns.is_empty()).then(|| AtomSearcher::new(&patterns));
+        let prefilter = match &searcher {
+            _ if !slow_rules.is_empty() => Prefilter::Everything,
+            None => Prefilter::Nothing,
+            Some(searcher) => Prefilter::Atoms(searcher.clone()),
         };
-        let atom_index = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(patterns.iter().map(|a| &a.text))
-                .expect("literal atoms always build")
-        });
+        let literal_rules = match &searcher {
+            Some(searcher) => searcher
+                .texts
+                .iter()
+                .map(|text| {
+                    let mut rules: Vec<usize> = patterns
+                        .iter()
+                        .zip(&atom_rules)
+                        .filter(|(p, _)| p.text.eq_ignore_ascii_case(text))
+                        .flat_map(|(_, r)| r.iter().copied())
+                        .collect();
+                    rules.sort_unstable();
+                    rules.dedup();
+                    rules
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Detector {
             rules,
             atoms,
             prefilter,
-            atom_index,
-            atom_rules,
+            searcher,
+            literal_rules,
             slow_rules,
         }
     }
@@ -109,10 +119,11 @@ impl Detector {
     pub fn matching_rules(&self, record: &Record, out: &mut Vec<usize>) {
         out.clear();
         out.extend_from_slice(&self.slow_rules);
-        if let Some(index) = &self.atom_index {
-            for hit in index.find_overlapping_iter(record.line) {
-                out.extend_from_slice(&self.atom_rules[hit.pattern().as_usize()]);
-            }
+        if let Some(searcher) = &self.searcher {
+            // The prefilter's own search lists the atoms of the line, overlapping ones too.
+            searcher.each_literal(record.line, &mut |id| {
+                out.extend_from_slice(&self.literal_rules[id]);
+            });
         }
         out.sort_unstable();
         out.dedup();
@@ -134,6 +145,8 @@ pub struct AtomSearcher {
     whole_only: Vec<bool>,
     /// The literal that marks a line starting with `#`.
     directive: usize,
+    /// The literals in id order (lower case).
+    texts: Vec<Vec<u8>>,
 }
 
 /// The multi-literal search behind [`AtomSearcher`].
@@ -186,6 +199,7 @@ impl AtomSearcher {
             search,
             whole_only,
             directive,
+            texts,
         }
     }
 
@@ -202,6 +216,21 @@ impl AtomSearcher {
         } else {
             AtomHit::Atom(start)
         })
+    }
+
+    /// Calls `each(id)` for every literal occurrence in `text` (whole-value or not, overlapping;
+    /// the directive mark left out), in one pass of the same search.
+    fn each_literal(&self, text: &[u8], each: &mut dyn FnMut(usize)) {
+        let mut record = |_: usize, id: usize| {
+            if id != self.directive {
+                each(id);
+            }
+            false
+        };
+        match &self.search {
+            LiteralSearch::Teddy(t) => t.find(text, 0, &mut record),
+            LiteralSearch::Fdr(f) => f.find(text, 0, &mut record),
+        };
     }
 
     fn accepts(&self, text: &[u8], start: usize, id: usize) -> bool {
