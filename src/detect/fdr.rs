@@ -53,8 +53,7 @@ impl Fdr {
         // The last few starts, which the lanes do not reach, one by one.
         let tail = text.len().saturating_sub(LANES + 1).max(from);
         (tail..text.len()).find_map(|start| {
-            (0..self.literals.len())
-                .find(|&i| self.matches_at(text, start, i) && accept(start, i))
+            self.verify(text, start, u8::MAX, accept)
                 .map(|i| (start, i))
         })
     }

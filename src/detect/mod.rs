@@ -14,12 +14,12 @@ use sigma::atoms::{rule_atoms, Atom, AtomSet};
 use sigma::Rule;
 
 /// How candidate lines are found.
-#[derive(Debug, Clone)]
-pub enum Prefilter {
+#[derive(Debug, Clone, Copy)]
+pub enum Prefilter<'d> {
     /// No rule is loaded: no line is a candidate.
     Nothing,
     /// A line is a candidate when this finds an atom in it, ignoring ASCII case.
-    Atoms(AtomSearcher),
+    Atoms(&'d AtomSearcher),
     /// Some rule has no atoms: every line is a candidate.
     Everything,
 }
@@ -29,7 +29,6 @@ pub enum Prefilter {
 pub struct Detector {
     rules: Vec<Rule>,
     atoms: Vec<Option<AtomSet>>,
-    prefilter: Prefilter,
     /// The search over every rule's atoms (also when some rule has none).
     searcher: Option<AtomSearcher>,
     /// Per literal id of the searcher: the rules with that atom.
@@ -62,11 +61,6 @@ impl Detector {
             }
         }
         let searcher = (!patterns.is_empty()).then(|| AtomSearcher::new(&patterns));
-        let prefilter = match &searcher {
-            _ if !slow_rules.is_empty() => Prefilter::Everything,
-            None => Prefilter::Nothing,
-            Some(searcher) => Prefilter::Atoms(searcher.clone()),
-        };
         let literal_rules = match &searcher {
             Some(searcher) => searcher
                 .texts
@@ -88,7 +82,6 @@ impl Detector {
         Detector {
             rules,
             atoms,
-            prefilter,
             searcher,
             literal_rules,
             slow_rules,
@@ -101,8 +94,12 @@ impl Detector {
     }
 
     /// The prefilter over raw bytes.
-    pub fn prefilter(&self) -> &Prefilter {
-        &self.prefilter
+    pub fn prefilter(&self) -> Prefilter<'_> {
+        match &self.searcher {
+            _ if !self.slow_rules.is_empty() => Prefilter::Everything,
+            None => Prefilter::Nothing,
+            Some(searcher) => Prefilter::Atoms(searcher),
+        }
     }
 
     /// The atoms of the rule at `index` (None: the rule is slow).
@@ -315,7 +312,7 @@ mod tests {
         let with_fdr = AtomSearcher::new(&atoms);
         assert!(matches!(with_fdr.search, LiteralSearch::Fdr(_)));
         let with_teddy = AtomSearcher {
-            search: LiteralSearch::Teddy(Box::new(teddy::Teddy::new(&literal_texts(&atoms)))),
+            search: LiteralSearch::Teddy(Box::new(teddy::Teddy::new(&with_fdr.texts))),
             ..with_fdr.clone()
         };
         let pieces: [&[u8]; 10] = [
@@ -348,15 +345,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    /// The literals of [`AtomSearcher::new`], in its order (ids match).
-    fn literal_texts(atoms: &[Atom]) -> Vec<Vec<u8>> {
-        let mut texts: Vec<Vec<u8>> = atoms.iter().map(|a| a.text.to_ascii_lowercase()).collect();
-        texts.sort();
-        texts.dedup();
-        texts.push(DIRECTIVE_MARK.to_vec());
-        texts
     }
 
     #[test]

@@ -27,14 +27,20 @@ struct Member {
     id: usize,
 }
 
-/// The compiled search.
-#[derive(Debug, Clone)]
-pub struct Teddy {
+/// The nibble tables of all buckets.
+#[derive(Debug, Clone, Copy, Default)]
+struct Masks {
     /// `lo[k][n]`: buckets allowing a byte with low nibble `n` as fingerprint byte `k`.
     lo: [[u8; 16]; WIDTH],
     hi: [[u8; 16]; WIDTH],
     /// Buckets with a literal shorter than `k + 1` bytes (any byte, or none, passes there).
     wild: [u8; WIDTH],
+}
+
+/// The compiled search.
+#[derive(Debug, Clone)]
+pub struct Teddy {
+    masks: Masks,
     members: [Vec<Member>; BUCKETS],
     /// Literal lengths, by id.
     lengths: Vec<usize>,
@@ -58,16 +64,14 @@ impl Teddy {
             .collect();
         members.sort_by(|a, b| a.fingerprint().cmp(b.fingerprint()).then(a.id.cmp(&b.id)));
         let mut teddy = Teddy {
-            lo: [[0; 16]; WIDTH],
-            hi: [[0; 16]; WIDTH],
-            wild: [0; WIDTH],
+            masks: Masks::default(),
             members: Default::default(),
             lengths: literals.iter().map(Vec::len).collect(),
             avx2: avx2_available(),
         };
         for member in members {
             let bucket = teddy.cheapest_bucket(member.fingerprint());
-            teddy.allow(bucket, member.fingerprint());
+            teddy.masks.allow(bucket, member.fingerprint());
             teddy.members[bucket].push(member);
         }
         teddy
@@ -79,52 +83,16 @@ impl Teddy {
     fn cheapest_bucket(&self, fingerprint: &[u8]) -> usize {
         (0..BUCKETS)
             .min_by_key(|&bucket| {
-                let mut with = self.clone();
+                let mut with = self.masks;
                 with.allow(bucket, fingerprint);
-                with.pass_weight(bucket) - self.pass_weight(bucket)
+                with.pass_weight(bucket) - self.masks.pass_weight(bucket)
             })
             .unwrap_or(0)
-    }
-
-    /// How often a bucket's tables pass a position of a typical log, in relative units: the
-    /// product over fingerprint bytes of the commonness of the bytes allowed.
-    fn pass_weight(&self, bucket: usize) -> u64 {
-        let bit = 1u8 << bucket;
-        (0..WIDTH)
-            .map(|k| {
-                (0..=255u8)
-                    .filter(|&b| {
-                        self.lo[k][usize::from(b & 0x0f)] & self.hi[k][usize::from(b >> 4)] & bit
-                            != 0
-                    })
-                    .map(|b| u64::from(commonness(b)))
-                    .sum::<u64>()
-            })
-            .product()
     }
 
     /// Length of the literal `id`.
     pub fn literal_len(&self, id: usize) -> usize {
         self.lengths[id]
-    }
-
-    fn allow(&mut self, bucket: usize, fingerprint: &[u8]) {
-        let bit = 1u8 << bucket;
-        for k in 0..WIDTH {
-            match fingerprint.get(k) {
-                Some(&b) => {
-                    for variant in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
-                        self.lo[k][usize::from(variant & 0x0f)] |= bit;
-                        self.hi[k][usize::from(variant >> 4)] |= bit;
-                    }
-                }
-                None => {
-                    self.wild[k] |= bit;
-                    self.lo[k].iter_mut().for_each(|e| *e |= bit);
-                    self.hi[k].iter_mut().for_each(|e| *e |= bit);
-                }
-            }
-        }
     }
 
     /// A literal starting at or after `from` that `accept(start, id)` takes, and its start.
@@ -169,8 +137,11 @@ impl Teddy {
         (0..WIDTH).fold(0xff, |passed, k| {
             passed
                 & match text.get(p + k) {
-                    Some(&b) => self.lo[k][usize::from(b & 0x0f)] & self.hi[k][usize::from(b >> 4)],
-                    None => self.wild[k],
+                    Some(&b) => {
+                        self.masks.lo[k][usize::from(b & 0x0f)]
+                            & self.masks.hi[k][usize::from(b >> 4)]
+                    }
+                    None => self.masks.wild[k],
                 }
         })
     }
@@ -218,8 +189,9 @@ impl Teddy {
             let half = unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
             _mm256_broadcastsi128_si256(half)
         };
-        let lo = [table(&self.lo[0]), table(&self.lo[1]), table(&self.lo[2])];
-        let hi = [table(&self.hi[0]), table(&self.hi[1]), table(&self.hi[2])];
+        let Masks { lo, hi, .. } = &self.masks;
+        let lo = [table(&lo[0]), table(&lo[1]), table(&lo[2])];
+        let hi = [table(&hi[0]), table(&hi[1]), table(&hi[2])];
         let low_nibble = _mm256_set1_epi8(0x0f);
         let mut p = from;
         while p + 32 + WIDTH - 1 <= text.len() {
@@ -252,6 +224,44 @@ impl Teddy {
             p += 32;
         }
         self.find_scalar(text, p, from, accept)
+    }
+}
+
+impl Masks {
+    /// How often a bucket's tables pass a position of a typical log, in relative units: the
+    /// product over fingerprint bytes of the commonness of the bytes allowed.
+    fn pass_weight(&self, bucket: usize) -> u64 {
+        let bit = 1u8 << bucket;
+        (0..WIDTH)
+            .map(|k| {
+                (0..=255u8)
+                    .filter(|&b| {
+                        self.lo[k][usize::from(b & 0x0f)] & self.hi[k][usize::from(b >> 4)] & bit
+                            != 0
+                    })
+                    .map(|b| u64::from(commonness(b)))
+                    .sum::<u64>()
+            })
+            .product()
+    }
+
+    fn allow(&mut self, bucket: usize, fingerprint: &[u8]) {
+        let bit = 1u8 << bucket;
+        for k in 0..WIDTH {
+            match fingerprint.get(k) {
+                Some(&b) => {
+                    for variant in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                        self.lo[k][usize::from(variant & 0x0f)] |= bit;
+                        self.hi[k][usize::from(variant >> 4)] |= bit;
+                    }
+                }
+                None => {
+                    self.wild[k] |= bit;
+                    self.lo[k].iter_mut().for_each(|e| *e |= bit);
+                    self.hi[k].iter_mut().for_each(|e| *e |= bit);
+                }
+            }
+        }
     }
 }
 

@@ -177,11 +177,8 @@ fn run_row(db: &Connection) -> Result<(RunInfo, RunTotals), CaseError> {
         started: started.as_deref().and_then(Timestamp::parse),
         rule_pack_sha256: sha,
         rules: Vec::new(),
-        input_hash: if input_hash == HashChoice::None.name() {
-            HashChoice::None
-        } else {
-            HashChoice::Sha256
-        },
+        input_hash: <HashChoice as clap::ValueEnum>::from_str(&input_hash, false)
+            .unwrap_or_default(),
     };
     Ok((info, serde_json::from_str(&totals)?))
 }

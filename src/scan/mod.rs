@@ -213,8 +213,22 @@ fn read_and_scan(
     options: &ScanOptions,
     report: &mut InputReport,
 ) -> io::Result<()> {
-    // A read error inside the first bytes (a damaged .gz, say) keeps what came before it:
-    // the head is scanned as the whole input, then the error is reported.
+    with_head(reader, options, |head, rest| {
+        scan_head_and_rest(head, rest, detector, options, report)
+    })
+}
+
+/// Reads an input's first bytes and hands them, with a reader of the rest, to `then`, for
+/// `scan` and `parse` alike.
+/// - A read error inside the first bytes (a damaged .gz, say) keeps what came before it: the
+///   head is handed on as the whole input, then the error is returned.
+/// - UTF-16 text (PowerShell's Out-File) is decoded on the way, so lines and offsets count
+///   the decoded text. Connection tables decode their own.
+pub(crate) fn with_head<T>(
+    reader: &mut (dyn Read + Send),
+    options: &ScanOptions,
+    then: impl FnOnce(Vec<u8>, &mut (dyn Read + Send)) -> io::Result<T>,
+) -> io::Result<T> {
     let (head, head_error) = read_head(reader);
     let mut nothing = io::empty();
     let reader: &mut (dyn Read + Send) = if head_error.is_some() {
@@ -222,22 +236,18 @@ fn read_and_scan(
     } else {
         reader
     };
-    // UTF-16 logs (PowerShell's Out-File) are read as UTF-8 text; lines and offsets then
-    // count the decoded text. Connection tables decode their own.
     let utf16 = source::utf16_encoding(&head).filter(|_| network::sniff(&head, options).is_none());
-    if let Some(encoding) = utf16 {
-        let mut decoded = source::Utf16Reader::new(head.as_slice().chain(reader), encoding);
-        let (head, error) = read_head(&mut decoded);
-        let scanned = scan_head_and_rest(head, &mut decoded, detector, options, report);
-        return match head_error.or(error) {
-            Some(e) => Err(e),
-            None => scanned,
-        };
-    }
-    let scanned = scan_head_and_rest(head, reader, detector, options, report);
-    match head_error {
+    let (result, error) = match utf16 {
+        Some(encoding) => {
+            let mut decoded = source::Utf16Reader::new(head.as_slice().chain(reader), encoding);
+            let (head, error) = read_head(&mut decoded);
+            (then(head, &mut decoded), error)
+        }
+        None => (then(head, reader), None),
+    };
+    match head_error.or(error) {
         Some(e) => Err(e),
-        None => scanned,
+        None => result,
     }
 }
 

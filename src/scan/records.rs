@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use super::network::{sniff, NetworkKind, MAX_TABLE};
-use super::{choose_format, read_head, ScanOptions};
+use super::{choose_format, with_head, ScanOptions};
 use crate::net::capture::{http, read_capture, CaptureOptions, Request};
 use crate::net::host_from_path;
 use crate::net::netstat::{self, Connection};
@@ -75,21 +75,9 @@ fn read_items(
     options: &ScanOptions,
     on_item: &mut dyn FnMut(Parsed),
 ) -> io::Result<bool> {
-    let (head, head_error) = read_head(reader);
-    let utf16 = source::utf16_encoding(&head).filter(|_| sniff(&head, options).is_none());
-    if let (Some(encoding), None) = (utf16, head_error.as_ref()) {
-        let mut decoded = source::Utf16Reader::new(head.as_slice().chain(reader), encoding);
-        let (head, error) = read_head(&mut decoded);
-        let read = read_items_after(head, &mut decoded, label, options, on_item)?;
-        return error.map_or(Ok(read), Err);
-    }
-    match head_error {
-        Some(e) => {
-            read_items_after(head, &mut io::empty(), label, options, on_item)?;
-            Err(e)
-        }
-        None => read_items_after(head, reader, label, options, on_item),
-    }
+    with_head(reader, options, |head, rest| {
+        read_items_after(head, rest, label, options, on_item)
+    })
 }
 
 fn read_items_after(
