@@ -237,6 +237,8 @@ problem-io = cannot be read: { $detail }
 problem-cannot-open = cannot open: { $detail }
 problem-read-failed = read error: { $detail }
 problem-unfinished = cannot read to the end: { $detail }
+problem-internal = an internal error stopped the reading; findings before it are kept
+problem-internal-at = an internal error stopped the reading at byte { $bytes }
 problem-read-error = read error after { $bytes } bytes ({ $detail }); findings before that point are kept
 problem-read-error-at = read error at byte { $bytes } ({ $detail }); findings before that point are kept
 problem-corrupt = { $compression } data is corrupt or truncated after { $bytes } bytes ({ $detail }); findings before that point are kept
@@ -247,6 +249,10 @@ problem-long-lines = { $count ->
     } longer than { $max } bytes: only the start was checked
 problem-capture-damaged = the capture is damaged ({ $detail }); findings before that point are kept
 problem-capture-limits = memory limits reached: { $flows } flows closed early, { $heads } request heads cut
+problem-tally-outside = { $findings } findings from about { $others } more outside sources are counted, not listed one by one (limit { $max } sources)
+problem-tally-inside = { $findings } findings from about { $others } more addresses of ours are counted, not judged one by one (limit { $max } addresses)
+problem-tally-targets = { $findings } findings against about { $others } more servers are counted, not judged one by one (limit { $max } servers)
+problem-tally-ids = { $findings } finding ids are not listed in the verdicts (limit { $max }); the findings themselves are all written
 problem-table-cut = connection table cut at { $bytes } bytes
 problem-table-rows = { $count ->
         [one] one TCP row

@@ -13,6 +13,8 @@
 //! is entered in both cases, and the second is looked at only by its low nibble, which both
 //! cases of a letter share. Literals are then compared caselessly.
 
+use super::Hits;
+
 /// Buckets (one bit each in a lane).
 const BUCKETS: usize = 8;
 /// Bytes of a literal the table looks at.
@@ -41,12 +43,7 @@ pub struct Fdr {
 impl Fdr {
     /// The first literal starting at or after `from` that `accept(start, id)` takes (`id`:
     /// its index among the literals given to [`Fdr::new`]), with its start.
-    pub fn find(
-        &self,
-        text: &[u8],
-        from: usize,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
-    ) -> Option<(usize, usize)> {
+    pub fn find(&self, text: &[u8], from: usize, accept: &mut dyn Hits) -> Option<(usize, usize)> {
         if let Some(found) = self.find_body(text, from, accept) {
             return Some(found);
         }
@@ -108,12 +105,7 @@ impl Fdr {
 
     /// The first position in `from..text.len() - 9` where the table lets a bucket through
     /// and `accept` takes one of that bucket's literals found there.
-    fn find_body(
-        &self,
-        text: &[u8],
-        from: usize,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
-    ) -> Option<(usize, usize)> {
+    fn find_body(&self, text: &[u8], from: usize, accept: &mut dyn Hits) -> Option<(usize, usize)> {
         let end = text.len().checked_sub(LANES + 1)?;
         if from >= end {
             return None;
@@ -177,7 +169,7 @@ impl Fdr {
         text: &[u8],
         start: usize,
         buckets: u8,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
+        accept: &mut dyn Hits,
     ) -> Option<usize> {
         let byte = usize::from(text[start].to_ascii_lowercase());
         let mut remaining = buckets;
@@ -186,7 +178,7 @@ impl Fdr {
             remaining &= remaining - 1;
             let range = self.first[b][byte] as usize..self.first[b][byte + 1] as usize;
             for &i in &self.buckets[b][range] {
-                if self.matches_at(text, start, i) && accept(start, i) {
+                if accept.wanted(i) && self.matches_at(text, start, i) && accept.found(start, i) {
                     return Some(i);
                 }
             }

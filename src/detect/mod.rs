@@ -131,6 +131,22 @@ impl Detector {
     }
 }
 
+/// What a literal search reports to, and asks.
+pub trait Hits {
+    /// Whether literal `id` is still worth comparing.
+    fn wanted(&self, _id: usize) -> bool {
+        true
+    }
+    /// Literal `id` was found at `start`: true takes it and ends the search.
+    fn found(&mut self, start: usize, id: usize) -> bool;
+}
+
+impl<F: FnMut(usize, usize) -> bool> Hits for F {
+    fn found(&mut self, start: usize, id: usize) -> bool {
+        self(start, id)
+    }
+}
+
 /// Finds atoms in raw text, ignoring ASCII case, in one pass (no lower-cased copy): a caseless
 /// Teddy for up to 64 literals, a caseless shift-or search beyond. Whole-value atoms are then
 /// checked for separators around them. The same pass finds lines that start with `#` (W3C
@@ -215,18 +231,36 @@ impl AtomSearcher {
         })
     }
 
-    /// Calls `each(id)` for every literal occurrence in `text` (whole-value or not, overlapping;
-    /// the directive mark left out), in one pass of the same search.
+    /// Calls `each(id)` once for every literal found in `text` (whole-value or not; the
+    /// directive mark left out), in one pass of the same search.
     fn each_literal(&self, text: &[u8], each: &mut dyn FnMut(usize)) {
-        let mut record = |_: usize, id: usize| {
-            if id != self.directive {
-                each(id);
+        struct Listing<'e> {
+            seen: Vec<bool>,
+            directive: usize,
+            each: &'e mut dyn FnMut(usize),
+        }
+        impl Hits for Listing<'_> {
+            // A literal found once is not compared again: a run of 200 `X` would otherwise
+            // compare the `XXXX...` literal at every one of its bytes.
+            fn wanted(&self, id: usize) -> bool {
+                !self.seen[id]
             }
-            false
+            fn found(&mut self, _: usize, id: usize) -> bool {
+                self.seen[id] = true;
+                if id != self.directive {
+                    (self.each)(id);
+                }
+                false
+            }
+        }
+        let mut listing = Listing {
+            seen: vec![false; self.texts.len()],
+            directive: self.directive,
+            each,
         };
         match &self.search {
-            LiteralSearch::Teddy(t) => t.find(text, 0, &mut record),
-            LiteralSearch::Fdr(f) => f.find(text, 0, &mut record),
+            LiteralSearch::Teddy(t) => t.find(text, 0, &mut listing),
+            LiteralSearch::Fdr(f) => f.find(text, 0, &mut listing),
         };
     }
 

@@ -11,6 +11,8 @@
 //! Fingerprints are taken where a literal has its least common bytes, so `/default.ida`
 //! waits on `.id`, not on `/de`, which benign paths are full of.
 
+use super::Hits;
+
 /// Buckets (one bit each in a table entry).
 const BUCKETS: usize = 8;
 /// Fingerprint bytes per literal.
@@ -100,12 +102,7 @@ impl Teddy {
     /// Positions are tried in the order of the literals' fingerprints, not of their starts:
     /// two hits a few bytes apart may come out of order, but a literal (which holds no line
     /// break) on an earlier line always comes first.
-    pub fn find(
-        &self,
-        text: &[u8],
-        from: usize,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
-    ) -> Option<(usize, usize)> {
+    pub fn find(&self, text: &[u8], from: usize, accept: &mut dyn Hits) -> Option<(usize, usize)> {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` is set only when the CPU has AVX2.
@@ -120,7 +117,7 @@ impl Teddy {
         text: &[u8],
         at: usize,
         from: usize,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
+        accept: &mut dyn Hits,
     ) -> Option<(usize, usize)> {
         (at..text.len()).find_map(|p| {
             let buckets = self.buckets_at(text, p);
@@ -153,20 +150,23 @@ impl Teddy {
         p: usize,
         from: usize,
         buckets: u8,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
+        accept: &mut dyn Hits,
     ) -> Option<(usize, usize)> {
         let mut remaining = buckets;
         while remaining != 0 {
             let bucket = remaining.trailing_zeros() as usize;
             remaining &= remaining - 1;
             for m in &self.members[bucket] {
+                if !accept.wanted(m.id) {
+                    continue;
+                }
                 let Some(start) = p.checked_sub(m.offset).filter(|&s| s >= from) else {
                     continue;
                 };
                 let found = text
                     .get(start..start + m.text.len())
                     .is_some_and(|t| t.eq_ignore_ascii_case(&m.text));
-                if found && accept(start, m.id) {
+                if found && accept.found(start, m.id) {
                     return Some((start, m.id));
                 }
             }
@@ -177,12 +177,7 @@ impl Teddy {
     /// [`Teddy::find`] judging 32 positions per step.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn find_avx2(
-        &self,
-        text: &[u8],
-        from: usize,
-        accept: &mut dyn FnMut(usize, usize) -> bool,
-    ) -> Option<(usize, usize)> {
+    fn find_avx2(&self, text: &[u8], from: usize, accept: &mut dyn Hits) -> Option<(usize, usize)> {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| {
             // SAFETY: `t` holds 16 bytes, the size of the unaligned load.

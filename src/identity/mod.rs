@@ -252,7 +252,7 @@ struct HostBuilder {
     inventory_role: Option<String>,
     tally: Tally,
     served: Option<ServedDetail>,
-    served_peers: BTreeSet<String>,
+    served_peers: crate::verdict::Distinct,
     sent: Option<SourceDetail>,
     disk: Option<DiskDetail>,
     scans: Vec<ScanDetail>,
@@ -283,10 +283,10 @@ impl HostBuilder {
 
     fn add_served(&mut self, target: &TargetTally) {
         self.tally.merge(&target.tally);
-        self.served_peers.extend(target.tally.peers.iter().cloned());
+        self.served_peers.merge(&target.tally.peers);
         let served = self.served.get_or_insert_with(ServedDetail::default);
         merge_served(served, &target.served);
-        served.peers = self.served_peers.len() as u64;
+        served.peers = self.served_peers.len();
     }
 
     fn add_sent(&mut self, address: &IpAddr, tally: &Tally, internal: bool) {

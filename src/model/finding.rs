@@ -9,6 +9,10 @@ use serde::Serialize;
 use super::states::{Confidence, EvidenceKind, Exposure, Level};
 use super::time::Timestamp;
 
+/// Where findings go as they are made: producers hand each one on at once, so no input
+/// holds its findings in memory.
+pub type FindingOut<'a> = dyn FnMut(Finding) + 'a;
+
 /// One rule hit or host check that fired.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {

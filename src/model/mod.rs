@@ -11,8 +11,8 @@ mod time;
 mod verdict;
 
 pub use finding::{
-    Evidence, Finding, FindingRecord, RequestEvidence, ScanEvidence, ScanSource, TraceEvidence,
-    Wire,
+    Evidence, Finding, FindingOut, FindingRecord, RequestEvidence, ScanEvidence, ScanSource,
+    TraceEvidence, Wire,
 };
 pub use input::{InputRecord, InputTag, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};

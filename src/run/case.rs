@@ -6,12 +6,13 @@ use std::io;
 
 use crate::host::HostReport;
 use crate::identity::{judge, CaseFacts, InventoryEntry, Scan, SweptHost};
+use crate::model::Severity;
 use crate::model::{EvidenceKind, Finding, InputRecord, InputTag, State, StreamFacts};
 use crate::net::spread::{scan_finding, SpreadOptions, SpreadTallies};
 use crate::scan::InputReport;
 use crate::sink::{RunInfo, RunTotals, Sink};
 use crate::source::Problem;
-use crate::verdict::Aggregator;
+use crate::verdict::{Aggregator, Overflow};
 
 /// The sinks, fed one event at a time; the first write error is kept and ends the run.
 pub struct Sinks {
@@ -83,17 +84,19 @@ impl Case {
         self.next_id
     }
 
-    /// One scanned log, capture or table: its findings, then its input record.
+    /// One finding of the log, capture or table being scanned.
+    pub fn finding(&mut self, finding: Finding) {
+        self.totals.findings += 1;
+        self.emit(finding);
+    }
+
+    /// One scanned log, capture or table, after its findings: its input record.
     pub fn input(&mut self, report: InputReport) {
         self.totals.inputs += 1;
         self.totals.bytes += report.stats.bytes;
         self.totals.lines += report.stats.lines;
-        self.totals.findings += report.findings.len() as u64;
         let record = input_record(&report);
         self.note_kind(record.evidence_kind);
-        for finding in report.findings {
-            self.emit(finding);
-        }
         self.sinks.each(|s| s.input(&record));
         let kind = record.evidence_kind;
         if let Some(network) = report.network {
@@ -154,6 +157,8 @@ impl Case {
             self.facts.scans.push(Scan { detail, finding });
         }
         self.facts.inventory = inventory;
+        self.problems
+            .extend(overflow_problems(self.aggregator.overflow()));
         let internal = self.aggregator.internal().to_vec();
         let aggregator = std::mem::replace(&mut self.aggregator, Aggregator::new(Vec::new()));
         (self.facts.sources, self.facts.targets) = aggregator.into_parts();
@@ -203,7 +208,61 @@ fn input_record(report: &InputReport) -> InputRecord {
                 .or(report.network.as_ref().map(|n| n.kind.to_string())),
             decompressed_bytes: report.stats.bytes,
             lines: report.stats.lines,
-            findings: report.findings.len() as u64,
+            findings: report.findings,
         }),
     }
 }
+
+/// Where the bounded tallies stopped listing sources, servers or ids one by one.
+fn overflow_problems(o: &Overflow) -> Vec<Problem> {
+    use crate::verdict::{MAX_IDS_KEPT, MAX_INSIDE_SOURCES, MAX_OUTSIDE_SOURCES, MAX_TARGETS};
+    let mut problems = Vec::new();
+    let mut note = |findings: u64, others: u64, max: usize, key: &str, english: &str| {
+        if findings == 0 {
+            return;
+        }
+        let reason = english
+            .replace("{findings}", &findings.to_string())
+            .replace("{others}", &others.to_string())
+            .replace("{max}", &max.to_string());
+        let args = [
+            ("findings", findings.to_string()),
+            ("others", others.to_string()),
+            ("max", max.to_string()),
+        ];
+        let problem = Problem::said(CASE_PATH, reason, Severity::Skipped, key, &args);
+        problems.push(problem);
+    };
+    note(
+        o.outside_findings,
+        o.outside_sources.len(),
+        MAX_OUTSIDE_SOURCES,
+        "problem-tally-outside",
+        "{findings} findings from about {others} more outside sources are counted, not listed one by one (limit {max} sources)",
+    );
+    note(
+        o.inside_findings,
+        o.inside_sources.len(),
+        MAX_INSIDE_SOURCES,
+        "problem-tally-inside",
+        "{findings} findings from about {others} more addresses of ours are counted, not judged one by one (limit {max} addresses)",
+    );
+    note(
+        o.target_findings,
+        o.targets.len(),
+        MAX_TARGETS,
+        "problem-tally-targets",
+        "{findings} findings against about {others} more servers are counted, not judged one by one (limit {max} servers)",
+    );
+    note(
+        o.ids_dropped,
+        0,
+        MAX_IDS_KEPT as usize,
+        "problem-tally-ids",
+        "{findings} finding ids are not listed in the verdicts (limit {max}); the findings themselves are all written",
+    );
+    problems
+}
+
+/// The path problems about the case as a whole carry.
+const CASE_PATH: &str = "(case)";

@@ -17,7 +17,7 @@ use crate::identity::{parse_inventory, InventoryEntry};
 use crate::model::Timestamp;
 use crate::net::is_network_file;
 use crate::net::spread::SpreadOptions;
-use crate::scan::{scan_all, ScanOptions};
+use crate::scan::{scan_all, ScanEvent, ScanOptions};
 use crate::sink::atomic::AtomicFile;
 use crate::sink::{
     CaseSink, CsvSink, HtmlOptions, HtmlSink, IocSink, JsonSink, JsonlSink, RuleInfo, RunInfo,
@@ -56,10 +56,13 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     );
     case.problems(problems);
     options.progress = console.start_progress(args.progress, &inputs);
-    scan_all(&inputs, &detector, &options, |report| {
-        report.problems.iter().for_each(|p| console.problem(p));
-        console.input_done(report.findings.len() as u64);
-        case.input(report);
+    scan_all(&inputs, &detector, &options, |event| match event {
+        ScanEvent::Finding(finding) => case.finding(finding),
+        ScanEvent::Done(report) => {
+            report.problems.iter().for_each(|p| console.problem(p));
+            console.input_done(report.findings);
+            case.input(report);
+        }
     });
     console.finish_progress();
     let sweep_options = SweepOptions { deep: args.deep };

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use super::ScanOptions;
 use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{keep_most_specific, request_finding, LinePosition};
-use crate::model::Finding;
+use crate::model::{Finding, FindingOut};
 use crate::record::{ParseContext, Parser, Record};
 use crate::source::aligned::{round_to_page, AlignedBuffer};
 
@@ -68,12 +68,15 @@ impl Recording {
     }
 
     fn keep(&mut self, raw: &[u8], line: u64, offset: u64) {
-        if self.overflowed || self.bytes + raw.len() > self.limit {
+        // What a kept line costs besides its bytes, so that millions of short lines count too.
+        const PER_LINE: usize = std::mem::size_of::<RecordedLine>() + 16;
+        let cost = raw.len() + PER_LINE;
+        if self.overflowed || self.bytes + cost > self.limit {
             self.overflowed = true;
-            self.lines.clear();
+            self.lines = Vec::new();
             return;
         }
-        self.bytes += raw.len();
+        self.bytes += cost;
         self.lines.push(RecordedLine {
             bytes: raw.to_vec(),
             line,
@@ -92,7 +95,7 @@ pub fn detect_line(
     position: LinePosition,
     all_hits: bool,
     hits: &mut Vec<usize>,
-    out: &mut Vec<Finding>,
+    out: &mut FindingOut<'_>,
 ) {
     let Some(record) = parse_line(parser, ctx, raw) else {
         return;
@@ -108,7 +111,7 @@ pub fn detect_line(
     if !all_hits {
         keep_most_specific(&mut found);
     }
-    out.extend(found);
+    found.into_iter().for_each(&mut *out);
 }
 
 /// Where the loop stands in the input.
@@ -143,7 +146,7 @@ impl<'d> LineScanner<'d> {
         &mut self,
         head: Vec<u8>,
         reader: &mut dyn Read,
-        out: &mut Vec<Finding>,
+        out: &mut FindingOut<'_>,
     ) -> (LineStats, io::Result<()>) {
         // Reads land at `headroom`, a page-aligned spot (unaligned reads ran 3-4x slower
         // here); the unfinished line of the last read is moved to just before it.
@@ -158,7 +161,7 @@ impl<'d> LineScanner<'d> {
         &mut self,
         head: Vec<u8>,
         reader: &mut dyn Read,
-        out: &mut Vec<Finding>,
+        out: &mut FindingOut<'_>,
         buf: &mut [u8],
         headroom: usize,
     ) -> (LineStats, io::Result<()>) {
@@ -230,7 +233,7 @@ impl<'d> LineScanner<'d> {
         tail: &[u8],
         cursor: &mut Cursor,
         stats: &mut LineStats,
-        out: &mut Vec<Finding>,
+        out: &mut FindingOut<'_>,
     ) {
         if tail.is_empty() {
             return;
@@ -243,7 +246,7 @@ impl<'d> LineScanner<'d> {
 
     /// Scans complete lines (the region ends after a newline, or is the input's last line).
     /// Returns how many newlines the region holds.
-    fn scan_region(&mut self, region: &[u8], at: &Cursor, out: &mut Vec<Finding>) -> u64 {
+    fn scan_region(&mut self, region: &[u8], at: &Cursor, out: &mut FindingOut<'_>) -> u64 {
         let mut walker = RegionWalker {
             region,
             counted_to: 0,
@@ -300,14 +303,14 @@ impl<'d> LineScanner<'d> {
         span: std::ops::Range<usize>,
         walker: &mut RegionWalker,
         at: &Cursor,
-        out: &mut Vec<Finding>,
+        out: &mut FindingOut<'_>,
     ) {
         let line = walker.line_at(span.start);
         let offset = at.offset + span.start as u64;
         self.scan_line(&region[span], &Cursor { line, offset }, out);
     }
 
-    fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut Vec<Finding>) {
+    fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut FindingOut<'_>) {
         if let Some(recording) = &mut self.recording {
             recording.keep(raw, at.line, at.offset);
             return;

@@ -4,6 +4,7 @@
 
 mod lines;
 mod network;
+mod ordered;
 mod records;
 mod split;
 pub use split::MIN_SPLIT_BYTES;
@@ -12,16 +13,16 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use chrono::FixedOffset;
-use rayon::prelude::*;
 
 use crate::detect::Detector;
-use crate::model::Finding;
+use crate::model::{Finding, FindingOut};
 use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContext, Parser};
 use crate::source::{
     self, describe_io, Compression, Digest, Input, Problem, ProblemKind, Severity,
 };
 pub use lines::LineStats;
 pub use network::NetworkInput;
+use ordered::Delivery;
 pub use records::{each_record, Parsed};
 
 /// Bytes looked at to guess an input's format.
@@ -89,7 +90,8 @@ pub struct InputReport {
     /// Format read as (None when not read as a log).
     pub format: Option<LogFormat>,
     pub stats: LineStats,
-    pub findings: Vec<Finding>,
+    /// Findings handed on (they went to the scan's consumer as they were made).
+    pub findings: u64,
     pub problems: Vec<Problem>,
     /// Captures and connection tables: what they gave besides findings.
     pub network: Option<NetworkInput>,
@@ -103,7 +105,7 @@ impl InputReport {
             compression: Compression::None,
             format: None,
             stats: LineStats::default(),
-            findings: Vec::new(),
+            findings: 0,
             problems: Vec::new(),
             network: None,
         }
@@ -137,37 +139,69 @@ impl InputReport {
     }
 }
 
-/// Scans every input, calling `on_report` for each in input order.
+/// What a scan hands on as it goes, in input order.
+pub enum ScanEvent {
+    /// A finding, as soon as its input's turn has come.
+    Finding(Finding),
+    /// An input's report, after all its findings.
+    Done(InputReport),
+}
+
+/// Scans every input, calling `on_event` with each input's findings and then its report,
+/// inputs in order. Findings are handed on while the input is read, so memory does not grow
+/// with the number of findings.
 pub fn scan_all(
     inputs: &[Input],
     detector: &Detector,
     options: &ScanOptions,
-    mut on_report: impl FnMut(InputReport),
+    mut on_event: impl FnMut(ScanEvent),
 ) {
-    let threads = options.threads.max(1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
-    let window = threads * 4;
-    for batch in inputs.chunks(window) {
-        let reports: Vec<InputReport> = match &pool {
-            Ok(pool) => pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|i| scan_input(i, detector, options))
-                    .collect()
-            }),
-            Err(_) => batch
-                .iter()
-                .map(|i| scan_input(i, detector, options))
-                .collect(),
-        };
-        reports.into_iter().for_each(&mut on_report);
-    }
+    ordered::in_order(
+        inputs,
+        options.threads,
+        |input, out| scan_input(input, detector, options, out),
+        |i, delivery| match delivery {
+            Delivery::Event(f) => on_event(ScanEvent::Finding(f)),
+            Delivery::Done(report) => on_event(ScanEvent::Done(report)),
+            Delivery::Lost => on_event(ScanEvent::Done(lost_input(&inputs[i]))),
+        },
+    );
 }
 
-/// Scans one input; never panics or fails: what goes wrong becomes a problem in the report.
-pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> InputReport {
+/// The report of an input whose scan failed inside wormtrace (a bug): never a clean one.
+fn lost_input(input: &Input) -> InputReport {
+    let mut report = InputReport::new(input.label());
+    let reason = "an internal error stopped the reading; findings before it are kept".to_string();
+    report.said(reason, Severity::Error, "problem-internal", &[]);
+    report
+}
+
+/// Scans one input, handing its findings to `out`; never fails: what goes wrong becomes a
+/// problem in the report.
+pub fn scan_input(
+    input: &Input,
+    detector: &Detector,
+    options: &ScanOptions,
+    out: &mut FindingOut<'_>,
+) -> InputReport {
+    let mut found = 0u64;
+    let mut counted = |f: Finding| {
+        found += 1;
+        out(f)
+    };
+    let mut report = scan_input_to(input, detector, options, &mut counted);
+    report.findings = found;
+    report
+}
+
+fn scan_input_to(
+    input: &Input,
+    detector: &Detector,
+    options: &ScanOptions,
+    out: &mut FindingOut<'_>,
+) -> InputReport {
     if let Input::File(path) = input {
-        if let Some(report) = split::scan_split(path, detector, options, &input.label()) {
+        if let Some(report) = split::scan_split(path, detector, options, &input.label(), out) {
             return report;
         }
     }
@@ -187,7 +221,7 @@ pub fn scan_input(input: &Input, detector: &Detector, options: &ScanOptions) -> 
         }
     };
     report.compression = opened.compression;
-    let read_result = read_and_scan(&mut *opened.reader, detector, options, &mut report);
+    let read_result = read_and_scan(&mut *opened.reader, detector, options, &mut report, out);
     if let Err(e) = read_result {
         read_error(&e, &mut report);
     }
@@ -212,9 +246,10 @@ fn read_and_scan(
     detector: &Detector,
     options: &ScanOptions,
     report: &mut InputReport,
+    out: &mut FindingOut<'_>,
 ) -> io::Result<()> {
     with_head(reader, options, |head, rest| {
-        scan_head_and_rest(head, rest, detector, options, report)
+        scan_head_and_rest(head, rest, detector, options, report, out)
     })
 }
 
@@ -257,10 +292,11 @@ fn scan_head_and_rest(
     detector: &Detector,
     options: &ScanOptions,
     report: &mut InputReport,
+    out: &mut FindingOut<'_>,
 ) -> io::Result<()> {
     match network::sniff(&head, options) {
         Some(network::NetworkKind::Capture(kind)) => {
-            network::scan_capture_input(head, reader, kind, detector, options, report);
+            network::scan_capture_input(head, reader, kind, detector, options, report, out);
             return Ok(());
         }
         Some(network::NetworkKind::Table) => {
@@ -285,10 +321,8 @@ fn scan_head_and_rest(
         &report.path,
         options,
     );
-    let mut findings = Vec::new();
-    let (stats, result) = scanner.run(head, reader, &mut findings);
+    let (stats, result) = scanner.run(head, reader, out);
     report.stats = stats;
-    report.findings = findings;
     report.note_long_lines(options.max_line);
     result
 }

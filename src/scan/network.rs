@@ -5,6 +5,7 @@ use std::io::{self, Read};
 
 use super::{InputReport, ScanOptions};
 use crate::detect::Detector;
+use crate::model::FindingOut;
 use crate::net::capture::{scan_capture, CaptureKind, CaptureOptions};
 use crate::net::netstat;
 use crate::net::spread::{Subject, Tally};
@@ -51,6 +52,7 @@ pub fn scan_capture_input(
     detector: &Detector,
     options: &ScanOptions,
     report: &mut InputReport,
+    out: &mut FindingOut<'_>,
 ) {
     let mut counted = CountingReader {
         inner: head.as_slice().chain(reader),
@@ -61,10 +63,16 @@ pub fn scan_capture_input(
         all_hits: options.all_hits,
         ..CaptureOptions::default()
     };
-    let got = scan_capture(&mut counted, kind, detector, &report.path, capture_options);
+    let got = scan_capture(
+        &mut counted,
+        kind,
+        detector,
+        &report.path,
+        capture_options,
+        out,
+    );
     report.stats.bytes = counted.bytes;
     report.stats.lines = got.frames;
-    report.findings = got.findings;
     if let Some(e) = got.error {
         let reason = format!("{e}; findings before that point are kept");
         let args = [("detail", e.to_string())];

@@ -101,7 +101,13 @@ fn read_items_after(
                 Vec::new()
             };
             let capture = CaptureOptions::default();
-            let report = read_capture(head.as_slice().chain(reader), capture, &mut print);
+            let mut none = |_| {};
+            let report = read_capture(
+                head.as_slice().chain(reader),
+                capture,
+                &mut print,
+                &mut none,
+            );
             return match report.error {
                 Some(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
                 None => Ok(true),

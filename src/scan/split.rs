@@ -15,13 +15,12 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use rayon::prelude::*;
-
 use super::lines::{detect_line, LineScanner, LineStats, Recording};
+use super::ordered::{self, Delivery};
 use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
 use crate::finding::LinePosition;
-use crate::model::Finding;
+use crate::model::{Finding, FindingOut};
 use crate::record::{LogFormat, Parser};
 use crate::source::{
     describe_io, digest_of_file, open_read_only, Compression, Counted, Digest, HashChoice,
@@ -36,11 +35,10 @@ const CHUNKS_PER_THREAD: u64 = 4;
 /// Bytes looked at to judge the file.
 const HEAD_BYTES: usize = 64 * 1024;
 
-/// What one chunk gave.
+/// What one chunk gave besides the findings it handed on.
 struct ChunkResult {
     range: Range<u64>,
     stats: LineStats,
-    findings: Vec<Finding>,
     /// Recording chunks: their kept lines; direct chunks: None.
     recording: Option<Recording>,
     /// The parser's state at the chunk's end (direct chunks).
@@ -49,12 +47,14 @@ struct ChunkResult {
 }
 
 /// Scans `path` in chunks (in parallel when threads allow) when it is a large plain-text
-/// log; None when it should be scanned the usual way.
+/// log, handing findings to `out` in file order; None when it should be scanned the usual
+/// way.
 pub fn scan_split(
     path: &Path,
     detector: &Detector,
     options: &ScanOptions,
     label: &str,
+    out: &mut FindingOut<'_>,
 ) -> Option<InputReport> {
     // A stat first: most inputs are small, and opening each one twice costs more.
     if std::fs::metadata(path).ok()?.len() < options.split_min_bytes.max(1) {
@@ -65,29 +65,35 @@ pub fn scan_split(
     let format = splittable_format(&file, detector, options)?;
     let min_chunk = (options.split_min_bytes / 4).max(1);
     let ranges = chunk_ranges(&file, size, options.threads as u64, min_chunk).ok()?;
-    let mut report = InputReport::new(label.to_string());
-    report.format = Some(format);
-    let scan = || scan_chunks(path, &ranges, format, detector, options, label);
-    let hash = || digest_of_file(&file, size);
-    let (digest, parts) = if options.hash == HashChoice::None {
-        let digest = Ok(Digest { sha256: None, size });
-        (digest, scan())
-    } else if options.threads > 1 {
-        // The hash is one task among the chunks: a third thread on two cores ran slower.
-        rayon::join(hash, scan)
+    let mut join = Join {
+        path,
+        label,
+        format,
+        detector,
+        options,
+        parser: Parser::for_format(format),
+        lines_before: 0,
+        report: InputReport::new(label.to_string()),
+    };
+    join.report.format = Some(format);
+    let digest = if options.hash == HashChoice::None {
+        join.scan_chunks(&ranges, options.threads, out);
+        Ok(Digest { sha256: None, size })
     } else {
-        // One worker still hashes on a thread of its own: SHA-256 of a large file costs
-        // about as much as scanning it.
+        // SHA-256 of a large file costs about as much as scanning it, so it has a thread of
+        // its own, and takes one of the workers' places (a third busy thread on two cores ran
+        // slower).
+        let workers = options.threads.saturating_sub(1).max(1);
         std::thread::scope(|scope| {
-            let hashing = scope.spawn(hash);
-            let parts = scan();
-            let digest = hashing
+            let hashing = scope.spawn(|| digest_of_file(&file, size));
+            join.scan_chunks(&ranges, workers, out);
+            hashing
                 .join()
-                .unwrap_or_else(|_| Err(io::Error::other("hashing thread failed")));
-            (digest, parts)
+                .unwrap_or_else(|_| Err(io::Error::other("hashing thread failed")))
         })
     };
-    join_chunks(parts, path, format, detector, options, &mut report);
+    let mut report = join.report;
+    report.note_long_lines(options.max_line);
     match digest {
         Ok(d) => report.digest = Some(d),
         Err(e) => {
@@ -160,139 +166,87 @@ fn next_line_start(file: &File, from: u64, size: u64) -> io::Result<Option<u64>>
     Ok(None)
 }
 
-fn scan_chunks(
-    path: &Path,
-    ranges: &[Range<u64>],
+/// Joins chunk results in file order as they come: line numbers and offsets made global,
+/// kept lines replayed with the state the chunks before left, over-full chunks scanned again.
+struct Join<'a> {
+    path: &'a Path,
+    label: &'a str,
     format: LogFormat,
-    detector: &Detector,
-    options: &ScanOptions,
-    label: &str,
-) -> Vec<ChunkResult> {
-    let stateful = Parser::for_format(format).wants_directives();
-    ranges
-        .par_iter()
-        .enumerate()
-        .map(|(i, range)| {
-            let record = stateful && i > 0;
-            scan_chunk(
-                path,
-                range.clone(),
-                Parser::for_format(format),
-                record,
-                detector,
-                options,
-                label,
-            )
-        })
-        .collect()
-}
-
-fn scan_chunk(
-    path: &Path,
-    range: Range<u64>,
+    detector: &'a Detector,
+    options: &'a ScanOptions,
+    /// The parser's state where the next chunk starts.
     parser: Parser,
-    record: bool,
-    detector: &Detector,
-    options: &ScanOptions,
-    label: &str,
-) -> ChunkResult {
-    let ctx = options.parse_context();
-    let mut scanner = LineScanner::new(detector, parser, ctx, label, options);
-    // Half the split size: 32 MiB of kept lines by default.
-    let limit = (options.split_min_bytes / 2) as usize;
-    scanner.recording = record.then(|| Recording::with_limit(limit));
-    let mut findings = Vec::new();
-    let opened = open_read_only(path).and_then(|mut f| {
-        f.seek(SeekFrom::Start(range.start))?;
-        Ok(f)
-    });
-    let (stats, error) = match opened {
-        Ok(f) => {
-            let reader = f.take(range.end - range.start);
-            let mut reader: Box<dyn Read> = match &options.progress {
-                Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Both)),
-                None => Box::new(reader),
-            };
-            let (stats, result) = scanner.run(Vec::new(), &mut reader, &mut findings);
-            (stats, result.err())
-        }
-        Err(e) => (LineStats::default(), Some(e)),
-    };
-    ChunkResult {
-        range,
-        stats,
-        findings,
-        recording: scanner.recording.take(),
-        parser: scanner.parser,
-        error,
-    }
+    lines_before: u64,
+    report: InputReport,
 }
 
-/// Joins chunk results in file order: line numbers and offsets made global, kept lines
-/// replayed with the state the chunks before left, over-full chunks scanned again.
-fn join_chunks(
-    parts: Vec<ChunkResult>,
-    path: &Path,
-    format: LogFormat,
-    detector: &Detector,
-    options: &ScanOptions,
-    report: &mut InputReport,
-) {
-    let ctx = options.parse_context();
-    let mut parser = Parser::for_format(format);
-    let mut lines_before = 0u64;
-    for part in parts {
-        let part = match &part.recording {
-            Some(r) if r.overflowed => {
-                let label = report.path.clone();
+impl Join<'_> {
+    /// Scans the chunks with `workers` threads, joining each as its turn comes.
+    fn scan_chunks(&mut self, ranges: &[Range<u64>], workers: usize, out: &mut FindingOut<'_>) {
+        let stateful = Parser::for_format(self.format).wants_directives();
+        let tasks: Vec<(usize, Range<u64>)> = ranges.iter().cloned().enumerate().collect();
+        let (path, label, format) = (self.path, self.label, self.format);
+        let (detector, options) = (self.detector, self.options);
+        ordered::in_order(
+            &tasks,
+            workers,
+            |(i, range), emit| {
+                let record = stateful && *i > 0;
+                let parser = Parser::for_format(format);
                 scan_chunk(
                     path,
-                    part.range,
-                    parser.clone(),
-                    false,
+                    range.clone(),
+                    parser,
+                    record,
                     detector,
                     options,
-                    &label,
+                    label,
+                    emit,
+                )
+            },
+            |i, delivery| match delivery {
+                Delivery::Event(finding) => out(self.globally(finding, tasks[i].1.start)),
+                Delivery::Done(part) => self.join(part, out),
+                Delivery::Lost => {
+                    let at = tasks[i].1.start;
+                    let reason = format!("an internal error stopped the reading at byte {at}");
+                    let args = [("bytes", at.to_string())];
+                    self.report
+                        .said(reason, Severity::Error, "problem-internal-at", &args);
+                }
+            },
+        );
+    }
+
+    /// A direct chunk's finding, numbered from the file's start.
+    fn globally(&self, mut finding: Finding, chunk_start: u64) -> Finding {
+        if let Some(r) = finding.request_mut() {
+            r.line += self.lines_before;
+            r.offset += chunk_start;
+        }
+        finding
+    }
+
+    fn join(&mut self, part: ChunkResult, out: &mut FindingOut<'_>) {
+        let part = match &part.recording {
+            Some(r) if r.overflowed => {
+                let start = part.range.start;
+                let mut emit = |f: Finding| out(self.globally(f, start));
+                let parser = self.parser.clone();
+                let (path, label) = (self.path, self.label);
+                let (detector, options) = (self.detector, self.options);
+                scan_chunk(
+                    path, part.range, parser, false, detector, options, label, &mut emit,
                 )
             }
             _ => part,
         };
         match part.recording {
-            Some(recording) => {
-                let mut hits = Vec::new();
-                for kept in recording.lines {
-                    let position = LinePosition {
-                        path: &report.path,
-                        line: kept.line + lines_before,
-                        offset: kept.offset + part.range.start,
-                    };
-                    let (detector, all_hits) = (detector, options.all_hits);
-                    detect_line(
-                        detector,
-                        &mut parser,
-                        &ctx,
-                        &kept.bytes,
-                        position,
-                        all_hits,
-                        &mut hits,
-                        &mut report.findings,
-                    );
-                }
-            }
-            None => {
-                parser = part.parser;
-                report
-                    .findings
-                    .extend(part.findings.into_iter().map(|mut f| {
-                        if let Some(r) = f.request_mut() {
-                            r.line += lines_before;
-                            r.offset += part.range.start;
-                        }
-                        f
-                    }));
-            }
+            Some(recording) => self.replay(recording, part.range.start, out),
+            None => self.parser = part.parser,
         }
-        lines_before += part.stats.lines;
+        let report = &mut self.report;
+        self.lines_before += part.stats.lines;
         report.stats.bytes += part.stats.bytes;
         report.stats.lines += part.stats.lines;
         report.stats.long_lines += part.stats.long_lines;
@@ -304,5 +258,69 @@ fn join_chunks(
             report.said(reason, Severity::Error, "problem-read-error-at", &args);
         }
     }
-    report.note_long_lines(options.max_line);
+
+    /// Runs a recording chunk's kept lines with the state the chunks before it left.
+    fn replay(&mut self, recording: Recording, chunk_start: u64, out: &mut FindingOut<'_>) {
+        let ctx = self.options.parse_context();
+        let mut hits = Vec::new();
+        for kept in recording.lines {
+            let position = LinePosition {
+                path: self.label,
+                line: kept.line + self.lines_before,
+                offset: kept.offset + chunk_start,
+            };
+            detect_line(
+                self.detector,
+                &mut self.parser,
+                &ctx,
+                &kept.bytes,
+                position,
+                self.options.all_hits,
+                &mut hits,
+                out,
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_chunk(
+    path: &Path,
+    range: Range<u64>,
+    parser: Parser,
+    record: bool,
+    detector: &Detector,
+    options: &ScanOptions,
+    label: &str,
+    out: &mut FindingOut<'_>,
+) -> ChunkResult {
+    let ctx = options.parse_context();
+    let mut scanner = LineScanner::new(detector, parser, ctx, label, options);
+    // Half the split size (32 MiB of kept lines by default), and never more than 32 MiB: a
+    // chunk that keeps more is scanned again once its start state is known.
+    let limit = ((options.split_min_bytes / 2) as usize).min(32 << 20);
+    scanner.recording = record.then(|| Recording::with_limit(limit));
+    let opened = open_read_only(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(range.start))?;
+        Ok(f)
+    });
+    let (stats, error) = match opened {
+        Ok(f) => {
+            let reader = f.take(range.end - range.start);
+            let mut reader: Box<dyn Read> = match &options.progress {
+                Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Both)),
+                None => Box::new(reader),
+            };
+            let (stats, result) = scanner.run(Vec::new(), &mut reader, out);
+            (stats, result.err())
+        }
+        Err(e) => (LineStats::default(), Some(e)),
+    };
+    ChunkResult {
+        range,
+        stats,
+        recording: scanner.recording.take(),
+        parser: scanner.parser,
+        error,
+    }
 }

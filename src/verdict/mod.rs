@@ -2,10 +2,14 @@
 //! sent) and per attacked server (who was hit, and what its answers say). The case joins
 //! these with the host and network evidence into verdicts.
 
+mod distinct;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+
+pub use distinct::Distinct;
 
 use crate::finding::is_worm_family;
 use crate::model::{
@@ -32,6 +36,18 @@ pub fn default_internal() -> Vec<IpNet> {
 
 /// Finding ids a verdict keeps per kind of evidence; `evidence_count` still counts all.
 pub const MAX_EVIDENCE_IDS: usize = 10_000;
+/// Finding ids all tallies together keep (16 MB): beyond, verdicts still count their
+/// findings but list no more ids.
+pub const MAX_IDS_KEPT: u64 = 2_000_000;
+/// Outside source addresses tallied one by one (the first met); the findings of later ones
+/// are counted together, their number estimated.
+pub const MAX_OUTSIDE_SOURCES: usize = 10_000;
+/// Addresses of ours (inside `--internal`) tallied one by one as sources.
+pub const MAX_INSIDE_SOURCES: usize = 20_000;
+/// Names (Host headers) kept per server.
+pub const MAX_NAMES_PER_TARGET: usize = 64;
+/// Servers tallied one by one (names come from the logs, and so from attackers too).
+pub const MAX_TARGETS: usize = 10_000;
 
 /// What the findings about one subject add up to.
 #[derive(Debug, Clone, Default)]
@@ -41,14 +57,14 @@ pub struct Tally {
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
     /// Distinct targets of a source, sources of a server.
-    pub peers: BTreeSet<String>,
+    pub peers: Distinct,
     /// Ids of the findings, by kind of evidence (the first [`MAX_EVIDENCE_IDS`]).
     pub ids: BTreeMap<EvidenceKind, Vec<u64>>,
 }
 
 impl Tally {
-    /// Counts one finding.
-    pub fn add(&mut self, finding: &Finding, peer: Option<String>) {
+    /// Counts one finding; its id is kept when `keep_id` (and this tally has room).
+    pub fn add(&mut self, finding: &Finding, peer: Option<&str>, keep_id: bool) -> bool {
         *self.families.entry(finding.family.clone()).or_default() += 1;
         self.count += 1;
         if let Some(t) = finding.time {
@@ -59,9 +75,11 @@ impl Tally {
             self.peers.insert(p);
         }
         let ids = self.ids.entry(finding.evidence_kind()).or_default();
-        if ids.len() < MAX_EVIDENCE_IDS {
+        let kept = keep_id && ids.len() < MAX_EVIDENCE_IDS;
+        if kept {
             ids.push(finding.id);
         }
+        kept
     }
 
     /// Adds another tally of the same subject.
@@ -72,7 +90,7 @@ impl Tally {
         self.count += other.count;
         self.first = [self.first, other.first].into_iter().flatten().min();
         self.last = [self.last, other.last].into_iter().flatten().max();
-        self.peers.extend(other.peers.iter().cloned());
+        self.peers.merge(&other.peers);
         for (kind, ids) in &other.ids {
             let mine = self.ids.entry(*kind).or_default();
             mine.extend(ids.iter().take(MAX_EVIDENCE_IDS.saturating_sub(mine.len())));
@@ -100,12 +118,38 @@ pub struct SourceTally {
     pub internal: bool,
 }
 
-/// Aggregates request findings as they stream past.
+/// Findings whose source or server was past the limits of what is tallied one by one.
+#[derive(Debug, Clone, Default)]
+pub struct Overflow {
+    /// Outside sources past [`MAX_OUTSIDE_SOURCES`]: their findings and their number.
+    pub outside_findings: u64,
+    pub outside_sources: Distinct,
+    /// Sources of ours past [`MAX_INSIDE_SOURCES`].
+    pub inside_findings: u64,
+    pub inside_sources: Distinct,
+    /// Servers past [`MAX_TARGETS`].
+    pub target_findings: u64,
+    pub targets: Distinct,
+    /// Ids not kept because [`MAX_IDS_KEPT`] was reached.
+    pub ids_dropped: u64,
+}
+
+impl Overflow {
+    /// Whether every finding was tallied one by one.
+    pub fn is_empty(&self) -> bool {
+        self.outside_findings + self.inside_findings + self.target_findings + self.ids_dropped == 0
+    }
+}
+
+/// Aggregates request findings as they stream past, in memory bounded by the limits above.
 #[derive(Debug)]
 pub struct Aggregator {
     internal: Vec<IpNet>,
     sources: BTreeMap<IpAddr, Tally>,
     targets: BTreeMap<String, TargetTally>,
+    inside_sources: usize,
+    ids_kept: u64,
+    overflow: Overflow,
 }
 
 impl Aggregator {
@@ -115,6 +159,9 @@ impl Aggregator {
             internal,
             sources: BTreeMap::new(),
             targets: BTreeMap::new(),
+            inside_sources: 0,
+            ids_kept: 0,
+            overflow: Overflow::default(),
         }
     }
 
@@ -125,20 +172,69 @@ impl Aggregator {
         };
         let target = target_name(finding);
         if let Some(source) = request.client_ip {
-            self.sources
-                .entry(source)
-                .or_default()
-                .add(finding, Some(target.clone()));
+            self.add_source(source, finding, &target);
         }
+        let source = request.client_ip.map(|ip| ip.to_string());
+        if !self.targets.contains_key(&target) && self.targets.len() >= MAX_TARGETS {
+            self.overflow.target_findings += 1;
+            self.overflow.targets.insert(&target);
+            return;
+        }
+        let keep_id = self.ids_kept < MAX_IDS_KEPT;
         let entry = self.targets.entry(target).or_default();
-        entry
-            .tally
-            .add(finding, request.client_ip.map(|ip| ip.to_string()));
+        let kept = entry.tally.add(finding, source.as_deref(), keep_id);
         entry.served.statuses.add(request.status.as_deref());
         add_exposure(&mut entry.served, request.exposure);
         if let Some(name) = &request.server_name {
-            entry.also_known_as.insert(name.clone());
+            // Host headers come from the clients: a few names are the server's, thousands are
+            // an attacker's noise.
+            if entry.also_known_as.len() < MAX_NAMES_PER_TARGET {
+                entry.also_known_as.insert(name.clone());
+            }
         }
+        self.count_id(kept);
+    }
+
+    fn add_source(&mut self, source: IpAddr, finding: &Finding, target: &str) {
+        let keep_id = self.ids_kept < MAX_IDS_KEPT;
+        if let Some(tally) = self.sources.get_mut(&source) {
+            let kept = tally.add(finding, Some(target), keep_id);
+            self.count_id(kept);
+            return;
+        }
+        let inside = self.is_internal(&source);
+        let (room, overflow) = if inside {
+            let room = self.inside_sources < MAX_INSIDE_SOURCES;
+            let o = &mut self.overflow;
+            (room, (&mut o.inside_findings, &mut o.inside_sources))
+        } else {
+            let room = self.sources.len() - self.inside_sources < MAX_OUTSIDE_SOURCES;
+            let o = &mut self.overflow;
+            (room, (&mut o.outside_findings, &mut o.outside_sources))
+        };
+        if !room {
+            *overflow.0 += 1;
+            overflow.1.insert(&source.to_string());
+            return;
+        }
+        self.inside_sources += usize::from(inside);
+        let mut tally = Tally::default();
+        let kept = tally.add(finding, Some(target), keep_id);
+        self.sources.insert(source, tally);
+        self.count_id(kept);
+    }
+
+    fn count_id(&mut self, kept: bool) {
+        if kept {
+            self.ids_kept += 1;
+        } else if self.ids_kept >= MAX_IDS_KEPT {
+            self.overflow.ids_dropped += 1;
+        }
+    }
+
+    /// What went past the limits so far.
+    pub fn overflow(&self) -> &Overflow {
+        &self.overflow
     }
 
     /// Whether `address` is one of ours.
@@ -154,14 +250,17 @@ impl Aggregator {
     /// The tallies: per source address (with whether it is one of ours spreading a worm,
     /// and whether it is internal), and per server.
     pub fn into_parts(self) -> (Vec<SourceTally>, BTreeMap<String, TargetTally>) {
+        let internal = self.internal;
+        let is_internal = |a: &IpAddr| internal.iter().any(|n| n.contains(a));
         let sources = self
             .sources
-            .iter()
+            .into_iter()
             .map(|(address, tally)| SourceTally {
-                address: *address,
-                spreading: self.is_spreading(address, tally),
-                internal: self.is_internal(address),
-                tally: tally.clone(),
+                address,
+                spreading: is_internal(&address)
+                    && tally.families.keys().any(|f| is_worm_family(f)),
+                internal: is_internal(&address),
+                tally,
             })
             .collect();
         (sources, self.targets)
@@ -189,13 +288,13 @@ fn add_exposure(served: &mut ServedDetail, exposure: Option<crate::model::Exposu
 /// What a source's tally says, with the share of its targets near it.
 pub fn source_detail(address: &IpAddr, tally: &Tally, internal: bool) -> SourceDetail {
     let (same_16, same_8) = if internal {
-        locality(address, &tally.peers)
+        locality(address, tally.peers.kept())
     } else {
         (None, None)
     };
     SourceDetail {
         internal,
-        peers: tally.peers.len() as u64,
+        peers: tally.peers.len(),
         share_same_16: same_16,
         share_same_8: same_8,
     }

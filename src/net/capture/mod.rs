@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::detect::Detector;
-use crate::model::Finding;
+use crate::model::{Finding, FindingOut};
 
 use super::spread::{SpreadSource, Subject, Tally};
 use answers::Answers;
@@ -44,8 +44,8 @@ pub struct CaptureReport {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Request heads reassembled.
     pub requests: u64,
-    /// Findings of those requests, in the order their answers came.
-    pub findings: Vec<Finding>,
+    /// Findings of those requests (handed on in the order their answers came).
+    pub findings: u64,
     /// Port-80 SYN tallies of the sources with more than a handful of targets.
     pub tallies: Vec<(Subject, Tally)>,
     /// Flows closed early by the memory limits, and heads cut at the per-flow limit.
@@ -63,6 +63,8 @@ pub type OnRequest<'d> = dyn FnMut(&Request) -> Vec<Finding> + 'd;
 
 struct CaptureScan<'d> {
     on_request: &'d mut OnRequest<'d>,
+    /// Findings whose answers have come, not yet handed on.
+    ready: Vec<Finding>,
     options: CaptureOptions,
     reassembler: Reassembler,
     syns: SynTracker,
@@ -71,30 +73,34 @@ struct CaptureScan<'d> {
     report: CaptureReport,
 }
 
-/// Reads a whole capture, running each request through the rules.
+/// Reads a whole capture, running each request through the rules; findings go to `out`.
 pub fn scan_capture<R: Read + Send>(
     reader: R,
     kind: CaptureKind,
     detector: &Detector,
     path: &str,
     options: CaptureOptions,
+    out: &mut FindingOut<'_>,
 ) -> CaptureReport {
     let format = kind.name();
     let mut findings = |request: &Request| {
         http::request_findings(request, detector, path, format, options.all_hits)
     };
-    read_capture(reader, options, &mut findings)
+    read_capture(reader, options, &mut findings, out)
 }
 
 /// Reads a whole capture, giving each reassembled request to `on_request` (which returns
-/// its findings; `wormtrace parse` returns none and prints the request instead).
+/// its findings; `wormtrace parse` returns none and prints the request instead). Findings go
+/// to `out` once their answer is seen (or given up on).
 pub fn read_capture<'d, R: Read + Send>(
     reader: R,
     options: CaptureOptions,
     on_request: &'d mut OnRequest<'d>,
+    out: &mut FindingOut<'_>,
 ) -> CaptureReport {
     let mut scan = CaptureScan {
         on_request,
+        ready: Vec::new(),
         options,
         reassembler: Reassembler::new(options.limits),
         syns: SynTracker::new(options.window_secs.max(1)),
@@ -102,10 +108,16 @@ pub fn read_capture<'d, R: Read + Send>(
         last_expiry: i64::MIN,
         report: CaptureReport::default(),
     };
-    let result = read_frames(reader, &mut |frame| scan.frame(frame));
+    let result = read_frames(reader, &mut |frame| {
+        scan.frame(frame);
+        scan.report.findings += scan.ready.len() as u64;
+        scan.ready.drain(..).for_each(&mut *out);
+    });
     let rest = scan.reassembler.finish();
     scan.requests(rest);
-    scan.answers.finish(&mut scan.report.findings);
+    scan.answers.finish(&mut scan.ready);
+    scan.report.findings += scan.ready.len() as u64;
+    scan.ready.drain(..).for_each(&mut *out);
     let mut report = scan.report;
     match result {
         Ok(n) => report.frames = n,
@@ -155,7 +167,7 @@ impl CaptureScan<'_> {
             segment.dst,
             segment.payload,
             ends,
-            &mut self.report.findings,
+            &mut self.ready,
         );
         self.reassembler.segment(
             segment.src,
@@ -170,7 +182,7 @@ impl CaptureScan<'_> {
         if frame.secs >= self.last_expiry.saturating_add(EXPIRE_EVERY_SECS) {
             self.reassembler.expire(frame.secs);
             let cutoff = frame.secs.saturating_sub(self.options.limits.idle_secs);
-            self.answers.expire(cutoff, &mut self.report.findings);
+            self.answers.expire(cutoff, &mut self.ready);
             self.last_expiry = frame.secs;
         }
         let done = self.reassembler.take();
@@ -186,7 +198,7 @@ impl CaptureScan<'_> {
                 request.server,
                 findings,
                 request.secs,
-                &mut self.report.findings,
+                &mut self.ready,
             );
         }
     }
