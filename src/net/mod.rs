@@ -23,37 +23,62 @@ pub fn timestamp(secs: i64) -> Option<crate::model::Timestamp> {
 /// The port whose outbound connections count as worm activity.
 pub const WEB_PORT: u16 = 80;
 
-/// Per local address, the outbound connections to port 80 of one table. Every local address
-/// of the table gets a tally, so a host with none still gets a `not-spreading` verdict.
-/// Inbound connections to a port the host listens on (its own web server) never count.
-pub fn netstat_tallies(table: &Table, host: &str) -> Vec<(Subject, Tally)> {
-    let listening: BTreeSet<(Option<IpAddr>, u16)> = table
-        .connections
-        .iter()
-        .filter(|c| c.listening)
-        .filter_map(|c| Some((c.local.ip, c.local.port?)))
-        .collect();
+/// Distinct local addresses of one table tallied (a host has a handful; a table with more is
+/// a router's, or made to exhaust memory). Rows of further addresses are counted, not kept.
+pub const MAX_LOCAL_ADDRESSES: usize = 4_096;
+/// Listening sockets remembered per table (to tell inbound connections from outbound).
+const MAX_LISTENING: usize = 65_536;
+
+/// What one connection table gave.
+#[derive(Debug, Default)]
+pub struct TableTallies {
+    /// Dialect, TCP rows and unreadable rows.
+    pub table: Table,
+    /// Per local address, its outbound connections to port 80.
+    pub tallies: Vec<(Subject, Tally)>,
+    /// Rows whose local address was past [`MAX_LOCAL_ADDRESSES`].
+    pub rows_past_limit: u64,
+}
+
+/// Per local address, the outbound connections to port 80 of one table, read in two passes
+/// over its text (no row is kept). Every local address of the table gets a tally, so a host
+/// with none still gets a `not-spreading` verdict. Inbound connections to a port the host
+/// listens on (its own web server) never count.
+pub fn netstat_tallies(text: &str, host: &str) -> TableTallies {
+    let mut listening: BTreeSet<(Option<IpAddr>, u16)> = BTreeSet::new();
+    netstat::each_row(text, &mut |c, _, _| {
+        if let (true, Some(port)) = (c.listening, c.local.port) {
+            if listening.len() < MAX_LISTENING {
+                listening.insert((c.local.ip, port));
+            }
+        }
+    });
     let listens_on = |ip: IpAddr, port: u16| {
         port == WEB_PORT
             || listening.contains(&(Some(ip), port))
             || listening.contains(&(None, port))
     };
     let mut tallies: std::collections::BTreeMap<IpAddr, Tally> = Default::default();
-    for c in &table.connections {
+    let mut rows_past_limit = 0;
+    let table = netstat::each_row(text, &mut |c, _, _| {
         let Some(local) = c.local.ip.filter(|ip| !ip.is_loopback()) else {
-            continue;
+            return;
         };
+        if tallies.len() >= MAX_LOCAL_ADDRESSES && !tallies.contains_key(&local) {
+            rows_past_limit += 1;
+            return;
+        }
         let tally = tallies.entry(local).or_default();
         let (Some(remote), Some(WEB_PORT), Some(local_port)) =
             (c.remote.ip, c.remote.port, c.local.port)
         else {
-            continue;
+            return;
         };
         if !c.listening && !listens_on(local, local_port) && remote != local {
             tally.add(local, remote, Some(&c.state), None);
         }
-    }
-    tallies
+    });
+    let tallies = tallies
         .into_iter()
         .map(|(address, tally)| {
             let subject = Subject {
@@ -63,7 +88,12 @@ pub fn netstat_tallies(table: &Table, host: &str) -> Vec<(Subject, Tally)> {
             };
             (subject, tally)
         })
-        .collect()
+        .collect();
+    TableTallies {
+        table,
+        tallies,
+        rows_past_limit,
+    }
 }
 
 /// Whether a file is network evidence (a capture or a connection table), judged by its
@@ -115,17 +145,18 @@ mod tests {
 
     #[test]
     fn inbound_web_connections_never_count() {
-        let table = netstat::parse(
+        let got = netstat_tallies(
             "  TCP    0.0.0.0:80        0.0.0.0:0          LISTENING\n\
              \x20 TCP    0.0.0.0:8080      0.0.0.0:0          LISTENING\n\
              \x20 TCP    10.1.1.5:80       10.1.9.9:80        ESTABLISHED\n\
              \x20 TCP    10.1.1.5:8080     10.1.9.8:80        ESTABLISHED\n\
              \x20 TCP    10.1.1.5:1030     10.1.9.7:80        SYN_SENT\n\
              \x20 TCP    127.0.0.1:1031    127.0.0.1:80       ESTABLISHED\n",
+            "web01",
         );
-        let tallies = netstat_tallies(&table, "web01");
-        assert_eq!(tallies.len(), 1);
-        let (subject, tally) = &tallies[0];
+        assert_eq!((got.table.rows, got.rows_past_limit), (6, 0));
+        assert_eq!(got.tallies.len(), 1);
+        let (subject, tally) = &got.tallies[0];
         assert_eq!(subject.address.to_string(), "10.1.1.5");
         assert_eq!(tally.connections, 1);
         assert_eq!(tally.states["SYN_SENT"], 1);

@@ -65,6 +65,8 @@ impl Endpoint {
 pub struct Table {
     pub dialect: Option<Dialect>,
     pub connections: Vec<Connection>,
+    /// TCP rows read.
+    pub rows: u64,
     /// Rows that look like connection rows but could not be read (host names, cut columns).
     pub unreadable_rows: u64,
 }
@@ -116,8 +118,18 @@ pub fn looks_like_netstat(head: &[u8]) -> bool {
                 .count()
 }
 
-/// Parses a whole table.
+/// Parses a whole table, keeping every row (for small tables and tests; a scan uses
+/// [`each_row`], which keeps none).
 pub fn parse(text: &str) -> Table {
+    let mut connections = Vec::new();
+    let mut table = each_row(text, &mut |c, _, _| connections.push(c));
+    table.connections = connections;
+    table
+}
+
+/// Hands each TCP row of a table to `on_row` with its text and the table's dialect, in order;
+/// the table returned has no rows, only its dialect and counts.
+pub fn each_row(text: &str, on_row: &mut dyn FnMut(Connection, &str, Dialect)) -> Table {
     let lower_head: String = text.chars().take(4096).collect::<String>().to_lowercase();
     let mut table = Table {
         dialect: HEADER_MARKS
@@ -130,8 +142,9 @@ pub fn parse(text: &str) -> Table {
         match parse_row(line) {
             Some(Row::Tcp(mut c, dialect)) => {
                 c.line = n as u64 + 1;
-                table.dialect.get_or_insert(dialect);
-                table.connections.push(c);
+                let dialect = *table.dialect.get_or_insert(dialect);
+                table.rows += 1;
+                on_row(c, line, dialect);
             }
             Some(Row::Other) => {}
             Some(Row::Unreadable) => table.unreadable_rows += 1,

@@ -9,7 +9,7 @@ use crate::model::FindingOut;
 use crate::net::capture::{scan_capture, CaptureKind, CaptureOptions};
 use crate::net::netstat;
 use crate::net::spread::{Subject, Tally};
-use crate::net::{host_from_path, netstat_tallies};
+use crate::net::{host_from_path, netstat_tallies, MAX_LOCAL_ADDRESSES};
 use crate::source::Severity;
 
 /// What a network input gave besides findings.
@@ -26,8 +26,9 @@ pub struct NetworkInput {
     pub tallies: Vec<(Subject, Tally)>,
 }
 
-/// Largest connection table read (larger input is cut, with a problem).
-pub(crate) const MAX_TABLE: u64 = 256 << 20;
+/// Largest connection table read (larger input is cut, with a problem): a real table is a
+/// few kilobytes, and the bytes and their decoded text are held together while it is read.
+pub(crate) const MAX_TABLE: u64 = 64 << 20;
 
 /// The kind of network evidence `head` starts, if any.
 pub enum NetworkKind {
@@ -114,26 +115,38 @@ pub fn scan_table_input(
         report.said(reason, Severity::Skipped, "problem-table-cut", &args);
     }
     let text = netstat::decode(&bytes);
-    let table = netstat::parse(&text);
+    drop(bytes);
     let host = options
         .host_names
         .get(&report.path)
         .cloned()
         .unwrap_or_else(|| host_from_path(&report.path));
     report.stats.lines = text.lines().count() as u64;
-    if table.unreadable_rows > 0 {
+    let got = netstat_tallies(&text, &host);
+    if got.table.unreadable_rows > 0 {
         let reason = format!(
             "{} TCP row(s) not read (names instead of numbers: save `netstat -an`)",
-            table.unreadable_rows
+            got.table.unreadable_rows
         );
-        let args = [("count", table.unreadable_rows.to_string())];
+        let args = [("count", got.table.unreadable_rows.to_string())];
         report.said(reason, Severity::Skipped, "problem-table-rows", &args);
     }
+    if got.rows_past_limit > 0 {
+        let reason = format!(
+            "{} row(s) not tallied: the table has more than {MAX_LOCAL_ADDRESSES} local addresses",
+            got.rows_past_limit
+        );
+        let args = [
+            ("count", got.rows_past_limit.to_string()),
+            ("max", MAX_LOCAL_ADDRESSES.to_string()),
+        ];
+        report.said(reason, Severity::Skipped, "problem-table-addresses", &args);
+    }
     report.network = Some(NetworkInput {
-        kind: table.dialect.map_or("netstat", |d| d.name()),
-        units: table.connections.len() as u64,
+        kind: got.table.dialect.map_or("netstat", |d| d.name()),
+        units: got.table.rows,
         requests: 0,
-        tallies: netstat_tallies(&table, &host),
+        tallies: got.tallies,
         host: Some(host),
     });
     Ok(())

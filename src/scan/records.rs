@@ -149,25 +149,19 @@ fn table_rows(
 ) -> io::Result<bool> {
     reader.take(MAX_TABLE).read_to_end(&mut bytes)?;
     let text = netstat::decode(&bytes);
-    let table = netstat::parse(&text);
-    let format = table.dialect.map_or("netstat", |d| d.name());
+    drop(bytes);
     let host = options
         .host_names
         .get(label)
         .cloned()
         .unwrap_or_else(|| host_from_path(label));
-    let lines: Vec<&str> = text.lines().collect();
-    for connection in &table.connections {
-        let raw = lines
-            .get(connection.line.saturating_sub(1) as usize)
-            .copied()
-            .unwrap_or("");
+    netstat::each_row(&text, &mut |connection, raw, dialect| {
         on_item(Parsed::Row {
-            format,
+            format: dialect.name(),
             host: &host,
-            connection,
+            connection: &connection,
             raw: raw.trim_end_matches('\r'),
         });
-    }
+    });
     Ok(true)
 }

@@ -87,6 +87,35 @@ impl IocSet {
 
     /// A STIX 2.1 bundle: wormtrace's identity, then one indicator per address and role.
     pub fn stix_bundle(&self, fallback_time: DateTime<Utc>) -> Value {
+        let (head, identity) = self.stix_head(fallback_time);
+        let mut objects = vec![identity];
+        objects.extend(self.stix_indicators(&head));
+        json!({
+            "type": "bundle",
+            "id": head.bundle_id,
+            "objects": objects,
+        })
+    }
+
+    /// The bundle of [`IocSet::stix_bundle`], written one object at a time (the same bytes
+    /// as `serde_json::to_writer_pretty`), so a large set is never held as JSON values.
+    pub fn write_stix(&self, out: &mut dyn Write, fallback_time: DateTime<Utc>) -> io::Result<()> {
+        let (head, identity) = self.stix_head(fallback_time);
+        write!(
+            out,
+            "{{\n  \"id\": {},\n  \"objects\": [",
+            serde_json::to_string(&head.bundle_id)?
+        )?;
+        let objects = std::iter::once(identity).chain(self.stix_indicators(&head));
+        for (i, object) in objects.enumerate() {
+            out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+            let text = serde_json::to_string_pretty(&object)?;
+            out.write_all(text.replace('\n', "\n    ").as_bytes())?;
+        }
+        out.write_all(b"\n  ],\n  \"type\": \"bundle\"\n}")
+    }
+
+    fn stix_head(&self, fallback_time: DateTime<Utc>) -> (StixHead, Value) {
         let created = self
             .indicators
             .values()
@@ -98,7 +127,7 @@ impl IocSet {
             "identity--{}",
             Uuid::new_v5(&NAMESPACE, b"identity|wormtrace")
         );
-        let mut objects = vec![json!({
+        let identity = json!({
             "type": "identity",
             "spec_version": "2.1",
             "id": identity_id,
@@ -106,24 +135,42 @@ impl IocSet {
             "modified": created,
             "name": "wormtrace",
             "identity_class": "system",
-        })];
-        for ((role, address), indicator) in &self.indicators {
-            objects.push(indicator_object(
-                *role,
-                *address,
-                indicator,
-                &created,
-                &identity_id,
-            ));
-        }
-        let ids: Vec<&str> = objects.iter().filter_map(|o| o["id"].as_str()).collect();
+        });
+        let mut ids = vec![identity_id.clone()];
+        ids.extend(
+            self.indicators
+                .keys()
+                .map(|(role, address)| format!("indicator--{}", indicator_id(*role, *address))),
+        );
         let bundle_id = Uuid::new_v5(&NAMESPACE, ids.join("|").as_bytes());
-        json!({
-            "type": "bundle",
-            "id": format!("bundle--{bundle_id}"),
-            "objects": objects,
+        let head = StixHead {
+            created,
+            identity_id,
+            bundle_id: format!("bundle--{bundle_id}"),
+        };
+        (head, identity)
+    }
+
+    fn stix_indicators<'s>(&'s self, head: &'s StixHead) -> impl Iterator<Item = Value> + 's {
+        self.indicators.iter().map(|((role, address), indicator)| {
+            indicator_object(*role, *address, indicator, &head.created, &head.identity_id)
         })
     }
+}
+
+/// What every object of a bundle shares.
+struct StixHead {
+    created: String,
+    identity_id: String,
+    bundle_id: String,
+}
+
+/// The stable id of the indicator of `address` in `role`.
+fn indicator_id(role: IocRole, address: IpAddr) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("indicator|{}|{address}", role.label()).as_bytes(),
+    )
 }
 
 fn indicator_object(
@@ -155,10 +202,7 @@ fn indicator_object(
             "compromised",
         ),
     };
-    let id = Uuid::new_v5(
-        &NAMESPACE,
-        format!("indicator|{}|{address}", role.label()).as_bytes(),
-    );
+    let id = indicator_id(role, address);
     let mut labels: Vec<String> = families.iter().map(|f| f.to_string()).collect();
     labels.push(role.label().to_string());
     let valid_from = indicator
@@ -249,7 +293,7 @@ impl Sink for IocSink {
         };
         self.set.write_plain(&mut plain)?;
         plain.commit()?;
-        serde_json::to_writer_pretty(&mut stix, &self.set.stix_bundle(self.started))?;
+        self.set.write_stix(&mut stix, self.started)?;
         stix.write_all(b"\n")?;
         stix.commit()
     }
@@ -302,5 +346,10 @@ mod tests {
         assert_eq!(objects[2]["indicator_types"], json!(["compromised"]));
         // Same content, same ids.
         assert_eq!(bundle, set.stix_bundle(started));
+        // Written one object at a time, it is the same bytes as the whole bundle.
+        let mut streamed = Vec::new();
+        set.write_stix(&mut streamed, started).unwrap();
+        let whole = serde_json::to_vec_pretty(&bundle).unwrap();
+        assert_eq!(String::from_utf8(streamed), String::from_utf8(whole));
     }
 }
