@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::evidence::{head_text, Evidence, EvidenceKind};
-use super::listing::parse_listing;
+use super::listing::{each_listed, ListedFile};
 use super::metabase::{parse_metabase, MetabaseFacts};
 use super::pe_version::{read_pe, FileVersion};
 use super::places::{component_matches, path_is_place, Role, PLACES};
@@ -16,6 +16,10 @@ use crate::source::{decompressed, read_whole, Digest, Problem, Severity};
 
 /// Largest file read whole: hives of a 2001 server are a few MB, today's up to ~200 MB.
 const MAX_FILE: u64 = 512 << 20;
+
+/// Files at known places kept per host (Nimda leaves a `readme.eml` in every web folder; a
+/// listing naming millions is counted, not kept).
+const MAX_FILE_FACTS: usize = 10_000;
 
 /// A file found at a known place, on a volume or in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -211,37 +215,57 @@ impl HostFacts {
     }
 
     fn gather_listing(&mut self, source: &str, text: &str) {
-        for file in parse_listing(text) {
-            let Some((_, below)) = file.path.split_once(":\\") else {
-                continue;
-            };
-            let components: Vec<&str> = below.split('\\').filter(|c| !c.is_empty()).collect();
-            if components
-                .first()
-                .is_some_and(|c| component_matches(c, "inetpub"))
-            {
-                self.inetpub_seen = true;
+        let mut past_limit = 0u64;
+        each_listed(text, &mut |file| {
+            if let Some(fact) = self.listed_fact(source, &file) {
+                if self.files.len() < MAX_FILE_FACTS {
+                    self.files.push(fact);
+                } else {
+                    past_limit += 1;
+                }
             }
-            let eml_under_inetpub = components.len() > 1
-                && component_matches(components[0], "inetpub")
-                && components
-                    .last()
-                    .is_some_and(|n| n.eq_ignore_ascii_case("readme.eml"));
-            let role = PLACES
-                .iter()
-                .find(|p| path_is_place(&components, p))
-                .map(|p| p.role)
-                .or(eml_under_inetpub.then_some(Role::ReadmeEml));
-            if let Some(role) = role {
-                self.files.push(FileFact {
-                    role,
-                    location: file.path.clone(),
-                    evidence: format!("{source}:{}", file.line),
-                    size: file.size,
-                    sha256: None,
-                });
-            }
+        });
+        if past_limit > 0 {
+            let reason = format!(
+                "{past_limit} more file(s) at known places not kept (limit {MAX_FILE_FACTS})"
+            );
+            let args = [
+                ("count", past_limit.to_string()),
+                ("max", MAX_FILE_FACTS.to_string()),
+            ];
+            let problem =
+                Problem::said(source, reason, Severity::Skipped, "problem-listing-limit", &args);
+            self.problems.push(problem);
         }
+    }
+
+    /// The fact a listed file gives, if it sits at a known place.
+    fn listed_fact(&mut self, source: &str, file: &ListedFile) -> Option<FileFact> {
+        let (_, below) = file.path.split_once(":\\")?;
+        let components: Vec<&str> = below.split('\\').filter(|c| !c.is_empty()).collect();
+        if components
+            .first()
+            .is_some_and(|c| component_matches(c, "inetpub"))
+        {
+            self.inetpub_seen = true;
+        }
+        let eml_under_inetpub = components.len() > 1
+            && component_matches(components[0], "inetpub")
+            && components
+                .last()
+                .is_some_and(|n| n.eq_ignore_ascii_case("readme.eml"));
+        let role = PLACES
+            .iter()
+            .find(|p| path_is_place(&components, p))
+            .map(|p| p.role)
+            .or(eml_under_inetpub.then_some(Role::ReadmeEml))?;
+        Some(FileFact {
+            role,
+            location: file.path.clone(),
+            evidence: format!("{source}:{}", file.line),
+            size: file.size,
+            sha256: None,
+        })
     }
 
     /// Reads a whole file, recording it as an input, or a problem.

@@ -25,6 +25,12 @@ pub fn looks_like_listing(text: &str) -> bool {
 /// The files of a listing (folders and summary lines are left out).
 pub fn parse_listing(text: &str) -> Vec<ListedFile> {
     let mut files = Vec::new();
+    each_listed(text, &mut |f| files.push(f));
+    files
+}
+
+/// Hands each file of a listing to `on_file`, in order, keeping none.
+pub fn each_listed(text: &str, on_file: &mut dyn FnMut(ListedFile)) {
     let mut folder: Option<String> = None;
     for (n, line) in text.lines().enumerate() {
         if let Some(dir) = directory_heading(line) {
@@ -34,14 +40,13 @@ pub fn parse_listing(text: &str) -> Vec<ListedFile> {
         let (Some(dir), Some((written, size, name))) = (&folder, entry(line)) else {
             continue;
         };
-        files.push(ListedFile {
+        on_file(ListedFile {
             path: format!(r"{dir}\{name}"),
             size,
             written,
             line: n as u64 + 1,
         });
     }
-    files
 }
 
 /// ` Directory of C:\x` (English) or ` C:\x のディレクトリ` (Japanese).

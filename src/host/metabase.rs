@@ -25,30 +25,72 @@ pub struct DriveVdir {
     pub path: Option<String>,
 }
 
-/// Reads a `MetaBase.xml` document.
-pub fn parse_metabase(text: &str) -> Result<MetabaseFacts, roxmltree::Error> {
-    let doc = roxmltree::Document::parse(text)?;
+/// Entries of each list a metabase gives that are kept (a real one has a handful).
+pub const MAX_ENTRIES: usize = 1_000;
+
+/// Why a metabase could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MetabaseError {
+    #[error("{0}")]
+    Xml(#[from] quick_xml::Error),
+    #[error("{0}")]
+    Attribute(#[from] quick_xml::events::attributes::AttrError),
+    #[error("the document ends inside an element")]
+    Unclosed,
+}
+
+/// Reads a `MetaBase.xml` document, one element at a time (no tree is built, so a large
+/// file takes no more memory than a small one).
+pub fn parse_metabase(text: &str) -> Result<MetabaseFacts, MetabaseError> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
     let mut facts = MetabaseFacts::default();
-    for node in doc.descendants().filter(|n| n.is_element()) {
-        let location = node.attribute("Location").unwrap_or("").trim();
-        if is_drive_vdir(location) {
-            facts.drive_vdirs.push(DriveVdir {
-                location: location.to_string(),
-                access_flags: node.attribute("AccessFlags").map(str::to_string),
-                path: node.attribute("Path").map(str::to_string),
-            });
-        }
-        if let Some(bindings) = node.attribute("ServerBindings") {
-            facts.bindings.extend(binding_names(bindings));
-        }
-        if let Some(maps) = node.attribute("ScriptMaps") {
-            facts.has_script_maps = true;
-            if maps_ida(maps) {
-                facts.ida_maps.push(location.to_string());
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event()? {
+            Event::Start(element) => {
+                depth += 1;
+                facts.add_element(&element)?;
             }
+            Event::Empty(element) => facts.add_element(&element)?,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof if depth > 0 => return Err(MetabaseError::Unclosed),
+            Event::Eof => return Ok(facts),
+            _ => {}
         }
     }
-    Ok(facts)
+}
+
+impl MetabaseFacts {
+    fn add_element(&mut self, element: &quick_xml::events::BytesStart) -> Result<(), MetabaseError> {
+        let attribute = |name: &[u8]| -> Result<Option<String>, MetabaseError> {
+            match element.try_get_attribute(name)? {
+                Some(a) => Ok(Some(a.unescape_value()?.into_owned())),
+                None => Ok(None),
+            }
+        };
+        let location = attribute(b"Location")?.unwrap_or_default();
+        let location = location.trim();
+        if is_drive_vdir(location) && self.drive_vdirs.len() < MAX_ENTRIES {
+            self.drive_vdirs.push(DriveVdir {
+                location: location.to_string(),
+                access_flags: attribute(b"AccessFlags")?,
+                path: attribute(b"Path")?,
+            });
+        }
+        if let Some(bindings) = attribute(b"ServerBindings")? {
+            let room = MAX_ENTRIES.saturating_sub(self.bindings.len());
+            self.bindings
+                .extend(binding_names(&bindings).into_iter().take(room));
+        }
+        if let Some(maps) = attribute(b"ScriptMaps")? {
+            self.has_script_maps = true;
+            if maps_ida(&maps) && self.ida_maps.len() < MAX_ENTRIES {
+                self.ida_maps.push(location.to_string());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The address and host name parts of `ServerBindings` entries (`10.1.5.23:80:www.example`),

@@ -34,6 +34,49 @@ const CONTROL_SET_KEYS: [(&str, usize); 5] = [
     (r"Control\ComputerName\ComputerName", 0),
 ];
 
+/// Whether the checks read the key at `path` (`HKLM\...` or `HKEY_LOCAL_MACHINE\...`, any
+/// case): the keys [`load_hive`] copies, in any control set.
+pub fn wanted_key(path: &str) -> bool {
+    let lower = path.trim_matches('\\').to_lowercase();
+    let rest = lower
+        .strip_prefix("hkey_local_machine\\")
+        .or_else(|| lower.strip_prefix("hklm\\"))
+        .unwrap_or(&lower);
+    if let Some(rest) = rest.strip_prefix("software\\") {
+        return SOFTWARE_KEYS.iter().any(|(k, depth)| within(rest, k, *depth));
+    }
+    let Some(rest) = rest.strip_prefix("system\\") else {
+        return false;
+    };
+    if rest == "select" {
+        return true;
+    }
+    let Some((set, rest)) = rest.split_once('\\') else {
+        return false;
+    };
+    let is_set = set == "currentcontrolset"
+        || set
+            .strip_prefix("controlset")
+            .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));
+    is_set
+        && CONTROL_SET_KEYS
+            .iter()
+            .any(|(k, depth)| within(rest, k, *depth))
+}
+
+/// Whether `path` is `key` or lies at most `depth` levels below it (both lower case for
+/// `path`; `key` any case).
+fn within(path: &str, key: &str, depth: usize) -> bool {
+    let key = key.to_lowercase();
+    match path.strip_prefix(key.as_str()) {
+        Some("") => true,
+        Some(below) => {
+            below.starts_with('\\') && below.matches('\\').count() <= depth
+        }
+        None => false,
+    }
+}
+
 /// Reads the keys the checks need from a hive's bytes. Which hive it is (SYSTEM or
 /// SOFTWARE) is told by its content, not its file name.
 pub fn load_hive(bytes: &[u8], source: &str) -> Result<RegTree, HiveError> {
@@ -129,6 +172,34 @@ fn convert(value: &RawValue) -> Option<RegData> {
         REG_BINARY => RegData::Binary(value.data.clone()),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod wanted_tests {
+    use super::wanted_key;
+
+    #[test]
+    fn the_keys_the_checks_read_in_any_spelling() {
+        for path in [
+            r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\W3SVC\Parameters\Virtual Roots",
+            r"hklm\system\ControlSet002\Control\ComputerName\ComputerName",
+            r"HKLM\SYSTEM\Select",
+            r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Hotfix\Q300972",
+            r"HKLM\SOFTWARE\Microsoft\Updates\Windows 2000\SP3\Q300972",
+            r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces\{1}",
+        ] {
+            assert!(wanted_key(path), "{path}");
+        }
+        for path in [
+            r"HKLM\SOFTWARE\Classes\.txt",
+            r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Hotfix\Q1\File 1",
+            r"HKLM\SYSTEM\ControlSet01\Services\W3SVC",
+            r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces\{1}\x",
+            r"HKCU\Software\Microsoft",
+        ] {
+            assert!(!wanted_key(path), "{path}");
+        }
+    }
 }
 
 #[cfg(test)]

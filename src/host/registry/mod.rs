@@ -54,6 +54,9 @@ pub struct RegValue {
     pub data: RegData,
 }
 
+/// Values kept per key.
+pub const MAX_VALUES_PER_KEY: usize = 4_096;
+
 /// One key: its path as written, its values, and the evidence file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegKey {
@@ -72,10 +75,15 @@ impl RegKey {
         }
     }
 
-    /// Sets a value (names are case-insensitive, as in the registry).
+    /// Sets a value (names are case-insensitive, as in the registry). A key keeps at most
+    /// [`MAX_VALUES_PER_KEY`] values: the checks read a few by name.
     pub fn set(&mut self, name: &str, data: RegData) {
+        let key = name.to_lowercase();
+        if self.values.len() >= MAX_VALUES_PER_KEY && !self.values.contains_key(&key) {
+            return;
+        }
         self.values.insert(
-            name.to_lowercase(),
+            key,
             RegValue {
                 name: name.to_string(),
                 data,

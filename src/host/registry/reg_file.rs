@@ -1,6 +1,7 @@
 //! `.reg` exports: REGEDIT4 (ANSI code page) and "Windows Registry Editor Version 5.00"
 //! (UTF-16LE with a byte-order mark, as regedit and `reg export` write it).
 
+use super::hive::wanted_key;
 use super::{RegData, RegTree};
 use crate::finding::display_text;
 use crate::host::evidence::{head_text, utf16le_text};
@@ -16,7 +17,10 @@ pub enum RegFileError {
 /// the returned number, so one damaged line does not lose the rest of the file.
 pub fn parse_reg_export(bytes: &[u8], source: &str) -> Result<(RegTree, usize), RegFileError> {
     let text = decode(bytes);
-    let mut lines = logical_lines(&text).into_iter();
+    let mut lines = LogicalLines {
+        raw: text.lines(),
+        pending: String::new(),
+    };
     let header = lines.next().unwrap_or_default();
     let unicode = if header == "REGEDIT4" {
         false
@@ -35,7 +39,13 @@ pub fn parse_reg_export(bytes: &[u8], source: &str) -> Result<(RegTree, usize), 
         if let Some(key) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             current = (!key.starts_with('-')).then(|| key.to_string());
             if let Some(path) = &current {
-                tree.key_mut(path, source);
+                if wanted_key(path) {
+                    tree.key_mut(path, source);
+                } else {
+                    // Only the keys the checks read are kept (an export of a whole hive is
+                    // hundreds of MB); the hive it belongs to is still known to be present.
+                    tree.key_mut(&hive_root(path), source);
+                }
             }
             continue;
         }
@@ -43,7 +53,10 @@ pub fn parse_reg_export(bytes: &[u8], source: &str) -> Result<(RegTree, usize), 
             .as_ref()
             .and_then(|key| parse_value_line(&line, unicode).map(|v| (key, v)));
         match parsed {
-            Some((key, Some((name, data)))) => tree.key_mut(key, source).set(&name, data),
+            Some((key, Some((name, data)))) if wanted_key(key) => {
+                tree.key_mut(key, source).set(&name, data)
+            }
+            Some((_, Some(_))) => {}
             Some((_, None)) => {} // a deletion (`"name"=-`)
             None => skipped += 1,
         }
@@ -59,24 +72,35 @@ fn decode(bytes: &[u8]) -> String {
     display_text(bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes))
 }
 
-/// Lines with `\` continuations joined and surrounding blanks trimmed.
-fn logical_lines(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pending = String::new();
-    for raw in text.lines() {
-        let line = raw.trim();
-        match line.strip_suffix('\\') {
-            Some(head) if !pending.is_empty() || line.contains('=') => pending.push_str(head),
-            _ => {
-                pending.push_str(line);
-                out.push(std::mem::take(&mut pending));
+/// Lines with `\` continuations joined and surrounding blanks trimmed, one at a time.
+struct LogicalLines<'t> {
+    raw: std::str::Lines<'t>,
+    pending: String,
+}
+
+impl Iterator for LogicalLines<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        for raw in self.raw.by_ref() {
+            let line = raw.trim();
+            match line.strip_suffix('\\') {
+                Some(head) if !self.pending.is_empty() || line.contains('=') => {
+                    self.pending.push_str(head)
+                }
+                _ => {
+                    self.pending.push_str(line);
+                    return Some(std::mem::take(&mut self.pending));
+                }
             }
         }
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
     }
-    if !pending.is_empty() {
-        out.push(pending);
-    }
-    out
+}
+
+/// `HKLM\SYSTEM` of `HKEY_LOCAL_MACHINE\SYSTEM\...`: the first two parts of a key path.
+fn hive_root(path: &str) -> String {
+    path.split('\\').take(2).collect::<Vec<_>>().join("\\")
 }
 
 type NamedData = Option<(String, RegData)>;
@@ -198,14 +222,16 @@ mod tests {
 
     #[test]
     fn version5_utf16_with_continuations() {
-        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n\"Name\"=hex(2):25,00,77,00,\\\r\n  69,00,00,00\r\n\"Quote\"=\"a \\\"b\\\"\"\r\n@=\"default\"\r\n";
+        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\InetStp]\r\n\"Name\"=hex(2):25,00,77,00,\\\r\n  69,00,00,00\r\n\"Quote\"=\"a \\\"b\\\"\"\r\n@=\"default\"\r\n";
         let mut bytes = vec![0xff, 0xfe];
         for unit in text.encode_utf16() {
             bytes.extend_from_slice(&unit.to_le_bytes());
         }
         let (tree, skipped) = parse_reg_export(&bytes, "b.reg").unwrap();
         assert_eq!(skipped, 0);
-        let key = tree.key(r"HKEY_LOCAL_MACHINE\SOFTWARE\X").unwrap();
+        let key = tree
+            .key(r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\InetStp")
+            .unwrap();
         assert_eq!(
             key.value("name").unwrap().data,
             RegData::String("%wi".into())
@@ -218,6 +244,22 @@ mod tests {
             key.value("").unwrap().data,
             RegData::String("default".into())
         );
+    }
+
+    #[test]
+    fn keys_the_checks_do_not_read_are_not_kept() {
+        let mut text = String::from("REGEDIT4\n\n");
+        for i in 0..1000 {
+            text.push_str(&format!("[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\.x{i}]\n@=\"v\"\n"));
+        }
+        text.push_str("[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\InetStp]\n\"MajorVersion\"=dword:00000005\n");
+        let (tree, skipped) = parse_reg_export(text.as_bytes(), "big.reg").unwrap();
+        assert_eq!(skipped, 0);
+        assert!(tree.key(r"HKLM\SOFTWARE\Classes\.x1").is_none());
+        assert!(tree.has_hive("software"));
+        let inetstp = tree.key(r"HKLM\SOFTWARE\Microsoft\InetStp").unwrap();
+        assert_eq!(inetstp.value("majorversion").unwrap().data, RegData::Dword(5));
+        assert_eq!(tree.keys_under("HKLM").count(), 2, "the hive root and InetStp");
     }
 
     #[test]
