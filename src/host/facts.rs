@@ -1,18 +1,21 @@
 //! What one host's evidence holds: files at the known places (with their hashes), registry
 //! keys, metabase entries, idq.dll's version. Every file read is recorded with its SHA-256.
 
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::evidence::{head_text, Evidence, EvidenceKind};
-use super::listing::{each_listed, ListedFile};
-use super::metabase::{parse_metabase, MetabaseFacts};
+use super::listing::{ListedFile, ListingReader};
+use super::metabase::{read_metabase, MetabaseError, MetabaseFacts};
 use super::pe_version::{read_pe, FileVersion};
 use super::places::{component_matches, path_is_place, Role, PLACES};
-use super::registry::{load_hive, parse_reg_export, RegTree};
+use super::registry::{load_hive, RegExportReader, RegFileError, RegTree};
 use super::volume::{Lookup, Volume};
-use crate::source::{decompressed, read_whole, Digest, Problem, Severity};
+use crate::source::{
+    decompressed, each_text_line, open, read_whole, text_stream, Digest, Input, Problem, Severity,
+};
 
 /// Largest file read whole: hives of a 2001 server are a few MB, today's up to ~200 MB.
 const MAX_FILE: u64 = 512 << 20;
@@ -20,6 +23,12 @@ const MAX_FILE: u64 = 512 << 20;
 /// Files at known places kept per host (Nimda leaves a `readme.eml` in every web folder; a
 /// listing naming millions is counted, not kept).
 const MAX_FILE_FACTS: usize = 10_000;
+
+/// Hands every line of some text to the function it is given.
+type EachLine<'a> = dyn FnMut(&mut dyn FnMut(&str)) -> io::Result<u64> + 'a;
+
+/// Longest line of text evidence read (the rest of a longer line is passed over).
+const MAX_TEXT_LINE: usize = 1 << 20;
 
 /// A file found at a known place, on a volume or in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +85,9 @@ impl HostFacts {
         match evidence.kind {
             EvidenceKind::Volume => self.gather_volume(&Volume::new(path), options),
             EvidenceKind::MetabaseBin => self.metabase_bins.push(label(path)),
+            kind @ (EvidenceKind::RegExport | EvidenceKind::Metabase | EvidenceKind::Listing) => {
+                self.gather_text(kind, path, kind.name())
+            }
             kind => {
                 if let Some((bytes, _)) = self.read(path, kind.name()) {
                     match decompressed(bytes, MAX_FILE) {
@@ -94,33 +106,8 @@ impl HostFacts {
                 Ok(tree) => self.registry.merge(tree),
                 Err(e) => self.said(path, e.to_string(), "problem-hive", &[]),
             },
-            EvidenceKind::RegExport => match parse_reg_export(bytes, &source) {
-                Ok((tree, skipped)) => {
-                    self.registry.merge(tree);
-                    if skipped > 0 {
-                        let reason = format!("{skipped} line(s) of the export not understood");
-                        let problem = Problem::said(
-                            label(path),
-                            reason,
-                            Severity::Skipped,
-                            "problem-reg-lines",
-                            &[("count", skipped.to_string())],
-                        );
-                        self.problems.push(problem);
-                    }
-                }
-                Err(e) => self.said(path, e.to_string(), "problem-reg-export", &[]),
-            },
-            EvidenceKind::Metabase => match parse_metabase(&head_text(bytes)) {
-                Ok(facts) => self.metabases.push((source, facts)),
-                Err(e) => self.said(
-                    path,
-                    format!("metabase not parsed: {e}"),
-                    "problem-metabase",
-                    &[],
-                ),
-            },
-            EvidenceKind::Listing => self.gather_listing(&source, &head_text(bytes)),
+            // Text evidence is read as a stream (`gather_text`), never whole.
+            EvidenceKind::RegExport | EvidenceKind::Metabase | EvidenceKind::Listing => {}
             EvidenceKind::Volume | EvidenceKind::MetabaseBin => {}
         }
     }
@@ -145,7 +132,10 @@ impl HostFacts {
     fn gather_place(&mut self, role: Role, path: &Path) {
         let kind = match role {
             Role::SystemHive | Role::SoftwareHive => Some(EvidenceKind::Hive),
-            Role::MetabaseXml => Some(EvidenceKind::Metabase),
+            Role::MetabaseXml => {
+                self.gather_text(EvidenceKind::Metabase, path, role_name(role));
+                return;
+            }
             Role::MetabaseBin => {
                 self.metabase_bins.push(label(path));
                 return;
@@ -214,16 +204,24 @@ impl HostFacts {
         }
     }
 
-    fn gather_listing(&mut self, source: &str, text: &str) {
+    /// Reads a listing's lines (given by `each_line`) into file facts.
+    fn gather_listing(
+        &mut self,
+        source: &str,
+        each_line: &mut EachLine<'_>,
+    ) -> io::Result<()> {
+        let mut reader = ListingReader::default();
         let mut past_limit = 0u64;
-        each_listed(text, &mut |file| {
-            if let Some(fact) = self.listed_fact(source, &file) {
-                if self.files.len() < MAX_FILE_FACTS {
-                    self.files.push(fact);
-                } else {
-                    past_limit += 1;
+        let read = each_line(&mut |line| {
+            reader.line(line, &mut |file| {
+                if let Some(fact) = self.listed_fact(source, &file) {
+                    if self.files.len() < MAX_FILE_FACTS {
+                        self.files.push(fact);
+                    } else {
+                        past_limit += 1;
+                    }
                 }
-            }
+            })
         });
         if past_limit > 0 {
             let reason = format!(
@@ -237,6 +235,7 @@ impl HostFacts {
                 Problem::said(source, reason, Severity::Skipped, "problem-listing-limit", &args);
             self.problems.push(problem);
         }
+        read.map(|_| ())
     }
 
     /// The fact a listed file gives, if it sits at a known place.
@@ -266,6 +265,70 @@ impl HostFacts {
             size: file.size,
             sha256: None,
         })
+    }
+
+    /// Reads text evidence (an export, a metabase, a listing) as a stream, never whole, and
+    /// records it as an input with its digest; a read error keeps what came before it.
+    fn gather_text(&mut self, kind: EvidenceKind, path: &Path, role: &str) {
+        let mut opened = match open(&Input::File(path.to_path_buf())) {
+            Ok(o) => o,
+            Err(e) => return self.problems.push(Problem::io(label(path), &e)),
+        };
+        let source = label(path);
+        let mut limited = (&mut opened.reader).take(MAX_FILE);
+        let read = match kind {
+            EvidenceKind::Metabase => match text_stream(&mut limited).map(read_metabase) {
+                Ok(Ok(facts)) => {
+                    self.metabases.push((source.clone(), facts));
+                    Ok(())
+                }
+                Ok(Err(MetabaseError::Xml(quick_xml::Error::Io(e)))) => {
+                    Err(io::Error::new(e.kind(), e.to_string()))
+                }
+                Ok(Err(e)) => {
+                    let reason = format!("metabase not parsed: {e}");
+                    self.said(path, reason, "problem-metabase", &[]);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            EvidenceKind::RegExport => {
+                let mut reader = RegExportReader::new(&source);
+                let read = each_text_line(&mut limited, MAX_TEXT_LINE, &mut |l| reader.line(l));
+                self.gathered_export(path, reader.finish());
+                read.map(|_| ())
+            }
+            _ => self.gather_listing(&source, &mut |on_line| {
+                each_text_line(&mut limited, MAX_TEXT_LINE, on_line)
+            }),
+        };
+        if let Err(e) = read {
+            self.problems.push(Problem::io(source.clone(), &e));
+        }
+        match opened.finish() {
+            Ok(digest) => self.inputs.push((source, role.to_string(), digest)),
+            Err(e) => self.problems.push(Problem::io(source, &e)),
+        }
+    }
+
+    fn gathered_export(&mut self, path: &Path, result: Result<(RegTree, usize), RegFileError>) {
+        match result {
+            Ok((tree, skipped)) => {
+                self.registry.merge(tree);
+                if skipped > 0 {
+                    let reason = format!("{skipped} line(s) of the export not understood");
+                    let problem = Problem::said(
+                        label(path),
+                        reason,
+                        Severity::Skipped,
+                        "problem-reg-lines",
+                        &[("count", skipped.to_string())],
+                    );
+                    self.problems.push(problem);
+                }
+            }
+            Err(e) => self.said(path, e.to_string(), "problem-reg-export", &[]),
+        }
     }
 
     /// Reads a whole file, recording it as an input, or a problem.

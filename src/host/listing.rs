@@ -31,20 +31,33 @@ pub fn parse_listing(text: &str) -> Vec<ListedFile> {
 
 /// Hands each file of a listing to `on_file`, in order, keeping none.
 pub fn each_listed(text: &str, on_file: &mut dyn FnMut(ListedFile)) {
-    let mut folder: Option<String> = None;
-    for (n, line) in text.lines().enumerate() {
+    let mut reader = ListingReader::default();
+    text.lines().for_each(|line| reader.line(line, on_file));
+}
+
+/// A listing read one line at a time: the folder heading in force, and the line number.
+#[derive(Debug, Default)]
+pub struct ListingReader {
+    folder: Option<String>,
+    lines: u64,
+}
+
+impl ListingReader {
+    /// One line: a folder heading, a file (handed to `on_file`), or anything else.
+    pub fn line(&mut self, line: &str, on_file: &mut dyn FnMut(ListedFile)) {
+        self.lines += 1;
         if let Some(dir) = directory_heading(line) {
-            folder = Some(dir.trim_end_matches('\\').to_string());
-            continue;
+            self.folder = Some(dir.trim_end_matches('\\').to_string());
+            return;
         }
-        let (Some(dir), Some((written, size, name))) = (&folder, entry(line)) else {
-            continue;
+        let (Some(dir), Some((written, size, name))) = (&self.folder, entry(line)) else {
+            return;
         };
         on_file(ListedFile {
             path: format!(r"{dir}\{name}"),
             size,
             written,
-            line: n as u64 + 1,
+            line: self.lines,
         });
     }
 }

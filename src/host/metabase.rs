@@ -42,12 +42,19 @@ pub enum MetabaseError {
 /// Reads a `MetaBase.xml` document, one element at a time (no tree is built, so a large
 /// file takes no more memory than a small one).
 pub fn parse_metabase(text: &str) -> Result<MetabaseFacts, MetabaseError> {
+    read_metabase(text.as_bytes())
+}
+
+/// [`parse_metabase`] from a stream of UTF-8 bytes.
+pub fn read_metabase(source: impl std::io::BufRead) -> Result<MetabaseFacts, MetabaseError> {
     use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
+    let mut reader = quick_xml::Reader::from_reader(source);
     let mut facts = MetabaseFacts::default();
     let mut depth = 0usize;
+    let mut buf = Vec::new();
     loop {
-        match reader.read_event()? {
+        buf.clear();
+        match reader.read_event_into(&mut buf)? {
             Event::Start(element) => {
                 depth += 1;
                 facts.add_element(&element)?;

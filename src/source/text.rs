@@ -10,6 +10,77 @@ pub fn utf16le_text(bytes: &[u8]) -> String {
     String::from_utf16_lossy(&units)
 }
 
+/// Text evidence as lines, read as a stream: UTF-16 (told by its byte order mark) is decoded
+/// on the way, a UTF-8 byte order mark is dropped, and each line is taken as UTF-8 or else as
+/// CP932 (a Japanese console), like [`crate::finding::display_text`]. Lines are handed to
+/// `on_line` without their line ending; a line longer than `max_line` bytes is cut there.
+/// Returns the lines read, or the read error that stopped it (lines before it were handed on).
+pub fn each_text_line(
+    reader: &mut dyn std::io::Read,
+    max_line: usize,
+    on_line: &mut dyn FnMut(&str),
+) -> std::io::Result<u64> {
+    use std::io::{BufRead, Read};
+    let mut source = text_stream(reader)?;
+    let mut line = Vec::new();
+    let mut lines = 0;
+    loop {
+        line.clear();
+        let n = (&mut source)
+            .take(max_line as u64)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        if line.last() != Some(&b'\n') && n == max_line {
+            skip_to_newline(&mut *source)?;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        lines += 1;
+        on_line(&crate::finding::display_text(text));
+    }
+}
+
+/// Text evidence as UTF-8 bytes: UTF-16 (told by its byte order mark) decoded on the way, a
+/// UTF-8 byte order mark dropped; other bytes as they are.
+pub fn text_stream<'a>(
+    reader: &'a mut dyn std::io::Read,
+) -> std::io::Result<Box<dyn std::io::BufRead + 'a>> {
+    use std::io::{BufRead, BufReader};
+    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
+    let head = buffered.fill_buf()?;
+    Ok(match utf16_encoding(head) {
+        Some(encoding) => Box::new(BufReader::new(Utf16Reader::new(buffered, encoding))),
+        None => {
+            if head.starts_with(&[0xef, 0xbb, 0xbf]) {
+                buffered.consume(3);
+            }
+            Box::new(buffered)
+        }
+    })
+}
+
+/// Passes over the rest of an over-long line.
+fn skip_to_newline(source: &mut dyn std::io::BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = source.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => {
+                source.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                source.consume(n);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

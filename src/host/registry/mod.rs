@@ -9,7 +9,7 @@ pub mod regf;
 use std::collections::BTreeMap;
 
 pub use hive::{load_hive, HiveError};
-pub use reg_file::{parse_reg_export, RegFileError};
+pub use reg_file::{parse_reg_export, RegExportReader, RegFileError};
 
 /// A value's data, as far as the checks need it.
 #[derive(Debug, Clone, PartialEq, Eq)]

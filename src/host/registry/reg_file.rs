@@ -16,52 +16,110 @@ pub enum RegFileError {
 /// Parses an export into keys. Lines that cannot be understood are skipped and counted in
 /// the returned number, so one damaged line does not lose the rest of the file.
 pub fn parse_reg_export(bytes: &[u8], source: &str) -> Result<(RegTree, usize), RegFileError> {
-    let text = decode(bytes);
-    let mut lines = LogicalLines {
-        raw: text.lines(),
-        pending: String::new(),
-    };
-    let header = lines.next().unwrap_or_default();
-    let unicode = if header == "REGEDIT4" {
-        false
-    } else if header.starts_with("Windows Registry Editor Version") {
-        true
-    } else {
-        return Err(RegFileError::NoHeader);
-    };
-    let mut tree = RegTree::default();
-    let mut current: Option<String> = None;
-    let mut skipped = 0;
-    for line in lines {
-        if line.is_empty() || line.starts_with(';') {
-            continue;
+    let mut reader = RegExportReader::new(source);
+    decode(bytes).lines().for_each(|line| reader.line(line));
+    reader.finish()
+}
+
+/// An export read one line at a time (see [`crate::source::each_text_line`]), keeping only
+/// the keys the checks read.
+pub struct RegExportReader {
+    source: String,
+    /// Told by the first line: Some(true) version 5, Some(false) REGEDIT4, None not yet.
+    unicode: Option<bool>,
+    refused: bool,
+    pending: String,
+    current: Option<String>,
+    tree: RegTree,
+    skipped: usize,
+}
+
+impl RegExportReader {
+    /// A reader of the export at `source`.
+    pub fn new(source: &str) -> Self {
+        RegExportReader {
+            source: source.to_string(),
+            unicode: None,
+            refused: false,
+            pending: String::new(),
+            current: None,
+            tree: RegTree::default(),
+            skipped: 0,
         }
+    }
+
+    /// One physical line (without its line ending). A `\` at the end of a value line
+    /// continues it on the next.
+    pub fn line(&mut self, raw: &str) {
+        if self.refused {
+            return;
+        }
+        let line = raw.trim();
+        match line.strip_suffix('\\') {
+            Some(head) if !self.pending.is_empty() || line.contains('=') => {
+                self.pending.push_str(head)
+            }
+            _ => {
+                self.pending.push_str(line);
+                let logical = std::mem::take(&mut self.pending);
+                self.logical(&logical);
+            }
+        }
+    }
+
+    /// The keys read and the count of lines not understood.
+    pub fn finish(mut self) -> Result<(RegTree, usize), RegFileError> {
+        if !self.pending.is_empty() {
+            let logical = std::mem::take(&mut self.pending);
+            self.logical(&logical);
+        }
+        match (self.refused, self.unicode) {
+            (false, Some(_)) => Ok((self.tree, self.skipped)),
+            _ => Err(RegFileError::NoHeader),
+        }
+    }
+
+    fn logical(&mut self, line: &str) {
+        let Some(unicode) = self.unicode else {
+            if line == "REGEDIT4" {
+                self.unicode = Some(false);
+            } else if line.starts_with("Windows Registry Editor Version") {
+                self.unicode = Some(true);
+            } else {
+                self.refused = true;
+            }
+            return;
+        };
+        if line.is_empty() || line.starts_with(';') {
+            return;
+        }
+        let source = self.source.as_str();
         if let Some(key) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = (!key.starts_with('-')).then(|| key.to_string());
-            if let Some(path) = &current {
+            self.current = (!key.starts_with('-')).then(|| key.to_string());
+            if let Some(path) = &self.current {
                 if wanted_key(path) {
-                    tree.key_mut(path, source);
+                    self.tree.key_mut(path, source);
                 } else {
                     // Only the keys the checks read are kept (an export of a whole hive is
                     // hundreds of MB); the hive it belongs to is still known to be present.
-                    tree.key_mut(&hive_root(path), source);
+                    self.tree.key_mut(&hive_root(path), source);
                 }
             }
-            continue;
+            return;
         }
-        let parsed = current
+        let parsed = self
+            .current
             .as_ref()
-            .and_then(|key| parse_value_line(&line, unicode).map(|v| (key, v)));
+            .and_then(|key| parse_value_line(line, unicode).map(|v| (key, v)));
         match parsed {
             Some((key, Some((name, data)))) if wanted_key(key) => {
-                tree.key_mut(key, source).set(&name, data)
+                self.tree.key_mut(key, source).set(&name, data)
             }
             Some((_, Some(_))) => {}
             Some((_, None)) => {} // a deletion (`"name"=-`)
-            None => skipped += 1,
+            None => self.skipped += 1,
         }
     }
-    Ok((tree, skipped))
 }
 
 /// UTF-16LE with BOM (version 5), UTF-8 with or without BOM, else the ANSI code page.
@@ -70,32 +128,6 @@ fn decode(bytes: &[u8]) -> String {
         return head_text(bytes);
     }
     display_text(bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes))
-}
-
-/// Lines with `\` continuations joined and surrounding blanks trimmed, one at a time.
-struct LogicalLines<'t> {
-    raw: std::str::Lines<'t>,
-    pending: String,
-}
-
-impl Iterator for LogicalLines<'_> {
-    type Item = String;
-
-    fn next(&mut self) -> Option<String> {
-        for raw in self.raw.by_ref() {
-            let line = raw.trim();
-            match line.strip_suffix('\\') {
-                Some(head) if !self.pending.is_empty() || line.contains('=') => {
-                    self.pending.push_str(head)
-                }
-                _ => {
-                    self.pending.push_str(line);
-                    return Some(std::mem::take(&mut self.pending));
-                }
-            }
-        }
-        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
-    }
 }
 
 /// `HKLM\SYSTEM` of `HKEY_LOCAL_MACHINE\SYSTEM\...`: the first two parts of a key path.
