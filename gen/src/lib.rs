@@ -2,6 +2,7 @@
 //! and by the test suite).
 
 pub mod host;
+pub mod hostile;
 pub mod net;
 pub mod regf;
 pub mod requests;

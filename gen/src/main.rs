@@ -42,6 +42,10 @@ struct Options {
     /// mixed case and many 404s: text the prefilter must look at and the rules reject).
     #[arg(long, default_value = "plain")]
     mix: String,
+    /// With --big: write the hostile case of this name instead of a log (hits, x-run,
+    /// netstat, reg, metabase, listing, flows, code-red-capture), about --bytes long.
+    #[arg(long, value_name = "CASE")]
+    hostile: Option<String>,
 }
 
 /// Lines between injected attacks in a benchmark log (per family).
@@ -504,6 +508,13 @@ fn gzip(text: &str) -> io::Result<Vec<u8>> {
 fn main() -> Result<()> {
     let options = Options::parse();
     if let Some(big) = &options.big {
+        if let Some(case) = &options.hostile {
+            let mut out = io::BufWriter::new(
+                File::create(big).with_context(|| format!("creating {}", big.display()))?,
+            );
+            wormtrace_gen::hostile::write_case(case, options.bytes, &mut out)?;
+            return Ok(out.flush()?);
+        }
         return write_big(big, &options);
     }
     let mut rng = Rng(options.seed.max(1));

@@ -131,6 +131,32 @@ impl Detector {
     }
 }
 
+/// Lines longer than this are looked at for runs of one byte before their literals are
+/// listed.
+const SQUEEZE_FROM: usize = 1024;
+
+/// `text` with every run of one byte longer than `keep` cut to `keep` bytes, when it is long
+/// and has such a run (else `text` itself). A literal of at most `keep` bytes occurs in the
+/// result exactly when it occurs in `text`: it cannot hold more of a run than `keep` bytes,
+/// and a run cut to `keep` still holds any part of it a literal can. Code Red's thousands of
+/// `X` would otherwise pass the nibble tables at every byte.
+fn squeeze_runs<'t>(text: &'t [u8], keep: usize, out: &'t mut Vec<u8>) -> &'t [u8] {
+    if text.len() < SQUEEZE_FROM || keep == 0 {
+        return text;
+    }
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        let run = text[i..].iter().take_while(|&&c| c == b).count();
+        out.extend(std::iter::repeat_n(b, run.min(keep)));
+        i += run;
+    }
+    if out.len() == text.len() {
+        return text;
+    }
+    out
+}
+
 /// What a literal search reports to, and asks.
 pub trait Hits {
     /// Whether literal `id` is still worth comparing.
@@ -139,6 +165,11 @@ pub trait Hits {
     }
     /// Literal `id` was found at `start`: true takes it and ends the search.
     fn found(&mut self, start: usize, id: usize) -> bool;
+    /// Whether each literal is wanted once at most (the search may then stop looking for
+    /// the literals already found).
+    fn once_each(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(usize, usize) -> bool> Hits for F {
@@ -234,6 +265,8 @@ impl AtomSearcher {
     /// Calls `each(id)` once for every literal found in `text` (whole-value or not; the
     /// directive mark left out), in one pass of the same search.
     fn each_literal(&self, text: &[u8], each: &mut dyn FnMut(usize)) {
+        let mut squeezed = Vec::new();
+        let text = squeeze_runs(text, self.longest(), &mut squeezed);
         struct Listing<'e> {
             seen: Vec<bool>,
             directive: usize,
@@ -244,6 +277,9 @@ impl AtomSearcher {
             // compare the `XXXX...` literal at every one of its bytes.
             fn wanted(&self, id: usize) -> bool {
                 !self.seen[id]
+            }
+            fn once_each(&self) -> bool {
+                true
             }
             fn found(&mut self, _: usize, id: usize) -> bool {
                 self.seen[id] = true;
@@ -278,6 +314,11 @@ impl AtomSearcher {
                     b'\n' | b' ' | b'\t' | b'\r' | b'"' | b',' | b']' | b'?' | b':'
                 )
             })
+    }
+
+    /// Length of the longest literal.
+    fn longest(&self) -> usize {
+        self.texts.iter().map(Vec::len).max().unwrap_or(0)
     }
 
     fn literal_len(&self, id: usize) -> usize {

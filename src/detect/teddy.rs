@@ -15,6 +15,8 @@ use super::Hits;
 
 /// Buckets (one bit each in a table entry).
 const BUCKETS: usize = 8;
+/// Buckets kept for literals whose fingerprint is one byte repeated.
+const MAX_RUN_BUCKETS: usize = 2;
 /// Fingerprint bytes per literal.
 const WIDTH: usize = 3;
 
@@ -71,8 +73,25 @@ impl Teddy {
             lengths: literals.iter().map(Vec::len).collect(),
             avx2: avx2_available(),
         };
+        // A literal whose fingerprint is one byte repeated (`xxx` of Code Red II's `X` run)
+        // gets a bucket of its own: found once on a line, the bucket is dropped from the
+        // search, and the thousands of positions of the run cost nothing more.
+        let mut runs: Vec<Vec<u8>> = Vec::new();
+        for m in &members {
+            let f = m.fingerprint();
+            if f.iter().all(|&b| b == f[0])
+                && !runs.iter().any(|r| r == f)
+                && runs.len() < MAX_RUN_BUCKETS
+            {
+                runs.push(f.to_vec());
+            }
+        }
+        let shared = BUCKETS - runs.len();
         for member in members {
-            let bucket = teddy.cheapest_bucket(member.fingerprint());
+            let bucket = match runs.iter().position(|r| r == member.fingerprint()) {
+                Some(i) => shared + i,
+                None => teddy.cheapest_bucket(member.fingerprint(), shared),
+            };
             teddy.masks.allow(bucket, member.fingerprint());
             teddy.members[bucket].push(member);
         }
@@ -82,8 +101,8 @@ impl Teddy {
     /// The bucket whose tables would pass the fewest more positions with `fingerprint` in
     /// them. The nibble tables let through every mix of the nibbles a bucket allows, so
     /// unlike fingerprints in one bucket pass far more than either alone.
-    fn cheapest_bucket(&self, fingerprint: &[u8]) -> usize {
-        (0..BUCKETS)
+    fn cheapest_bucket(&self, fingerprint: &[u8], buckets: usize) -> usize {
+        (0..buckets)
             .min_by_key(|&bucket| {
                 let mut with = self.masks;
                 with.allow(bucket, fingerprint);
@@ -108,24 +127,34 @@ impl Teddy {
             // SAFETY: `avx2` is set only when the CPU has AVX2.
             return unsafe { self.find_avx2(text, from, accept) };
         }
-        self.find_scalar(text, from, from, accept)
+        self.find_scalar(text, from, from, 0xff, accept)
     }
 
-    /// Tries fingerprint positions `at..` one by one.
+    /// Tries fingerprint positions `at..` one by one, in the buckets of `live`.
     fn find_scalar(
         &self,
         text: &[u8],
         at: usize,
         from: usize,
+        mut live: u8,
         accept: &mut dyn Hits,
     ) -> Option<(usize, usize)> {
-        (at..text.len()).find_map(|p| {
-            let buckets = self.buckets_at(text, p);
-            if buckets == 0 {
-                None
-            } else {
-                self.verify(text, p, from, buckets, accept)
+        for p in at..text.len() {
+            let buckets = self.buckets_at(text, p) & live;
+            if buckets != 0 {
+                if let Some(hit) = self.verify(text, p, from, buckets, &mut live, accept) {
+                    return Some(hit);
+                }
             }
+        }
+        None
+    }
+
+    /// The buckets that still hold a literal `accept` wants.
+    fn live_buckets(&self, accept: &dyn Hits) -> u8 {
+        (0..BUCKETS).fold(0, |live, b| {
+            let wanted = self.members[b].iter().any(|m| accept.wanted(m.id));
+            live | (u8::from(wanted) << b)
         })
     }
 
@@ -143,13 +172,16 @@ impl Teddy {
         })
     }
 
-    /// Compares the members of `buckets` whose fingerprint would sit at `p`.
+    /// Compares the members of `buckets` whose fingerprint would sit at `p`. When a search
+    /// wants each literal once, buckets whose literals were all found leave `live`: a run
+    /// of 8,000 `X` then costs one comparison, not 8,000.
     fn verify(
         &self,
         text: &[u8],
         p: usize,
         from: usize,
         buckets: u8,
+        live: &mut u8,
         accept: &mut dyn Hits,
     ) -> Option<(usize, usize)> {
         let mut remaining = buckets;
@@ -157,17 +189,22 @@ impl Teddy {
             let bucket = remaining.trailing_zeros() as usize;
             remaining &= remaining - 1;
             for m in &self.members[bucket] {
-                if !accept.wanted(m.id) {
-                    continue;
-                }
                 let Some(start) = p.checked_sub(m.offset).filter(|&s| s >= from) else {
                     continue;
                 };
-                let found = text
-                    .get(start..start + m.text.len())
-                    .is_some_and(|t| t.eq_ignore_ascii_case(&m.text));
-                if found && accept.found(start, m.id) {
-                    return Some((start, m.id));
+                // The byte under the fingerprint first: the nibble tables pass look-alikes.
+                let found = text[p].eq_ignore_ascii_case(&m.text[m.offset])
+                    && accept.wanted(m.id)
+                    && text
+                        .get(start..start + m.text.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(&m.text));
+                if found {
+                    if accept.found(start, m.id) {
+                        return Some((start, m.id));
+                    }
+                    if accept.once_each() {
+                        *live = self.live_buckets(accept);
+                    }
                 }
             }
         }
@@ -189,6 +226,7 @@ impl Teddy {
         let hi = [table(&hi[0]), table(&hi[1]), table(&hi[2])];
         let low_nibble = _mm256_set1_epi8(0x0f);
         let mut p = from;
+        let mut live = 0xffu8;
         while p + 32 + WIDTH - 1 <= text.len() {
             let mut passed = _mm256_set1_epi8(-1);
             for k in 0..WIDTH {
@@ -211,14 +249,20 @@ impl Teddy {
                 while hits != 0 {
                     let j = hits.trailing_zeros() as usize;
                     hits &= hits - 1;
-                    if let Some(found) = self.verify(text, p + j, from, buckets[j], accept) {
+                    let candidates = buckets[j] & live;
+                    if candidates == 0 {
+                        continue;
+                    }
+                    if let Some(found) =
+                        self.verify(text, p + j, from, candidates, &mut live, accept)
+                    {
                         return Some(found);
                     }
                 }
             }
             p += 32;
         }
-        self.find_scalar(text, p, from, accept)
+        self.find_scalar(text, p, from, live, accept)
     }
 }
 

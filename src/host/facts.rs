@@ -205,11 +205,7 @@ impl HostFacts {
     }
 
     /// Reads a listing's lines (given by `each_line`) into file facts.
-    fn gather_listing(
-        &mut self,
-        source: &str,
-        each_line: &mut EachLine<'_>,
-    ) -> io::Result<()> {
+    fn gather_listing(&mut self, source: &str, each_line: &mut EachLine<'_>) -> io::Result<()> {
         let mut reader = ListingReader::default();
         let mut past_limit = 0u64;
         let read = each_line(&mut |line| {
@@ -231,8 +227,13 @@ impl HostFacts {
                 ("count", past_limit.to_string()),
                 ("max", MAX_FILE_FACTS.to_string()),
             ];
-            let problem =
-                Problem::said(source, reason, Severity::Skipped, "problem-listing-limit", &args);
+            let problem = Problem::said(
+                source,
+                reason,
+                Severity::Skipped,
+                "problem-listing-limit",
+                &args,
+            );
             self.problems.push(problem);
         }
         read.map(|_| ())

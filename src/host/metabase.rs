@@ -69,7 +69,10 @@ pub fn read_metabase(source: impl std::io::BufRead) -> Result<MetabaseFacts, Met
 }
 
 impl MetabaseFacts {
-    fn add_element(&mut self, element: &quick_xml::events::BytesStart) -> Result<(), MetabaseError> {
+    fn add_element(
+        &mut self,
+        element: &quick_xml::events::BytesStart,
+    ) -> Result<(), MetabaseError> {
         let attribute = |name: &[u8]| -> Result<Option<String>, MetabaseError> {
             match element.try_get_attribute(name)? {
                 Some(a) => Ok(Some(a.unescape_value()?.into_owned())),

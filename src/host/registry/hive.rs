@@ -43,7 +43,9 @@ pub fn wanted_key(path: &str) -> bool {
         .or_else(|| lower.strip_prefix("hklm\\"))
         .unwrap_or(&lower);
     if let Some(rest) = rest.strip_prefix("software\\") {
-        return SOFTWARE_KEYS.iter().any(|(k, depth)| within(rest, k, *depth));
+        return SOFTWARE_KEYS
+            .iter()
+            .any(|(k, depth)| within(rest, k, *depth));
     }
     let Some(rest) = rest.strip_prefix("system\\") else {
         return false;
@@ -70,9 +72,7 @@ fn within(path: &str, key: &str, depth: usize) -> bool {
     let key = key.to_lowercase();
     match path.strip_prefix(key.as_str()) {
         Some("") => true,
-        Some(below) => {
-            below.starts_with('\\') && below.matches('\\').count() <= depth
-        }
+        Some(below) => below.starts_with('\\') && below.matches('\\').count() <= depth,
         None => false,
     }
 }

@@ -282,16 +282,27 @@ mod tests {
     fn keys_the_checks_do_not_read_are_not_kept() {
         let mut text = String::from("REGEDIT4\n\n");
         for i in 0..1000 {
-            text.push_str(&format!("[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\.x{i}]\n@=\"v\"\n"));
+            text.push_str(&format!(
+                "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\.x{i}]\n@=\"v\"\n"
+            ));
         }
-        text.push_str("[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\InetStp]\n\"MajorVersion\"=dword:00000005\n");
+        text.push_str(
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\InetStp]\n\"MajorVersion\"=dword:00000005\n",
+        );
         let (tree, skipped) = parse_reg_export(text.as_bytes(), "big.reg").unwrap();
         assert_eq!(skipped, 0);
         assert!(tree.key(r"HKLM\SOFTWARE\Classes\.x1").is_none());
         assert!(tree.has_hive("software"));
         let inetstp = tree.key(r"HKLM\SOFTWARE\Microsoft\InetStp").unwrap();
-        assert_eq!(inetstp.value("majorversion").unwrap().data, RegData::Dword(5));
-        assert_eq!(tree.keys_under("HKLM").count(), 2, "the hive root and InetStp");
+        assert_eq!(
+            inetstp.value("majorversion").unwrap().data,
+            RegData::Dword(5)
+        );
+        assert_eq!(
+            tree.keys_under("HKLM").count(),
+            2,
+            "the hive root and InetStp"
+        );
     }
 
     #[test]

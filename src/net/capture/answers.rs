@@ -9,8 +9,11 @@ use std::net::SocketAddr;
 use crate::finding::set_answer;
 use crate::model::Finding;
 
-/// Requests waiting at once; beyond, the oldest are released without a status.
-const MAX_WAITING: usize = 100_000;
+/// Requests waiting at once, and the bytes their findings may hold together (a finding
+/// carries its request's URI, up to the line cap); when either is reached, all waiting are
+/// released without a status.
+const MAX_WAITING: usize = 10_000;
+const MAX_WAITING_BYTES: usize = 32 << 20;
 
 #[derive(Debug)]
 struct Waiting {
@@ -18,11 +21,26 @@ struct Waiting {
     since: i64,
 }
 
+impl Waiting {
+    /// About what its findings take in memory.
+    fn bytes(&self) -> usize {
+        self.findings.iter().map(finding_bytes).sum()
+    }
+}
+
+fn finding_bytes(f: &Finding) -> usize {
+    let request = f.request();
+    let uri = request.and_then(|r| r.uri.as_ref()).map_or(0, String::len);
+    let text = request.map_or(0, |r| r.text.len());
+    512 + uri + text
+}
+
 /// Findings waiting for answers, by (server, client).
 #[derive(Debug, Default)]
 pub struct Answers {
     waiting: HashMap<(SocketAddr, SocketAddr), VecDeque<Waiting>>,
     count: usize,
+    bytes: usize,
 }
 
 impl Answers {
@@ -38,17 +56,19 @@ impl Answers {
         if findings.is_empty() {
             return;
         }
-        if self.count >= MAX_WAITING {
+        let waiting = Waiting {
+            findings,
+            since: secs,
+        };
+        if self.count >= MAX_WAITING || self.bytes + waiting.bytes() > MAX_WAITING_BYTES {
             self.release_where(|_| true, out);
         }
         self.count += 1;
+        self.bytes += waiting.bytes();
         self.waiting
             .entry((server, client))
             .or_default()
-            .push_back(Waiting {
-                findings,
-                since: secs,
-            });
+            .push_back(waiting);
     }
 
     /// A segment from `src` to `dst`: when it starts an answer to a waiting request, that
@@ -68,6 +88,7 @@ impl Answers {
         if let Some(status) = status_of(payload) {
             if let Some(w) = queue.pop_front() {
                 self.count -= 1;
+                self.bytes -= w.bytes();
                 out.extend(w.findings.into_iter().map(|mut f| {
                     set_answer(&mut f, status);
                     f
@@ -77,6 +98,7 @@ impl Answers {
         if ends || queue.is_empty() {
             if let Some(rest) = self.waiting.remove(&key) {
                 self.count -= rest.len();
+                self.bytes -= rest.iter().map(Waiting::bytes).sum::<usize>();
                 out.extend(rest.into_iter().flat_map(|w| w.findings));
             }
         }
@@ -102,6 +124,7 @@ impl Answers {
         }
         self.waiting.retain(|_, q| !q.is_empty());
         self.count -= released.len();
+        self.bytes -= released.iter().map(Waiting::bytes).sum::<usize>();
         released.sort_by_key(|w| {
             w.findings
                 .first()

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Hostile evidence (issue 14): peak memory and throughput of `wormtrace scan` on inputs made
+# to exhaust it, each at its base size and ten times that, in every output format. Not part
+# of the tests. Needs: GNU time (/usr/bin/time), zstd, gzip (Debian packages).
+# Usage: bench/hostile.sh [SCALE]   (SCALE multiplies every base size; default 1)
+# The table replaces the section between the `bench/hostile.sh` markers in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale=${1:-1}
+data=bench/data/hostile
+mkdir -p "$data"
+cargo build --release --workspace
+wt=$PWD/target/release/wormtrace
+gen=$PWD/target/release/wormtrace-gen
+report="$data/hostile.md"
+: > "$report"
+
+# case name, generator case, base bytes, file name, how it is packed (plain, zst, gz)
+cases=(
+  "9.1 M probes in 15 KB of zstd|hits|182000000|hits.log.zst|zst"
+  "X/N runs of 4-8 KB after /default.ida|x-run|300000000|xrun.log|plain"
+  "netstat, a local address per row|netstat|57000000|netstat.txt|plain"
+  "whole-hive .reg export|reg|300000000|export.reg|plain"
+  "MetaBase.xml of many sites|metabase|400000000|MetaBase.xml|plain"
+  "dir /s listing, readme.eml everywhere|listing|215000000|dir.txt|plain"
+  "capture, request heads never finished|flows|25000000|flows.pcap|plain"
+  "capture of 8 KB Code Red requests|code-red-capture|200000000|codered.pcap|plain"
+  "10 GB of probes in a .gz|hits|10000000000|hits10g.log.gz|gz"
+)
+
+make_case() { # generator-case bytes file packing
+  local out="$data/$3"
+  [ -e "$out" ] && return
+  case "$4" in
+    plain) $gen --big "$out" --hostile "$1" --bytes "$2" ;;
+    zst) $gen --big "$out.raw" --hostile "$1" --bytes "$2" && zstd -q -19 --rm "$out.raw" -o "$out" ;;
+    gz) $gen --big /dev/stdout --hostile "$1" --bytes "$2" | gzip -9 > "$out" ;;
+  esac
+}
+
+# Peak RSS (MB) and wall time of one scan.
+measure() { # file format
+  local out
+  out=$(mktemp -d)
+  local args=(--format "$2" -o "$out/result")
+  case "$2" in
+    summary) args=(--format summary -o "$out/result") ;;
+    case) args=(--case "$out/case.sqlite") ;;
+    report) args=(--report "$out/report.html") ;;
+  esac
+  /usr/bin/time -f '%M %e' -o "$out/time" "$wt" scan --quiet "${args[@]}" "$1" > /dev/null 2>&1 || true
+  read -r kb secs < "$out/time"
+  rm -rf "$out"
+  echo "$((kb / 1024)) $secs"
+}
+
+{
+  printf '\nScale %s; `wormtrace scan --quiet` with each output; peak RSS (MB) from GNU time, wall seconds, and the rate over the decoded bytes.\n\n' "$scale"
+  printf '| case | size | decoded | jsonl MB | json MB | csv MB | summary MB | case MB | report MB | jsonl s | MB/s |\n'
+  printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+} >> "$report"
+for spec in "${cases[@]}"; do
+  IFS='|' read -r title name base file packing <<< "$spec"
+  for times in 1 10; do
+    bytes=$((base * scale * times))
+    # The 10 GB case has no ten-times version: 100 GB takes too long on a laptop.
+    [ "$packing" = gz ] && [ "$times" = 10 ] && continue
+    f="${file/./-x$times.}"
+    make_case "$name" "$bytes" "$f" "$packing"
+    row="| $title (x$times) | $(stat -c %s "$data/$f") | $bytes"
+    for format in jsonl json csv summary case report; do
+      read -r mb secs <<< "$(measure "$data/$f" "$format")"
+      row="$row | $mb"
+      [ "$format" = jsonl ] && jsonl_secs=$secs
+    done
+    rate=$(awk -v b="$bytes" -v s="$jsonl_secs" 'BEGIN { printf "%.0f", b / 1e6 / (s > 0 ? s : 0.001) }')
+    echo "$row | $jsonl_secs | $rate |" | tee -a "$report"
+  done
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+python3 - "$report" "$cpu" <<'EOF'
+import re, sys
+report, cpu = sys.argv[1], sys.argv[2]
+table = open(report).read()
+path = "BENCHMARKS.md"
+text = open(path).read()
+start, end = "<!-- bench/hostile.sh -->", "<!-- /bench/hostile.sh -->"
+body = f"{start}\nMachine: {cpu}, 2 cores. Command: `bench/hostile.sh`.\n{table}\n{end}"
+if start in text:
+    text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: body, text, flags=re.S)
+else:
+    text += "\n## Hostile evidence: memory and worst-case throughput\n\n" + body + "\n"
+open(path, "w").write(text)
+EOF
+echo "BENCHMARKS.md updated"
