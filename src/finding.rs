@@ -76,11 +76,7 @@ pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Findin
     };
     Finding {
         id: 0,
-        confidence: rule
-            .confidence
-            .as_deref()
-            .and_then(Confidence::from_name)
-            .unwrap_or(Confidence::Medium),
+        confidence: rule_confidence(rule),
         rule_id: rule.id.clone(),
         rule_title: rule.title.clone(),
         level: rule.level,
@@ -184,24 +180,50 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
 /// Keeps, of the built-in families that hit one line, only the most specific family at its
 /// highest confidence; third-party rule hits are all kept. Order is preserved.
 pub fn keep_most_specific(findings: &mut Vec<Finding>) {
-    let rank = |f: &Finding| FAMILY_PRECEDENCE.iter().position(|p| *p == f.family);
-    let confidence_rank = |f: &Finding| std::cmp::Reverse(f.confidence);
-    let Some(best) = findings
+    keep_most_specific_by(findings, |f| specificity(&f.family, f.confidence));
+}
+
+/// [`keep_most_specific`] on the rules that hit a line (indexes into `rules`), before any
+/// finding is built: a long request hit by four rules is then copied once, not four times.
+pub fn keep_most_specific_rules(hits: &mut Vec<usize>, rules: &[Rule]) {
+    keep_most_specific_by(hits, |&i| {
+        let rule = &rules[i];
+        let family = rule.family.as_deref().unwrap_or(OTHER_FAMILY);
+        specificity(family, rule_confidence(rule))
+    });
+}
+
+/// How specific a built-in family's hit is (lower is more), None for other families.
+type Specificity = Option<(usize, std::cmp::Reverse<Confidence>)>;
+
+fn specificity(family: &str, confidence: Confidence) -> Specificity {
+    FAMILY_PRECEDENCE
         .iter()
-        .filter_map(|f| rank(f).map(|r| (r, confidence_rank(f))))
-        .min()
-    else {
+        .position(|p| *p == family)
+        .map(|r| (r, std::cmp::Reverse(confidence)))
+}
+
+fn keep_most_specific_by<T>(items: &mut Vec<T>, rank: impl Fn(&T) -> Specificity) {
+    let Some(best) = items.iter().filter_map(&rank).min() else {
         return;
     };
     let mut kept_builtin = false;
-    findings.retain(|f| match rank(f) {
+    items.retain(|item| match rank(item) {
         None => true,
-        Some(r) if (r, confidence_rank(f)) == best && !kept_builtin => {
+        Some(r) if r == best && !kept_builtin => {
             kept_builtin = true;
             true
         }
         Some(_) => false,
     });
+}
+
+/// The confidence a rule gives its findings (medium when it names none).
+fn rule_confidence(rule: &Rule) -> Confidence {
+    rule.confidence
+        .as_deref()
+        .and_then(Confidence::from_name)
+        .unwrap_or(Confidence::Medium)
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::io::{self, Read};
 
 use super::ScanOptions;
 use crate::detect::{AtomHit, Detector, Prefilter};
-use crate::finding::{keep_most_specific, request_finding, LinePosition};
-use crate::model::{Finding, FindingOut};
+use crate::finding::{keep_most_specific_rules, request_finding, LinePosition};
+use crate::model::FindingOut;
 use crate::record::{ParseContext, Parser, Record};
 use crate::source::aligned::{round_to_page, AlignedBuffer};
 
@@ -101,17 +101,12 @@ pub fn detect_line(
         return;
     };
     detector.matching_rules(&record, hits);
-    if hits.is_empty() {
-        return;
-    }
-    let mut found: Vec<Finding> = hits
-        .iter()
-        .map(|&i| request_finding(&detector.rules()[i], &record, position))
-        .collect();
     if !all_hits {
-        keep_most_specific(&mut found);
+        keep_most_specific_rules(hits, detector.rules());
     }
-    found.into_iter().for_each(&mut *out);
+    for &i in hits.iter() {
+        out(request_finding(&detector.rules()[i], &record, position));
+    }
 }
 
 /// Where the loop stands in the input.

@@ -2,7 +2,9 @@
 //! read log lines read the wire, and the findings it gives.
 
 use crate::detect::Detector;
-use crate::finding::{display_text, keep_most_specific, request_finding, shorten, LinePosition};
+use crate::finding::{
+    display_text, keep_most_specific_rules, request_finding, shorten, LinePosition,
+};
 use crate::model::{Finding, Wire};
 use crate::record::{Field, LogFormat, Record};
 
@@ -27,13 +29,15 @@ pub fn request_findings(
     with_request_record(request, |record, request_line| {
         let mut hits = Vec::new();
         detector.matching_rules(record, &mut hits);
+        if !all_hits {
+            keep_most_specific_rules(&mut hits, detector.rules());
+        }
         let at = LinePosition {
             path,
             line: request.frame,
             offset: 0,
         };
-        let mut found: Vec<Finding> = hits
-            .iter()
+        hits.iter()
             .map(|&i| {
                 network_finding(
                     request_finding(&detector.rules()[i], record, at),
@@ -42,11 +46,7 @@ pub fn request_findings(
                     format,
                 )
             })
-            .collect();
-        if !all_hits {
-            keep_most_specific(&mut found);
-        }
-        found
+            .collect()
     })
 }
 
