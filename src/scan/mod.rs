@@ -241,6 +241,41 @@ fn scan_input_to(
     report
 }
 
+/// Scans bytes from any reader (compressed or not) as an input named `label`: the same
+/// sniffing, decoding and detection as a file, without opening or hashing one. For fuzzing
+/// and for embedding wormtrace.
+pub fn scan_reader(
+    reader: &mut (dyn Read + Send),
+    label: &str,
+    detector: &Detector,
+    options: &ScanOptions,
+    out: &mut FindingOut<'_>,
+) -> InputReport {
+    let mut report = InputReport::new(label.to_string());
+    let mut buffered = io::BufReader::new(reader);
+    let decoded = match io::BufRead::fill_buf(&mut buffered) {
+        Ok(head) => {
+            report.compression = Compression::sniff(head);
+            report.compression.decoder(buffered)
+        }
+        Err(e) => Err(e),
+    };
+    let result = decoded.and_then(|mut decoded| {
+        let mut found = 0u64;
+        let mut counted = |f: Finding| {
+            found += 1;
+            out(f)
+        };
+        let result = read_and_scan(&mut *decoded, detector, options, &mut report, &mut counted);
+        report.findings = found;
+        result
+    });
+    if let Err(e) = result {
+        read_error(&e, &mut report);
+    }
+    report
+}
+
 fn read_and_scan(
     reader: &mut (dyn Read + Send),
     detector: &Detector,

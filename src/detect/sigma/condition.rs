@@ -50,6 +50,7 @@ pub fn parse(text: &str, names: &[String]) -> Result<Expr, String> {
         tokens,
         at: 0,
         names,
+        depth: 0,
     };
     let expr = parser.or()?;
     match parser.tokens.get(parser.at) {
@@ -58,10 +59,15 @@ pub fn parse(text: &str, names: &[String]) -> Result<Expr, String> {
     }
 }
 
+/// Parentheses and `not`s a condition may nest: the parser, evaluation and drop all recurse,
+/// and a rule file is evidence-grade input (a fuzzer's 100,000 `(` overflowed the stack).
+const MAX_NESTING: usize = 64;
+
 struct Parser<'n> {
     tokens: Vec<Token>,
     at: usize,
     names: &'n [String],
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -96,6 +102,16 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        let expr = self.unary_within();
+        self.depth -= 1;
+        expr
+    }
+
+    fn unary_within(&mut self) -> Result<Expr, String> {
+        if self.depth > MAX_NESTING {
+            return Err(format!("condition nests deeper than {MAX_NESTING} levels"));
+        }
         if self.peek_word("not") {
             self.at += 1;
             return Ok(Expr::Not(Box::new(self.unary()?)));
@@ -199,6 +215,19 @@ mod tests {
 
     fn eval(cond: &str, list: &[&str], truth: &[bool]) -> bool {
         parse(cond, &names(list)).unwrap().eval(&mut |i| truth[i])
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let n = ["a"];
+        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep, &names(&n))
+            .unwrap_err()
+            .contains("nests deeper"));
+        let nots = format!("{}a", "not ".repeat(100_000));
+        assert!(parse(&nots, &names(&n)).is_err());
+        let fine = format!("{}a{}", "(".repeat(60), ")".repeat(60));
+        assert!(eval(&fine, &n, &[true]));
     }
 
     #[test]

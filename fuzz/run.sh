@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in turn for MINUTES minutes each (default 1), coverage-guided by
+# libFuzzer through cargo-fuzz, on the stable toolchain (no sanitizer: wormtrace has no
+# unsafe code on these paths beyond the SIMD search, which the tests compare with the scalar
+# one). Crashes land in fuzz/artifacts/<target>/; copy each into fuzz/regressions/<target>/
+# so that `tests/fuzz_regressions.rs` replays it from then on.
+# Needs: cargo install cargo-fuzz; a C++ compiler (libFuzzer is built from source).
+# Usage: fuzz/run.sh [MINUTES] [TARGET...]   (FUZZ_SECONDS=N overrides MINUTES: CI's smoke run)
+set -euo pipefail
+cd "$(dirname "$0")"
+minutes=${1:-1}
+shift || true
+targets=("$@")
+seconds=${FUZZ_SECONDS:-$((minutes * 60))}
+# libFuzzer takes 0 as "no limit".
+[ "$seconds" -gt 0 ] || { echo "run for at least a second" >&2; exit 2; }
+[ ${#targets[@]} -gt 0 ] || targets=(scan_input log_line sigma_rule host_file netstat capture)
+[ -d corpus ] || ./seed.sh
+log=run.log
+: > "$log"
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t"
+  echo "== $t for $seconds s" | tee -a "$log"
+  RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none "$t" "corpus/$t" -- \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=262144 \
+    -print_final_stats=1 2>&1 | grep -E '^(#[0-9]+.*(DONE|pulse|INITED)|stat::|==|SUMMARY|artifact)' | tee -a "$log" || true
+  ls "artifacts/$t" | sed "s/^/crash: $t\//" | tee -a "$log"
+done
+# Any crash fails the run.
+! grep -q '^crash: ' "$log"

@@ -1,0 +1,126 @@
+//! What each fuzz target does with its bytes. Shared by the targets in `fuzz_targets/` and by
+//! `tests/fuzz_regressions.rs`, which replays every input in `fuzz/regressions/<target>/`
+//! through the same function, so a crash found once stays fixed. Every parser and decoder
+//! of evidence is reached: format sniffing, the decompression pipe, the line loop with all
+//! log formats, the Sigma loader and condition parser, hives, `.reg` exports, metabases,
+//! listings, PE versions, connection tables, and pcap/pcapng with reassembly.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use wormtrace::detect::pack::{load_rules, RuleOptions};
+use wormtrace::detect::sigma::{condition, Placeholders, Rule};
+use wormtrace::detect::Detector;
+use wormtrace::net::capture::{http, read_capture, CaptureOptions, Request};
+use wormtrace::record::{detect_format, FieldMap, LogFormat, ParseContext, Parser};
+use wormtrace::scan::{scan_reader, ScanOptions};
+
+/// The built-in rules, compiled once per process.
+fn detector() -> &'static Detector {
+    static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    DETECTOR.get_or_init(|| Detector::new(load_rules(&RuleOptions::default()).rules))
+}
+
+const FORMATS: [LogFormat; 6] = [
+    LogFormat::IisW3c,
+    LogFormat::IisNative,
+    LogFormat::NcsaCommon,
+    LogFormat::NcsaCombined,
+    LogFormat::ApacheError,
+    LogFormat::Text,
+];
+
+/// A whole input: compression sniffed and decoded, then a capture, a table or a log found by
+/// its first bytes, and scanned. The first byte picks a format hint (or none).
+pub fn scan_input(data: &[u8]) {
+    let (hint, bytes) = match data.split_first() {
+        Some((&first, rest)) => (FORMATS.get(usize::from(first % 8)).copied(), rest),
+        None => (None, data),
+    };
+    let options = ScanOptions {
+        format_hint: hint,
+        max_line: 4096,
+        ..ScanOptions::default()
+    };
+    let mut reader = bytes;
+    let mut findings = 0u64;
+    let report = scan_reader(&mut reader, "fuzz", detector(), &options, &mut |_| {
+        findings += 1
+    });
+    assert_eq!(report.findings, findings);
+}
+
+/// One line through every log parser (W3C with the directives a log may carry first) and
+/// the rules, and the format sniffer over it as a head.
+pub fn log_line(data: &[u8]) {
+    let _ = detect_format(data);
+    let ctx = ParseContext {
+        map: FieldMap::builtin(),
+        local_offset: chrono::FixedOffset::east_opt(9 * 3600).expect("offset"),
+    };
+    let mut hits = Vec::new();
+    for format in FORMATS {
+        let mut parser = Parser::for_format(format);
+        for line in data.split(|&b| b == b'\n') {
+            if line.first() == Some(&b'#') && parser.wants_directives() {
+                parser.observe_directive(line, &ctx);
+                continue;
+            }
+            let record = parser.parse(line, &ctx);
+            detector().matching_rules(&record, &mut hits);
+        }
+    }
+}
+
+/// A Sigma rule file, and its condition text on its own.
+pub fn sigma_rule(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(rule) = Rule::parse("fuzz.yml", text, &Placeholders::default()) {
+        let _ = Detector::new(vec![rule]);
+    }
+    let names = [
+        "selection".to_string(),
+        "filter".to_string(),
+        "keywords".to_string(),
+    ];
+    let _ = condition::parse(text, &names);
+}
+
+/// The host evidence readers: a hive, a `.reg` export, a metabase, a listing, a PE file.
+pub fn host_file(data: &[u8]) {
+    use wormtrace::host::{listing, metabase, pe_version, registry};
+    let _ = registry::load_hive(data, "fuzz");
+    let _ = registry::parse_reg_export(data, "fuzz.reg");
+    let text = String::from_utf8_lossy(data);
+    let _ = metabase::parse_metabase(&text);
+    let _ = metabase::read_metabase(data);
+    listing::each_listed(&text, &mut |_| {});
+    let _ = pe_version::read_pe(data);
+}
+
+/// A saved connection table: sniffing, decoding, every dialect, and the tallies.
+pub fn netstat(data: &[u8]) {
+    use wormtrace::net::{netstat, netstat_tallies};
+    let _ = netstat::looks_like_netstat(data);
+    let text = netstat::decode(data);
+    let table = netstat::parse(&text);
+    let tallies = netstat_tallies(&text, "fuzz");
+    assert_eq!(table.rows, tallies.table.rows);
+}
+
+/// A packet capture: frames, TCP reassembly, request heads through the rules, answers.
+pub fn capture(data: &[u8]) {
+    let detector = detector();
+    let mut on_request =
+        |request: &Request| http::request_findings(request, detector, "fuzz.pcap", "pcap", false);
+    let mut findings = 0u64;
+    let report = read_capture(
+        data,
+        CaptureOptions::default(),
+        &mut on_request,
+        &mut |_| findings += 1,
+    );
+    assert_eq!(report.findings, findings);
+}
