@@ -28,6 +28,7 @@ fn main() {
                     directives += 1;
                     at
                 }
+                AtomHit::Nul(at) => at,
             };
             pos = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |e| at + e);
         }

@@ -243,6 +243,10 @@ problem-read-error = read error after { $bytes } bytes ({ $detail }); findings b
 problem-read-error-at = read error at byte { $bytes } ({ $detail }); findings before that point are kept
 problem-corrupt = { $compression } data is corrupt or truncated after { $bytes } bytes ({ $detail }); findings before that point are kept
 problem-cannot-hash = cannot compute the SHA-256: { $detail }
+problem-nul-blocks = { $bytes } NUL bytes in { $blocks ->
+        [one] one block
+       *[other] { $blocks } blocks
+    } skipped: a crash left that part of the log unwritten
 problem-long-lines = { $count ->
         [one] one line is
        *[other] { $count } lines are

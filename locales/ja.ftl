@@ -171,6 +171,7 @@ problem-read-error = { $bytes } バイト目以降で読み込みエラー（{ $
 problem-read-error-at = { $bytes } バイト目で読み込みエラー（{ $detail }）。それまでの検出は有効です
 problem-corrupt = { $compression } のデータが { $bytes } バイト目以降で壊れているか途中で切れています（{ $detail }）。それまでの検出は有効です
 problem-cannot-hash = SHA-256 を計算できません：{ $detail }
+problem-nul-blocks = NUL バイト { $bytes } 個（{ $blocks } か所）を飛ばしました。障害でログのその部分が書かれていません
 problem-long-lines = { $max } バイトを超える行が { $count } 行あります。先頭だけを調べました
 problem-capture-damaged = キャプチャが壊れています（{ $detail }）。それまでの検出は有効です
 problem-capture-limits = メモリの上限に達しました：{ $flows } 件のフローを早めに閉じ、{ $heads } 件の要求ヘッダーを切り詰めました

@@ -304,16 +304,69 @@ fn a_log_with_a_block_of_nuls_from_a_crash_is_read_not_skipped() {
     let mut bytes = format!("{FIELDS}{}", log_line("GET", "www")).into_bytes();
     bytes.extend(std::iter::repeat_n(0u8, 64 * 1024));
     bytes.extend_from_slice(log_line("GET", "after").as_bytes());
+    // After the restart, IIS writes a new header right behind the NULs, in another layout.
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    bytes.extend_from_slice(b"#Software: Microsoft Internet Information Services 5.0\n");
+    bytes.extend_from_slice(b"#Fields: time c-ip cs-method cs-uri-stem cs-uri-query sc-status\n");
+    let restarted = format!(
+        "11:00:00 198.51.100.9 GET /default.ida {} 404\n",
+        worm_query('X')
+    );
+    bytes.extend_from_slice(restarted.as_bytes());
     let log = write(dir.path(), "ex010804.log", &bytes);
     let (code, records) = common::scan_jsonl(&[&log], &[]);
     assert_eq!(code, 1);
     let findings = common::of_type(&records, "finding");
     assert_eq!(
         findings.len(),
-        2,
-        "the lines before and after the NULs: {findings:?}"
+        3,
+        "the lines before, between and after the NULs: {findings:?}"
+    );
+    assert_eq!(
+        findings[2]["client_ip"], "198.51.100.9",
+        "the new header is read"
     );
     assert_eq!(common::of_type(&records, "input")[0]["format"], "iis-w3c");
+    let problems = common::of_type(&records, "problem");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let reason = problems[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("69632 NUL bytes in 2 block(s)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn lines_cut_out_of_a_log_without_its_header_are_read_by_their_shape() {
+    // `grep default.ida ex010804.log > hits.log`: IIS 5's full layout without `#Fields`.
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "2001-08-04 10:01:02 10.1.1.5 - 10.0.0.10 80 GET /default.ida {} 404 -\r\n\
+         2001-08-04 10:01:05 10.1.1.6 - 10.0.0.10 80 GET /scripts/root.exe /c+dir 404 -\r\n",
+        worm_query('X')
+    );
+    let log = write(dir.path(), "hits.log", text.as_bytes());
+    let (code, records) = common::scan_jsonl(&[&log], &[]);
+    assert_eq!(code, 1);
+    let findings = common::of_type(&records, "finding");
+    let got: Vec<(&str, &str, &str)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["family"].as_str().unwrap(),
+                f["client_ip"].as_str().unwrap(),
+                f["server"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("code-red-ii", "10.1.1.5", "10.0.0.10"),
+            ("nimda", "10.1.1.6", "10.0.0.10")
+        ]
+    );
+    assert_eq!(findings[0]["time"], "2001-08-04T10:01:02Z");
 }
 
 #[test]

@@ -189,7 +189,7 @@ pub struct AtomSearcher {
     whole_only: Vec<bool>,
     /// The literal that marks a line starting with `#`.
     directive: usize,
-    /// The literals in id order (lower case).
+    /// The literals in id order (lower case): the atoms, then the directive and NUL marks.
     texts: Vec<Vec<u8>>,
 }
 
@@ -207,6 +207,8 @@ pub enum AtomHit {
     Atom(usize),
     /// A line starting with `#` starts here.
     Directive(usize),
+    /// A run of NULs (a crash left part of a log unwritten) starts here.
+    Nul(usize),
 }
 
 /// Literals from which the shift-or search takes over from Teddy (whose 8 buckets pass too
@@ -215,6 +217,8 @@ const FDR_FROM_LITERALS: usize = 65;
 
 /// The newline and `#` that start a directive line.
 const DIRECTIVE_MARK: &[u8] = b"\n#";
+/// NULs that start a block left by a crash (single NULs are left alone).
+const NUL_MARK: &[u8] = b"\0\0\0\0";
 
 impl AtomSearcher {
     fn new(atoms: &[Atom]) -> AtomSearcher {
@@ -230,10 +234,11 @@ impl AtomSearcher {
                     .filter(|a| a.text.eq_ignore_ascii_case(t))
                     .all(|a| a.whole_value)
             })
-            .chain([false])
+            .chain([false, false])
             .collect();
         let directive = texts.len();
         texts.push(DIRECTIVE_MARK.to_vec());
+        texts.push(NUL_MARK.to_vec());
         let search = if texts.len() >= FDR_FROM_LITERALS {
             LiteralSearch::Fdr(Box::new(fdr::Fdr::new(&texts)))
         } else {
@@ -257,13 +262,15 @@ impl AtomSearcher {
         }?;
         Some(if id == self.directive {
             AtomHit::Directive(start + 1)
+        } else if id == self.directive + 1 {
+            AtomHit::Nul(start)
         } else {
             AtomHit::Atom(start)
         })
     }
 
     /// Calls `each(id)` once for every literal found in `text` (whole-value or not; the
-    /// directive mark left out), in one pass of the same search.
+    /// directive and NUL marks left out), in one pass of the same search.
     fn each_literal(&self, text: &[u8], each: &mut dyn FnMut(usize)) {
         let mut squeezed = Vec::new();
         let text = squeeze_runs(text, self.longest(), &mut squeezed);
@@ -283,7 +290,7 @@ impl AtomSearcher {
             }
             fn found(&mut self, _: usize, id: usize) -> bool {
                 self.seen[id] = true;
-                if id != self.directive {
+                if id < self.directive {
                     (self.each)(id);
                 }
                 false
@@ -367,6 +374,7 @@ mod tests {
         hit.map(|h| match h {
             AtomHit::Atom(at) => (text[..at].iter().filter(|&&b| b == b'\n').count(), false),
             AtomHit::Directive(at) => (text[..at].iter().filter(|&&b| b == b'\n').count(), true),
+            AtomHit::Nul(at) => (text[..at].iter().filter(|&&b| b == b'\n').count(), true),
         })
     }
 

@@ -48,10 +48,12 @@ impl W3cLayout {
     /// Parses a data line in this layout.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Record<'a> {
         let mut record = Record::new(line, LogFormat::IisW3c);
+        let guessed;
         let columns = if self.is_known() {
             &self.columns
         } else {
-            &default_layout().columns
+            guessed = guess_columns(line);
+            guessed.as_ref().unwrap_or(&default_layout().columns)
         };
         let values = line.trim_ascii_end().split(|&b| b == b' ');
         for (column, value) in columns.iter().zip(values) {
@@ -71,9 +73,152 @@ impl W3cLayout {
     }
 }
 
+/// Methods a request line of the IIS era starts with (WebDAV's too).
+const METHODS: [&[u8]; 12] = [
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"OPTIONS",
+    b"PUT",
+    b"DELETE",
+    b"TRACE",
+    b"SEARCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"CONNECT",
+];
+
+/// The columns of a data line seen without a `#Fields` header (lines cut out of a log with
+/// `grep`, or a log whose header was lost), from its shape: the method is the first token
+/// that is an HTTP method, the URI stem follows it, and the query after that unless it is
+/// a status; the status is the first three-digit token after the stem; `YYYY-MM-DD` and
+/// `HH:MM:SS` tokens are the date and time. Of the addresses, one after the method is the
+/// client's (IIS 6 and later put `s-ip` first and `c-ip` after the request), else the
+/// first one is the client's and the second the server's (IIS 5). None when no token is a
+/// method: the IIS 5 default layout is used then.
+fn guess_columns(line: &[u8]) -> Option<Vec<Option<Field>>> {
+    let tokens: Vec<&[u8]> = line.trim_ascii_end().split(|&b| b == b' ').collect();
+    let method = tokens.iter().position(|t| METHODS.contains(t))?;
+    let mut columns = vec![None; tokens.len()];
+    let mut set = |i: usize, field: Field| {
+        if let Some(c) = columns.get_mut(i).filter(|c| c.is_none()) {
+            *c = Some(field);
+        }
+    };
+    set(method, Field::Method);
+    set(method + 1, Field::UriStem);
+    let status = (method + 2..tokens.len()).find(|&i| is_status(tokens[i]));
+    if status != Some(method + 2) {
+        set(method + 2, Field::UriQuery);
+    }
+    if let Some(i) = status {
+        set(i, Field::Status);
+    }
+    if let Some(i) = tokens.iter().position(|t| is_shape(t, b"dddd-dd-dd")) {
+        set(i, Field::Date);
+    }
+    if let Some(i) = tokens.iter().position(|t| is_shape(t, b"dd:dd:dd")) {
+        set(i, Field::Time);
+    }
+    let is_ip =
+        |t: &&[u8]| std::str::from_utf8(t).is_ok_and(|s| s.parse::<std::net::IpAddr>().is_ok());
+    let before: Vec<usize> = (0..method).filter(|&i| is_ip(&tokens[i])).collect();
+    match (method + 1..tokens.len()).find(|&i| is_ip(&tokens[i])) {
+        Some(client) => {
+            set(client, Field::ClientIp);
+            if let Some(&server) = before.first() {
+                set(server, Field::ServerIp);
+            }
+        }
+        None => {
+            if let Some(&client) = before.first() {
+                set(client, Field::ClientIp);
+            }
+            if let Some(&server) = before.get(1) {
+                set(server, Field::ServerIp);
+            }
+        }
+    }
+    Some(columns)
+}
+
+fn is_status(token: &[u8]) -> bool {
+    token.len() == 3 && token.iter().all(u8::is_ascii_digit) && (b'1'..=b'5').contains(&token[0])
+}
+
+/// Whether `token` has the shape of `pattern` (`d` a digit, anything else itself).
+fn is_shape(token: &[u8], pattern: &[u8]) -> bool {
+    token.len() == pattern.len()
+        && token.iter().zip(pattern).all(|(t, p)| {
+            if *p == b'd' {
+                t.is_ascii_digit()
+            } else {
+                t == p
+            }
+        })
+}
+
 fn strip_prefix_ci<'a>(line: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     (line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix))
         .then(|| &line[prefix.len()..])
+}
+
+#[cfg(test)]
+mod guess_tests {
+    use super::*;
+
+    fn fields(line: &str) -> Vec<(Field, String)> {
+        let record = W3cLayout::default().parse(line.as_bytes());
+        [
+            Field::Date,
+            Field::Time,
+            Field::ClientIp,
+            Field::ServerIp,
+            Field::Method,
+            Field::UriStem,
+            Field::UriQuery,
+            Field::Status,
+        ]
+        .into_iter()
+        .filter_map(|f| {
+            record
+                .get(f)
+                .map(|v| (f, String::from_utf8_lossy(v).into_owned()))
+        })
+        .collect()
+    }
+
+    #[test]
+    fn headerless_lines_of_each_iis_default_layout() {
+        use Field::*;
+        let iis5 = "2001-08-04 10:01:02 10.1.1.5 - 10.0.0.10 80 GET /default.ida NNNN 404 -";
+        assert_eq!(
+            fields(iis5),
+            [
+                (Date, "2001-08-04"),
+                (Time, "10:01:02"),
+                (ClientIp, "10.1.1.5"),
+                (ServerIp, "10.0.0.10"),
+                (Method, "GET"),
+                (UriStem, "/default.ida"),
+                (UriQuery, "NNNN"),
+                (Status, "404"),
+            ]
+            .map(|(f, v)| (f, v.to_string()))
+        );
+        let iis6 = "2003-08-04 10:01:02 W3SVC1 10.0.0.10 GET /scripts/root.exe /c+dir 80 - 10.1.1.5 Mozilla 404 0 2";
+        let got = fields(iis6);
+        assert!(got.contains(&(ClientIp, "10.1.1.5".into())), "{got:?}");
+        assert!(got.contains(&(ServerIp, "10.0.0.10".into())), "{got:?}");
+        assert!(got.contains(&(UriQuery, "/c+dir".into())), "{got:?}");
+        assert!(got.contains(&(Status, "404".into())), "{got:?}");
+        let short = "10:01:02 10.1.1.5 GET /default.ida 404";
+        let got = fields(short);
+        assert!(got.contains(&(UriStem, "/default.ida".into())), "{got:?}");
+        assert!(got.contains(&(Status, "404".into())), "{got:?}");
+        assert!(!got.iter().any(|(f, _)| *f == UriQuery), "{got:?}");
+    }
 }
 
 #[cfg(test)]

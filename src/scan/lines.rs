@@ -23,6 +23,10 @@ pub struct LineStats {
     pub bytes: u64,
     /// Lines longer than the cap.
     pub long_lines: u64,
+    /// NULs in blocks of four or more (a crash left that part of the log unwritten), and the
+    /// blocks.
+    pub nul_bytes: u64,
+    pub nul_blocks: u64,
 }
 
 /// Everything the loop needs besides the bytes.
@@ -37,6 +41,8 @@ pub struct LineScanner<'d> {
     /// When set, candidate and directive lines are kept for later instead of parsed: a
     /// chunk in the middle of a W3C file does not know the `#Fields` layout in force.
     pub recording: Option<Recording>,
+    /// NUL blocks met so far: bytes and blocks.
+    nuls: (u64, u64),
 }
 
 /// Lines kept by a scanner in recording mode, in order.
@@ -132,6 +138,7 @@ impl<'d> LineScanner<'d> {
             max_line: options.max_line,
             all_hits: options.all_hits,
             recording: None,
+            nuls: (0, 0),
         }
     }
 
@@ -147,9 +154,10 @@ impl<'d> LineScanner<'d> {
         // here); the unfinished line of the last read is moved to just before it.
         let headroom = round_to_page(self.max_line.max(READ_SIZE).max(head.len()));
         let mut window = AlignedBuffer::take(headroom + READ_SIZE);
-        let result = self.run_in(head, reader, out, window.as_mut_slice(), headroom);
+        let (mut stats, result) = self.run_in(head, reader, out, window.as_mut_slice(), headroom);
         window.give_back();
-        result
+        (stats.nul_bytes, stats.nul_blocks) = self.nuls;
+        (stats, result)
     }
 
     fn run_in(
@@ -274,6 +282,14 @@ impl<'d> LineScanner<'d> {
                                 pos = at;
                                 continue;
                             }
+                            Some(AtomHit::Nul(at)) => {
+                                pos = self.pass_nul_block(region, at);
+                                // IIS starts a new header after the block when it restarts.
+                                if wants_directives && region.get(pos) == Some(&b'#') {
+                                    event = Some(pos);
+                                }
+                                continue;
+                            }
                         },
                     };
                     let line_start = memchr::memrchr(b'\n', &region[..start]).map_or(0, |p| p + 1);
@@ -289,6 +305,17 @@ impl<'d> LineScanner<'d> {
             }
         }
         walker.line_at(region.len()) - at.line
+    }
+
+    /// Counts the NUL block at `at` and returns where it ends.
+    fn pass_nul_block(&mut self, region: &[u8], at: usize) -> usize {
+        let end = region[at..]
+            .iter()
+            .position(|&b| b != 0)
+            .map_or(region.len(), |e| at + e);
+        self.nuls.0 += (end - at) as u64;
+        self.nuls.1 += 1;
+        end
     }
 
     /// Scans the line at `span` of the region, numbering it through the walker.

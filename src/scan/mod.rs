@@ -126,6 +126,19 @@ impl InputReport {
         }
     }
 
+    /// Reports blocks of NULs: part of the log was never written (a crash), so the log is
+    /// read but not whole.
+    fn note_nuls(&mut self) {
+        let (bytes, blocks) = (self.stats.nul_bytes, self.stats.nul_blocks);
+        if bytes > 0 {
+            let reason = format!(
+                "{bytes} NUL bytes in {blocks} block(s) skipped: a crash left that part of the log unwritten"
+            );
+            let args = [("bytes", bytes.to_string()), ("blocks", blocks.to_string())];
+            self.said(reason, Severity::Skipped, "problem-nul-blocks", &args);
+        }
+    }
+
     /// A problem worded by the catalog entry `key` with `args` (`reason` in English).
     pub(crate) fn said(
         &mut self,
@@ -359,6 +372,7 @@ fn scan_head_and_rest(
     let (stats, result) = scanner.run(head, reader, out);
     report.stats = stats;
     report.note_long_lines(options.max_line);
+    report.note_nuls();
     result
 }
 

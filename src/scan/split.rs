@@ -94,6 +94,7 @@ pub fn scan_split(
     };
     let mut report = join.report;
     report.note_long_lines(options.max_line);
+    report.note_nuls();
     match digest {
         Ok(d) => report.digest = Some(d),
         Err(e) => {
@@ -250,6 +251,8 @@ impl Join<'_> {
         report.stats.bytes += part.stats.bytes;
         report.stats.lines += part.stats.lines;
         report.stats.long_lines += part.stats.long_lines;
+        report.stats.nul_bytes += part.stats.nul_bytes;
+        report.stats.nul_blocks += part.stats.nul_blocks;
         if let Some(e) = part.error {
             let (at, detail) = (part.range.start + part.stats.bytes, describe_io(&e));
             let reason =
