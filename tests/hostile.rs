@@ -400,3 +400,29 @@ fn a_utf16_log_is_decoded_and_read() {
         "the digest covers the stored bytes"
     );
 }
+
+#[test]
+fn a_table_whose_rows_are_not_understood_is_not_reported_as_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // FreeBSD `netstat -A`: read since the socket column is known.
+    let freebsd = "Active Internet connections\n\
+        Socket           Proto Recv-Q Send-Q Local Address          Foreign Address        (state)\n\
+        fffff80012345678 tcp4       0      0 10.1.5.23.1025         10.1.9.7.80            SYN_SENT\n";
+    let table = write(dir.path(), "bsd01.netstat.txt", freebsd.as_bytes());
+    let (code, records) = common::scan_jsonl(&[&table], &[]);
+    assert_eq!(code, 0, "{records:?}");
+    assert_eq!(
+        common::of_type(&records, "input")[0]["format"],
+        "netstat-bsd"
+    );
+    // A layout nothing reads: a problem, and exit 2 rather than clean.
+    let unknown = "Active Internet connections\nSocket Proto Recv-Q\nzzzz qqqq 0 0 a b c\n";
+    let table = write(dir.path(), "odd01.netstat.txt", unknown.as_bytes());
+    let (code, records) = common::scan_jsonl(&[&table], &[]);
+    assert_eq!(code, 2, "{records:?}");
+    let problems = common::of_type(&records, "problem");
+    assert_eq!(
+        problems[0]["reason"],
+        "no row of the connection table was understood"
+    );
+}

@@ -67,6 +67,8 @@ pub struct Table {
     pub connections: Vec<Connection>,
     /// TCP rows read.
     pub rows: u64,
+    /// Other rows understood (UDP, UNIX sockets).
+    pub other_rows: u64,
     /// Rows that look like connection rows but could not be read (host names, cut columns).
     pub unreadable_rows: u64,
 }
@@ -146,7 +148,7 @@ pub fn each_row(text: &str, on_row: &mut dyn FnMut(Connection, &str, Dialect)) -
                 table.rows += 1;
                 on_row(c, line, dialect);
             }
-            Some(Row::Other) => {}
+            Some(Row::Other) => table.other_rows += 1,
             Some(Row::Unreadable) => table.unreadable_rows += 1,
             None => {}
         }
@@ -165,11 +167,19 @@ enum Row {
 fn parse_row(line: &str) -> Option<Row> {
     // Every log line passes here while inputs are sniffed: judge the first word before
     // splitting the rest.
-    let first = line.split_ascii_whitespace().next()?;
+    let mut words = line.split_ascii_whitespace();
+    let mut first = words.next()?;
+    let mut skip = 0;
+    // FreeBSD `netstat -A` puts the socket's address first, macOS `netstat -An` that and a
+    // flow hash: hex words before the protocol.
+    while skip < 2 && is_socket_word(first) {
+        first = words.next()?;
+        skip += 1;
+    }
     if !could_start_row(first) {
         return None;
     }
-    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let tokens: Vec<&str> = line.split_whitespace().skip(skip).collect();
     match first {
         "TCP" => windows_row(&tokens),
         "UDP" => Some(Row::Other),
@@ -180,6 +190,11 @@ fn parse_row(line: &str) -> Option<Row> {
         _ if ss_state(first).is_some() => ss_row(&tokens),
         _ => None,
     }
+}
+
+/// A kernel address or flow hash as BSD tables print them (8 to 16 hex digits).
+fn is_socket_word(word: &str) -> bool {
+    (8..=16).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn could_start_row(first: &str) -> bool {
@@ -382,6 +397,26 @@ mod tests {
         assert_eq!(normalise_state("SYN_SENT"), "SYN_SENT");
         assert_eq!(ss_state("SYN-SENT").as_deref(), Some("SYN_SENT"));
         assert_eq!(ss_state("ESTAB").as_deref(), Some("ESTABLISHED"));
+    }
+
+    #[test]
+    fn bsd_and_macos_rows_with_socket_columns() {
+        let freebsd = "Active Internet connections\n\
+            Socket           Proto Recv-Q Send-Q Local Address          Foreign Address        (state)\n\
+            fffff80012345678 tcp4       0      0 10.1.5.23.1025         10.1.9.7.80            SYN_SENT\n";
+        let macos = "Active Internet connections (including servers)\n\
+            Socket           Flowhash Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)\n\
+            3f2d6e7a8b9c0d1e 4c1a5b3d tcp4       0      0  10.1.5.23.1026         10.1.9.8.80            SYN_SENT\n\
+            3f2d6e7a8b9c0d2f 4c1a5b3e tcp46      0      0  *.80                   *.*                    LISTEN\n";
+        for (text, remote, rows) in [(freebsd, "10.1.9.7", 1), (macos, "10.1.9.8", 2)] {
+            let table = parse(text);
+            assert_eq!(table.connections.len(), rows, "{text}");
+            let c = &table.connections[0];
+            assert_eq!(c.remote.ip, Some(remote.parse().unwrap()));
+            assert_eq!(c.remote.port, Some(80));
+            assert_eq!(c.state, "SYN_SENT");
+            assert_eq!(table.dialect, Some(Dialect::Bsd));
+        }
     }
 
     #[test]

@@ -131,6 +131,10 @@ pub fn scan_table_input(
         let args = [("count", got.table.unreadable_rows.to_string())];
         report.said(reason, Severity::Skipped, "problem-table-rows", &args);
     }
+    if got.table.rows + got.table.other_rows + got.table.unreadable_rows == 0 {
+        let reason = "no row of the connection table was understood".to_string();
+        report.said(reason, Severity::Skipped, "problem-table-no-rows", &[]);
+    }
     if got.rows_past_limit > 0 {
         let reason = format!(
             "{} row(s) not tallied: the table has more than {MAX_LOCAL_ADDRESSES} local addresses",
