@@ -426,3 +426,88 @@ fn a_table_whose_rows_are_not_understood_is_not_reported_as_read() {
         "no row of the connection table was understood"
     );
 }
+
+/// Runs `wormtrace` with `args`, feeding `input` on standard input; fails the test if it
+/// has not ended after 60 seconds (an endless input must not keep it reading).
+fn run_bounded(args: &[&str], input: Option<&[u8]>) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    // Output to files: a full pipe nobody reads would stop the child before its end.
+    let out_file = tempfile::tempfile().unwrap();
+    let err_file = tempfile::tempfile().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .args(args)
+        .env("LANG", "C")
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(out_file.try_clone().unwrap())
+        .stderr(err_file.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        // The scan stops reading at its cap: the writer then meets a closed pipe.
+        std::thread::spawn(move || while stdin.write_all(&bytes).is_ok() {});
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("wormtrace {args:?} did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let read = |mut f: std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut bytes = Vec::new();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    std::process::Output {
+        status: child.wait().unwrap(),
+        stdout: read(out_file),
+        stderr: read(err_file),
+    }
+}
+
+#[test]
+fn endless_inputs_named_explicitly_end_with_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("zero");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    for path in ["/dev/zero", link.to_str().unwrap()] {
+        let out = run_bounded(&["scan", "--format", "jsonl", "--quiet", path], None);
+        assert_eq!(out.status.code(), Some(2), "{path}: not clean");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("\"type\":\"problem\""), "{path}: {stdout}");
+    }
+    // An endless pipe of requests stops at --max-bytes, keeping what it found.
+    let line = format!("GET /default.ida?{} HTTP/1.0\n", worm_query('N'));
+    let args = [
+        "scan",
+        "--format",
+        "jsonl",
+        "--quiet",
+        "--max-bytes",
+        "1000000",
+        "-",
+    ];
+    let out = run_bounded(&args, Some(line.repeat(100).as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let findings = stdout
+        .lines()
+        .filter(|l| l.contains("\"type\":\"finding\""))
+        .count();
+    // Every line read, the one cut at the cap too.
+    assert_eq!(findings, 1_000_000usize.div_ceil(line.len()));
+    assert!(
+        stdout.contains("reading stopped after 1000000 bytes"),
+        "{stdout}"
+    );
+}

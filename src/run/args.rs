@@ -314,6 +314,11 @@ pub struct ScanArgs {
     /// Longest part of a line that is checked; the rest is counted.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_line: usize,
+    /// Stop reading an input that is not a regular file (standard input, a pipe, a device)
+    /// after this many bytes, with a problem. Default: 1 GiB for devices (`/dev/zero` never
+    /// ends), no limit for pipes and standard input.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes: Option<u64>,
     /// The progress bar on standard error: `auto` shows it on a terminal.
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub progress: ProgressMode,

@@ -162,6 +162,7 @@ fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOp
         split_min_bytes: args.split_min_bytes.max(1),
         progress: None,
         hash: args.hash,
+        max_bytes: args.max_bytes,
     }
 }
 

@@ -51,6 +51,9 @@ pub struct ScanOptions {
     pub progress: Option<std::sync::Arc<source::Progress>>,
     /// Whether inputs are hashed as they are read.
     pub hash: source::HashChoice,
+    /// Bytes read at most from an input that is not a regular file (None: the default of
+    /// [`source::stream_cap`]).
+    pub max_bytes: Option<u64>,
 }
 
 impl ScanOptions {
@@ -76,6 +79,7 @@ impl Default for ScanOptions {
             split_min_bytes: split::MIN_SPLIT_BYTES,
             progress: None,
             hash: source::HashChoice::Sha256,
+            max_bytes: None,
         }
     }
 }
@@ -234,9 +238,22 @@ fn scan_input_to(
         }
     };
     report.compression = opened.compression;
-    let read_result = read_and_scan(&mut *opened.reader, detector, options, &mut report, out);
+    let cap = source::stream_cap(input, options.max_bytes);
+    let mut capped = (&mut opened.reader).take(cap.unwrap_or(u64::MAX));
+    let read_result = read_and_scan(&mut capped, detector, options, &mut report, out);
     if let Err(e) = read_result {
         read_error(&e, &mut report);
+    }
+    if let Some(cap) = cap {
+        if capped.limit() == 0 {
+            let reason =
+                format!("not a regular file: reading stopped after {cap} bytes (--max-bytes)");
+            let args = [("bytes", cap.to_string())];
+            report.said(reason, Severity::Skipped, "problem-max-bytes", &args);
+        }
+        // The rest may never end (a device): the digest covers what was read.
+        report.digest = Some(opened.finish_here());
+        return report;
     }
     match opened.finish() {
         Ok(d) => report.digest = Some(d),

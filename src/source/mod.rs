@@ -122,7 +122,35 @@ impl Read for SharedReader {
     }
 }
 
+/// Bytes a device is read for when `--max-bytes` is not given.
+pub const DEVICE_CAP: u64 = 1 << 30;
+
+/// How much of `input` may be read: `max_bytes` (or [`DEVICE_CAP`] for a device) when it is
+/// not a regular file; None (no limit) for regular files, and for pipes and standard input
+/// without `max_bytes`.
+pub fn stream_cap(input: &Input, max_bytes: Option<u64>) -> Option<u64> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match input {
+        Input::Stdin => return max_bytes,
+        Input::File(path) => std::fs::metadata(path).ok()?.file_type(),
+    };
+    if kind.is_file() || kind.is_block_device() {
+        None
+    } else if kind.is_char_device() {
+        Some(max_bytes.unwrap_or(DEVICE_CAP))
+    } else {
+        max_bytes
+    }
+}
+
 impl Opened {
+    /// The digest of the stored bytes read so far, without reading on (an endless device).
+    pub fn finish_here(self) -> Digest {
+        drop(self.reader);
+        let mut raw = self.raw.lock().unwrap_or_else(|e| e.into_inner());
+        raw.finish()
+    }
+
     /// Reads what the decompressor left unread, so the digest covers every stored byte.
     pub fn finish(self) -> io::Result<Digest> {
         drop(self.reader);
