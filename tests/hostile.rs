@@ -511,3 +511,38 @@ fn endless_inputs_named_explicitly_end_with_a_problem() {
         "{stdout}"
     );
 }
+
+#[test]
+fn max_line_is_enforced_for_short_lines_and_a_long_last_line_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    // An attack 3,000 bytes into a line, and one at its start; the last line has no newline
+    // and is longer than the cap.
+    let padded = format!(
+        "GET /{} /default.ida?{}\n",
+        "a".repeat(3000),
+        worm_query('N')
+    );
+    let early = format!("GET /default.ida?{}\n", worm_query('N'));
+    let last = format!("GET /default.ida?{}{}", worm_query('N'), "b".repeat(5000));
+    let log = write(
+        dir.path(),
+        "notes.txt",
+        format!("{padded}{early}{last}").as_bytes(),
+    );
+    let (code, records) = common::scan_jsonl(&[&log], &["--max-line", "1024"]);
+    assert_eq!(code, 1);
+    let lines: Vec<u64> = common::of_type(&records, "finding")
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 3], "only the start of each line is checked");
+    let input = &common::of_type(&records, "input")[0];
+    assert_eq!(input["lines"], 3, "the long last line counts");
+    let problem = &common::of_type(&records, "problem")[0];
+    assert_eq!(
+        problem["reason"],
+        "2 line(s) longer than 1024 bytes: only their start was checked"
+    );
+    let refused = wormtrace(&["scan", "--max-line", "100", log.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2), "below 1024 is refused");
+}

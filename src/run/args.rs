@@ -311,8 +311,9 @@ pub struct ScanArgs {
     /// evidence files are always hashed: their checks compare contents).
     #[arg(long, value_enum, value_name = "HOW", default_value = "sha256")]
     pub hash: crate::source::HashChoice,
-    /// Longest part of a line that is checked; the rest is counted.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    /// Longest part of a line that is checked (at least 1024); the rest is counted.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
     pub max_line: usize,
     /// Stop reading an input that is not a regular file (standard input, a pipe, a device)
     /// after this many bytes, with a problem. Default: 1 GiB for devices (`/dev/zero` never

@@ -153,7 +153,7 @@ fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOp
         format_hint: args.reading.format_hint,
         local_offset: args.reading.local_offset,
         all_hits: args.all_hits,
-        max_line: args.max_line.max(1024),
+        max_line: args.max_line,
         threads: args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

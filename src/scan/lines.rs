@@ -43,6 +43,8 @@ pub struct LineScanner<'d> {
     pub recording: Option<Recording>,
     /// NUL blocks met so far: bytes and blocks.
     nuls: (u64, u64),
+    /// Lines cut to `max_line` before they were checked (lines that fit in one read).
+    cut_lines: u64,
 }
 
 /// Lines kept by a scanner in recording mode, in order.
@@ -139,6 +141,7 @@ impl<'d> LineScanner<'d> {
             all_hits: options.all_hits,
             recording: None,
             nuls: (0, 0),
+            cut_lines: 0,
         }
     }
 
@@ -157,6 +160,7 @@ impl<'d> LineScanner<'d> {
         let (mut stats, result) = self.run_in(head, reader, out, window.as_mut_slice(), headroom);
         window.give_back();
         (stats.nul_bytes, stats.nul_blocks) = self.nuls;
+        stats.long_lines += self.cut_lines;
         (stats, result)
     }
 
@@ -182,7 +186,10 @@ impl<'d> LineScanner<'d> {
             stats.bytes += n as u64;
             let data = &buf[headroom - tail..headroom + n];
             if n == 0 {
-                if !skipping_long_line {
+                if skipping_long_line {
+                    // The over-long line was the last, without a newline: it counts.
+                    stats.lines += 1;
+                } else {
                     self.finish_tail(data, &mut cursor, &mut stats, out);
                 }
                 return (stats, read.map(|_| ()));
@@ -333,6 +340,12 @@ impl<'d> LineScanner<'d> {
     }
 
     fn scan_line(&mut self, raw: &[u8], at: &Cursor, out: &mut FindingOut<'_>) {
+        let raw = if raw.len() > self.max_line {
+            self.cut_lines += 1;
+            &raw[..self.max_line]
+        } else {
+            raw
+        };
         if let Some(recording) = &mut self.recording {
             recording.keep(raw, at.line, at.offset);
             return;
