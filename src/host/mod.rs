@@ -262,22 +262,32 @@ pub fn plan_hosts(
 /// How deep below a folder given to `scan` volumes are looked for.
 const NESTED_VOLUME_DEPTH: usize = 4;
 
-/// Volume roots inside a folder of logs (a case folder holding `c/` and `d/` copies).
+/// Volume roots inside a folder of logs (a case folder holding `c/` and `d/` copies),
+/// listed without touching the folders' access times (links are not followed).
 fn nested_volumes(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let mut walk = walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .min_depth(1)
-        .max_depth(NESTED_VOLUME_DEPTH)
-        .sort_by_file_name()
-        .into_iter();
-    while let Some(entry) = walk.next() {
-        let Ok(entry) = entry else { continue };
-        if entry.file_type().is_dir() && volume::is_volume_root(entry.path()) {
-            found.push(entry.into_path());
-            walk.skip_current_dir();
+    let mut pending = vec![(dir.to_path_buf(), 0)];
+    while let Some((folder, depth)) = pending.pop() {
+        if depth >= NESTED_VOLUME_DEPTH {
+            continue;
+        }
+        let Ok(entries) = crate::source::list_dir(&folder) else {
+            continue;
+        };
+        // Reversed onto the stack, so folders are visited in name order.
+        for entry in entries.into_iter().rev() {
+            if entry.kind != crate::source::EntryKind::Dir {
+                continue;
+            }
+            let path = folder.join(&entry.name);
+            if volume::is_volume_root(&path) {
+                found.push(path);
+            } else {
+                pending.push((path, depth + 1));
+            }
         }
     }
+    found.sort();
     found
 }
 
