@@ -40,9 +40,9 @@ inputs-line = Scanned { $inputs ->
        *[other] { $findings } findings
     }.
 problems-line = { $count ->
-        [one] One input was
-       *[other] { $count } inputs were
-    } not read in full: see “Inputs not read”.
+        [one] One input, or part of the case, was
+       *[other] { $count } inputs, or parts of the case, were
+    } not read in full: see “Not read in full”.
 todo-spreading-1 = Disconnect the spreading hosts from the network now: this stops the scanning and cuts off the backdoor.
 todo-spreading-2 = Start with hosts whose targets sit in their own /16 and /8: Code Red II picks neighbours first, so their neighbours are the next to check.
 todo-spreading-4 = Wipe the disk and reinstall the operating system. After Code Red II a reboot does not clean the host (Code Red v1/v2 live only in memory, but reinstalling is still the safe course).
@@ -135,7 +135,7 @@ headline-incomplete = No Code Red-family traces in what was read, but { $unread 
         [one] one input was
        *[other] { $unread } inputs were
     } not read in full: this is not a clean result.
-section-not-read = Inputs not read
+section-not-read = Not read in full
 col-input = input
 col-reason = reason
 col-severity = kind

@@ -18,7 +18,7 @@ col-day = 日付
 more-rows = … ほか { $count } 件（すべて見るには --format jsonl を使ってください）
 inputs-not-hashed = 入力のハッシュは計算していません（--hash none）。記録にはサイズだけが残り、SHA-256 はありません。
 inputs-line = { $inputs } 件の入力を調べました：{ $bytes } バイト、{ $lines } 行、検出 { $findings } 件。
-problems-line = { $count } 件の入力を最後まで読めませんでした。「読めなかった入力」を確認してください。
+problems-line = 最後まで読めなかった入力や集計が { $count } 件あります。「読み切れなかったもの」を確認してください。
 todo-spreading-1 = 拡散中のホストを直ちにネットワークから切り離してください。スキャンが止まり、バックドアも使えなくなります。
 todo-spreading-2 = 攻撃先が同じ /16 や /8 に集中しているホストから対応してください。Code Red II は近くのアドレスを優先して狙うため、その近隣が次に確認すべき対象です。
 todo-spreading-4 = ディスクを初期化して OS を再インストールしてください。Code Red II は再起動では消えません（Code Red v1/v2 はメモリ上にしか存在しませんが、それでも再インストールが安全です）。
@@ -99,7 +99,7 @@ net-figures-fit = 最も合うモデル { $model }（p { $p }）
 
 # Inputs that were skipped or could not be read, and the terminal around the run
 headline-incomplete = 読めた範囲に Code Red 系の痕跡はありませんでしたが、{ $unread } 件の入力を最後まで読めませんでした。問題なしとは言えません。
-section-not-read = 読めなかった入力
+section-not-read = 読み切れなかったもの
 col-input = 入力
 col-reason = 理由
 col-severity = 区分

@@ -57,7 +57,7 @@ fn links_inside_folders_are_reported_with_their_target_not_dropped() {
         "a run that read nothing is not clean"
     );
     let summary = text(&out);
-    assert!(summary.contains("Inputs not read"), "{summary}");
+    assert!(summary.contains("Not read in full"), "{summary}");
     assert!(
         summary.contains("symbolic link to ../real/ex010804.log"),
         "{summary}"
@@ -126,7 +126,7 @@ fn a_skipped_input_alone_exits_2_and_is_listed_in_the_summary_language() {
     assert!(summary.contains("blob.bin  skipped"), "{summary}");
     let out = wormtrace(&["scan", "-q", "--lang", "ja", &arg]);
     let summary = text(&out);
-    assert!(summary.contains("読めなかった入力"), "{summary}");
+    assert!(summary.contains("読み切れなかったもの"), "{summary}");
     assert!(summary.contains("対象外"), "{summary}");
     assert!(summary.contains("バイナリデータ"), "{summary}");
     // parse agrees on the exit code.
