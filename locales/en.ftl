@@ -259,6 +259,7 @@ problem-tally-targets = { $findings } findings against about { $others } more se
 problem-tally-ids = { $findings } finding ids are not listed in the verdicts (limit { $max }); the findings themselves are all written
 problem-table-no-rows = no row of the connection table was understood
 problem-max-bytes = not a regular file: reading stopped after { $bytes } bytes (--max-bytes)
+problem-host-file-cut = only the first { $bytes } bytes were read
 problem-table-cut = connection table cut at { $bytes } bytes
 problem-listing-limit = { $count } more files at known places not kept (limit { $max })
 problem-table-addresses = { $count } rows not tallied: the table has more than { $max } local addresses

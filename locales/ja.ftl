@@ -181,6 +181,7 @@ problem-tally-targets = 攻撃先のサーバーがさらに約 { $others } 台�
 problem-tally-ids = 判定に載せきれない検出 ID が { $findings } 件あります（上限 { $max } 件）。検出そのものはすべて出力しています
 problem-table-no-rows = 接続一覧の行を一つも読み取れませんでした
 problem-max-bytes = 通常のファイルではないため、{ $bytes } バイトで読み込みを止めました（--max-bytes）
+problem-host-file-cut = 先頭の { $bytes } バイトだけを読みました
 problem-table-cut = 接続一覧を { $bytes } バイトで打ち切りました
 problem-listing-limit = 既知の場所にあるファイルのうち { $count } 件は保持していません（上限 { $max } 件）
 problem-table-addresses = ローカル アドレスが { $max } 個を超えるため、{ $count } 行は集計していません

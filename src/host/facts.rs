@@ -306,6 +306,18 @@ impl HostFacts {
         if let Err(e) = read {
             self.problems.push(Problem::io(source.clone(), &e));
         }
+        if limited.limit() == 0 {
+            let reason = format!("only the first {MAX_FILE} bytes were read");
+            let args = [("bytes", MAX_FILE.to_string())];
+            let problem = Problem::said(
+                &source,
+                reason,
+                Severity::Skipped,
+                "problem-host-file-cut",
+                &args,
+            );
+            self.problems.push(problem);
+        }
         match opened.finish() {
             Ok(digest) => self.inputs.push((source, role.to_string(), digest)),
             Err(e) => self.problems.push(Problem::io(source, &e)),
