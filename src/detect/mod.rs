@@ -133,7 +133,7 @@ impl Detector {
 
 /// Lines longer than this are looked at for runs of one byte before their literals are
 /// listed.
-const SQUEEZE_FROM: usize = 1024;
+const SQUEEZE_FROM: usize = 128;
 
 /// `text` with every run of one byte longer than `keep` cut to `keep` bytes, when it is long
 /// and has such a run (else `text` itself). A literal of at most `keep` bytes occurs in the
