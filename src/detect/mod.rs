@@ -339,6 +339,36 @@ impl AtomSearcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn squeezed_runs_hold_exactly_the_literals_the_line_holds() {
+        let line = format!(
+            "GET /default.ida?{}%u9090=a {} x",
+            "X".repeat(300),
+            "N".repeat(150)
+        );
+        let mut out = Vec::new();
+        let squeezed = squeeze_runs(line.as_bytes(), 8, &mut out).to_vec();
+        assert!(
+            squeezed.len() < 200,
+            "{}",
+            String::from_utf8_lossy(&squeezed)
+        );
+        let has = |text: &[u8], lit: &[u8]| text.windows(lit.len()).any(|w| w == lit);
+        // Literals of at most 8 bytes (the `keep`), present and absent.
+        for lit in [
+            &b"XXXXXXXX"[..],
+            b"XXX%u90",
+            b"=a NNNN",
+            b"NNNNNNNN",
+            b"XXXN",
+            b"?XXXXXXX",
+        ] {
+            assert_eq!(has(&squeezed, lit), has(line.as_bytes(), lit), "{lit:?}");
+        }
+        let short = b"GET /x";
+        assert_eq!(squeeze_runs(short, 8, &mut Vec::new()), short);
+    }
     use crate::record::{Field, LogFormat};
     use pack::{load_rules, RuleOptions};
 
