@@ -140,13 +140,7 @@ fn many_open_flows(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
                 head.as_bytes(),
             ),
         ] {
-            let record = pcap_record(
-                &packet(n, client, server, seq, flags, payload),
-                false,
-                false,
-            );
-            out.write_all(&record)?;
-            written += record.len() as u64;
+            written += write_packet(out, n, (client, server), seq, flags, payload)?;
         }
         n += 1;
     }
@@ -197,17 +191,25 @@ fn code_red_capture(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
             &b""[..],
         ));
         for (seq, flags, payload) in segments {
-            let record = pcap_record(
-                &packet(n, client, server, seq, flags, payload),
-                false,
-                false,
-            );
-            out.write_all(&record)?;
-            written += record.len() as u64;
+            written += write_packet(out, n, (client, server), seq, flags, payload)?;
         }
         n += 1;
     }
     Ok(())
+}
+
+/// Writes one packet of flow number `n` as a pcap record; returns its length.
+fn write_packet(
+    out: &mut dyn Write,
+    n: u32,
+    (src, dst): (SocketAddr, SocketAddr),
+    seq: u32,
+    flags: Flags,
+    payload: &[u8],
+) -> io::Result<u64> {
+    let record = pcap_record(&packet(n, src, dst, seq, flags, payload), false, false);
+    out.write_all(&record)?;
+    Ok(record.len() as u64)
 }
 
 fn packet(

@@ -53,18 +53,19 @@ impl LogFormat {
         }
     }
 
+    /// Every format.
+    pub const ALL: [LogFormat; 6] = [
+        LogFormat::IisW3c,
+        LogFormat::IisNative,
+        LogFormat::NcsaCommon,
+        LogFormat::NcsaCombined,
+        LogFormat::ApacheError,
+        LogFormat::Text,
+    ];
+
     /// Parses a name given with `--format-hint`.
     pub fn from_name(name: &str) -> Option<LogFormat> {
-        [
-            LogFormat::IisW3c,
-            LogFormat::IisNative,
-            LogFormat::NcsaCommon,
-            LogFormat::NcsaCombined,
-            LogFormat::ApacheError,
-            LogFormat::Text,
-        ]
-        .into_iter()
-        .find(|f| f.name() == name)
+        LogFormat::ALL.into_iter().find(|f| f.name() == name)
     }
 
     /// The Sigma `logsource` products whose rules apply to this format (empty: any).
