@@ -35,6 +35,18 @@ const CHUNKS_PER_THREAD: u64 = 4;
 /// Bytes looked at to judge the file.
 const HEAD_BYTES: usize = 64 * 1024;
 
+/// Work on a split file: its digest, or one chunk (with its index).
+enum Task {
+    Hash,
+    Chunk(usize, Range<u64>),
+}
+
+/// What a task gave.
+enum Done {
+    Digest(io::Result<Digest>),
+    Chunk(ChunkResult),
+}
+
 /// What one chunk gave besides the findings it handed on.
 struct ChunkResult {
     range: Range<u64>,
@@ -77,16 +89,19 @@ pub fn scan_split(
     };
     join.report.format = Some(format);
     let digest = if options.hash == HashChoice::None {
-        join.scan_chunks(&ranges, options.threads, out);
+        join.scan_chunks(&ranges, None, out);
         Ok(Digest { sha256: None, size })
+    } else if options.threads > 1 {
+        // SHA-256 of a large file costs about as much as scanning it: it is the first task
+        // the workers take, so it runs beside the chunks without a thread of its own (a third
+        // busy thread on two cores ran slower).
+        join.scan_chunks(&ranges, Some((&file, size)), out)
+            .unwrap_or_else(|| Err(io::Error::other("hashing failed")))
     } else {
-        // SHA-256 of a large file costs about as much as scanning it, so it has a thread of
-        // its own, and takes one of the workers' places (a third busy thread on two cores ran
-        // slower).
-        let workers = options.threads.saturating_sub(1).max(1);
+        // One worker still hashes on a thread of its own.
         std::thread::scope(|scope| {
             let hashing = scope.spawn(|| digest_of_file(&file, size));
-            join.scan_chunks(&ranges, workers, out);
+            join.scan_chunks(&ranges, None, out);
             hashing
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("hashing thread failed")))
@@ -182,41 +197,67 @@ struct Join<'a> {
 }
 
 impl Join<'_> {
-    /// Scans the chunks with `workers` threads, joining each as its turn comes.
-    fn scan_chunks(&mut self, ranges: &[Range<u64>], workers: usize, out: &mut FindingOut<'_>) {
+    /// Scans the chunks with `-j` threads, joining each as its turn comes; with `hash`, the
+    /// file's digest is the first task, and is returned.
+    fn scan_chunks(
+        &mut self,
+        ranges: &[Range<u64>],
+        hash: Option<(&File, u64)>,
+        out: &mut FindingOut<'_>,
+    ) -> Option<io::Result<Digest>> {
         let stateful = Parser::for_format(self.format).wants_directives();
-        let tasks: Vec<(usize, Range<u64>)> = ranges.iter().cloned().enumerate().collect();
+        let mut tasks: Vec<Task> = hash.iter().map(|_| Task::Hash).collect();
+        tasks.extend(
+            ranges
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, r)| Task::Chunk(i, r)),
+        );
         let (path, label, format) = (self.path, self.label, self.format);
         let (detector, options) = (self.detector, self.options);
+        let mut digest = None;
         ordered::in_order(
             &tasks,
-            workers,
-            |(i, range), emit| {
-                let record = stateful && *i > 0;
-                let parser = Parser::for_format(format);
-                scan_chunk(
-                    path,
-                    range.clone(),
-                    parser,
-                    record,
-                    detector,
-                    options,
-                    label,
-                    emit,
-                )
+            options.threads,
+            |task, emit| match task {
+                Task::Hash => {
+                    let (file, size) = hash.expect("a hash task only when hashing");
+                    Done::Digest(digest_of_file(file, size))
+                }
+                Task::Chunk(i, range) => {
+                    let record = stateful && *i > 0;
+                    let parser = Parser::for_format(format);
+                    let part = scan_chunk(
+                        path,
+                        range.clone(),
+                        parser,
+                        record,
+                        detector,
+                        options,
+                        label,
+                        emit,
+                    );
+                    Done::Chunk(part)
+                }
             },
-            |i, delivery| match delivery {
-                Delivery::Event(finding) => out(self.globally(finding, tasks[i].1.start)),
-                Delivery::Done(part) => self.join(part, out),
-                Delivery::Lost => {
-                    let at = tasks[i].1.start;
+            |i, delivery| match (delivery, &tasks[i]) {
+                (Delivery::Event(finding), Task::Chunk(_, range)) => {
+                    out(self.globally(finding, range.start))
+                }
+                (Delivery::Done(Done::Chunk(part)), _) => self.join(part, out),
+                (Delivery::Done(Done::Digest(d)), _) => digest = Some(d),
+                (Delivery::Lost, Task::Chunk(_, range)) => {
+                    let at = range.start;
                     let reason = format!("an internal error stopped the reading at byte {at}");
                     let args = [("bytes", at.to_string())];
                     self.report
                         .said(reason, Severity::Error, "problem-internal-at", &args);
                 }
+                (Delivery::Event(_) | Delivery::Lost, Task::Hash) => {}
             },
         );
+        digest
     }
 
     /// A direct chunk's finding, numbered from the file's start.
