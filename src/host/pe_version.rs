@@ -40,12 +40,42 @@ macro_rules! pe_facts {
     }};
 }
 
-/// Reads the file version and link time; `None` when the bytes are not a PE file.
+/// Reads the file version and link time; `None` when the bytes are not a PE file, or one
+/// whose headers sit where the PE reader would read them misaligned.
 pub fn read_pe(bytes: &[u8]) -> Option<PeFacts> {
-    if let Ok(pe) = PeFile32::from_bytes(bytes) {
+    if !headers_aligned(bytes) {
+        return None;
+    }
+    // pelite reads headers in place as structs: the image must start 8-aligned.
+    let mut buffer = vec![0u8; bytes.len() + 8];
+    let at = buffer.as_ptr().align_offset(8);
+    let image = &mut buffer[at..at + bytes.len()];
+    image.copy_from_slice(bytes);
+    if let Ok(pe) = PeFile32::from_bytes(image) {
         return Some(pe_facts!(pe));
     }
-    PeFile64::from_bytes(bytes).ok().map(|pe| pe_facts!(pe))
+    PeFile64::from_bytes(image).ok().map(|pe| pe_facts!(pe))
+}
+
+/// Whether the NT headers and the section table start at offsets a multiple of 8 into the
+/// file, as every linker writes them. pelite casts them in place, and a hostile file that
+/// puts them elsewhere made it build a misaligned slice (found by fuzzing).
+fn headers_aligned(bytes: &[u8]) -> bool {
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let u16_at = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let Some(nt) = u32_at(0x3c).map(|n| n as usize) else {
+        return false;
+    };
+    let optional = u16_at(nt.saturating_add(20)).unwrap_or(1);
+    nt % 8 == 0 && optional % 8 == 0
 }
 
 /// What an idq.dll version says.
@@ -91,6 +121,26 @@ pub fn judge_idq(version: FileVersion, built: Option<u32>) -> (IdqState, &'stati
         (IdqState::Patched, "idq-nt4-fixed")
     } else {
         (IdqState::Vulnerable, "idq-nt4-old")
+    }
+}
+
+#[cfg(test)]
+mod alignment_tests {
+    use super::*;
+
+    #[test]
+    fn misplaced_headers_are_not_read() {
+        let mut pe = vec![0u8; 512];
+        pe[..2].copy_from_slice(b"MZ");
+        pe[0x3c] = 0x40;
+        pe[0x40..0x44].copy_from_slice(b"PE\0\0");
+        pe[0x40 + 20] = 0xe1; // an optional header of an odd size
+        assert!(!headers_aligned(&pe));
+        assert!(read_pe(&pe).is_none());
+        pe[0x40 + 20] = 0xe0;
+        assert!(headers_aligned(&pe));
+        pe[0x3c] = 0x41;
+        assert!(!headers_aligned(&pe));
     }
 }
 
