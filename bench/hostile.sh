@@ -17,14 +17,14 @@ report="$data/hostile.md"
 
 # case name, generator case, base bytes, file name, how it is packed (plain, zst, gz)
 cases=(
-  "9.1 M probes in 15 KB of zstd|hits|182000000|hits.log.zst|zst"
-  "X/N runs of 4-8 KB after /default.ida|x-run|300000000|xrun.log|plain"
   "netstat, a local address per row|netstat|57000000|netstat.txt|plain"
   "whole-hive .reg export|reg|300000000|export.reg|plain"
   "MetaBase.xml of many sites|metabase|400000000|MetaBase.xml|plain"
   "dir /s listing, readme.eml everywhere|listing|215000000|dir.txt|plain"
   "capture, request heads never finished|flows|25000000|flows.pcap|plain"
   "capture of 8 KB Code Red requests|code-red-capture|200000000|codered.pcap|plain"
+  "X/N runs of 4-8 KB after /default.ida|x-run|300000000|xrun.log|plain"
+  "9.1 M probes in 15 KB of zstd|hits|182000000|hits.log.zst|zst"
   "10 GB of X/N runs in a .gz|x-run|10000000000|xrun10g.log.gz|gz"
 )
 
