@@ -50,7 +50,8 @@ measure() { # file format
     report) args=(--format summary -o /dev/null --report "$out/report.html") ;;
   esac
   /usr/bin/time -f '%M %e' -o "$out/time" "$wt" scan --quiet "${args[@]}" "$1" > /dev/null 2>&1 || true
-  read -r kb secs < "$out/time"
+  # GNU time puts "Command exited with non-zero status N" first when the scan found something.
+  read -r kb secs < <(tail -n 1 "$out/time")
   rm -rf "$out"
   echo "$((kb / 1024)) $secs"
 }
