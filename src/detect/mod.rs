@@ -191,6 +191,9 @@ pub struct AtomSearcher {
     directive: usize,
     /// The literals in id order (lower case): the atoms, then the directive and NUL marks.
     texts: Vec<Vec<u8>>,
+    /// Length of the longest literal (what a run is cut to before a line's literals are
+    /// listed); worked out once, not per candidate line.
+    longest: usize,
 }
 
 /// The multi-literal search behind [`AtomSearcher`].
@@ -248,6 +251,7 @@ impl AtomSearcher {
             search,
             whole_only,
             directive,
+            longest: texts.iter().map(Vec::len).max().unwrap_or(0),
             texts,
         }
     }
@@ -273,7 +277,7 @@ impl AtomSearcher {
     /// directive and NUL marks left out), in one pass of the same search.
     fn each_literal(&self, text: &[u8], each: &mut dyn FnMut(usize)) {
         let mut squeezed = Vec::new();
-        let text = squeeze_runs(text, self.longest(), &mut squeezed);
+        let text = squeeze_runs(text, self.longest, &mut squeezed);
         struct Listing<'e> {
             seen: Vec<bool>,
             directive: usize,
@@ -321,11 +325,6 @@ impl AtomSearcher {
                     b'\n' | b' ' | b'\t' | b'\r' | b'"' | b',' | b']' | b'?' | b':'
                 )
             })
-    }
-
-    /// Length of the longest literal.
-    fn longest(&self) -> usize {
-        self.texts.iter().map(Vec::len).max().unwrap_or(0)
     }
 
     fn literal_len(&self, id: usize) -> usize {

@@ -134,13 +134,6 @@ pub struct Overflow {
     pub ids_dropped: u64,
 }
 
-impl Overflow {
-    /// Whether every finding was tallied one by one.
-    pub fn is_empty(&self) -> bool {
-        self.outside_findings + self.inside_findings + self.target_findings + self.ids_dropped == 0
-    }
-}
-
 /// Aggregates request findings as they stream past, in memory bounded by the limits above.
 #[derive(Debug)]
 pub struct Aggregator {
@@ -249,17 +242,13 @@ impl Aggregator {
 
     /// The tallies: per source address (with whether it is one of ours spreading a worm,
     /// and whether it is internal), and per server.
-    pub fn into_parts(self) -> (Vec<SourceTally>, BTreeMap<String, TargetTally>) {
-        let internal = self.internal;
-        let is_internal = |a: &IpAddr| internal.iter().any(|n| n.contains(a));
-        let sources = self
-            .sources
+    pub fn into_parts(mut self) -> (Vec<SourceTally>, BTreeMap<String, TargetTally>) {
+        let sources = std::mem::take(&mut self.sources)
             .into_iter()
             .map(|(address, tally)| SourceTally {
                 address,
-                spreading: is_internal(&address)
-                    && tally.families.keys().any(|f| is_worm_family(f)),
-                internal: is_internal(&address),
+                spreading: self.is_spreading(&address, &tally),
+                internal: self.is_internal(&address),
                 tally,
             })
             .collect();

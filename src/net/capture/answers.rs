@@ -60,11 +60,12 @@ impl Answers {
             findings,
             since: secs,
         };
-        if self.count >= MAX_WAITING || self.bytes + waiting.bytes() > MAX_WAITING_BYTES {
+        let bytes = waiting.bytes();
+        if self.count >= MAX_WAITING || self.bytes + bytes > MAX_WAITING_BYTES {
             self.release_where(|_| true, out);
         }
         self.count += 1;
-        self.bytes += waiting.bytes();
+        self.bytes += bytes;
         self.waiting
             .entry((server, client))
             .or_default()
