@@ -5,7 +5,9 @@
 # one). Crashes land in fuzz/artifacts/<target>/; copy each into fuzz/regressions/<target>/
 # so that `tests/fuzz_regressions.rs` replays it from then on.
 # Needs: cargo install cargo-fuzz; a C++ compiler (libFuzzer is built from source).
-# Usage: fuzz/run.sh [MINUTES] [TARGET...]   (FUZZ_SECONDS=N overrides MINUTES: CI's smoke run)
+# Usage: fuzz/run.sh [MINUTES] [TARGET...]   (FUZZ_SECONDS=N overrides MINUTES)
+# FUZZ_RUNS=N runs N inputs a target from a fixed seed (FUZZ_SEED, default 1) instead of for a
+# time: CI's smoke run, so that the same commit meets the same inputs on every CI machine.
 set -euo pipefail
 cd "$(dirname "$0")"
 minutes=${1:-1}
@@ -14,16 +16,25 @@ targets=("$@")
 seconds=${FUZZ_SECONDS:-$((minutes * 60))}
 # libFuzzer takes 0 as "no limit".
 [ "$seconds" -gt 0 ] || { echo "run for at least a second" >&2; exit 2; }
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  budget=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+  amount="$FUZZ_RUNS inputs"
+else
+  budget=(-max_total_time="$seconds")
+  amount="$seconds s"
+fi
 [ ${#targets[@]} -gt 0 ] || targets=(scan_input log_line sigma_rule host_file netstat capture)
 [ -d corpus ] || ./seed.sh
 log=run.log
 : > "$log"
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
-  echo "== $t for $seconds s" | tee -a "$log"
+  echo "== $t for $amount" | tee -a "$log"
   RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none "$t" "corpus/$t" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=262144 \
-    -print_final_stats=1 2>&1 | grep -E '^(#[0-9]+.*(DONE|pulse|INITED)|stat::|==|SUMMARY|artifact)' | tee -a "$log" || true
+    "${budget[@]}" -rss_limit_mb=2048 -max_len=262144 \
+    -print_final_stats=1 2>&1 |
+    grep -E -A2 '^(#[0-9]+.*(DONE|pulse|INITED)|stat::|==|SUMMARY|artifact|thread .* panicked)' |
+    grep -v '^--$' | tee -a "$log" || true
   ls "artifacts/$t" | sed "s/^/crash: $t\//" | tee -a "$log"
 done
 # Any crash fails the run.

@@ -106,6 +106,41 @@ fn generated_pe_files_carry_their_version_and_link_time() {
 }
 
 #[test]
+fn pe32_plus_files_and_every_cut_of_a_pe_file() {
+    use wormtrace::host::pe_version::read_pe;
+    let pe = pe_with_version([5, 0, 2195, 3645], JUN_2001);
+    // The same image as PE32+: another magic, and data directories 16 bytes further on.
+    let mut plus = pe.clone();
+    let optional = 0x44 + 20;
+    plus[optional..optional + 2].copy_from_slice(&0x20bu16.to_le_bytes());
+    let resource = optional + 96 + 2 * 8;
+    let entry: Vec<u8> = plus[resource..resource + 8].to_vec();
+    plus[resource + 16..resource + 24].copy_from_slice(&entry);
+    plus[resource..resource + 8].fill(0);
+    let facts = read_pe(&plus).expect("a PE32+ file");
+    assert_eq!(facts.version.unwrap().to_string(), "5.0.2195.3645");
+    // A PE32 reading of the PE32+ layout finds no resource table: link time, no version.
+    plus[optional..optional + 2].copy_from_slice(&0x10bu16.to_le_bytes());
+    assert_eq!(read_pe(&plus).unwrap().version, None);
+    // Cut before the end of its version resource, a file gives at most its link time; cut
+    // after, the version. Never a panic.
+    let signature = pe
+        .windows(4)
+        .position(|w| w == 0xfeef_04bdu32.to_le_bytes())
+        .unwrap();
+    let resource_end = signature + 52;
+    for cut in 0..pe.len() {
+        let facts = read_pe(&pe[..cut]);
+        let version = facts.and_then(|f| f.version);
+        assert_eq!(version.is_some(), cut >= resource_end, "cut at {cut}");
+    }
+    // A version resource whose signature is wrong is not read as a version.
+    let mut unsigned = pe.clone();
+    unsigned[signature] ^= 1;
+    assert_eq!(read_pe(&unsigned).unwrap().version, None);
+}
+
+#[test]
 fn infected_volume_with_hives_is_compromised() {
     let dir = tempfile::tempdir().unwrap();
     let root = volume(dir.path(), "c", Volume::Infected);

@@ -1,8 +1,11 @@
-//! `idq.dll`'s file version and link time, from its PE headers and version resource (read
-//! with `pelite`), and what they say about MS01-033.
+//! `idq.dll`'s file version and link time, from its PE headers and version resource, and
+//! what they say about MS01-033.
+//!
+//! The reader is our own: every field is read through a bounds-checked little-endian read
+//! of the byte slice. A PE library that casts headers in place as structs met misaligned
+//! and out-of-range tables in hostile files (found twice by fuzzing), and all we need is
+//! four numbers from a fixed path through the resource tree.
 
-use pelite::pe32::{Pe as _, PeFile as PeFile32};
-use pelite::pe64::{Pe as _, PeFile as PeFile64};
 use serde::Serialize;
 
 /// A four-part file version such as 5.0.2195.3645.
@@ -24,58 +27,147 @@ pub struct PeFacts {
     pub linked: u32,
 }
 
-/// The same reads on a PE32 or a PE32+ view (two types with the same methods).
-macro_rules! pe_facts {
-    ($pe:expr) => {{
-        let pe = $pe;
-        let version = pe
-            .resources()
-            .ok()
-            .and_then(|r| r.version_info().ok())
-            .and_then(|v| v.fixed().map(|f| f.dwFileVersion));
-        PeFacts {
-            version: version.map(|v| FileVersion([v.Major, v.Minor, v.Patch, v.Build])),
-            linked: pe.file_header().TimeDateStamp,
-        }
-    }};
+/// Little-endian reads that answer `None` past the end instead of panicking.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u16(&self, at: usize) -> Option<u16> {
+        let b = self.0.get(at..at.checked_add(2)?)?;
+        Some(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&self, at: usize) -> Option<u32> {
+        let b = self.0.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
 }
 
-/// Reads the file version and link time; `None` when the bytes are not a PE file, or one
-/// whose headers sit where the PE reader would read them misaligned.
+/// PE32 and PE32+ optional-header magics.
+const PE32: u16 = 0x10b;
+const PE32_PLUS: u16 = 0x20b;
+/// The resource table is the third data directory.
+const RESOURCE_DIRECTORY: usize = 2;
+/// Resource type of a version resource.
+const RT_VERSION: u32 = 16;
+/// `VS_FIXEDFILEINFO.dwSignature`.
+const FIXED_INFO_SIGNATURE: u32 = 0xfeef_04bd;
+
+/// Reads the file version and link time; `None` when the bytes are not a PE file. A PE
+/// file without a readable version resource gives its link time and no version.
 pub fn read_pe(bytes: &[u8]) -> Option<PeFacts> {
-    if !headers_aligned(bytes) {
+    let file = Bytes(bytes);
+    if file.u16(0)? != u16::from_le_bytes(*b"MZ") {
         return None;
     }
-    // pelite reads headers in place as structs: the image must start 8-aligned.
-    let mut buffer = vec![0u8; bytes.len() + 8];
-    let at = buffer.as_ptr().align_offset(8);
-    let image = &mut buffer[at..at + bytes.len()];
-    image.copy_from_slice(bytes);
-    if let Ok(pe) = PeFile32::from_bytes(image) {
-        return Some(pe_facts!(pe));
+    let nt = file.u32(0x3c)? as usize;
+    if file.u32(nt)? != u32::from_le_bytes(*b"PE\0\0") {
+        return None;
     }
-    PeFile64::from_bytes(image).ok().map(|pe| pe_facts!(pe))
+    let coff = nt + 4;
+    let linked = file.u32(coff + 4)?;
+    let optional = coff + 20;
+    let directories = match file.u16(optional)? {
+        PE32 => optional + 96,
+        PE32_PLUS => optional + 112,
+        _ => return None,
+    };
+    let sections = Sections {
+        table: optional + usize::from(file.u16(coff + 16)?),
+        count: usize::from(file.u16(coff + 2)?),
+    };
+    let version = version_resource(&file, directories, &sections);
+    Some(PeFacts { version, linked })
 }
 
-/// Whether the NT headers and the section table start at offsets a multiple of 8 into the
-/// file, as every linker writes them. pelite casts them in place, and a hostile file that
-/// puts them elsewhere made it build a misaligned slice (found by fuzzing).
-fn headers_aligned(bytes: &[u8]) -> bool {
-    let u32_at = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let u16_at = |at: usize| {
-        bytes
-            .get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let Some(nt) = u32_at(0x3c).map(|n| n as usize) else {
-        return false;
-    };
-    let optional = u16_at(nt.saturating_add(20)).unwrap_or(1);
-    nt % 8 == 0 && optional % 8 == 0
+/// The section table, for turning addresses in the loaded image into file offsets.
+struct Sections {
+    table: usize,
+    count: usize,
+}
+
+impl Sections {
+    fn file_offset(&self, file: &Bytes, rva: u32) -> Option<usize> {
+        (0..self.count).find_map(|i| {
+            let header = self.table.checked_add(i * 40)?;
+            let size = file.u32(header + 8)?.max(file.u32(header + 16)?);
+            let start = file.u32(header + 12)?;
+            let raw = file.u32(header + 20)?;
+            let inside = rva.checked_sub(start).filter(|&d| d < size)?;
+            (raw as usize).checked_add(inside as usize)
+        })
+    }
+}
+
+/// The file version in the first version resource: type 16, then the first name and the
+/// first language, then `VS_VERSIONINFO`'s fixed part.
+fn version_resource(file: &Bytes, directories: usize, sections: &Sections) -> Option<FileVersion> {
+    let root_rva = file.u32(directories + RESOURCE_DIRECTORY * 8)?;
+    let root = sections.file_offset(file, root_rva)?;
+    let names = subdirectory(file, root, root, Some(RT_VERSION))?;
+    let languages = subdirectory(file, root, names, None)?;
+    let leaf = first_entry(file, root, languages, None)?;
+    if leaf.is_directory {
+        return None;
+    }
+    let data_rva = file.u32(leaf.offset)?;
+    let size = file.u32(leaf.offset + 4)? as usize;
+    let data = sections.file_offset(file, data_rva)?;
+    let info = file.0.get(data..data.checked_add(size)?)?;
+    fixed_file_version(info)
+}
+
+/// A resource directory entry: where it points (from the resource root) and to what.
+struct Entry {
+    offset: usize,
+    is_directory: bool,
+}
+
+/// The entry with `id` (or the first entry) of the directory at `directory`.
+fn first_entry(file: &Bytes, root: usize, directory: usize, id: Option<u32>) -> Option<Entry> {
+    let named = usize::from(file.u16(directory + 12)?);
+    let ids = usize::from(file.u16(directory + 14)?);
+    (0..named + ids).find_map(|i| {
+        let entry = directory + 16 + i * 8;
+        let name = file.u32(entry)?;
+        if id.is_some_and(|id| name != id) {
+            return None;
+        }
+        let target = file.u32(entry + 4)?;
+        Some(Entry {
+            offset: root.checked_add((target & 0x7fff_ffff) as usize)?,
+            is_directory: target & 0x8000_0000 != 0,
+        })
+    })
+}
+
+/// Like [`first_entry`], for an entry that must lead to a further directory.
+fn subdirectory(file: &Bytes, root: usize, directory: usize, id: Option<u32>) -> Option<usize> {
+    let entry = first_entry(file, root, directory, id)?;
+    entry.is_directory.then_some(entry.offset)
+}
+
+/// `VS_VERSIONINFO` holds a header of three words, the UTF-16 key `VS_VERSION_INFO`, padding
+/// to a 4-byte boundary, and then `VS_FIXEDFILEINFO`.
+fn fixed_file_version(info: &[u8]) -> Option<FileVersion> {
+    let info = Bytes(info);
+    let mut at = 6;
+    while info.u16(at)? != 0 {
+        at += 2;
+    }
+    let fixed = (at + 2).next_multiple_of(4);
+    if info.u32(fixed)? != FIXED_INFO_SIGNATURE {
+        return None;
+    }
+    let most = info.u32(fixed + 8)?;
+    let least = info.u32(fixed + 12)?;
+    let high = |w: u32| (w >> 16) as u16;
+    let low = |w: u32| (w & 0xffff) as u16;
+    Some(FileVersion([
+        high(most),
+        low(most),
+        high(least),
+        low(least),
+    ]))
 }
 
 /// What an idq.dll version says.
@@ -121,26 +213,6 @@ pub fn judge_idq(version: FileVersion, built: Option<u32>) -> (IdqState, &'stati
         (IdqState::Patched, "idq-nt4-fixed")
     } else {
         (IdqState::Vulnerable, "idq-nt4-old")
-    }
-}
-
-#[cfg(test)]
-mod alignment_tests {
-    use super::*;
-
-    #[test]
-    fn misplaced_headers_are_not_read() {
-        let mut pe = vec![0u8; 512];
-        pe[..2].copy_from_slice(b"MZ");
-        pe[0x3c] = 0x40;
-        pe[0x40..0x44].copy_from_slice(b"PE\0\0");
-        pe[0x40 + 20] = 0xe1; // an optional header of an odd size
-        assert!(!headers_aligned(&pe));
-        assert!(read_pe(&pe).is_none());
-        pe[0x40 + 20] = 0xe0;
-        assert!(headers_aligned(&pe));
-        pe[0x3c] = 0x41;
-        assert!(!headers_aligned(&pe));
     }
 }
 
