@@ -57,7 +57,10 @@ pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Findin
         .map(|u| shorten(&display_text(u), URI_CHARS));
     let kind = RequestKind::of(&family, uri.as_deref());
     let exposure = match record.format {
-        LogFormat::ApacheError if kind == RequestKind::CodeRed => Some(Exposure::NotIis),
+        // An Apache server answered: whatever the worm, the IIS flaws were not there.
+        LogFormat::ApacheError if kind == RequestKind::CodeRed || family == "nimda" => {
+            Some(Exposure::NotIis)
+        }
         _ => kind.exposure(status.as_deref()),
     };
     let request = RequestEvidence {

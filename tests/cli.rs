@@ -373,7 +373,30 @@ fn rules_commands() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("code-red-ii") && text.contains("nimda"));
     let out = wormtrace(&["rules", "stats"]);
-    assert!(String::from_utf8(out.stdout).unwrap().contains(", 0 slow"));
+    let stats = String::from_utf8(out.stdout).unwrap();
+    assert!(stats.contains(", 0 slow"));
+    // Each rule is followed by the inputs it applies to.
+    let applies = |id: &str| {
+        let at = stats.find(id).unwrap_or_else(|| panic!("{id} in {stats}"));
+        let line = stats[at..].lines().nth(1).unwrap().trim().to_string();
+        line.strip_prefix("applies to: ").unwrap().to_string()
+    };
+    assert_eq!(
+        applies("9d3f1c52-6a0e-4b7d-8e21-5c4a7b90d613"),
+        "apache-error"
+    );
+    assert_eq!(
+        applies("7a0a527a-8dc5-4a76-834f-eece61711925"),
+        "every input"
+    );
+    assert_eq!(
+        applies("4b195806-97df-4357-8430-685f15a652a6"),
+        "iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, request-lines"
+    );
+    assert!(
+        stats.contains(r"/scripts/..\\xc1\\x1c../") && stats.contains(r"/scripts/..\xc1\x1c../"),
+        "escaped text and raw bytes are told apart"
+    );
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "bad.yml", b"title: bad\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-stem|nosuch: x\n  condition: sel\n");
     let out = wormtrace(&["rules", "check", dir.path().to_str().unwrap()]);

@@ -21,7 +21,7 @@ fn detector() -> &'static Detector {
     DETECTOR.get_or_init(|| Detector::new(load_rules(&RuleOptions::default()).rules))
 }
 
-const FORMATS: [LogFormat; 6] = LogFormat::ALL;
+const FORMATS: [LogFormat; LogFormat::ALL.len()] = LogFormat::ALL;
 
 /// A whole input: compression sniffed and decoded, then a capture, a table or a log found by
 /// its first bytes, and scanned. The first byte picks a format hint (or none).

@@ -13,6 +13,13 @@ pub enum FormatGuess {
 
 const SAMPLE_LINES: usize = 50;
 
+/// Vote slot of an Apache error message without its prefix (counted as an error-log line
+/// only when such lines are the majority).
+const FRAGMENT: usize = 5;
+
+/// Vote slot of a bare HTTP request line (a request log only when most lines are).
+const REQUEST: usize = 6;
+
 /// NUL runs at least this long are what a crashed server leaves in a preallocated log file,
 /// not data: format detection looks past them.
 const NUL_RUN: usize = 16;
@@ -49,25 +56,36 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
     if only_nuls || looks_binary(head) {
         return FormatGuess::Binary;
     }
-    let mut votes = [0usize; 5];
+    let mut votes = [0usize; 7];
     let lines = head
         .split(|&b| b == b'\n')
         .map(<[u8]>::trim_ascii)
         .filter(|l| !l.is_empty())
         .take(SAMPLE_LINES);
+    let mut sampled = 0;
     for line in lines {
         if starts_with_ci(line, b"#Fields:") || starts_with_ci(line, b"#Software: Microsoft") {
             return FormatGuess::Log(LogFormat::IisW3c);
         }
+        sampled += 1;
         if let Some(slot) = classify(line) {
             votes[slot] += 1;
         }
+    }
+    // Bare error messages and bare request lines make a log only when they are most of the
+    // lines: a note that quotes one among its prose stays text.
+    if votes[FRAGMENT] * 2 > sampled {
+        votes[3] += votes[FRAGMENT];
+    }
+    votes[FRAGMENT] = 0;
+    if votes[REQUEST] * 2 <= sampled {
+        votes[REQUEST] = 0;
     }
     let (best, count) = votes
         .iter()
         .enumerate()
         .max_by_key(|(i, c)| (**c, usize::MAX - i))
-        .expect("five slots");
+        .expect("seven slots");
     if *count == 0 {
         return FormatGuess::Log(LogFormat::Text);
     }
@@ -76,6 +94,7 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         1 => LogFormat::NcsaCommon,
         2 => LogFormat::IisNative,
         3 => LogFormat::ApacheError,
+        REQUEST => LogFormat::RequestLines,
         _ => LogFormat::IisW3c,
     })
 }
@@ -113,10 +132,34 @@ fn classify(line: &[u8]) -> Option<usize> {
     {
         return Some(3);
     }
+    if is_apache_error_fragment(line) {
+        return Some(FRAGMENT);
+    }
+    if super::text::starts_with_request(line) {
+        return Some(REQUEST);
+    }
     if line.first() != Some(&b'#') && looks_w3c_data(line) {
         return Some(4);
     }
     None
+}
+
+/// Apache error messages quoted without their `[date] [level] [client]` prefix, as mailing
+/// lists and forum posts show them.
+fn is_apache_error_fragment(line: &[u8]) -> bool {
+    const MESSAGES: [&[u8]; 3] = [
+        b"File does not exist: ",
+        b"Invalid URI in request ",
+        b"script not found or unable to stat: ",
+    ];
+    let message = match line.get(..2) {
+        Some(b"AH") => line
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(line, |space| &line[space + 1..]),
+        _ => line,
+    };
+    MESSAGES.iter().any(|m| message.starts_with(m))
 }
 
 /// A W3C data line starts with `yyyy-mm-dd hh:mm:ss` (or just the time) and has no quotes.
@@ -155,6 +198,25 @@ mod tests {
                 String::from_utf8_lossy(head)
             );
         }
+    }
+
+    #[test]
+    fn bare_apache_error_messages_are_error_log_lines() {
+        let quoted = b"File does not exist: /var/www/html/MSADC/root.exe\nFile does not exist: /var/www/html/c/winnt/system32/cmd.exe\n";
+        assert_eq!(
+            detect_format(quoted),
+            FormatGuess::Log(LogFormat::ApacheError)
+        );
+        let ah = b"AH00126: Invalid URI in request GET /scripts/..%%35c../winnt/system32/cmd.exe?/c+dir HTTP/1.0\n";
+        assert_eq!(detect_format(ah), FormatGuess::Log(LogFormat::ApacheError));
+        let requests =
+            b"GET /default.ida HTTP/1.0\nGET /scripts/root.exe?/c+dir HTTP/1.0\nHEAD / HTTP/1.0\n";
+        assert_eq!(
+            detect_format(requests),
+            FormatGuess::Log(LogFormat::RequestLines)
+        );
+        let readme = b"Notes on our web server\n\nWe saw lines such as\n  File does not exist: /var/www/html/scripts/root.exe\nin the error log, which are worm probes.\nNothing else stood out.\n";
+        assert_eq!(detect_format(readme), FormatGuess::Log(LogFormat::Text));
     }
 
     #[test]

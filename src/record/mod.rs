@@ -38,6 +38,9 @@ pub enum LogFormat {
     ApacheError,
     /// Unrecognised text, scanned line by line.
     Text,
+    /// Bare HTTP request lines (`GET /path HTTP/1.0`), one a line, as a request dump or a
+    /// capture's request heads hold them.
+    RequestLines,
 }
 
 impl LogFormat {
@@ -50,16 +53,18 @@ impl LogFormat {
             LogFormat::NcsaCombined => "ncsa-combined",
             LogFormat::ApacheError => "apache-error",
             LogFormat::Text => "text",
+            LogFormat::RequestLines => "request-lines",
         }
     }
 
-    /// Every format.
-    pub const ALL: [LogFormat; 6] = [
+    /// Every format (what `--format-hint` names).
+    pub const ALL: [LogFormat; 7] = [
         LogFormat::IisW3c,
         LogFormat::IisNative,
         LogFormat::NcsaCommon,
         LogFormat::NcsaCombined,
         LogFormat::ApacheError,
+        LogFormat::RequestLines,
         LogFormat::Text,
     ];
 
@@ -74,7 +79,7 @@ impl LogFormat {
             LogFormat::IisW3c | LogFormat::IisNative => &["iis"],
             LogFormat::NcsaCommon | LogFormat::NcsaCombined => &["apache", "nginx"],
             LogFormat::ApacheError => &["apache"],
-            LogFormat::Text => &[],
+            LogFormat::Text | LogFormat::RequestLines => &[],
         }
     }
 
@@ -233,6 +238,8 @@ pub enum Parser {
     Ncsa,
     /// Apache error log.
     ApacheError,
+    /// Bare request lines.
+    RequestLines,
     /// Unrecognised text.
     Text,
 }
@@ -245,6 +252,7 @@ impl Parser {
             LogFormat::IisNative => Parser::IisNative,
             LogFormat::NcsaCommon | LogFormat::NcsaCombined => Parser::Ncsa,
             LogFormat::ApacheError => Parser::ApacheError,
+            LogFormat::RequestLines => Parser::RequestLines,
             LogFormat::Text => Parser::Text,
         }
     }
@@ -268,6 +276,7 @@ impl Parser {
             Parser::IisNative => iis_native::parse(line, ctx),
             Parser::Ncsa => ncsa::parse(line, ctx),
             Parser::ApacheError => apache_error::parse(line, ctx),
+            Parser::RequestLines => text::parse_as(line, LogFormat::RequestLines),
             Parser::Text => text::parse(line),
         }
     }

@@ -16,11 +16,23 @@ const METHODS: [&[u8]; 8] = [
 
 /// Parses a line of unknown layout.
 pub fn parse(line: &[u8]) -> Record<'_> {
-    let mut record = Record::new(line, LogFormat::Text);
+    parse_as(line, LogFormat::Text)
+}
+
+/// Parses a line of unknown layout or a bare request line, as `format`.
+pub fn parse_as(line: &[u8], format: LogFormat) -> Record<'_> {
+    let mut record = Record::new(line, format);
     if let Some(request) = find_request(line) {
         record.set_request_line(request);
     }
     record
+}
+
+/// Whether the line starts with `METHOD /`.
+pub fn starts_with_request(line: &[u8]) -> bool {
+    METHODS
+        .iter()
+        .any(|m| line.starts_with(m) && line.get(m.len()) == Some(&b'/'))
 }
 
 /// The first `METHOD /target [HTTP/x.y]` in the line, up to a closing quote or the line's end.

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use super::args::RulesCommand;
 use super::{detector_for, ExitStatus, RunError};
 use crate::detect::pack::rule_files;
-use crate::detect::sigma::{Placeholders, Rule};
+use crate::detect::sigma::{LogSource, Placeholders, Rule};
 use crate::detect::Detector;
+use crate::record::LogFormat;
 
 pub(super) fn run_rules(cmd: RulesCommand) -> Result<ExitStatus, RunError> {
     match cmd {
@@ -85,11 +86,11 @@ fn print_stats(detector: &Detector) -> Result<(), RunError> {
                 let shown: Vec<String> = atoms
                     .iter()
                     .map(|a| {
-                        let text = String::from_utf8_lossy(&a.text);
+                        let text = shown_atom(&a.text);
                         if a.whole_value {
                             format!("={text}=")
                         } else {
-                            text.into_owned()
+                            text
                         }
                     })
                     .collect();
@@ -107,11 +108,41 @@ fn print_stats(detector: &Detector) -> Result<(), RunError> {
                 rule.id, rule.title
             )?,
         }
+        writeln!(out, "    applies to: {}", applies_to(&rule.logsource))?;
     }
     let slow = detector.slow_rules().len();
     let rules = counted(detector.rules().len(), "rule", "rules");
     writeln!(out, "{rules}, {slow} slow")?;
     Ok(())
+}
+
+/// The inputs a rule runs on: the formats its logsource covers, by the names `--format-hint`
+/// and the findings use.
+fn applies_to(logsource: &LogSource) -> String {
+    let formats = LogFormat::ALL;
+    let covered: Vec<&str> = formats
+        .iter()
+        .filter(|&&f| logsource.covers(f))
+        .map(|f| f.name())
+        .collect();
+    match covered.len() {
+        0 => "nothing (its logsource names no format wormtrace reads)".to_string(),
+        n if n == formats.len() => "every input".to_string(),
+        _ => covered.join(", "),
+    }
+}
+
+/// An atom as text; bytes outside printable ASCII as `\xNN` (raw-byte atoms are not UTF-8)
+/// and a backslash as `\\`, so that the two cannot be confused.
+fn shown_atom(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'\\' => "\\\\".to_string(),
+            b' '..=b'~' => char::from(b).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
 }
 
 /// `1 rule`, `2 rules`: a count with its noun in the right number.

@@ -135,6 +135,7 @@ fn longest_fragment(needle: &[u8]) -> Option<Vec<u8>> {
 fn regex_atoms(pattern: &str) -> Option<AtomSet> {
     let hir = regex_syntax::ParserBuilder::new()
         .utf8(false)
+        .unicode(!super::rule::names_high_bytes(pattern))
         .build()
         .parse(pattern)
         .ok()?;

@@ -53,6 +53,9 @@ pub struct LogSource {
     pub category: Option<String>,
     pub product: Option<String>,
     pub service: Option<String>,
+    /// wormtrace's `any-text` attribute: the rule also runs on text of no known log format
+    /// (notes, pasted lines), where others do not.
+    pub any_text: bool,
 }
 
 const WEB_PRODUCTS: [&str; 3] = ["apache", "iis", "nginx"];
@@ -60,6 +63,9 @@ const WEB_PRODUCTS: [&str; 3] = ["apache", "iis", "nginx"];
 impl LogSource {
     /// Whether lines of `format` fall under this logsource.
     pub fn covers(&self, format: LogFormat) -> bool {
+        if format == LogFormat::Text {
+            return self.any_text;
+        }
         let products = format.products();
         let product_ok = |p: &str| products.is_empty() || products.contains(&p);
         let product_matches = self.product.as_deref().is_none_or(product_ok);
@@ -151,7 +157,13 @@ impl Rule {
         let title = doc["title"]
             .as_str()
             .ok_or_else(|| fail("", "missing 'title'".into()))?;
-        let logsource = read_logsource(&doc["logsource"]).map_err(|m| fail("logsource", m))?;
+        let mut logsource = read_logsource(&doc["logsource"]).map_err(|m| fail("logsource", m))?;
+        logsource.any_text = match &doc["any-text"] {
+            Yaml::BadValue => false,
+            other => other
+                .as_bool()
+                .ok_or_else(|| fail("any-text", "takes true or false".into()))?,
+        };
         let detection = doc["detection"]
             .as_hash()
             .ok_or_else(|| fail("detection", "missing 'detection' map".into()))?;
@@ -267,6 +279,7 @@ fn read_logsource(node: &Yaml) -> Result<LogSource, String> {
         category: get("category"),
         product: get("product"),
         service: get("service"),
+        any_text: false,
     };
     let web_category = ls.category.as_deref() == Some("webserver");
     // SigmaHQ's Apache and nginx error-log rules name the server as the service.
@@ -492,6 +505,7 @@ fn compile_text(
 ) -> Result<Vec<Matcher>, String> {
     if let Some(flags) = &mods.regex_flags {
         let re = RegexBuilder::new(text)
+            .unicode(!names_high_bytes(text))
             .case_insensitive(flags.contains('i'))
             .multi_line(flags.contains('m'))
             .dot_matches_new_line(flags.contains('s'))
@@ -530,6 +544,28 @@ fn compile_text(
         .into_iter()
         .map(|v| Matcher::from_string(v, kind, mods.cased).map_err(|e| e.to_string()))
         .collect()
+}
+
+/// Whether a regex names a byte above `\x7F` (`\xC1`). Such a regex is compiled on bytes, as
+/// PCRE reads it: web logs hold bytes that are not UTF-8 (Nimda's `C1 1C`), and in Unicode
+/// mode the regex crate would read `\xC1` as the character U+00C1.
+pub(crate) fn names_high_bytes(pattern: &str) -> bool {
+    let mut rest = pattern;
+    while let Some(at) = rest.find('\\') {
+        let escape = &rest[at + 1..];
+        let high = escape
+            .strip_prefix('x')
+            .and_then(|hex| hex.get(..2))
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .is_some_and(|b| b >= 0x80);
+        if high {
+            return true;
+        }
+        // Skip the escaped character, so that `\\x` is a backslash and an x.
+        let skip = escape.chars().next().map_or(0, char::len_utf8);
+        rest = &escape[skip..];
+    }
+    false
 }
 
 fn apply_transform(
@@ -650,26 +686,65 @@ mod tests {
     }
 
     #[test]
+    fn regexes_that_name_high_bytes_match_raw_bytes() {
+        assert!(names_high_bytes(r"\.\.\xc1\x1c\.\."));
+        assert!(
+            !names_high_bytes(r"\\xc1"),
+            "an escaped backslash, then xc1"
+        );
+        assert!(!names_high_bytes(r"\x41\x7f"));
+        let r = rule(
+            "  sel:\n    cs-uri-stem|re|i: '^/SCRIPTS/\\.\\.\\xc1\\x1c\\.\\./'\n  condition: sel",
+        )
+        .unwrap();
+        assert!(r.matches(&record(b"/scripts/..\xc1\x1c../winnt", b"")));
+        assert!(!r.matches(&record("/scripts/..\u{c1}\x1c../".as_bytes(), b"")));
+        assert!(!r.matches(&record(br"/scripts/..\xc1\x1c../", b"")));
+    }
+
+    #[test]
     fn logsource_products_and_services() {
-        let ls = LogSource {
+        let mut ls = LogSource {
             category: Some("webserver".into()),
             product: Some("iis".into()),
             service: None,
+            any_text: false,
         };
         assert!(ls.covers(LogFormat::IisW3c));
         assert!(!ls.covers(LogFormat::NcsaCombined));
+        assert!(!ls.covers(LogFormat::Text), "text only for any-text rules");
+        assert!(
+            ls.covers(LogFormat::RequestLines),
+            "a request may go to any server"
+        );
+        ls.any_text = true;
         assert!(ls.covers(LogFormat::Text));
         let ls = LogSource {
             category: Some("webserver".into()),
             product: None,
             service: Some("error".into()),
+            any_text: false,
         };
         assert!(ls.covers(LogFormat::ApacheError));
         assert!(!ls.covers(LogFormat::IisW3c));
+        assert!(
+            !ls.covers(LogFormat::RequestLines),
+            "captures hold requests"
+        );
+        let ls = LogSource {
+            category: Some("webserver".into()),
+            product: None,
+            service: None,
+            any_text: false,
+        };
+        assert!(ls.covers(LogFormat::RequestLines));
+        assert!(ls.covers(LogFormat::ApacheError));
+        assert!(!ls.covers(LogFormat::Text));
         let ls = LogSource {
             category: Some("webserver".into()),
             product: None,
             service: Some("nginx".into()),
+            any_text: false,
         };
         assert!(ls.covers(LogFormat::NcsaCommon));
         assert!(!ls.covers(LogFormat::IisNative));

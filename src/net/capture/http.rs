@@ -62,7 +62,7 @@ pub fn with_request_record<T>(
     let head = request.head.as_slice();
     let request_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
     let request_line = request_line.strip_suffix(b"\r").unwrap_or(request_line);
-    let mut record = Record::new(head, LogFormat::Text);
+    let mut record = Record::new(head, LogFormat::RequestLines);
     record.time = super::super::timestamp(request.secs);
     record.set_request_line(request_line);
     record.set(Field::ClientIp, client_ip.as_bytes());
