@@ -25,6 +25,7 @@ col-server = server
 col-verdict = verdict
 col-day = day
 more-rows = … and { $count } more (see --format jsonl for all)
+window-line = Time window (--since/--until): { $outside } candidate lines or requests fell outside it and were not checked; { $untimed } candidate lines had no time and were checked.
 inputs-not-hashed = Inputs were not hashed (--hash none): their records carry sizes, no SHA-256.
 inputs-line = Scanned { $inputs ->
         [one] one input

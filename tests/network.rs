@@ -693,3 +693,22 @@ fn csv_rows_of_a_capture_carry_the_flow() {
         "every cell quoted"
     );
 }
+
+#[test]
+fn a_time_window_applies_to_capture_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    // The generator's packets start at 2001-08-05T08:26:40Z; this request goes at 08:26:45.
+    let timed = code_red_ii_exchange("10.1.2.3:1025", "192.0.2.80:80", Delivery::default(), 5);
+    let path = capture_file(
+        dir.path(),
+        "w.pcap",
+        LAYOUTS[0],
+        &packets(timed, Link::Ethernet, 0),
+    );
+    let (code, records) = scan_jsonl(&[&path], &["--since", "2001-08-05T08:26:46Z"]);
+    assert_eq!((code, findings(&records).len()), (0, 0), "{records:?}");
+    assert_eq!(of_type(&records, "input")[0]["lines_outside_window"], 1);
+    let (code, records) = scan_jsonl(&[&path], &["--until", "2001-08-05"]);
+    assert_eq!((code, findings(&records).len()), (1, 1));
+    assert_eq!(of_type(&records, "input")[0]["lines_outside_window"], 0);
+}

@@ -46,4 +46,10 @@ pub struct StreamFacts {
     /// Lines (captures: frames).
     pub lines: u64,
     pub findings: u64,
+    /// With `--since`/`--until`: lines the prefilter passed whose time was outside the
+    /// window (not checked), and lines with no time (checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_outside_window: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_without_time: Option<u64>,
 }

@@ -18,7 +18,7 @@ pub use input::{InputRecord, InputTag, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};
 pub use problem::{Problem, ProblemKind, Severity};
 pub use states::{Confidence, EvidenceKind, Exposure, Level, PatchStatus, Role, State};
-pub use time::Timestamp;
+pub use time::{TimeWindow, Timestamp, WindowCheck};
 pub use verdict::{
     DiskDetail, ExposureCounts, HostDetail, PatchState, ScriptMaps, ServedDetail, SourceDetail,
     StatusCounts, Verdict, VerdictTag,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeZone};
 use serde::Serialize;
 
 /// A moment, with the offset the evidence recorded it in.
@@ -51,6 +51,142 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 impl From<DateTime<FixedOffset>> for Timestamp {
     fn from(t: DateTime<FixedOffset>) -> Self {
         Timestamp(t)
+    }
+}
+
+/// `--since` / `--until`: the moments a scan keeps. A bound given as a date covers that
+/// whole day (UTC): `--since 2001-08-04` starts at its midnight, `--until 2001-08-04` ends
+/// before the next one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// Earliest moment kept.
+    pub since: Option<Timestamp>,
+    /// Moments kept are before this one (exclusive).
+    pub before: Option<Timestamp>,
+}
+
+/// Where a line's time falls against a [`TimeWindow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowCheck {
+    /// Inside the window, or no window was asked for.
+    Inside,
+    /// Outside: the line is not checked.
+    Outside,
+    /// A window was asked for and the line has no time: it is checked, and counted.
+    Untimed,
+}
+
+impl TimeWindow {
+    /// Whether a window was asked for.
+    pub fn is_set(&self) -> bool {
+        self.since.is_some() || self.before.is_some()
+    }
+
+    /// Where `time` falls.
+    pub fn check(&self, time: Option<Timestamp>) -> WindowCheck {
+        if !self.is_set() {
+            return WindowCheck::Inside;
+        }
+        let Some(time) = time else {
+            return WindowCheck::Untimed;
+        };
+        let after_start = self.since.is_none_or(|s| time >= s);
+        let before_end = self.before.is_none_or(|b| time < b);
+        if after_start && before_end {
+            WindowCheck::Inside
+        } else {
+            WindowCheck::Outside
+        }
+    }
+
+    /// Reads a `--since` bound: RFC 3339, or a date (its first moment, UTC).
+    pub fn parse_since(text: &str) -> Result<Timestamp, String> {
+        parse_bound(text, 0)
+    }
+
+    /// Reads an `--until` bound as the exclusive end: a date ends before the next day; an
+    /// RFC 3339 time is kept itself (its end is one nanosecond later).
+    pub fn parse_until(text: &str) -> Result<Timestamp, String> {
+        match Timestamp::parse(text.trim()) {
+            Some(t) => Ok(Timestamp(t.0 + chrono::Duration::nanoseconds(1))),
+            None => parse_bound(text, 1),
+        }
+    }
+}
+
+fn parse_bound(text: &str, days_later: u64) -> Result<Timestamp, String> {
+    let text = text.trim();
+    if let Some(t) = Timestamp::parse(text) {
+        return Ok(t);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        format!("'{text}' is neither an RFC 3339 time (2001-08-04T10:00:00+09:00) nor a date (2001-08-04)")
+    })?;
+    let day = date
+        .checked_add_days(chrono::Days::new(days_later))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| format!("'{text}' is out of range"))?;
+    let utc = FixedOffset::east_opt(0).expect("zero offset");
+    let moment = utc
+        .from_local_datetime(&day)
+        .single()
+        .ok_or_else(|| format!("'{text}' is out of range"))?;
+    Ok(Timestamp(moment))
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    fn at(text: &str) -> Option<Timestamp> {
+        Timestamp::parse(text)
+    }
+
+    #[test]
+    fn dates_cover_whole_days_and_times_are_inclusive() {
+        let window = TimeWindow {
+            since: Some(TimeWindow::parse_since("2001-08-04").unwrap()),
+            before: Some(TimeWindow::parse_until("2001-08-04").unwrap()),
+        };
+        assert_eq!(
+            window.check(at("2001-08-04T00:00:00Z")),
+            WindowCheck::Inside
+        );
+        assert_eq!(
+            window.check(at("2001-08-04T23:59:59Z")),
+            WindowCheck::Inside
+        );
+        assert_eq!(
+            window.check(at("2001-08-05T00:00:00Z")),
+            WindowCheck::Outside
+        );
+        assert_eq!(
+            window.check(at("2001-08-03T23:59:59Z")),
+            WindowCheck::Outside
+        );
+        // Offsets are compared as moments: 08:59 in Tokyo is 23:59 the day before in UTC.
+        assert_eq!(
+            window.check(at("2001-08-04T08:59:59+09:00")),
+            WindowCheck::Outside
+        );
+        assert_eq!(window.check(None), WindowCheck::Untimed);
+        let exact = TimeWindow {
+            since: Some(TimeWindow::parse_since("2001-08-04T10:00:00+09:00").unwrap()),
+            before: Some(TimeWindow::parse_until("2001-08-04T10:00:05+09:00").unwrap()),
+        };
+        assert_eq!(exact.check(at("2001-08-04T01:00:00Z")), WindowCheck::Inside);
+        assert_eq!(exact.check(at("2001-08-04T01:00:05Z")), WindowCheck::Inside);
+        assert_eq!(
+            exact.check(at("2001-08-04T01:00:06Z")),
+            WindowCheck::Outside
+        );
+        assert_eq!(
+            exact.check(at("2001-08-04T00:59:59Z")),
+            WindowCheck::Outside
+        );
+        assert_eq!(TimeWindow::default().check(None), WindowCheck::Inside);
+        assert!(TimeWindow::parse_since("04/Aug/2001").is_err());
+        assert!(TimeWindow::parse_until("2001-02-30").is_err());
     }
 }
 

@@ -200,7 +200,7 @@ pub struct ParseArgs {
 #[derive(Args)]
 pub struct ReadingArgs {
     /// Read every input as this format instead of detecting it
-    /// (iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, text).
+    /// (iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, request-lines, text).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format_hint: Option<LogFormat>,
     /// UTC offset of logs that write local time without one (IIS native, Apache error), e.g. +09:00.
@@ -315,6 +315,15 @@ pub struct ScanArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
     pub max_line: usize,
+    /// Check only lines at or after this time: RFC 3339 (2001-08-04T10:00:00+09:00), or a
+    /// date (2001-08-04, from its first moment UTC). Lines without a time are checked and
+    /// counted.
+    #[arg(long, value_name = "TIME", value_parser = crate::model::TimeWindow::parse_since)]
+    pub since: Option<crate::model::Timestamp>,
+    /// Check only lines at or before this time: RFC 3339, or a date (through its last moment
+    /// UTC).
+    #[arg(long, value_name = "TIME", value_parser = crate::model::TimeWindow::parse_until)]
+    pub until: Option<crate::model::Timestamp>,
     /// Stop reading an input that is not a regular file (standard input, a pipe, a device)
     /// after this many bytes, with a problem. Default: 1 GiB for devices (`/dev/zero` never
     /// ends), no limit for pipes and standard input.

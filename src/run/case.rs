@@ -96,6 +96,21 @@ impl Case {
         self.totals.bytes += report.stats.bytes;
         self.totals.lines += report.stats.lines;
         let record = input_record(&report);
+        if let Some(stream) = &record.stream {
+            let add = |total: &mut Option<u64>, n: Option<u64>| {
+                if let Some(n) = n {
+                    *total.get_or_insert(0) += n;
+                }
+            };
+            add(
+                &mut self.totals.lines_outside_window,
+                stream.lines_outside_window,
+            );
+            add(
+                &mut self.totals.lines_without_time,
+                stream.lines_without_time,
+            );
+        }
         self.note_kind(record.evidence_kind);
         self.sinks.each(|s| s.input(&record));
         let kind = record.evidence_kind;
@@ -209,6 +224,8 @@ fn input_record(report: &InputReport) -> InputRecord {
             decompressed_bytes: report.stats.bytes,
             lines: report.stats.lines,
             findings: report.findings,
+            lines_outside_window: report.windowed.then_some(report.stats.outside_window),
+            lines_without_time: report.windowed.then_some(report.stats.untimed),
         }),
     }
 }

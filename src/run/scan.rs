@@ -163,6 +163,10 @@ fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOp
         progress: None,
         hash: args.hash,
         max_bytes: args.max_bytes,
+        window: crate::model::TimeWindow {
+            since: args.since,
+            before: args.until,
+        },
     }
 }
 

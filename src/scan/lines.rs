@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use super::ScanOptions;
 use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{keep_most_specific_rules, request_finding, LinePosition};
-use crate::model::FindingOut;
+use crate::model::{FindingOut, TimeWindow, WindowCheck};
 use crate::record::{ParseContext, Parser, Record};
 use crate::source::aligned::{round_to_page, AlignedBuffer};
 
@@ -27,6 +27,21 @@ pub struct LineStats {
     /// blocks.
     pub nul_bytes: u64,
     pub nul_blocks: u64,
+    /// With `--since`/`--until`: lines the prefilter passed whose time fell outside the
+    /// window (not checked), and those with no time (checked).
+    pub outside_window: u64,
+    pub untimed: u64,
+}
+
+impl LineStats {
+    /// Counts where a checked line's time fell.
+    pub fn count_window(&mut self, check: WindowCheck) {
+        match check {
+            WindowCheck::Inside => {}
+            WindowCheck::Outside => self.outside_window += 1,
+            WindowCheck::Untimed => self.untimed += 1,
+        }
+    }
 }
 
 /// Everything the loop needs besides the bytes.
@@ -38,6 +53,10 @@ pub struct LineScanner<'d> {
     pub max_line: usize,
     /// Report every rule that hit a line, not only the most specific built-in family.
     pub all_hits: bool,
+    /// Times kept (`--since`/`--until`).
+    pub window: TimeWindow,
+    /// Where the times of checked lines fell.
+    window_counts: LineStats,
     /// When set, candidate and directive lines are kept for later instead of parsed: a
     /// chunk in the middle of a W3C file does not know the `#Fields` layout in force.
     pub recording: Option<Recording>,
@@ -93,21 +112,38 @@ impl Recording {
     }
 }
 
-/// One line through the parser and the rules: its findings go to `out`.
-#[allow(clippy::too_many_arguments)]
+/// What the rules need besides the line: which rules, which hits to keep, which times.
+#[derive(Clone, Copy)]
+pub struct LineRules<'d> {
+    pub detector: &'d Detector,
+    /// Report every rule that hit a line, not only the most specific built-in family.
+    pub all_hits: bool,
+    pub window: TimeWindow,
+}
+
+/// One line through the parser, the time window and the rules: its findings go to `out`.
+/// Says where the line's time fell (directives and empty lines are `Inside`).
 pub fn detect_line(
-    detector: &Detector,
+    rules: LineRules,
     parser: &mut Parser,
     ctx: &ParseContext,
     raw: &[u8],
     position: LinePosition,
-    all_hits: bool,
     hits: &mut Vec<usize>,
     out: &mut FindingOut<'_>,
-) {
+) -> WindowCheck {
+    let LineRules {
+        detector,
+        all_hits,
+        window,
+    } = rules;
     let Some(record) = parse_line(parser, ctx, raw) else {
-        return;
+        return WindowCheck::Inside;
     };
+    let check = window.check(record.time);
+    if check == WindowCheck::Outside {
+        return check;
+    }
     detector.matching_rules(&record, hits);
     if !all_hits {
         keep_most_specific_rules(hits, detector.rules());
@@ -115,6 +151,7 @@ pub fn detect_line(
     for &i in hits.iter() {
         out(request_finding(&detector.rules()[i], &record, position));
     }
+    check
 }
 
 /// Where the loop stands in the input.
@@ -139,6 +176,8 @@ impl<'d> LineScanner<'d> {
             path,
             max_line: options.max_line,
             all_hits: options.all_hits,
+            window: options.window,
+            window_counts: LineStats::default(),
             recording: None,
             nuls: (0, 0),
             cut_lines: 0,
@@ -161,6 +200,8 @@ impl<'d> LineScanner<'d> {
         window.give_back();
         (stats.nul_bytes, stats.nul_blocks) = self.nuls;
         stats.long_lines += self.cut_lines;
+        stats.outside_window = self.window_counts.outside_window;
+        stats.untimed = self.window_counts.untimed;
         (stats, result)
     }
 
@@ -355,17 +396,22 @@ impl<'d> LineScanner<'d> {
             line: at.line,
             offset: at.offset,
         };
+        let rules = LineRules {
+            detector: self.detector,
+            all_hits: self.all_hits,
+            window: self.window,
+        };
         let mut hits = Vec::new();
-        detect_line(
-            self.detector,
+        let check = detect_line(
+            rules,
             &mut self.parser,
             &self.ctx,
             raw,
             position,
-            self.all_hits,
             &mut hits,
             out,
         );
+        self.window_counts.count_window(check);
     }
 }
 

@@ -54,6 +54,8 @@ pub struct ScanOptions {
     /// Bytes read at most from an input that is not a regular file (None: the default of
     /// [`source::stream_cap`]).
     pub max_bytes: Option<u64>,
+    /// Times kept (`--since`/`--until`): lines outside are not checked.
+    pub window: crate::model::TimeWindow,
 }
 
 impl ScanOptions {
@@ -80,6 +82,7 @@ impl Default for ScanOptions {
             progress: None,
             hash: source::HashChoice::Sha256,
             max_bytes: None,
+            window: crate::model::TimeWindow::default(),
         }
     }
 }
@@ -99,6 +102,8 @@ pub struct InputReport {
     pub problems: Vec<Problem>,
     /// Captures and connection tables: what they gave besides findings.
     pub network: Option<NetworkInput>,
+    /// Read under `--since`/`--until`: its lines were checked against the window.
+    pub windowed: bool,
 }
 
 impl InputReport {
@@ -112,6 +117,7 @@ impl InputReport {
             findings: 0,
             problems: Vec::new(),
             network: None,
+            windowed: false,
         }
     }
 
@@ -378,6 +384,7 @@ fn scan_head_and_rest(
         return Ok(());
     };
     report.format = Some(format);
+    report.windowed = options.window.is_set();
     let ctx = options.parse_context();
     let mut scanner = lines::LineScanner::new(
         detector,

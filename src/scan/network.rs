@@ -62,6 +62,7 @@ pub fn scan_capture_input(
     let capture_options = CaptureOptions {
         window_secs: options.spread_window_secs,
         all_hits: options.all_hits,
+        window: options.window,
         ..CaptureOptions::default()
     };
     let got = scan_capture(
@@ -74,6 +75,8 @@ pub fn scan_capture_input(
     );
     report.stats.bytes = counted.bytes;
     report.stats.lines = got.frames;
+    report.stats.outside_window = got.outside_window;
+    report.windowed = options.window.is_set();
     if let Some(e) = got.error {
         let reason = format!("{e}; findings before that point are kept");
         let args = [("detail", e.to_string())];

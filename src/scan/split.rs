@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::lines::{detect_line, LineScanner, LineStats, Recording};
+use super::lines::{detect_line, LineRules, LineScanner, LineStats, Recording};
 use super::ordered::{self, Delivery};
 use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
@@ -88,6 +88,7 @@ pub fn scan_split(
         report: InputReport::new(label.to_string()),
     };
     join.report.format = Some(format);
+    join.report.windowed = options.window.is_set();
     let digest = if options.hash == HashChoice::None {
         join.scan_chunks(&ranges, None, out);
         Ok(Digest { sha256: None, size })
@@ -294,6 +295,8 @@ impl Join<'_> {
         report.stats.long_lines += part.stats.long_lines;
         report.stats.nul_bytes += part.stats.nul_bytes;
         report.stats.nul_blocks += part.stats.nul_blocks;
+        report.stats.outside_window += part.stats.outside_window;
+        report.stats.untimed += part.stats.untimed;
         if let Some(e) = part.error {
             let (at, detail) = (part.range.start + part.stats.bytes, describe_io(&e));
             let reason =
@@ -306,6 +309,11 @@ impl Join<'_> {
     /// Runs a recording chunk's kept lines with the state the chunks before it left.
     fn replay(&mut self, recording: Recording, chunk_start: u64, out: &mut FindingOut<'_>) {
         let ctx = self.options.parse_context();
+        let rules = LineRules {
+            detector: self.detector,
+            all_hits: self.options.all_hits,
+            window: self.options.window,
+        };
         let mut hits = Vec::new();
         for kept in recording.lines {
             let position = LinePosition {
@@ -313,16 +321,16 @@ impl Join<'_> {
                 line: kept.line + self.lines_before,
                 offset: kept.offset + chunk_start,
             };
-            detect_line(
-                self.detector,
+            let check = detect_line(
+                rules,
                 &mut self.parser,
                 &ctx,
                 &kept.bytes,
                 position,
-                self.options.all_hits,
                 &mut hits,
                 out,
             );
+            self.report.stats.count_window(check);
         }
     }
 }

@@ -71,6 +71,12 @@ pub struct RunTotals {
     pub spreading: u64,
     /// Inputs skipped or not read in full.
     pub problems: u64,
+    /// With `--since`/`--until`: lines (and capture requests) outside the window, not
+    /// checked, and lines without a time, checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_outside_window: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_without_time: Option<u64>,
 }
 
 /// Receives a run's events. Every method has a default that ignores the event.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::detect::Detector;
-use crate::model::{Finding, FindingOut};
+use crate::model::{Finding, FindingOut, WindowCheck};
 
 use super::spread::{SpreadSource, Subject, Tally};
 use answers::Answers;
@@ -31,6 +31,8 @@ pub struct CaptureOptions {
     pub window_secs: i64,
     /// Report every rule that hit a request, not only the most specific family.
     pub all_hits: bool,
+    /// Times whose requests are checked (`--since`/`--until`).
+    pub window: crate::model::TimeWindow,
 }
 
 /// What a capture gave.
@@ -51,6 +53,8 @@ pub struct CaptureReport {
     /// Flows closed early by the memory limits, and heads cut at the per-flow limit.
     pub evicted_flows: u64,
     pub cut_heads: u64,
+    /// Requests outside the time window (not checked).
+    pub outside_window: u64,
     /// Why reading stopped early (frames before it were used).
     pub error: Option<CaptureError>,
 }
@@ -83,10 +87,18 @@ pub fn scan_capture<R: Read + Send>(
     out: &mut FindingOut<'_>,
 ) -> CaptureReport {
     let format = kind.name();
+    let mut outside_window = 0;
     let mut findings = |request: &Request| {
+        // Every request has its frame's time, so none is untimed.
+        if options.window.check(super::timestamp(request.secs)) == WindowCheck::Outside {
+            outside_window += 1;
+            return Vec::new();
+        }
         http::request_findings(request, detector, path, format, options.all_hits)
     };
-    read_capture(reader, options, &mut findings, out)
+    let mut report = read_capture(reader, options, &mut findings, out);
+    report.outside_window = outside_window;
+    report
 }
 
 /// Reads a whole capture, giving each reassembled request to `on_request` (which returns

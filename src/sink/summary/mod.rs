@@ -194,6 +194,14 @@ impl<W: Write> SummarySink<W> {
             let line = self.messages.get("inputs-not-hashed", &[]);
             self.paragraph(&line, "", "")?;
         }
+        if let Some(outside) = totals.lines_outside_window {
+            let untimed = totals.lines_without_time.unwrap_or(0);
+            let line = self.messages.get(
+                "window-line",
+                &[("outside", outside.into()), ("untimed", untimed.into())],
+            );
+            self.paragraph(&line, "", "")?;
+        }
         if totals.hosts > 0 {
             let line = self.messages.get(
                 "hosts-line",
