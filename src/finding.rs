@@ -87,6 +87,7 @@ pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Findin
         path: at.path.to_string(),
         time: record.time,
         evidence: Evidence::Request(Box::new(request)),
+        correlate: Vec::new(),
     }
 }
 
@@ -229,12 +230,14 @@ fn rule_confidence(rule: &Rule) -> Confidence {
         .unwrap_or(Confidence::Medium)
 }
 
+/// A request finding for tests elsewhere in the crate.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests_support {
     use super::*;
     use crate::model::Level;
 
-    fn finding(family: &str, confidence: Confidence) -> Finding {
+    /// A log finding of `family` with no line, time or addresses.
+    pub(crate) fn finding(family: &str, confidence: Confidence) -> Finding {
         Finding {
             id: 0,
             family: family.into(),
@@ -258,8 +261,16 @@ mod tests {
                 text: String::new(),
                 wire: None,
             })),
+            correlate: Vec::new(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::tests_support::finding;
 
     #[test]
     fn one_builtin_family_per_line() {

@@ -4,11 +4,13 @@
 //! raw buffer (Teddy for up to 64 atoms, a shift-or search beyond) finds candidate lines, so
 //! lines no rule can match are never parsed.
 
+pub mod correlation;
 mod fdr;
 pub mod pack;
 pub mod sigma;
 mod teddy;
 
+use crate::model::{CorrelationTag, Finding};
 use crate::record::Record;
 use sigma::atoms::{rule_atoms, Atom, AtomSet};
 use sigma::Rule;
@@ -34,6 +36,10 @@ pub struct Detector {
     /// Per literal id of the searcher: the rules with that atom.
     literal_rules: Vec<Vec<usize>>,
     slow_rules: Vec<usize>,
+    /// Correlation rules over these rules.
+    correlations: Vec<correlation::Correlation>,
+    /// Per rule: the correlations it is a base of (correlation, slot, fields to keep).
+    bases: Vec<Vec<(usize, usize, Vec<crate::record::Field>)>>,
 }
 
 impl Detector {
@@ -79,12 +85,55 @@ impl Detector {
                 .collect(),
             None => Vec::new(),
         };
+        let bases = vec![Vec::new(); rules.len()];
         Detector {
             rules,
             atoms,
             searcher,
             literal_rules,
             slow_rules,
+            correlations: Vec::new(),
+            bases,
+        }
+    }
+
+    /// Adds correlation rules over the loaded rules; those whose references or fields cannot
+    /// be resolved are returned as errors.
+    pub fn with_correlations(
+        mut self,
+        rules: Vec<correlation::CorrelationRule>,
+    ) -> (Detector, Vec<sigma::RuleError>) {
+        let (resolved, errors) = correlation::resolve(rules, &self.rules);
+        for (index, c) in resolved.iter().enumerate() {
+            for (slot, (&rule, fields)) in c.slots.iter().zip(&c.fields).enumerate() {
+                self.bases[rule].push((index, slot, fields.clone()));
+            }
+        }
+        self.correlations = resolved;
+        (self, errors)
+    }
+
+    /// The correlation rules, resolved.
+    pub fn correlations(&self) -> &[correlation::Correlation] {
+        &self.correlations
+    }
+
+    /// Notes on a finding of rule `rule` what its correlations need from `record`.
+    pub fn tag_for_correlations(&self, rule: usize, record: &Record, finding: &mut Finding) {
+        for (correlation, slot, fields) in &self.bases[rule] {
+            let values = fields
+                .iter()
+                .map(|&f| {
+                    record
+                        .get(f)
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                })
+                .collect();
+            finding.correlate.push(CorrelationTag {
+                correlation: *correlation,
+                slot: *slot,
+                values,
+            });
         }
     }
 

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::sigma::{Level, Placeholders, Rule, RuleError};
+use super::correlation::CorrelationRule;
+use super::sigma::{error_at, yaml_documents, Level, Placeholders, Rule, RuleError};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -39,6 +40,8 @@ impl Default for RuleOptions {
 #[derive(Debug, Default)]
 pub struct LoadedRules {
     pub rules: Vec<Rule>,
+    /// Correlation rules, their references not yet resolved.
+    pub correlations: Vec<CorrelationRule>,
     pub errors: Vec<RuleError>,
 }
 
@@ -47,17 +50,13 @@ pub fn load_rules(options: &RuleOptions) -> LoadedRules {
     let mut loaded = LoadedRules::default();
     if options.builtin {
         for (name, text) in BUILTIN_RULES {
-            loaded.push(Rule::parse(
-                &format!("builtin:{name}"),
-                text,
-                &options.placeholders,
-            ));
+            loaded.add_file(&format!("builtin:{name}"), text, &options.placeholders);
         }
     }
     for file in rule_files(&options.paths, &mut loaded.errors) {
         let source = file.display().to_string();
         match std::fs::read_to_string(&file) {
-            Ok(text) => loaded.push(Rule::parse(&source, &text, &options.placeholders)),
+            Ok(text) => loaded.add_file(&source, &text, &options.placeholders),
             Err(e) => loaded.errors.push(RuleError {
                 file: source,
                 line: 0,
@@ -65,15 +64,44 @@ pub fn load_rules(options: &RuleOptions) -> LoadedRules {
             }),
         }
     }
-    loaded.rules.retain(|r| r.level >= options.min_level);
+    // A correlation's base rules are kept whatever their level: the correlation needs them.
+    let bases: Vec<&String> = loaded.correlations.iter().flat_map(|c| &c.rules).collect();
+    let needed = |r: &Rule| {
+        bases
+            .iter()
+            .any(|b| **b == r.id || r.name.as_ref() == Some(*b))
+    };
+    let min_level = options.min_level;
+    loaded.rules.retain(|r| r.level >= min_level || needed(r));
+    loaded.correlations.retain(|c| c.level >= min_level);
     loaded
 }
 
 impl LoadedRules {
-    fn push(&mut self, rule: Result<Rule, RuleError>) {
-        match rule {
-            Ok(r) => self.rules.push(r),
-            Err(e) => self.errors.push(e),
+    /// Every document of one rule file: detection rules and correlation rules (a file may
+    /// hold a correlation and its base rules, as the specification's examples do).
+    pub fn add_file(&mut self, source: &str, text: &str, placeholders: &Placeholders) {
+        let docs = match yaml_documents(source, text) {
+            Ok(docs) => docs,
+            Err(e) => return self.errors.push(e),
+        };
+        if docs.is_empty() {
+            return self
+                .errors
+                .push(error_at(source, text, "", "empty file".into()));
+        }
+        for doc in &docs {
+            if !doc["correlation"].is_badvalue() {
+                match CorrelationRule::from_document(source, text, doc) {
+                    Ok(c) => self.correlations.push(c),
+                    Err(e) => self.errors.push(e),
+                }
+            } else {
+                match Rule::from_document(source, text, doc, placeholders) {
+                    Ok(r) => self.rules.push(r),
+                    Err(e) => self.errors.push(e),
+                }
+            }
         }
     }
 }

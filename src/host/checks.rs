@@ -64,6 +64,7 @@ impl HostFinding {
                 observed: self.observed,
                 sha256: self.sha256,
             }),
+            correlate: Vec::new(),
         }
     }
 

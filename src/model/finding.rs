@@ -31,6 +31,19 @@ pub struct Finding {
     pub time: Option<Timestamp>,
     /// What is particular to the kind of evidence.
     pub evidence: Evidence,
+    /// What the loaded correlation rules need from this finding (not written out).
+    pub correlate: Vec<CorrelationTag>,
+}
+
+/// A base finding's part in one correlation rule: which rule of its list it matched, and the
+/// values of the correlation's group-by fields (then its measured field), as the line had them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationTag {
+    /// Index of the correlation among those loaded.
+    pub correlation: usize,
+    /// Index of the base rule in the correlation's `rules`.
+    pub slot: usize,
+    pub values: Vec<Option<String>>,
 }
 
 /// What a finding saw, by kind of evidence.
@@ -42,7 +55,42 @@ pub enum Evidence {
     Trace(TraceEvidence),
     /// An address scanning port 80, from captures or connection tables.
     Scan(ScanEvidence),
+    /// A Sigma correlation rule that held over the findings of its base rules.
+    Correlation(Box<CorrelationEvidence>),
 }
+
+/// When and for whom a correlation held, and on which findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationEvidence {
+    /// The correlation type (`event_count`, `value_count`, ...).
+    pub kind: String,
+    /// The `group-by` fields and their values (lower-cased, as they were compared).
+    pub group: Vec<(String, String)>,
+    /// The largest measure over the windows that held (a count, a sum, a percentile...).
+    pub metric: f64,
+    /// The first finding of the first window and the end of the last window that held.
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Windows (one per base finding time) in which the condition held.
+    pub windows: u64,
+    /// Ids of the base findings in those windows (at most [`MAX_LINKED_FINDINGS`]), and how
+    /// many there were.
+    pub findings: Vec<u64>,
+    pub findings_total: u64,
+    /// The figures in one line.
+    pub text: String,
+}
+
+impl CorrelationEvidence {
+    /// `c-ip=192.0.2.7 cs-host=www`: the group in one line.
+    pub fn group_text(&self) -> String {
+        let parts: Vec<String> = self.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.join(" ")
+    }
+}
+
+/// Base finding ids one correlation finding lists.
+pub const MAX_LINKED_FINDINGS: usize = 1_000;
 
 /// A request seen in a log or on the wire.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +192,8 @@ impl Finding {
             Evidence::Request(r) if r.wire.is_none() => EvidenceKind::Log,
             Evidence::Request(_) | Evidence::Scan(_) => EvidenceKind::Network,
             Evidence::Trace(_) => EvidenceKind::Host,
+            // Made from request findings; what they came from is in the linked findings.
+            Evidence::Correlation(_) => EvidenceKind::Log,
         }
     }
 
@@ -236,7 +286,36 @@ impl Serialize for FindingRecord<'_> {
                 map.serialize_entry("paths", &sc.paths)?;
                 map.serialize_entry("evidence", &sc.text)?;
             }
+            Evidence::Correlation(c) => serialize_correlation(&mut map, f, c)?,
         }
         map.end()
     }
+}
+
+fn serialize_correlation<M: SerializeMap>(
+    map: &mut M,
+    f: &Finding,
+    c: &CorrelationEvidence,
+) -> Result<(), M::Error> {
+    map.serialize_entry("family", &f.family)?;
+    map.serialize_entry("rule_id", &f.rule_id)?;
+    map.serialize_entry("rule_title", &f.rule_title)?;
+    map.serialize_entry("level", &f.level)?;
+    map.serialize_entry("confidence", &f.confidence)?;
+    map.serialize_entry("path", &f.path)?;
+    map.serialize_entry("time", &f.time)?;
+    map.serialize_entry("correlation", &c.kind)?;
+    let group: serde_json::Map<String, serde_json::Value> = c
+        .group
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    map.serialize_entry("group", &group)?;
+    map.serialize_entry("metric", &c.metric)?;
+    map.serialize_entry("window_start", &c.start)?;
+    map.serialize_entry("window_end", &c.end)?;
+    map.serialize_entry("windows", &c.windows)?;
+    map.serialize_entry("findings", &c.findings)?;
+    map.serialize_entry("findings_total", &c.findings_total)?;
+    map.serialize_entry("evidence", &c.text)
 }

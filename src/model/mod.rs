@@ -11,8 +11,8 @@ mod time;
 mod verdict;
 
 pub use finding::{
-    Evidence, Finding, FindingOut, FindingRecord, RequestEvidence, ScanEvidence, ScanSource,
-    TraceEvidence, Wire,
+    CorrelationEvidence, CorrelationTag, Evidence, Finding, FindingOut, FindingRecord,
+    RequestEvidence, ScanEvidence, ScanSource, TraceEvidence, Wire, MAX_LINKED_FINDINGS,
 };
 pub use input::{InputRecord, InputTag, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};

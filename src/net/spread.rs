@@ -260,6 +260,7 @@ pub fn scan_finding(d: &ScanDetail) -> Option<Finding> {
             paths: d.paths.clone(),
             text: spread_evidence(d),
         }),
+        correlate: Vec::new(),
     })
 }
 

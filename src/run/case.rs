@@ -4,6 +4,8 @@
 
 use std::io;
 
+use crate::detect::correlation::evaluate::Correlator;
+use crate::detect::correlation::Correlation;
 use crate::host::HostReport;
 use crate::identity::{judge, CaseFacts, InventoryEntry, Scan, SweptHost};
 use crate::model::Severity;
@@ -54,6 +56,7 @@ pub struct Case {
     problems: Vec<Problem>,
     facts: CaseFacts,
     spread: SpreadTallies,
+    correlator: Correlator,
 }
 
 impl Case {
@@ -68,7 +71,13 @@ impl Case {
             problems: Vec::new(),
             facts: CaseFacts::default(),
             spread: SpreadTallies::default(),
+            correlator: Correlator::new(Vec::new()),
         }
+    }
+
+    /// Evaluates these correlation rules over the run's findings when the case is judged.
+    pub fn correlate(&mut self, correlations: Vec<Correlation>) {
+        self.correlator = Correlator::new(correlations);
     }
 
     /// Problems found before any input was read (paths that do not exist, links).
@@ -81,7 +90,44 @@ impl Case {
         finding.id = self.next_id;
         self.sinks.each(|s| s.finding(&finding));
         self.aggregator.add(&finding);
+        if !self.correlator.is_empty() {
+            self.correlator.observe(&finding);
+        }
         self.next_id
+    }
+
+    /// Emits the findings of the correlation rules that held, and says what was left out.
+    fn finish_correlations(&mut self) {
+        let correlator = std::mem::replace(&mut self.correlator, Correlator::new(Vec::new()));
+        let (dropped, untimed) = (correlator.dropped, correlator.untimed);
+        for finding in correlator.finish() {
+            self.totals.findings += 1;
+            self.emit(finding);
+        }
+        let mut note = |count: u64, key: &str, english: &str| {
+            if count > 0 {
+                let args = [("count", count.to_string())];
+                let reason = english.replace("{count}", &count.to_string());
+                let problem = Problem::said(
+                    String::from("(case)"),
+                    reason,
+                    Severity::Skipped,
+                    key,
+                    &args,
+                );
+                self.problems.push(problem);
+            }
+        };
+        note(
+            untimed,
+            "problem-correlation-untimed",
+            "{count} finding(s) of correlated rules have no time and were left out of the correlations",
+        );
+        note(
+            dropped,
+            "problem-correlation-dropped",
+            "{count} finding(s) of correlated rules were left out of the correlations (a group-by field was empty, or over the limit of findings kept)",
+        );
     }
 
     /// One finding of the log, capture or table being scanned.
@@ -167,6 +213,7 @@ impl Case {
         spread: &SpreadOptions,
         inventory: Vec<InventoryEntry>,
     ) -> (Sinks, RunTotals) {
+        self.finish_correlations();
         for detail in self.spread.details(spread) {
             let finding = scan_finding(&detail).map(|f| self.emit(f));
             self.facts.scans.push(Scan { detail, finding });

@@ -106,7 +106,13 @@ fn rule_options(args: &RuleArgs) -> Result<RuleOptions, RunError> {
 }
 
 fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize), RunError> {
-    let loaded = load_rules(&rule_options(args)?);
+    let mut loaded = load_rules(&rule_options(args)?);
+    if loaded.rules.is_empty() {
+        return Err(RunError::NoRules);
+    }
+    let (detector, errors) =
+        Detector::new(loaded.rules).with_correlations(std::mem::take(&mut loaded.correlations));
+    loaded.errors.extend(errors);
     for e in &loaded.errors {
         if !quiet {
             let text = e.to_string();
@@ -116,10 +122,7 @@ fn detector_for(args: &RuleArgs, quiet: bool) -> Result<(Detector, usize), RunEr
             );
         }
     }
-    if loaded.rules.is_empty() {
-        return Err(RunError::NoRules);
-    }
-    Ok((Detector::new(loaded.rules), loaded.errors.len()))
+    Ok((detector, loaded.errors.len()))
 }
 
 fn lang_from_env() -> Lang {

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OpenFlags, Row};
 use super::args::{ReportArgs, ReportFormat};
 use super::{lang_from_env, output_writer, ExitStatus, RunError};
 use crate::model::{
-    Confidence, Evidence, EvidenceKind, Exposure, Finding, InputRecord, Level, RequestEvidence,
-    ScanEvidence, ScanSource, Timestamp, TraceEvidence, Verdict, Wire,
+    Confidence, CorrelationEvidence, Evidence, EvidenceKind, Exposure, Finding, InputRecord, Level,
+    RequestEvidence, ScanEvidence, ScanSource, Timestamp, TraceEvidence, Verdict, Wire,
 };
 use crate::sink::{
     CsvSink, HtmlOptions, HtmlSink, IocSink, JsonSink, JsonlSink, RunInfo, RunTotals, Sink,
@@ -220,6 +220,12 @@ fn finding(row: &Row) -> Result<Finding, CaseError> {
             observed: get_s("observed")?.unwrap_or_default(),
             sha256: get_s("sha256")?,
         })
+    } else if let Some(kind) = get_s("format")?
+        .as_deref()
+        .and_then(|f| f.strip_prefix("correlation:"))
+    {
+        let payload = get_s("paths")?.unwrap_or_default();
+        correlation_evidence(kind, &payload, get_s("evidence")?.unwrap_or_default())?
     } else if let Some(subject) = get_s("subject")? {
         Evidence::Scan(ScanEvidence {
             subject: subject.parse().map_err(|_| CaseError::Value("subject"))?,
@@ -264,6 +270,7 @@ fn finding(row: &Row) -> Result<Finding, CaseError> {
         path: row.get("path")?,
         time: get_s("time")?.as_deref().and_then(Timestamp::parse),
         evidence,
+        correlate: Vec::new(),
     })
 }
 
@@ -297,4 +304,30 @@ fn problem(row: &Row) -> Result<Problem, CaseError> {
             .as_deref()
             .and_then(EvidenceKind::from_name),
     })
+}
+
+/// A correlation finding's evidence from its case columns.
+fn correlation_evidence(kind: &str, payload: &str, text: String) -> Result<Evidence, CaseError> {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        group: Vec<(String, String)>,
+        metric: f64,
+        start: Timestamp,
+        end: Timestamp,
+        windows: u64,
+        findings: Vec<u64>,
+        findings_total: u64,
+    }
+    let p: Payload = serde_json::from_str(payload)?;
+    Ok(Evidence::Correlation(Box::new(CorrelationEvidence {
+        kind: kind.to_string(),
+        group: p.group,
+        metric: p.metric,
+        start: p.start,
+        end: p.end,
+        windows: p.windows,
+        findings: p.findings,
+        findings_total: p.findings_total,
+        text,
+    })))
 }

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use super::args::RulesCommand;
 use super::{detector_for, ExitStatus, RunError};
-use crate::detect::pack::rule_files;
-use crate::detect::sigma::{LogSource, Placeholders, Rule};
+use crate::detect::correlation::resolve;
+use crate::detect::pack::{load_rules, rule_files, LoadedRules, RuleOptions};
+use crate::detect::sigma::{LogSource, Placeholders};
 use crate::detect::Detector;
 use crate::record::LogFormat;
 
@@ -26,6 +27,19 @@ pub(super) fn run_rules(cmd: RulesCommand) -> Result<ExitStatus, RunError> {
                     r.title
                 )?;
             }
+            for c in detector.correlations() {
+                let r = &c.rule;
+                writeln!(
+                    out,
+                    "{:<36}  {:<8}  {:<16}  {} (correlation: {}, {} s)",
+                    r.id,
+                    r.level.name(),
+                    r.family.as_deref().unwrap_or("-"),
+                    r.title,
+                    r.kind.name(),
+                    r.timespan
+                )?;
+            }
             Ok(ExitStatus::Clean)
         }
         RulesCommand::Check { paths } => check_rules(&paths),
@@ -40,7 +54,7 @@ pub(super) fn run_rules(cmd: RulesCommand) -> Result<ExitStatus, RunError> {
 fn check_rules(paths: &[PathBuf]) -> Result<ExitStatus, RunError> {
     let mut errors = Vec::new();
     let files = rule_files(paths, &mut errors);
-    let mut ok = 0;
+    let mut loaded = LoadedRules::default();
     for file in &files {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
@@ -49,20 +63,26 @@ fn check_rules(paths: &[PathBuf]) -> Result<ExitStatus, RunError> {
                 continue;
             }
         };
-        match Rule::parse(&file.display().to_string(), &text, &Placeholders::default()) {
-            Ok(rule) => {
-                ok += 1;
-                if !rule.unknown_fields.is_empty() {
-                    println!(
-                        "{}: warning: fields outside the webserver taxonomy never match: {}",
-                        file.display(),
-                        rule.unknown_fields.join(", ")
-                    );
-                }
+        let before = loaded.rules.len();
+        loaded.add_file(&file.display().to_string(), &text, &Placeholders::default());
+        for rule in &loaded.rules[before..] {
+            if !rule.unknown_fields.is_empty() {
+                println!(
+                    "{}: warning: fields outside the webserver taxonomy never match: {}",
+                    file.display(),
+                    rule.unknown_fields.join(", ")
+                );
             }
-            Err(e) => errors.push(e),
         }
     }
+    // Correlations may name the built-in rules as well as the ones checked.
+    let mut known = load_rules(&RuleOptions::default()).rules;
+    known.extend(loaded.rules.iter().cloned());
+    let correlations = loaded.correlations.len();
+    let (_, unresolved) = resolve(std::mem::take(&mut loaded.correlations), &known);
+    let ok = loaded.rules.len() + correlations - unresolved.len();
+    errors.extend(loaded.errors);
+    errors.extend(unresolved);
     for e in &errors {
         println!("{e}");
     }

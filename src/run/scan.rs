@@ -55,6 +55,7 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
         Aggregator::new(internal),
     );
     case.problems(problems);
+    case.correlate(detector.correlations().to_vec());
     options.progress = console.start_progress(args.progress, &inputs);
     scan_all(&inputs, &detector, &options, |event| match event {
         ScanEvent::Finding(finding) => case.finding(finding),

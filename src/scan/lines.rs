@@ -149,7 +149,9 @@ pub fn detect_line(
         keep_most_specific_rules(hits, detector.rules());
     }
     for &i in hits.iter() {
-        out(request_finding(&detector.rules()[i], &record, position));
+        let mut finding = request_finding(&detector.rules()[i], &record, position);
+        detector.tag_for_correlations(i, &record, &mut finding);
+        out(finding);
     }
     check
 }

@@ -293,6 +293,11 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
         Evidence::Request(r) => (Some(r.as_ref()), None, None),
         Evidence::Trace(t) => (None, Some(t), None),
         Evidence::Scan(s) => (None, None, Some(s)),
+        Evidence::Correlation(_) => (None, None, None),
+    };
+    let correlation = match &f.evidence {
+        Evidence::Correlation(c) => Some(c.as_ref()),
+        _ => None,
     };
     let wire = r.and_then(|r| r.wire.as_ref());
     s.execute(params![
@@ -309,7 +314,8 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
             .map(|t| t.in_zone(chrono::FixedOffset::east_opt(0).expect("UTC"))),
         r.map(|r| r.line),
         r.map(|r| r.offset),
-        r.map(|r| r.format.clone()),
+        r.map(|r| r.format.clone())
+            .or(correlation.map(|c| format!("correlation:{}", c.kind))),
         r.and_then(|r| r.client_ip.map(|ip| ip.to_string())),
         r.and_then(|r| r.server.clone()),
         r.and_then(|r| r.server_name.clone()),
@@ -317,7 +323,9 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
         r.and_then(|r| r.uri.clone()),
         r.and_then(|r| r.status.clone()),
         r.and_then(|r| r.exposure.map(|e| e.name())),
-        r.map(|r| r.text.clone()).or(sc.map(|s| s.text.clone())),
+        r.map(|r| r.text.clone())
+            .or(sc.map(|s| s.text.clone()))
+            .or(correlation.map(|c| c.text.clone())),
         wire.map(|w| w.frame),
         wire.map(|w| w.client_port),
         wire.map(|w| w.server_port),
@@ -331,7 +339,23 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
         sc.map(|s| s.subject.to_string()),
         sc.map(|s| s.source.name()),
         sc.map(|s| serde_json::to_string(&s.paths).unwrap_or_default())
+            .or(correlation.map(correlation_payload))
             .or(none),
     ])?;
     Ok(())
+}
+
+/// What a correlation finding holds besides its text, kept in the `paths` column so that
+/// `report` gives it back whole.
+fn correlation_payload(c: &crate::model::CorrelationEvidence) -> String {
+    serde_json::json!({
+        "group": c.group,
+        "metric": c.metric,
+        "start": c.start,
+        "end": c.end,
+        "windows": c.windows,
+        "findings": c.findings,
+        "findings_total": c.findings_total,
+    })
+    .to_string()
 }

@@ -86,6 +86,13 @@ pub fn cell(f: &Finding, column: &str, en: &Messages) -> String {
             "evidence" => t.observed.clone(),
             _ => String::new(),
         },
+        Evidence::Correlation(c) => match column {
+            "rule_title" => f.rule_title.clone(),
+            "path" => f.path.clone(),
+            "format" => "correlation".to_string(),
+            "evidence" => c.text.clone(),
+            _ => String::new(),
+        },
         Evidence::Scan(s) => match column {
             "rule_title" => f.rule_title.clone(),
             "path" => s.paths.join(" "),

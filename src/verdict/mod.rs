@@ -381,6 +381,7 @@ mod tests {
                 text: String::new(),
                 wire: None,
             })),
+            correlate: Vec::new(),
         }
     }
 

@@ -6,4 +6,4 @@ pub mod matcher;
 pub mod rule;
 pub mod value;
 
-pub use rule::{Level, LogSource, Placeholders, Rule, RuleError};
+pub use rule::{error_at, yaml_documents, Level, LogSource, Placeholders, Rule, RuleError};

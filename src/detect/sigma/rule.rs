@@ -106,6 +106,8 @@ pub enum Selection {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
+    /// Sigma's `name`: how correlation rules may refer to it.
+    pub name: Option<String>,
     pub title: String,
     pub status: Option<String>,
     pub level: Level,
@@ -132,28 +134,29 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Loads one rule from YAML text.
+    /// Loads one rule from YAML text of one document.
     pub fn parse(source: &str, text: &str, placeholders: &Placeholders) -> Result<Rule, RuleError> {
-        let fail = |needle: &str, message: String| RuleError {
-            file: source.to_string(),
-            line: line_of(text, needle),
-            message,
-        };
-        let docs = YamlLoader::load_from_str(text).map_err(|e| RuleError {
-            file: source.to_string(),
-            line: e.marker().line(),
-            message: format!("not valid YAML: {}", e.info()),
-        })?;
-        let doc = match docs.as_slice() {
-            [doc] => doc,
-            [] => return Err(fail("", "empty file".into())),
-            _ => {
-                return Err(fail(
-                    "---",
-                    "rule collections (several YAML documents) are not supported".into(),
-                ))
-            }
-        };
+        let docs = yaml_documents(source, text)?;
+        match docs.as_slice() {
+            [doc] => Rule::from_document(source, text, doc, placeholders),
+            [] => Err(error_at(source, text, "", "empty file".into())),
+            _ => Err(error_at(
+                source,
+                text,
+                "---",
+                "several YAML documents: load them with pack::parse_file".into(),
+            )),
+        }
+    }
+
+    /// Loads one rule from a parsed YAML document of `text`.
+    pub fn from_document(
+        source: &str,
+        text: &str,
+        doc: &Yaml,
+        placeholders: &Placeholders,
+    ) -> Result<Rule, RuleError> {
+        let fail = |needle: &str, message: String| error_at(source, text, needle, message);
         let title = doc["title"]
             .as_str()
             .ok_or_else(|| fail("", "missing 'title'".into()))?;
@@ -206,6 +209,7 @@ impl Rule {
         };
         Ok(Rule {
             id: doc["id"].as_str().unwrap_or(title).to_string(),
+            name: doc["name"].as_str().map(str::to_string),
             title: title.to_string(),
             status: doc["status"].as_str().map(str::to_string),
             level,
@@ -598,6 +602,24 @@ fn string_list(node: &Yaml) -> Vec<String> {
     match node {
         Yaml::Array(items) => items.iter().filter_map(scalar_text).collect(),
         other => scalar_text(other).into_iter().collect(),
+    }
+}
+
+/// The YAML documents of a rule file.
+pub fn yaml_documents(source: &str, text: &str) -> Result<Vec<Yaml>, RuleError> {
+    YamlLoader::load_from_str(text).map_err(|e| RuleError {
+        file: source.to_string(),
+        line: e.marker().line(),
+        message: format!("not valid YAML: {}", e.info()),
+    })
+}
+
+/// An error in `source`, at the line of the first `needle` in `text`.
+pub fn error_at(source: &str, text: &str, needle: &str, message: String) -> RuleError {
+    RuleError {
+        file: source.to_string(),
+        line: line_of(text, needle),
+        message,
     }
 }
 

@@ -39,12 +39,9 @@ pub fn request_findings(
         };
         hits.iter()
             .map(|&i| {
-                network_finding(
-                    request_finding(&detector.rules()[i], record, at),
-                    request,
-                    request_line,
-                    format,
-                )
+                let mut finding = request_finding(&detector.rules()[i], record, at);
+                detector.tag_for_correlations(i, record, &mut finding);
+                network_finding(finding, request, request_line, format)
             })
             .collect()
     })

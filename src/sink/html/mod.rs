@@ -231,7 +231,7 @@ impl<W: Write> Sink for HtmlSink<W> {
                         .or_default() += 1;
                 }
             }
-            Evidence::Scan(_) => {}
+            Evidence::Scan(_) | Evidence::Correlation(_) => {}
         }
         if self.findings.len() < MAX_FINDING_ROWS {
             self.findings.push(f.clone());

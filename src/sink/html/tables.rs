@@ -84,6 +84,13 @@ impl<W: Write> HtmlSink<W> {
                 String::new(),
                 s.paths.join(" "),
             ),
+            Evidence::Correlation(c) => (
+                c.group_text(),
+                String::new(),
+                format!("{}: {}", f.rule_title, c.text),
+                String::new(),
+                f.path.clone(),
+            ),
         };
         html! {
             tr data-id=(f.id) {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::SummarySink;
 use crate::i18n::group_digits;
-use crate::model::{Role, Verdict};
+use crate::model::{Evidence, Role, Verdict};
 
 fn families(v: &Verdict) -> String {
     v.families
@@ -118,5 +118,42 @@ impl<W: Write> SummarySink<W> {
         let mut headers: Vec<&str> = vec!["col-day"];
         headers.extend(families.iter().map(String::as_str));
         self.table(&headers, rows)
+    }
+
+    /// The correlation rules that held: for whom, how much, when.
+    pub(super) fn correlation_section(&mut self) -> io::Result<()> {
+        if self.correlations.is_empty() {
+            return Ok(());
+        }
+        let zone = self.options.tz;
+        let rows: Vec<Vec<String>> = self
+            .correlations
+            .iter()
+            .filter_map(|f| match &f.evidence {
+                Evidence::Correlation(c) => Some(vec![
+                    f.rule_title.clone(),
+                    c.group_text(),
+                    format!("{} {}", c.kind, c.metric),
+                    c.start.in_zone(zone),
+                    c.end.in_zone(zone),
+                ]),
+                _ => None,
+            })
+            .collect();
+        self.heading("section-correlations")?;
+        let headers = [
+            "col-rule",
+            "col-group",
+            "col-measure",
+            "col-first",
+            "col-last",
+        ];
+        self.table(&headers, rows)?;
+        let more = self.correlations_total - self.correlations.len() as u64;
+        if more > 0 {
+            let text = self.messages.get("more-rows", &[("count", more.into())]);
+            writeln!(self.out, "  {text}")?;
+        }
+        Ok(())
     }
 }

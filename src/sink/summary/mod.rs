@@ -46,6 +46,9 @@ pub struct SummarySink<W: Write> {
     traces: BTreeMap<u64, Finding>,
     verdicts: Vec<Verdict>,
     problems: Vec<Problem>,
+    /// Correlation findings (the first [`MAX_ROWS`]) and how many there were.
+    correlations: Vec<Finding>,
+    correlations_total: u64,
     /// The run was asked not to hash its inputs.
     unhashed: bool,
 }
@@ -61,6 +64,8 @@ impl<W: Write> SummarySink<W> {
             traces: BTreeMap::new(),
             verdicts: Vec::new(),
             problems: Vec::new(),
+            correlations: Vec::new(),
+            correlations_total: 0,
             unhashed: false,
         }
     }
@@ -267,6 +272,12 @@ impl<W: Write> Sink for SummarySink<W> {
             Evidence::Trace(_) => {
                 self.traces.insert(f.id, f.clone());
             }
+            Evidence::Correlation(_) => {
+                self.correlations_total += 1;
+                if self.correlations.len() < MAX_ROWS {
+                    self.correlations.push(f.clone());
+                }
+            }
             Evidence::Scan(_) => {}
         }
         Ok(())
@@ -291,6 +302,7 @@ impl<W: Write> Sink for SummarySink<W> {
         self.attackers(&verdicts)?;
         self.servers(&verdicts)?;
         self.timeline()?;
+        self.correlation_section()?;
         self.footer(totals)?;
         self.not_read_section()?;
         self.out.flush()
