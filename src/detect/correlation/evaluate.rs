@@ -252,7 +252,14 @@ fn walk(correlation: &Correlation, events: &[Event]) -> Vec<Episode> {
             let held =
                 measure(correlation, events, &state.window).filter(|&m| holds(correlation, m));
             match held {
-                Some(metric) => extend_episode(state, events, at, metric),
+                Some(metric) => {
+                    // A window that does not reach back into the episode starts a new one.
+                    let first = state.window.front().map_or(at, |&f| events[f].at);
+                    if state.episode.as_ref().is_some_and(|e| first > e.end) {
+                        episodes.extend(state.episode.take());
+                    }
+                    extend_episode(state, events, at, metric)
+                }
                 None => {
                     if let Some(done) = state.episode.take() {
                         episodes.push(done);

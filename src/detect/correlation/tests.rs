@@ -243,6 +243,27 @@ fn groups_expire_and_episodes_merge_overlapping_windows() {
 }
 
 #[test]
+fn windows_that_do_not_overlap_are_separate_findings() {
+    let c = correlation(
+        CorrelationKind::EventCount,
+        1,
+        10,
+        vec![(CompareOp::Gte, 2.0)],
+    );
+    // Two bursts of two events at one time each, far apart, with nothing in between: every
+    // window holds, but they do not overlap.
+    let events = [
+        event(1, 0, 0, "A", ""),
+        event(2, 0, 0, "A", ""),
+        event(3, 500, 0, "A", ""),
+        event(4, 500, 0, "A", ""),
+    ];
+    let got = run(c, &events);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].3, vec![3, 4]);
+}
+
+#[test]
 fn value_count_counts_distinct_values_without_case() {
     let c = correlation(
         CorrelationKind::ValueCount,
