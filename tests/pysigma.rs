@@ -123,3 +123,28 @@ fn wormtrace_matches_what_pysigma_sqlite_matches() {
     assert!(figures["matches (wormtrace, all rules)"].as_u64().unwrap() > 1000);
     eprintln!("{figures}\nreport: {}", report.display());
 }
+
+#[test]
+#[ignore = "needs PyPI (pySigma and pysigma-backend-sqlite in a virtualenv)"]
+fn correlations_hold_in_the_windows_pysigma_sqlite_finds() {
+    let venv = venv();
+    let work = tempfile::tempdir().unwrap();
+    let out = run(Command::new(venv.join("bin/python")).args([
+        "tests/pysigma/correlations.py",
+        "--wormtrace",
+        env!("CARGO_BIN_EXE_wormtrace"),
+        "--work",
+        &work.path().display().to_string(),
+    ]));
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(figures["disagree"], 0, "{figures}");
+    assert_eq!(
+        figures["agree"], 10,
+        "one correlation of every type, and aliases"
+    );
+    // Every correlation has windows that hold, so each comparison can fail.
+    for (name, counts) in figures["windows"].as_object().unwrap() {
+        assert!(counts[0].as_u64().unwrap() > 0, "{name}: {figures}");
+    }
+    eprintln!("{figures}");
+}
