@@ -25,4 +25,27 @@ while IFS= read -r -d '' f; do
   esac
 done < <(find "$tmp" -type f -print0)
 cp rules/*.yml "$corpus/sigma_rule/"
+# A rule file of several documents: two base rules and a correlation of each shape over them.
+for kind in event_count value_count temporal temporal_ordered value_sum value_avg value_median value_percentile; do
+  cat > "$corpus/sigma_rule/mr_$kind.yml" <<YAML
+title: a
+name: a
+logsource: {category: webserver}
+detection: {sel: {cs-uri-stem|endswith: .ida}, condition: sel}
+---
+title: b
+name: b
+logsource: {category: webserver}
+detection: {sel: {cs-uri-stem|contains: cmd.exe}, condition: sel}
+---
+title: c
+correlation:
+  type: $kind
+  rules: [a, b]
+  group-by: [host]
+  aliases: {host: {a: c-ip, b: s-ip}}
+  timespan: 5m
+  condition: {field: sc-bytes, percentile: 90, gte: 2}
+YAML
+done
 echo "seeded $n files"

@@ -73,12 +73,69 @@ pub fn sigma_rule(data: &[u8]) {
     if let Ok(rule) = Rule::parse("fuzz.yml", text, &Placeholders::default()) {
         let _ = Detector::new(vec![rule]);
     }
+    // The same text as a rule file of several documents, correlations among them, resolved
+    // and evaluated over one finding of each base rule.
+    let mut loaded = wormtrace::detect::pack::LoadedRules::default();
+    loaded.add_file("fuzz.yml", text, &Placeholders::default());
+    if !loaded.rules.is_empty() {
+        let (detector, _) = Detector::new(loaded.rules).with_correlations(loaded.correlations);
+        correlate_one_finding_each(&detector);
+    }
     let names = [
         "selection".to_string(),
         "filter".to_string(),
         "keywords".to_string(),
     ];
     let _ = condition::parse(text, &names);
+}
+
+/// Runs the detector's correlations over one finding of every base rule.
+fn correlate_one_finding_each(detector: &Detector) {
+    use wormtrace::detect::correlation::evaluate::Correlator;
+    use wormtrace::model::CorrelationTag;
+    let mut correlator = Correlator::new(detector.correlations().to_vec());
+    for (index, c) in detector.correlations().iter().enumerate() {
+        for (slot, fields) in c.fields.iter().enumerate() {
+            let mut finding = finding_at(slot as u64 + 1);
+            finding.correlate.push(CorrelationTag {
+                correlation: index,
+                slot,
+                values: fields.iter().map(|_| Some("x".to_string())).collect(),
+            });
+            correlator.observe(&finding);
+        }
+    }
+    let _ = correlator.finish();
+}
+
+/// A bare log finding with an id and a time.
+fn finding_at(id: u64) -> wormtrace::model::Finding {
+    use wormtrace::model::{Confidence, Evidence, Finding, Level, RequestEvidence, Timestamp};
+    Finding {
+        id,
+        family: "sigma".into(),
+        rule_id: "r".into(),
+        rule_title: "r".into(),
+        level: Level::High,
+        confidence: Confidence::High,
+        path: "fuzz.log".into(),
+        time: Timestamp::parse("2001-08-04T10:00:00Z"),
+        evidence: Evidence::Request(Box::new(RequestEvidence {
+            line: id,
+            offset: 0,
+            format: "iis-w3c".into(),
+            client_ip: None,
+            server: None,
+            server_name: None,
+            method: None,
+            uri: None,
+            status: None,
+            exposure: None,
+            text: String::new(),
+            wire: None,
+        })),
+        correlate: Vec::new(),
+    }
 }
 
 /// The host evidence readers: a hive, a `.reg` export, a metabase, a listing, a PE file.
