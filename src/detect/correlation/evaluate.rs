@@ -208,10 +208,11 @@ struct Episode {
     paths: Vec<u32>,
 }
 
-/// A group's events of the last timespan, and the episode it is in.
+/// A group's events of the last timespan, what they measure, and the episode it is in.
 #[derive(Debug, Default)]
 struct GroupState {
     window: VecDeque<usize>,
+    tally: Tally,
     episode: Option<Episode>,
     /// Base finding ids already counted in the episode (the newest is enough: windows move
     /// forward).
@@ -238,19 +239,23 @@ fn walk(correlation: &Correlation, events: &[Event]) -> Vec<Episode> {
                 touched.push(&events[i].group);
             }
             state.window.push_back(i);
+            state.tally.add(correlation, &events[i], 1);
             i += 1;
         }
         touched.sort();
         for key in touched {
             let state = groups.get_mut(key).expect("just added");
             while let Some(&first) = state.window.front() {
-                if events[first].at >= at - span_ms {
+                if events[first].at >= at.saturating_sub(span_ms) {
                     break;
                 }
                 state.window.pop_front();
+                state.tally.add(correlation, &events[first], -1);
             }
-            let held =
-                measure(correlation, events, &state.window).filter(|&m| holds(correlation, m));
+            let held = state
+                .tally
+                .measure(correlation, events, &state.window)
+                .filter(|&m| holds(correlation, m));
             match held {
                 Some(metric) => {
                     // A window that does not reach back into the episode starts a new one.
@@ -270,7 +275,12 @@ fn walk(correlation: &Correlation, events: &[Event]) -> Vec<Episode> {
         since_sweep += 1;
         if since_sweep >= 4096 {
             since_sweep = 0;
-            sweep(&mut groups, events, at - span_ms, &mut episodes);
+            sweep(
+                &mut groups,
+                events,
+                at.saturating_sub(span_ms),
+                &mut episodes,
+            );
         }
     }
     sweep(&mut groups, events, i64::MAX, &mut episodes);
@@ -312,10 +322,14 @@ fn extend_episode(state: &mut GroupState, events: &[Event], at: i64, metric: f64
     episode.end = at;
     episode.metric = episode.metric.max(metric);
     episode.windows += 1;
-    for &e in &state.window {
-        if state.last_linked.is_some_and(|last| e <= last) {
-            continue;
-        }
+    // Only the events the episode has not linked yet: the newest ones, at the window's end.
+    let new = state
+        .window
+        .iter()
+        .rev()
+        .take_while(|&&e| state.last_linked.is_none_or(|last| e > last))
+        .count();
+    for &e in state.window.range(state.window.len() - new..) {
         episode.findings_total += 1;
         if episode.findings.len() < MAX_LINKED_FINDINGS {
             episode.findings.push(events[e].id);
@@ -336,46 +350,161 @@ fn holds(correlation: &Correlation, metric: f64) -> bool {
         .all(|&(op, bound): &(CompareOp, f64)| op.holds(metric, bound))
 }
 
-/// The window's measure (None when there is nothing to measure: no number for a sum).
-fn measure(correlation: &Correlation, events: &[Event], window: &VecDeque<usize>) -> Option<f64> {
-    let in_window = || window.iter().map(|&i| &events[i]);
-    let numbers = || -> Vec<f64> {
-        in_window()
-            .filter_map(|e| number(e.value.as_deref()))
-            .collect()
-    };
-    match correlation.rule.kind {
-        CorrelationKind::EventCount => Some(window.len() as f64),
-        CorrelationKind::ValueCount => {
-            let mut values: Vec<String> = in_window()
-                .filter_map(|e| e.value.as_ref().map(|v| v.to_ascii_lowercase()))
-                .collect();
-            values.sort();
-            values.dedup();
-            Some(values.len() as f64)
-        }
-        CorrelationKind::Temporal => {
-            let mut slots: Vec<usize> = in_window().map(|e| e.slot).collect();
-            slots.sort_unstable();
-            slots.dedup();
-            Some(slots.len() as f64)
-        }
-        CorrelationKind::TemporalOrdered => {
-            Some(ordered_slots(correlation.slots.len(), in_window()) as f64)
-        }
-        CorrelationKind::ValueSum => {
-            let n = numbers();
-            (!n.is_empty()).then(|| n.iter().sum())
-        }
-        CorrelationKind::ValueAvg => {
-            let n = numbers();
-            (!n.is_empty()).then(|| n.iter().sum::<f64>() / n.len() as f64)
-        }
-        CorrelationKind::ValueMedian => percentile(numbers(), 50.0),
-        CorrelationKind::ValuePercentile => {
-            percentile(numbers(), correlation.rule.percentile.unwrap_or(50.0))
+/// What a group's window measures, kept up to date as events enter and leave it, so that
+/// each window costs the events that moved, not the whole window.
+#[derive(Debug, Default)]
+struct Tally {
+    /// `value_count`: each value (ASCII lower-cased) and how many events have it.
+    values: HashMap<String, u32>,
+    /// `temporal`: events per rule of the list.
+    slots: Vec<u32>,
+    /// Sums: the numbers in the window, their exact sum while all are whole, and how many
+    /// are not whole (then the sum is worked out afresh, so no rounding piles up).
+    numbers: u64,
+    whole_sum: i128,
+    fractional: u64,
+    /// Percentiles: each number (as an ordered key) and how many events have it.
+    sorted: std::collections::BTreeMap<u64, u32>,
+    /// `temporal_ordered`: the times of each rule's events, oldest first.
+    slot_times: Vec<VecDeque<i64>>,
+}
+
+impl Tally {
+    /// Counts `event` in (`sign` 1) or out (`sign` -1) of the window.
+    fn add(&mut self, correlation: &Correlation, event: &Event, sign: i32) {
+        match correlation.rule.kind {
+            CorrelationKind::ValueCount => {
+                if let Some(v) = &event.value {
+                    let key = v.to_ascii_lowercase();
+                    let n = self.values.entry(key.clone()).or_default();
+                    *n = n.saturating_add_signed(sign);
+                    if *n == 0 {
+                        self.values.remove(&key);
+                    }
+                }
+            }
+            CorrelationKind::Temporal => {
+                if self.slots.len() <= event.slot {
+                    self.slots.resize(event.slot + 1, 0);
+                }
+                self.slots[event.slot] = self.slots[event.slot].saturating_add_signed(sign);
+            }
+            CorrelationKind::ValueSum | CorrelationKind::ValueAvg => {
+                if let Some(n) = number(event.value.as_deref()) {
+                    self.numbers = self.numbers.saturating_add_signed(i64::from(sign));
+                    if n.fract() == 0.0 && n.abs() < 1e30 {
+                        self.whole_sum += i128::from(sign) * n as i128;
+                    } else {
+                        self.fractional = self.fractional.saturating_add_signed(i64::from(sign));
+                    }
+                }
+            }
+            CorrelationKind::ValueMedian | CorrelationKind::ValuePercentile => {
+                if let Some(n) = number(event.value.as_deref()) {
+                    let count = self.sorted.entry(ordered_key(n)).or_default();
+                    *count = count.saturating_add_signed(sign);
+                    if *count == 0 {
+                        self.sorted.remove(&ordered_key(n));
+                    }
+                }
+            }
+            CorrelationKind::TemporalOrdered => {
+                if self.slot_times.len() <= event.slot {
+                    self.slot_times.resize(event.slot + 1, VecDeque::new());
+                }
+                let times = &mut self.slot_times[event.slot];
+                // Events leave the window oldest first, so the one leaving is at the front.
+                if sign > 0 {
+                    times.push_back(event.at);
+                } else {
+                    times.pop_front();
+                }
+            }
+            CorrelationKind::EventCount => {}
         }
     }
+
+    /// The window's measure (None when there is nothing to measure: no number for a sum).
+    fn measure(
+        &self,
+        correlation: &Correlation,
+        events: &[Event],
+        window: &VecDeque<usize>,
+    ) -> Option<f64> {
+        let in_window = || window.iter().map(|&i| &events[i]);
+        match correlation.rule.kind {
+            CorrelationKind::EventCount => Some(window.len() as f64),
+            CorrelationKind::ValueCount => Some(self.values.len() as f64),
+            CorrelationKind::Temporal => Some(self.slots.iter().filter(|&&n| n > 0).count() as f64),
+            CorrelationKind::TemporalOrdered => {
+                Some(ordered_slots(correlation.slots.len(), &self.slot_times) as f64)
+            }
+            CorrelationKind::ValueSum | CorrelationKind::ValueAvg => {
+                if self.numbers == 0 {
+                    return None;
+                }
+                let sum = if self.fractional == 0 {
+                    self.whole_sum as f64
+                } else {
+                    in_window().filter_map(|e| number(e.value.as_deref())).sum()
+                };
+                Some(match correlation.rule.kind {
+                    CorrelationKind::ValueSum => sum,
+                    _ => sum / self.numbers as f64,
+                })
+            }
+            CorrelationKind::ValueMedian => self.percentile(50.0),
+            CorrelationKind::ValuePercentile => {
+                self.percentile(correlation.rule.percentile.unwrap_or(50.0))
+            }
+        }
+    }
+
+    /// The `p`th percentile with linear interpolation between the two nearest ranks.
+    fn percentile(&self, p: f64) -> Option<f64> {
+        let total: u64 = self.sorted.values().map(|&n| u64::from(n)).sum();
+        if total == 0 {
+            return None;
+        }
+        let position = (total - 1) as f64 * p / 100.0;
+        let low_rank = position.floor() as u64;
+        let fraction = position - low_rank as f64;
+        let mut seen = 0u64;
+        let mut low = None;
+        for (&key, &n) in &self.sorted {
+            let value = from_ordered_key(key);
+            let next = seen + u64::from(n);
+            if low.is_none() && low_rank < next {
+                low = Some(value);
+                if low_rank + 1 < next {
+                    return Some(value);
+                }
+            } else if let Some(low) = low {
+                return Some(low * (1.0 - fraction) + value * fraction);
+            }
+            seen = next;
+        }
+        low
+    }
+}
+
+/// An f64 as a key whose order is the numbers' order.
+fn ordered_key(n: f64) -> u64 {
+    let bits = n.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+fn from_ordered_key(key: u64) -> f64 {
+    let bits = if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    };
+    f64::from_bits(bits)
 }
 
 /// A finite number written in the field (`123`, `1.5`); anything else is no value.
@@ -383,34 +512,19 @@ fn number(text: Option<&str>) -> Option<f64> {
     text?.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// The `p`th percentile with linear interpolation between the two nearest ranks.
-fn percentile(mut values: Vec<f64>, p: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let position = (values.len() - 1) as f64 * p / 100.0;
-    let low = position.floor() as usize;
-    let fraction = position - low as f64;
-    let high = values.get(low + 1).copied().unwrap_or(values[low]);
-    Some(values[low] * (1.0 - fraction) + high * fraction)
-}
-
 /// The most rules of the list seen in their order within the window: each one's first
 /// event strictly after the one chosen before it (a subset may leave rules out).
-fn ordered_slots<'e>(slots: usize, window: impl Iterator<Item = &'e Event>) -> usize {
-    let mut times: Vec<Vec<i64>> = vec![Vec::new(); slots];
-    for e in window {
-        if let Some(t) = times.get_mut(e.slot) {
-            t.push(e.at);
-        }
-    }
-    // Longest chain over the list's order: best[k] = earliest end time of a chain of k rules.
+fn ordered_slots(slots: usize, times: &[VecDeque<i64>]) -> usize {
+    // Longest chain over the list's order: best[k] = earliest end time of a chain of k+1 rules.
     let mut best: Vec<i64> = Vec::new();
-    for slot_times in &times {
+    for slot in 0..slots {
+        let Some(slot_times) = times.get(slot).filter(|t| !t.is_empty()) else {
+            continue;
+        };
         let mut next = best.clone();
         for (k, &end) in std::iter::once(&i64::MIN).chain(best.iter()).enumerate() {
-            if let Some(&t) = slot_times.iter().find(|&&t| t > end) {
+            let first_after = slot_times.partition_point(|&t| t <= end);
+            if let Some(&t) = slot_times.get(first_after) {
                 match next.get_mut(k) {
                     Some(existing) => *existing = (*existing).min(t),
                     None => next.push(t),

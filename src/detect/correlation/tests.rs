@@ -319,6 +319,18 @@ fn sums_averages_medians_and_percentiles() {
     assert_eq!(metric(CorrelationKind::ValueMedian, 200.0), Some(200.0));
     // 90th percentile of 100, 200, 300: 280 by linear interpolation.
     assert_eq!(metric(CorrelationKind::ValuePercentile, 280.0), Some(280.0));
+    // Numbers that are not whole are summed afresh: 0.1 + 0.2 + 0.3 within the window, after
+    // 0.5 left it.
+    let fractions = [
+        event(1, 0, 0, "A", "0.5"),
+        event(2, 100, 0, "A", "0.1"),
+        event(3, 101, 0, "A", "0.2"),
+        event(4, 102, 0, "A", "0.3"),
+    ];
+    let sum = correlation(CorrelationKind::ValueSum, 1, 60, vec![(CompareOp::Gte, 0.6)]);
+    let got = run(sum, &fractions);
+    assert_eq!(got.len(), 1);
+    assert!((got[0].1 - 0.6).abs() < 1e-9, "{got:?}");
     // A range: both comparisons must hold.
     let range = correlation(
         CorrelationKind::EventCount,
@@ -360,4 +372,50 @@ fn documents_of_one_file_may_mix_rules_and_correlations() {
     let (rules, correlations, errors) = load(&text);
     assert!(errors.is_empty());
     assert_eq!((rules.len(), correlations.len()), (1, 1));
+}
+
+#[test]
+fn huge_timespans_and_times_before_1970_do_not_overflow() {
+    let c = correlation(
+        CorrelationKind::EventCount,
+        1,
+        i64::MAX / 86_400,
+        vec![(CompareOp::Gte, 2.0)],
+    );
+    let events = [
+        event(1, -2_000_000_000, 0, "A", ""),
+        event(2, 0, 0, "A", ""),
+    ];
+    assert_eq!(run(c, &events).len(), 1);
+    assert_eq!(
+        parse_timespan("106751991167300d"),
+        Some(106_751_991_167_300 * 86_400)
+    );
+    assert_eq!(parse_timespan("106751991167301d"), None);
+}
+
+#[test]
+fn one_group_with_a_hundred_thousand_events_in_one_window() {
+    // Every measure is kept up to date as events come and go: a window of 100,000 events
+    // costs the events that moved, so this finishes at once for every type.
+    let events: Vec<Finding> = (0..100_000u64)
+        .map(|n| {
+            event(
+                n + 1,
+                (n / 10) as i64,
+                (n % 2) as usize,
+                "A",
+                &(n % 1000).to_string(),
+            )
+        })
+        .collect();
+    for kind in CorrelationKind::ALL {
+        let c = correlation(kind, 2, 86_400, vec![(CompareOp::Gte, 0.0)]);
+        let got = run(c, &events);
+        assert_eq!(got.len(), 1, "{kind:?}");
+        assert_eq!(
+            got[0].2, 10_000,
+            "{kind:?}: a window at each distinct second"
+        );
+    }
 }
