@@ -46,6 +46,14 @@ correlation:
   aliases: {host: {a: c-ip, b: s-ip}}
   timespan: 5m
   condition: {field: sc-bytes, percentile: 90, gte: 2}
+---
+title: d
+correlation:
+  type: $kind
+  rules: [c]
+  group-by: [host]
+  timespan: 1h
+  condition: {field: host, percentile: 50, gte: 2}
 YAML
 done
 echo "seeded $n files"

@@ -92,10 +92,14 @@ pub fn sigma_rule(data: &[u8]) {
 /// Runs the detector's correlations over one finding of every base rule.
 fn correlate_one_finding_each(detector: &Detector) {
     use wormtrace::detect::correlation::evaluate::Correlator;
+    use wormtrace::detect::correlation::Base;
     use wormtrace::model::CorrelationTag;
     let mut correlator = Correlator::new(detector.correlations().to_vec());
     for (index, c) in detector.correlations().iter().enumerate() {
-        for (slot, fields) in c.fields.iter().enumerate() {
+        for (slot, base) in c.bases.iter().enumerate() {
+            let Base::Rule { fields, .. } = base else {
+                continue;
+            };
             let mut finding = finding_at(slot as u64 + 1);
             finding.correlate.push(CorrelationTag {
                 correlation: index,
@@ -105,7 +109,11 @@ fn correlate_one_finding_each(detector: &Detector) {
             correlator.observe(&finding);
         }
     }
-    let _ = correlator.finish();
+    let mut next = 0;
+    correlator.finish(&mut |_| {
+        next += 1;
+        next
+    });
 }
 
 /// A bare log finding with an id and a time.

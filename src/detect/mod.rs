@@ -105,8 +105,14 @@ impl Detector {
     ) -> (Detector, Vec<sigma::RuleError>) {
         let (resolved, errors) = correlation::resolve(rules, &self.rules);
         for (index, c) in resolved.iter().enumerate() {
-            for (slot, (&rule, fields)) in c.slots.iter().zip(&c.fields).enumerate() {
-                self.bases[rule].push((index, slot, fields.clone()));
+            for (slot, base) in c.bases.iter().enumerate() {
+                if let correlation::Base::Rule {
+                    index: rule,
+                    fields,
+                } = base
+                {
+                    self.bases[*rule].push((index, slot, fields.clone()));
+                }
             }
         }
         self.correlations = resolved;

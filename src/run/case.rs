@@ -100,10 +100,10 @@ impl Case {
     fn finish_correlations(&mut self) {
         let correlator = std::mem::replace(&mut self.correlator, Correlator::new(Vec::new()));
         let (dropped, untimed) = (correlator.dropped, correlator.untimed);
-        for finding in correlator.finish() {
+        correlator.finish(&mut |finding| {
             self.totals.findings += 1;
-            self.emit(finding);
-        }
+            self.emit(finding)
+        });
         let mut note = |count: u64, key: &str, english: &str| {
             if count > 0 {
                 let args = [("count", count.to_string())];

@@ -44,18 +44,26 @@ NIMDA = ["/scripts/root.exe", "/MSADC/root.exe", "/c/winnt/system32/cmd.exe",
          "/scripts/..%c1%1c../winnt/system32/cmd.exe", "/scripts/..%c0%af../winnt/system32/cmd.exe"]
 
 
+def rule_id(name):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"wormtrace/correlations/{name}"))
+
+
+def reference(name):
+    """A base rule's id, or a correlation's (chained correlations)."""
+    return BASES[name][0] if name in BASES else rule_id(name)
+
+
 def correlation(name, kind, rules, group, timespan, condition, aliases=None):
-    body = {"type": kind, "rules": [BASES[r][0] for r in rules], "group-by": group,
+    body = {"type": kind, "rules": [reference(r) for r in rules], "group-by": group,
             "timespan": timespan}
     if condition:
         body["condition"] = condition
     if aliases:
         body["aliases"] = {
-            alias: {BASES[r][0]: field for r, field in per_rule.items()}
+            alias: {reference(r): field for r, field in per_rule.items()}
             for alias, per_rule in aliases.items()
         }
-    rule_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wormtrace/correlations/{name}"))
-    return name, {"title": name, "id": rule_id, "correlation": body, "level": "high"}
+    return name, {"title": name, "id": rule_id(name), "correlation": body, "level": "high"}
 
 
 CORRELATIONS = [
@@ -78,7 +86,11 @@ CORRELATIONS = [
                 "120s", {"field": "sc-bytes", "percentile": 90, "gte": 700}),
     correlation("aliases", "temporal", ["code_red_ii", "nimda"], ["host"], "300s", None,
                 aliases={"host": {"code_red_ii": "s-ip", "nimda": "c-ip"}}),
+    # Chained: the scan rule's windows that held, counted per client over ten minutes.
+    correlation("chained", "event_count", ["value_count_scan"], ["c-ip"], "600s", {"gte": 3}),
 ]
+BY_NAME = dict(CORRELATIONS)
+BY_ID = {rule["id"]: name for name, rule in CORRELATIONS}
 
 
 def corpus(work, seed):
@@ -149,10 +161,16 @@ def regexp(pattern, value):
 
 
 def rule_texts(name, rule):
+    """The correlation, the correlations it counts and their base rules, once each."""
     bases = {BASES[k][0]: BASES[k][1] for k in BASES}
-    texts = [(ROOT / "rules" / bases[r]).read_text(encoding="utf-8")
-             for r in rule["correlation"]["rules"]]
-    return texts + [json.dumps(rule)]
+    texts = []
+    for r in rule["correlation"]["rules"]:
+        if r in bases:
+            texts.append((ROOT / "rules" / bases[r]).read_text(encoding="utf-8"))
+        else:
+            texts.extend(rule_texts(BY_ID[r], BY_NAME[BY_ID[r]]))
+    texts.append(json.dumps(rule))
+    return list(dict.fromkeys(texts))
 
 
 def sqlite_windows(db, name, rule):
@@ -166,14 +184,22 @@ def sqlite_windows(db, name, rule):
             for row in rows}
 
 
-def wormtrace_windows(records, name, rule):
-    """Each finding's windows: the group's last `windows` distinct base times up to its end."""
+def wormtrace_windows(records, name, rule, below):
+    """Each finding's windows: the group's last `windows` distinct base times up to its end.
+    `below` holds the windows already worked out for the correlations this one counts."""
     body = rule["correlation"]
     group_by = body["group-by"]
     bases = body["rules"]
     aliases = body.get("aliases", {})
     taxonomy = {"c-ip": "client_ip", "s-ip": "server"}
     times = {}
+    for r in bases:
+        if r not in BY_ID:
+            continue
+        child = BY_NAME[BY_ID[r]]["correlation"]["group-by"]
+        for _, key, t in below[BY_ID[r]]:
+            picked = tuple(key[child.index(aliases.get(g, {}).get(r, g))] for g in group_by)
+            times.setdefault(picked, set()).add(t)
     for f in records:
         if f.get("type") != "finding" or f.get("rule_id") not in bases or "correlation" in f:
             continue
@@ -219,8 +245,10 @@ def main():
     db = load(opts.wormtrace, paths)
     figures = {"lines": lines, "correlations": len(CORRELATIONS), "agree": 0, "disagree": 0,
                "windows": {}}
+    below = {}
     for name, rule in CORRELATIONS:
-        ours = wormtrace_windows(records, name, rule)
+        ours = wormtrace_windows(records, name, rule, below)
+        below[name] = ours
         theirs = sqlite_windows(db, name, rule)
         figures["windows"][name] = [len(ours), len(theirs)]
         if ours == theirs:

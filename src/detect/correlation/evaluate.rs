@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::{CompareOp, Correlation, CorrelationKind};
+use super::{Base, CompareOp, Correlation, CorrelationKind};
 use crate::model::{
     Confidence, CorrelationEvidence, Evidence, Finding, Timestamp, MAX_LINKED_FINDINGS,
 };
@@ -111,18 +111,41 @@ impl Correlator {
         id
     }
 
-    /// The findings of every correlation that held, in time order.
-    pub fn finish(mut self) -> Vec<Finding> {
-        let mut out = Vec::new();
+    /// Hands the findings of every correlation that held to `emit`, which gives each its id:
+    /// correlations in the order they were resolved (one counted by another comes first),
+    /// each one's findings in time order. The windows that held in a correlation are the
+    /// events of the correlations that count it.
+    pub fn finish(mut self, emit: &mut dyn FnMut(Finding) -> u64) {
+        let mut held: Vec<Vec<Alert>> = Vec::new();
         for (index, mut events) in std::mem::take(&mut self.events).into_iter().enumerate() {
-            events.sort_by_key(|e| (e.at, e.id));
             let correlation = &self.correlations[index];
-            for episode in walk(correlation, &events) {
-                out.push(self.finding(correlation, episode));
+            events.extend(events_of_correlations_below(correlation, &held));
+            events.sort_by_key(|e| (e.at, e.id));
+            let counted = self.correlations.iter().any(|c| {
+                c.bases
+                    .iter()
+                    .any(|b| matches!(b, Base::Correlation { index: i, .. } if *i == index))
+            });
+            let (episodes, windows) = walk(correlation, &events, counted);
+            let mut ids = vec![0; episodes.len()];
+            let mut paths = vec![0; episodes.len()];
+            for episode in episodes {
+                let serial = episode.serial;
+                paths[serial] = episode.paths.first().copied().unwrap_or(0);
+                ids[serial] = emit(self.finding(correlation, episode));
             }
+            held.push(
+                windows
+                    .into_iter()
+                    .map(|w| Alert {
+                        at: w.end,
+                        finding: ids[w.serial],
+                        path: paths[w.serial],
+                        group: w.group,
+                    })
+                    .collect(),
+            );
         }
-        out.sort_by(|a, b| (a.time, &a.rule_id).cmp(&(b.time, &b.rule_id)));
-        out
     }
 
     fn finding(&self, correlation: &Correlation, episode: Episode) -> Finding {
@@ -195,9 +218,56 @@ fn trim_number(value: f64) -> String {
     }
 }
 
+/// One window that held, in the correlations that count it: an event at its end.
+#[derive(Debug)]
+struct Alert {
+    at: i64,
+    /// The id of the finding its episode became.
+    finding: u64,
+    path: u32,
+    group: Box<[String]>,
+}
+
+/// A window that held, and the episode (by serial) it belongs to.
+#[derive(Debug)]
+struct Window {
+    serial: usize,
+    end: i64,
+    group: Box<[String]>,
+}
+
+/// The windows that held in the correlations `correlation` counts, as its events.
+fn events_of_correlations_below(correlation: &Correlation, held: &[Vec<Alert>]) -> Vec<Event> {
+    let groups = correlation.rule.group_by.len();
+    let mut events = Vec::new();
+    for (slot, base) in correlation.bases.iter().enumerate() {
+        let Base::Correlation { index, positions } = base else {
+            continue;
+        };
+        for alert in held.get(*index).into_iter().flatten() {
+            let value_of = |p: &usize| alert.group.get(*p).cloned();
+            let group: Option<Box<[String]>> = positions[..groups].iter().map(value_of).collect();
+            let Some(group) = group else {
+                continue;
+            };
+            events.push(Event {
+                at: alert.at,
+                id: alert.finding,
+                slot,
+                group,
+                value: positions.get(groups).and_then(value_of),
+                path: alert.path,
+            });
+        }
+    }
+    events
+}
+
 /// Overlapping windows of one group that held.
 #[derive(Debug)]
 struct Episode {
+    /// Order of creation, by which its windows name it.
+    serial: usize,
     group: Box<[String]>,
     start: i64,
     end: i64,
@@ -220,10 +290,17 @@ struct GroupState {
 }
 
 /// Walks one correlation's events in time order; gives its episodes in order.
-fn walk(correlation: &Correlation, events: &[Event]) -> Vec<Episode> {
+/// With `keep_windows`, also the windows that held (for the correlations that count this one).
+fn walk(
+    correlation: &Correlation,
+    events: &[Event],
+    keep_windows: bool,
+) -> (Vec<Episode>, Vec<Window>) {
     let span_ms = correlation.rule.timespan.saturating_mul(1000);
     let mut groups: HashMap<&[String], GroupState> = HashMap::new();
     let mut episodes = Vec::new();
+    let mut windows = Vec::new();
+    let mut serial = 0;
     let mut i = 0;
     let mut since_sweep = 0usize;
     while i < events.len() {
@@ -263,7 +340,17 @@ fn walk(correlation: &Correlation, events: &[Event]) -> Vec<Episode> {
                     if state.episode.as_ref().is_some_and(|e| first > e.end) {
                         episodes.extend(state.episode.take());
                     }
-                    extend_episode(state, events, at, metric)
+                    if state.episode.is_none() {
+                        serial += 1;
+                    }
+                    let episode = extend_episode(state, events, at, metric, serial - 1);
+                    if keep_windows {
+                        windows.push(Window {
+                            serial: episode,
+                            end: at,
+                            group: key.into(),
+                        });
+                    }
                 }
                 None => {
                     if let Some(done) = state.episode.take() {
@@ -285,7 +372,7 @@ fn walk(correlation: &Correlation, events: &[Event]) -> Vec<Episode> {
     }
     sweep(&mut groups, events, i64::MAX, &mut episodes);
     episodes.sort_by(|a, b| (a.start, &a.group).cmp(&(b.start, &b.group)));
-    episodes
+    (episodes, windows)
 }
 
 /// Drops the groups with no event since `before`, closing their episodes.
@@ -307,9 +394,18 @@ fn sweep(
     });
 }
 
-fn extend_episode(state: &mut GroupState, events: &[Event], at: i64, metric: f64) {
+/// Adds the window closing at `at` to the group's episode (a new one numbered `serial` when
+/// there is none); gives the episode's serial.
+fn extend_episode(
+    state: &mut GroupState,
+    events: &[Event],
+    at: i64,
+    metric: f64,
+    serial: usize,
+) -> usize {
     let window_start = state.window.front().map_or(at, |&f| events[f].at);
     let episode = state.episode.get_or_insert_with(|| Episode {
+        serial,
         group: events[state.window[0]].group.clone(),
         start: window_start,
         end: at,
@@ -331,7 +427,10 @@ fn extend_episode(state: &mut GroupState, events: &[Event], at: i64, metric: f64
         .count();
     for &e in state.window.range(state.window.len() - new..) {
         episode.findings_total += 1;
-        if episode.findings.len() < MAX_LINKED_FINDINGS {
+        // Windows of a correlation below share their finding's id: list it once.
+        if episode.findings.len() < MAX_LINKED_FINDINGS
+            && episode.findings.last() != Some(&events[e].id)
+        {
             episode.findings.push(events[e].id);
         }
         if !episode.paths.contains(&events[e].path) && episode.paths.len() < 8 {
@@ -339,6 +438,7 @@ fn extend_episode(state: &mut GroupState, events: &[Event], at: i64, metric: f64
         }
     }
     state.last_linked = state.window.back().copied();
+    episode.serial
 }
 
 /// Whether every comparison of the condition holds for `metric`.
@@ -437,7 +537,7 @@ impl Tally {
             CorrelationKind::ValueCount => Some(self.values.len() as f64),
             CorrelationKind::Temporal => Some(self.slots.iter().filter(|&&n| n > 0).count() as f64),
             CorrelationKind::TemporalOrdered => {
-                Some(ordered_slots(correlation.slots.len(), &self.slot_times) as f64)
+                Some(ordered_slots(correlation.bases.len(), &self.slot_times) as f64)
             }
             CorrelationKind::ValueSum | CorrelationKind::ValueAvg => {
                 if self.numbers == 0 {

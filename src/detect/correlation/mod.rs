@@ -300,85 +300,161 @@ fn strings(node: &Yaml) -> Vec<String> {
     }
 }
 
-/// A correlation rule whose references point at loaded rules.
+/// What one entry of a correlation's `rules` refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// A detection rule (its index among the loaded rules), and the taxonomy field of each
+    /// `group-by` entry (aliases applied), then of the measured field when there is one.
+    Rule { index: usize, fields: Vec<Field> },
+    /// Another correlation (its index among the resolved ones), and where each `group-by`
+    /// entry, then the measured field, sits in that correlation's own `group-by`: each of its
+    /// windows that held is one event here, at the window's end.
+    Correlation { index: usize, positions: Vec<usize> },
+}
+
+/// A correlation rule whose references point at loaded rules or other correlations.
 #[derive(Debug, Clone)]
 pub struct Correlation {
     pub rule: CorrelationRule,
-    /// Per referenced rule, in order: the index of the detection rule.
-    pub slots: Vec<usize>,
-    /// Per slot: the field of each `group-by` entry (aliases applied), then the measured
-    /// field when the type has one.
-    pub fields: Vec<Vec<Field>>,
+    /// Per entry of `rules`, in order.
+    pub bases: Vec<Base>,
 }
 
-/// Resolves each correlation's references (by id, else name) to the loaded detection rules,
-/// and its group-by and measured fields to taxonomy fields. Chained correlations (a
-/// correlation over another) are refused with a reason.
+/// Resolves each correlation's references (by id, else name) to the loaded detection rules
+/// or to other correlations, and its group-by and measured fields to taxonomy fields (or to
+/// the group of the correlation below). Returns the correlations in an order where each
+/// comes after those it refers to; cycles and references to what did not load are errors.
 pub fn resolve(
     correlations: Vec<CorrelationRule>,
     rules: &[Rule],
 ) -> (Vec<Correlation>, Vec<RuleError>) {
-    let mut resolved = Vec::new();
     let mut errors = Vec::new();
-    let names: Vec<String> = correlations
+    let all_names: Vec<String> = correlations
         .iter()
-        .flat_map(|c| [Some(c.id.clone()), c.name.clone()])
-        .flatten()
+        .flat_map(|c| names_of(c).map(str::to_string).collect::<Vec<_>>())
         .collect();
-    for rule in correlations {
-        match resolve_one(&rule, rules, &names) {
-            Ok((slots, fields)) => resolved.push(Correlation {
-                rule,
-                slots,
-                fields,
-            }),
-            Err(message) => errors.push(RuleError {
-                file: rule.source.clone(),
-                line: 1,
-                message,
-            }),
+    let mut pending: Vec<CorrelationRule> = correlations;
+    let mut resolved: Vec<Correlation> = Vec::new();
+    // Each round resolves the correlations whose references are all loaded by now.
+    loop {
+        let mut progress = false;
+        let mut waiting = Vec::new();
+        for rule in pending {
+            match resolve_one(&rule, rules, &resolved, &all_names) {
+                Ok(Some(bases)) => {
+                    resolved.push(Correlation { rule, bases });
+                    progress = true;
+                }
+                Ok(None) => waiting.push(rule),
+                Err(message) => errors.push(correlation_error(&rule, message)),
+            }
         }
+        pending = waiting;
+        if pending.is_empty() || !progress {
+            break;
+        }
+    }
+    let known: Vec<String> = pending
+        .iter()
+        .flat_map(|c| names_of(c).map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    for rule in pending {
+        let reference = rule
+            .rules
+            .iter()
+            .find(|r| known.contains(r))
+            .cloned()
+            .unwrap_or_default();
+        let message = format!(
+            "'{}': refers to '{reference}', a correlation that did not load or that refers back to this one",
+            rule.title
+        );
+        errors.push(correlation_error(&rule, message));
     }
     (resolved, errors)
 }
 
-type Resolved = (Vec<usize>, Vec<Vec<Field>>);
+fn correlation_error(rule: &CorrelationRule, message: String) -> RuleError {
+    RuleError {
+        file: rule.source.clone(),
+        line: 1,
+        message,
+    }
+}
 
+fn names_of(rule: &CorrelationRule) -> impl Iterator<Item = &str> {
+    [Some(rule.id.as_str()), rule.name.as_deref()]
+        .into_iter()
+        .flatten()
+}
+
+/// The bases of `rule`, None while a correlation it names is not resolved yet.
 fn resolve_one(
     rule: &CorrelationRule,
     rules: &[Rule],
+    done: &[Correlation],
     correlations: &[String],
-) -> Result<Resolved, String> {
-    let mut slots = Vec::new();
-    let mut fields = Vec::new();
+) -> Result<Option<Vec<Base>>, String> {
+    let mut bases = Vec::new();
+    let wanted: Vec<&String> = rule.group_by.iter().chain(&rule.field).collect();
     for reference in &rule.rules {
-        let index = rules.iter().position(|r| r.id == *reference).or_else(|| {
+        let by_id = rules.iter().position(|r| r.id == *reference);
+        let by_name = || {
             rules
                 .iter()
                 .position(|r| r.name.as_deref() == Some(reference))
-        });
-        let Some(index) = index else {
-            return Err(if correlations.contains(reference) {
-                format!(
-                    "'{}': correlations over correlations are not supported yet ({reference})",
-                    rule.title
-                )
-            } else {
-                format!(
-                    "'{}': no loaded rule has the id or name '{reference}'",
-                    rule.title
-                )
-            });
         };
-        let base = &rules[index];
-        let wanted = rule.group_by.iter().chain(&rule.field);
-        let slot_fields = wanted
-            .map(|name| field_for(rule, name, base))
+        if let Some(index) = by_id.or_else(by_name) {
+            let fields = wanted
+                .iter()
+                .map(|name| field_for(rule, name, &rules[index]))
+                .collect::<Result<Vec<_>, _>>()?;
+            bases.push(Base::Rule { index, fields });
+            continue;
+        }
+        if !correlations.contains(reference) {
+            return Err(format!(
+                "'{}': no loaded rule has the id or name '{reference}'",
+                rule.title
+            ));
+        }
+        let Some(index) = done
+            .iter()
+            .position(|c| names_of(&c.rule).any(|n| n == reference))
+        else {
+            return Ok(None);
+        };
+        let below = &done[index].rule;
+        let positions = wanted
+            .iter()
+            .map(|name| position_in(rule, name, below))
             .collect::<Result<Vec<_>, _>>()?;
-        slots.push(index);
-        fields.push(slot_fields);
+        bases.push(Base::Correlation { index, positions });
     }
-    Ok((slots, fields))
+    Ok(Some(bases))
+}
+
+/// Where `name` (through the aliases) sits in the `group-by` of the correlation `below`.
+fn position_in(
+    rule: &CorrelationRule,
+    name: &str,
+    below: &CorrelationRule,
+) -> Result<usize, String> {
+    let aliased = rule
+        .aliases
+        .get(name)
+        .and_then(|per_rule| names_of(below).find_map(|key| per_rule.get(key)));
+    let field = aliased.map_or(name, String::as_str);
+    below
+        .group_by
+        .iter()
+        .position(|g| g == field)
+        .ok_or_else(|| {
+            format!(
+                "'{}': '{field}' is not in the group-by of '{}', the correlation it counts",
+                rule.title, below.title
+            )
+        })
 }
 
 /// The taxonomy field `name` stands for in events of `base` (through the aliases).

@@ -49,8 +49,17 @@ fn the_specifications_examples_load() {
     assert!(errors.is_empty(), "{errors:?}");
     let aliased = &resolved[5];
     assert_eq!(
-        aliased.fields,
-        vec![vec![Field::ServerIp], vec![Field::ClientIp]]
+        aliased.bases,
+        vec![
+            Base::Rule {
+                index: 0,
+                fields: vec![Field::ServerIp]
+            },
+            Base::Rule {
+                index: 1,
+                fields: vec![Field::ClientIp]
+            }
+        ]
     );
 }
 
@@ -113,8 +122,12 @@ fn correlation(
             aliases: BTreeMap::new(),
             source: "t".into(),
         },
-        slots: (0..slots).collect(),
-        fields: Vec::new(),
+        bases: (0..slots)
+            .map(|index| Base::Rule {
+                index,
+                fields: vec![Field::ClientIp],
+            })
+            .collect(),
     }
 }
 
@@ -139,8 +152,12 @@ fn event(id: u64, secs: i64, slot: usize, client: &str, value: &str) -> Finding 
 fn run(c: Correlation, events: &[Finding]) -> Vec<(String, f64, u64, Vec<u64>)> {
     let mut correlator = Correlator::new(vec![c]);
     events.iter().for_each(|e| correlator.observe(e));
-    correlator
-        .finish()
+    let mut found = Vec::new();
+    correlator.finish(&mut |f| {
+        found.push(f);
+        found.len() as u64
+    });
+    found
         .into_iter()
         .map(|f| match f.evidence {
             Evidence::Correlation(c) => (c.group_text(), c.metric, c.windows, c.findings),
@@ -327,7 +344,12 @@ fn sums_averages_medians_and_percentiles() {
         event(3, 101, 0, "A", "0.2"),
         event(4, 102, 0, "A", "0.3"),
     ];
-    let sum = correlation(CorrelationKind::ValueSum, 1, 60, vec![(CompareOp::Gte, 0.6)]);
+    let sum = correlation(
+        CorrelationKind::ValueSum,
+        1,
+        60,
+        vec![(CompareOp::Gte, 0.6)],
+    );
     let got = run(sum, &fractions);
     assert_eq!(got.len(), 1);
     assert!((got[0].1 - 0.6).abs() < 1e-9, "{got:?}");
@@ -358,7 +380,12 @@ fn findings_without_time_or_group_value_are_counted_not_used() {
     correlator.observe(&untimed);
     correlator.observe(&no_group);
     assert_eq!((correlator.untimed, correlator.dropped), (1, 1));
-    assert!(correlator.finish().is_empty());
+    let mut emitted = 0;
+    correlator.finish(&mut |_| {
+        emitted += 1;
+        emitted
+    });
+    assert_eq!(emitted, 0);
 }
 
 #[test]
@@ -418,4 +445,87 @@ fn one_group_with_a_hundred_thousand_events_in_one_window() {
             "{kind:?}: a window at each distinct second"
         );
     }
+}
+
+#[test]
+fn correlations_over_correlations_resolve_in_order_and_cycles_are_refused() {
+    let text = format!(
+        "{}---\ntitle: parent\nname: parent\ncorrelation:\n  type: event_count\n  rules: [child]\n  group-by: [client]\n  aliases: {{client: {{child: c-ip}}}}\n  timespan: 1h\n  condition: {{gte: 2}}\n---\ntitle: child\nname: child\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [c-ip, s-ip]\n  timespan: 10s\n  condition: {{gte: 3}}\n---\ntitle: loop one\nname: one\ncorrelation:\n  type: event_count\n  rules: [two]\n  group-by: [c-ip]\n  timespan: 1m\n  condition: {{gte: 1}}\n---\ntitle: loop two\nname: two\ncorrelation:\n  type: event_count\n  rules: [one]\n  group-by: [c-ip]\n  timespan: 1m\n  condition: {{gte: 1}}\n---\ntitle: wrong field\ncorrelation:\n  type: event_count\n  rules: [child]\n  group-by: [cs-host]\n  timespan: 1m\n  condition: {{gte: 1}}\n",
+        base("a")
+    );
+    let (rules, correlations, errors) = load(&text);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (resolved, errors) = resolve(correlations, &rules);
+    let titles: Vec<&str> = resolved.iter().map(|c| c.rule.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        vec!["child", "parent"],
+        "the one counted comes first"
+    );
+    assert_eq!(
+        resolved[1].bases,
+        vec![Base::Correlation {
+            index: 0,
+            positions: vec![0]
+        }]
+    );
+    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages
+        .iter()
+        .any(|m| m.contains("not in the group-by of 'child'")));
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m.contains("refers back"))
+            .count()
+            == 2
+    );
+}
+
+#[test]
+fn a_correlation_counts_the_windows_of_the_one_below() {
+    let child = correlation(
+        CorrelationKind::EventCount,
+        1,
+        10,
+        vec![(CompareOp::Gte, 2.0)],
+    );
+    let mut parent = correlation(
+        CorrelationKind::EventCount,
+        1,
+        3_600,
+        vec![(CompareOp::Gte, 3.0)],
+    );
+    parent.rule.id = "c2".into();
+    parent.bases = vec![Base::Correlation {
+        index: 0,
+        positions: vec![0],
+    }];
+    // Client A: two bursts of two (windows that hold at 1, 2 and 501); client B: one window.
+    let events = [
+        event(1, 0, 0, "A", ""),
+        event(2, 1, 0, "A", ""),
+        event(3, 2, 0, "A", ""),
+        event(4, 500, 0, "A", ""),
+        event(5, 501, 0, "A", ""),
+        event(6, 0, 0, "B", ""),
+        event(7, 1, 0, "B", ""),
+    ];
+    let mut correlator = Correlator::new(vec![child, parent]);
+    events.iter().for_each(|e| correlator.observe(e));
+    let mut found = Vec::new();
+    correlator.finish(&mut |f| {
+        found.push(f);
+        100 + found.len() as u64
+    });
+    let parents: Vec<&Finding> = found.iter().filter(|f| f.rule_id == "c2").collect();
+    assert_eq!(found.len() - parents.len(), 3, "A twice, B once");
+    assert_eq!(parents.len(), 1);
+    let Evidence::Correlation(c) = &parents[0].evidence else {
+        unreachable!()
+    };
+    assert_eq!((c.group_text().as_str(), c.metric), ("c-ip=a", 3.0));
+    // It links the findings of A's two episodes below, once each.
+    assert_eq!(c.findings, vec![101, 103]);
 }
