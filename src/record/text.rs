@@ -28,6 +28,18 @@ pub fn parse_as(line: &[u8], format: LogFormat) -> Record<'_> {
     record
 }
 
+/// A searcher for each method, built once (building one per line cost more than searching).
+fn request_finders() -> &'static [(memchr::memmem::Finder<'static>, usize)] {
+    static FINDERS: std::sync::OnceLock<Vec<(memchr::memmem::Finder<'static>, usize)>> =
+        std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| {
+        METHODS
+            .iter()
+            .map(|m| (memchr::memmem::Finder::new(*m), m.len()))
+            .collect()
+    })
+}
+
 /// Whether the line starts with `METHOD /`.
 pub fn starts_with_request(line: &[u8]) -> bool {
     METHODS
@@ -37,15 +49,20 @@ pub fn starts_with_request(line: &[u8]) -> bool {
 
 /// The first `METHOD /target [HTTP/x.y]` in the line, up to a closing quote or the line's end.
 fn find_request(line: &[u8]) -> Option<&[u8]> {
-    let start = METHODS
-        .iter()
-        .filter_map(|m| {
-            memchr::memmem::find_iter(line, m).find(|&i| {
-                line.get(i + m.len()) == Some(&b'/')
-                    && (i == 0 || !line[i - 1].is_ascii_alphanumeric())
+    // A request line, and most lines of request dumps, start with the method.
+    let start = if starts_with_request(line) {
+        0
+    } else {
+        request_finders()
+            .iter()
+            .filter_map(|(finder, len)| {
+                finder.find_iter(line).find(|&i| {
+                    line.get(i + len) == Some(&b'/')
+                        && (i == 0 || !line[i - 1].is_ascii_alphanumeric())
+                })
             })
-        })
-        .min()?;
+            .min()?
+    };
     let rest = &line[start..];
     let end = memchr::memchr(b'"', rest).unwrap_or(rest.len());
     Some(&rest[..end])

@@ -54,10 +54,14 @@ pub fn csv_cell(text: String) -> String {
 /// Serialised JSON with U+2028, U+2029 and U+0085 escaped (they only occur inside strings,
 /// where `\u` escapes mean the same).
 pub fn json_line_safe(mut bytes: Vec<u8>) -> Vec<u8> {
+    // Their UTF-8 starts with E2 or C2, bytes a JSON line rarely holds: look for those only.
     let has = |b: &[u8]| {
-        b.windows(3)
-            .any(|w| w == [0xe2, 0x80, 0xa8] || w == [0xe2, 0x80, 0xa9])
-            || b.windows(2).any(|w| w == [0xc2, 0x85])
+        memchr::memchr2_iter(0xe2, 0xc2, b).any(|i| {
+            let rest = &b[i..];
+            rest.starts_with(&[0xe2, 0x80, 0xa8])
+                || rest.starts_with(&[0xe2, 0x80, 0xa9])
+                || rest.starts_with(&[0xc2, 0x85])
+        })
     };
     if !has(&bytes) {
         return bytes;
