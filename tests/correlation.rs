@@ -293,3 +293,45 @@ fn a_broken_correlation_is_reported_and_the_scan_goes_on() {
         .unwrap()
         .contains("rule not loaded"));
 }
+
+#[test]
+fn a_rule_a_correlation_counts_keeps_its_findings_when_a_finer_family_matches_too() {
+    // Nimda's probes also match the generic shell-traversal rule (iis-exploit), whose hits
+    // give way to the finer family; a correlation over that rule still sees every one.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let text = "title: Shell probes from one client
+correlation:
+    type: event_count
+    rules:
+        - 223e9820-7933-42f3-854a-b36eab856f09
+    group-by:
+        - c-ip
+    timespan: 10s
+    condition:
+        gte: 4
+";
+    write(&rules, "mr_shell_probes.yml", text.as_bytes());
+    let lines: Vec<(String, &str, &str)> = NIMDA_STEMS[..4]
+        .iter()
+        .map(|s| ("09:00:00".to_string(), "192.0.2.7", *s))
+        .collect();
+    let log = write(dir.path(), "ex010918.log", iis_log(&lines).as_bytes());
+    let (_, without) = scan_jsonl(&[&log], &[]);
+    let families = |records: &[serde_json::Value]| -> Vec<String> {
+        of_type(records, "finding")
+            .iter()
+            .filter(|f| f.get("correlation").is_none())
+            .map(|f| f["family"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(families(&without), vec!["nimda"; 4]);
+    let (_, with) = scan_jsonl(&[&log], &["--rules", rules.to_str().unwrap()]);
+    let mut got = families(&with);
+    got.sort();
+    assert_eq!(got, [vec!["iis-exploit"; 4], vec!["nimda"; 4]].concat());
+    let found = correlations(&with);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["metric"], 4.0);
+}

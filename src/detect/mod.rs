@@ -124,6 +124,23 @@ impl Detector {
         &self.correlations
     }
 
+    /// Keeps the most specific built-in family's hit of a line (see
+    /// [`crate::finding::keep_most_specific_rules`]), and every hit of a rule a correlation
+    /// counts: a correlation sees all of its base rule's findings.
+    pub fn keep_reported_hits(&self, hits: &mut Vec<usize>) {
+        let counted: Vec<usize> = hits
+            .iter()
+            .copied()
+            .filter(|&i| !self.bases[i].is_empty())
+            .collect();
+        crate::finding::keep_most_specific_rules(hits, &self.rules);
+        if !counted.is_empty() {
+            hits.extend(counted);
+            hits.sort_unstable();
+            hits.dedup();
+        }
+    }
+
     /// Notes on a finding of rule `rule` what its correlations need from `record`.
     pub fn tag_for_correlations(&self, rule: usize, record: &Record, finding: &mut Finding) {
         for (correlation, slot, fields) in &self.bases[rule] {

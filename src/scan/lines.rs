@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use super::ScanOptions;
 use crate::detect::{AtomHit, Detector, Prefilter};
-use crate::finding::{keep_most_specific_rules, request_finding, LinePosition};
+use crate::finding::{request_finding, LinePosition};
 use crate::model::{FindingOut, TimeWindow, WindowCheck};
 use crate::record::{ParseContext, Parser, Record};
 use crate::source::aligned::{round_to_page, AlignedBuffer};
@@ -146,7 +146,7 @@ pub fn detect_line(
     }
     detector.matching_rules(&record, hits);
     if !all_hits {
-        keep_most_specific_rules(hits, detector.rules());
+        detector.keep_reported_hits(hits);
     }
     for &i in hits.iter() {
         let mut finding = request_finding(&detector.rules()[i], &record, position);

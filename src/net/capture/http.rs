@@ -2,9 +2,7 @@
 //! read log lines read the wire, and the findings it gives.
 
 use crate::detect::Detector;
-use crate::finding::{
-    display_text, keep_most_specific_rules, request_finding, shorten, LinePosition,
-};
+use crate::finding::{display_text, request_finding, shorten, LinePosition};
 use crate::model::{Finding, Wire};
 use crate::record::{Field, LogFormat, Record};
 
@@ -30,7 +28,7 @@ pub fn request_findings(
         let mut hits = Vec::new();
         detector.matching_rules(record, &mut hits);
         if !all_hits {
-            keep_most_specific_rules(&mut hits, detector.rules());
+            detector.keep_reported_hits(&mut hits);
         }
         let at = LinePosition {
             path,
