@@ -102,6 +102,19 @@ fn a_burst_of_nimda_urls_from_one_client_is_one_correlation_finding() {
         .collect();
     assert_eq!(linked, nimda_ids);
     assert_eq!(c["findings_total"], 12);
+    // The source's verdict lists the correlation finding with its own evidence.
+    let verdict = of_type(&records, "verdict")
+        .into_iter()
+        .find(|v| v["subject"] == "192.0.2.7")
+        .expect("a verdict for the source");
+    let evidence: Vec<u64> = verdict["evidence"]["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(evidence.contains(&c["id"].as_u64().unwrap()), "{verdict}");
+    assert_eq!(verdict["evidence_count"], 13);
     // The summary shows it, in both languages.
     let out = wormtrace(&[
         "scan",

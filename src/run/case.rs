@@ -9,7 +9,9 @@ use crate::detect::correlation::Correlation;
 use crate::host::HostReport;
 use crate::identity::{judge, CaseFacts, InventoryEntry, Scan, SweptHost};
 use crate::model::Severity;
-use crate::model::{EvidenceKind, Finding, InputRecord, InputTag, State, StreamFacts};
+use crate::model::{
+    Evidence, EvidenceKind, Finding, InputRecord, InputTag, State, StreamFacts, Verdict,
+};
 use crate::net::spread::{scan_finding, SpreadOptions, SpreadTallies};
 use crate::scan::InputReport;
 use crate::sink::{RunInfo, RunTotals, Sink};
@@ -57,6 +59,8 @@ pub struct Case {
     facts: CaseFacts,
     spread: SpreadTallies,
     correlator: Correlator,
+    /// Correlation findings: id and the values of their group.
+    correlated: Vec<(u64, Vec<String>)>,
 }
 
 impl Case {
@@ -72,6 +76,7 @@ impl Case {
             facts: CaseFacts::default(),
             spread: SpreadTallies::default(),
             correlator: Correlator::new(Vec::new()),
+            correlated: Vec::new(),
         }
     }
 
@@ -100,10 +105,18 @@ impl Case {
     fn finish_correlations(&mut self) {
         let correlator = std::mem::replace(&mut self.correlator, Correlator::new(Vec::new()));
         let (dropped, untimed) = (correlator.dropped, correlator.untimed);
+        let mut correlated = Vec::new();
         correlator.finish(&mut |finding| {
             self.totals.findings += 1;
-            self.emit(finding)
+            let group = match &finding.evidence {
+                Evidence::Correlation(c) => c.group.iter().map(|(_, v)| v.clone()).collect(),
+                _ => Vec::new(),
+            };
+            let id = self.emit(finding);
+            correlated.push((id, group));
+            id
         });
+        self.correlated = correlated;
         let mut note = |count: u64, key: &str, english: &str| {
             if count > 0 {
                 let args = [("count", count.to_string())];
@@ -224,7 +237,8 @@ impl Case {
         let internal = self.aggregator.internal().to_vec();
         let aggregator = std::mem::replace(&mut self.aggregator, Aggregator::new(Vec::new()));
         (self.facts.sources, self.facts.targets) = aggregator.into_parts();
-        let verdicts = judge(&self.facts, |a| internal.iter().any(|n| n.contains(a)));
+        let mut verdicts = judge(&self.facts, |a| internal.iter().any(|n| n.contains(a)));
+        link_correlations(&mut verdicts, &self.correlated);
         self.totals.spreading = verdicts
             .iter()
             .filter(|v| v.is_host())
@@ -330,3 +344,36 @@ fn overflow_problems(o: &Overflow) -> Vec<Problem> {
 
 /// The path problems about the case as a whole carry.
 const CASE_PATH: &str = "(case)";
+
+/// Lists each correlation finding in the verdicts its group names: a host by one of its
+/// addresses or names, a source by its address. The verdicts' states stay as the evidence
+/// below them made them.
+fn link_correlations(verdicts: &mut [Verdict], correlated: &[(u64, Vec<String>)]) {
+    if correlated.is_empty() {
+        return;
+    }
+    for verdict in verdicts {
+        let mut names: Vec<String> = vec![verdict.subject.to_ascii_lowercase()];
+        if let Some(host) = &verdict.host {
+            names.extend(host.names.iter().map(|n| n.to_ascii_lowercase()));
+            names.extend(host.addresses.iter().map(|a| a.to_string()));
+        }
+        let linked: Vec<u64> = correlated
+            .iter()
+            .filter(|(_, group)| group.iter().any(|v| names.contains(v)))
+            .map(|(id, _)| *id)
+            .collect();
+        if linked.is_empty() {
+            continue;
+        }
+        verdict.evidence_count += linked.len() as u64;
+        let ids = verdict.evidence.entry(EvidenceKind::Log).or_default();
+        ids.extend(linked);
+        ids.sort_unstable();
+        ids.dedup();
+        if !verdict.evidence_kind.contains(&EvidenceKind::Log) {
+            verdict.evidence_kind.push(EvidenceKind::Log);
+            verdict.evidence_kind.sort();
+        }
+    }
+}
