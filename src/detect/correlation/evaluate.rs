@@ -15,8 +15,9 @@ use crate::model::{
     Confidence, CorrelationEvidence, Evidence, Finding, Timestamp, MAX_LINKED_FINDINGS,
 };
 
-/// Base findings kept for correlation in all (about 130 bytes each, so that the run stays
-/// within its memory bound); beyond it they are counted, not evaluated.
+/// Base findings kept for correlation in all (about 200 bytes each with their group and
+/// value, so that the run stays within its memory bound); beyond it they are counted, not
+/// evaluated.
 pub const MAX_EVENTS: usize = 500_000;
 
 /// One base finding as a correlation sees it.
