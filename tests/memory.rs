@@ -159,8 +159,8 @@ fn many_distinct_sources_are_tallied_up_to_a_limit_and_counted_beyond() {
 #[test]
 fn correlations_keep_a_bounded_number_of_base_findings() {
     // 625,000 findings of a rule a correlation counts: the correlation keeps 500,000 (a
-    // release build peaks at 115 MB, against 11 MB without the correlation) and counts the
-    // rest in a problem, instead of holding them all.
+    // release build peaks at 62 MB, against 11 MB without the correlation; 115 MB before
+    // events of one group shared it) and counts the rest in a problem.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access_log");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
@@ -198,5 +198,5 @@ fn correlations_keep_a_bounded_number_of_base_findings() {
         stdout.contains("125,000 finding(s) of correlated rules were left out"),
         "{stdout}"
     );
-    assert!(mb < BOUND_MB + 80, "peak {mb} MB");
+    assert!(mb < 2 * BOUND_MB, "peak {mb} MB");
 }

@@ -8,16 +8,17 @@
 //! time of a group closes one window; the condition is checked on it, as pySigma's SQL
 //! backends do. Windows that hold and overlap are merged into one finding.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use super::{Base, CompareOp, Correlation, CorrelationKind};
 use crate::model::{
     Confidence, CorrelationEvidence, Evidence, Finding, Timestamp, MAX_LINKED_FINDINGS,
 };
 
-/// Base findings kept for correlation in all (about 200 bytes each with their group and
-/// value, so that the run stays within its memory bound); beyond it they are counted, not
-/// evaluated.
+/// Base findings kept for correlation in all (about 100 bytes each, their group shared with
+/// the other events of the group, so that the run stays within its memory bound); beyond it
+/// they are counted, not evaluated.
 pub const MAX_EVENTS: usize = 500_000;
 
 /// One base finding as a correlation sees it.
@@ -28,7 +29,7 @@ struct Event {
     id: u64,
     slot: usize,
     /// Group-by values, lower-cased (Sigma compares them without case).
-    group: Box<[String]>,
+    group: Arc<[String]>,
     value: Option<String>,
     path: u32,
 }
@@ -41,6 +42,8 @@ pub struct Correlator {
     kept: usize,
     paths: Vec<String>,
     path_ids: HashMap<String, u32>,
+    /// Each distinct group once: events of one group share it.
+    groups: HashSet<Arc<[String]>>,
     /// Base findings left out: over [`MAX_EVENTS`], or without a time or a group value.
     pub dropped: u64,
     pub untimed: u64,
@@ -56,6 +59,7 @@ impl Correlator {
             kept: 0,
             paths: Vec::new(),
             path_ids: HashMap::new(),
+            groups: HashSet::new(),
             dropped: 0,
             untimed: 0,
         }
@@ -77,13 +81,20 @@ impl Correlator {
                 continue;
             };
             let groups = correlation.rule.group_by.len();
-            let group: Option<Box<[String]>> = tag.values[..groups.min(tag.values.len())]
+            let group: Option<Arc<[String]>> = tag.values[..groups.min(tag.values.len())]
                 .iter()
                 .map(|v| v.as_ref().map(|v| v.to_ascii_lowercase()))
                 .collect();
             let Some(group) = group.filter(|g| g.len() == groups) else {
                 self.dropped += 1;
                 continue;
+            };
+            let group = match self.groups.get(&group) {
+                Some(shared) => shared.clone(),
+                None => {
+                    self.groups.insert(group.clone());
+                    group
+                }
             };
             if self.kept >= MAX_EVENTS {
                 self.dropped += 1;
@@ -227,7 +238,7 @@ struct Alert {
     /// The id of the finding its episode became.
     finding: u64,
     path: u32,
-    group: Box<[String]>,
+    group: Arc<[String]>,
 }
 
 /// A window that held, and the episode (by serial) it belongs to.
@@ -235,7 +246,7 @@ struct Alert {
 struct Window {
     serial: usize,
     end: i64,
-    group: Box<[String]>,
+    group: Arc<[String]>,
 }
 
 /// The windows that held in the correlations `correlation` counts, as its events.
@@ -248,7 +259,7 @@ fn events_of_correlations_below(correlation: &Correlation, held: &[Vec<Alert>]) 
         };
         for alert in held.get(*index).into_iter().flatten() {
             let value_of = |p: &usize| alert.group.get(*p).cloned();
-            let group: Option<Box<[String]>> = positions[..groups].iter().map(value_of).collect();
+            let group: Option<Arc<[String]>> = positions[..groups].iter().map(value_of).collect();
             let Some(group) = group else {
                 continue;
             };
@@ -270,7 +281,7 @@ fn events_of_correlations_below(correlation: &Correlation, held: &[Vec<Alert>]) 
 struct Episode {
     /// Order of creation, by which its windows name it.
     serial: usize,
-    group: Box<[String]>,
+    group: Arc<[String]>,
     start: i64,
     end: i64,
     metric: f64,
@@ -350,7 +361,7 @@ fn walk(
                         windows.push(Window {
                             serial: episode,
                             end: at,
-                            group: key.into(),
+                            group: events[state.window[0]].group.clone(),
                         });
                     }
                 }
