@@ -4,21 +4,8 @@
 mod common;
 use common::*;
 
-/// Nimda's first probes, as an IIS W3C log logs them (stem, then the query).
-const NIMDA_STEMS: [&str; 12] = [
-    "/scripts/root.exe",
-    "/MSADC/root.exe",
-    "/c/winnt/system32/cmd.exe",
-    "/d/winnt/system32/cmd.exe",
-    "/scripts/..%255c../winnt/system32/cmd.exe",
-    "/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe",
-    "/_mem_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe",
-    "/scripts/..%c1%1c../winnt/system32/cmd.exe",
-    "/scripts/..%c0%2f../winnt/system32/cmd.exe",
-    "/scripts/..%c0%af../winnt/system32/cmd.exe",
-    "/scripts/..%c1%9c../winnt/system32/cmd.exe",
-    "/scripts/..%252f../winnt/system32/cmd.exe",
-];
+// Nimda's sixteen request paths, as an IIS W3C log logs them (stem, then the query).
+use wormtrace_gen::requests::NIMDA as NIMDA_STEMS;
 
 /// "One client, 10 different Nimda URLs in 10 s" over the built-in Nimda request rule.
 const NIMDA_BURST: &str = "title: One client tries many of Nimda's URLs within seconds
@@ -63,7 +50,7 @@ fn a_burst_of_nimda_urls_from_one_client_is_one_correlation_finding() {
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
     write(&rules, "mr_nimda_burst.yml", NIMDA_BURST.as_bytes());
-    // 192.0.2.7 sends all twelve within 6 s; 192.0.2.8 sends three.
+    // 192.0.2.7 sends all sixteen within 8 s; 192.0.2.8 sends three.
     let mut lines: Vec<(String, &str, &str)> = NIMDA_STEMS
         .iter()
         .enumerate()
@@ -85,10 +72,10 @@ fn a_burst_of_nimda_urls_from_one_client_is_one_correlation_finding() {
     assert_eq!(c["group"]["c-ip"], "192.0.2.7");
     assert_eq!(c["family"], "nimda");
     assert_eq!(c["level"], "critical");
-    assert_eq!(c["metric"], 12.0);
+    assert_eq!(c["metric"], 16.0);
     assert_eq!(c["window_start"], "2001-09-18T09:00:00Z");
-    assert_eq!(c["window_end"], "2001-09-18T09:00:05Z");
-    // The evidence links to the client's twelve Nimda findings, by id.
+    assert_eq!(c["window_end"], "2001-09-18T09:00:07Z");
+    // The evidence links to the client's sixteen Nimda findings, by id.
     let nimda_ids: Vec<u64> = of_type(&records, "finding")
         .iter()
         .filter(|f| f["client_ip"] == "192.0.2.7")
@@ -101,7 +88,7 @@ fn a_burst_of_nimda_urls_from_one_client_is_one_correlation_finding() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     assert_eq!(linked, nimda_ids);
-    assert_eq!(c["findings_total"], 12);
+    assert_eq!(c["findings_total"], 16);
     // The source's verdict lists the correlation finding with its own evidence.
     let verdict = of_type(&records, "verdict")
         .into_iter()
@@ -114,7 +101,7 @@ fn a_burst_of_nimda_urls_from_one_client_is_one_correlation_finding() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     assert!(evidence.contains(&c["id"].as_u64().unwrap()), "{verdict}");
-    assert_eq!(verdict["evidence_count"], 13);
+    assert_eq!(verdict["evidence_count"], 17);
     // The summary shows it, in both languages.
     let out = wormtrace(&[
         "scan",
@@ -147,11 +134,11 @@ fn inputs_out_of_time_order_give_the_event_time_answer() {
     std::fs::create_dir(&rules).unwrap();
     write(&rules, "mr_nimda_burst.yml", NIMDA_BURST.as_bytes());
     // The burst is cut across two logs, and the later log comes first on the command line.
-    let first: Vec<(String, &str, &str)> = NIMDA_STEMS[..6]
+    let first: Vec<(String, &str, &str)> = NIMDA_STEMS[..8]
         .iter()
         .map(|s| ("09:00:00".to_string(), "192.0.2.7", *s))
         .collect();
-    let second: Vec<(String, &str, &str)> = NIMDA_STEMS[6..]
+    let second: Vec<(String, &str, &str)> = NIMDA_STEMS[8..]
         .iter()
         .map(|s| ("09:00:04".to_string(), "192.0.2.7", *s))
         .collect();
@@ -161,9 +148,9 @@ fn inputs_out_of_time_order_give_the_event_time_answer() {
     let (_, records) = scan_jsonl(&[&late, &early], &["--rules", rules_arg]);
     let found = correlations(&records);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["metric"], 12.0);
+    assert_eq!(found[0]["metric"], 16.0);
     // Far apart in time, the two halves are not one burst.
-    let later: Vec<(String, &str, &str)> = NIMDA_STEMS[6..]
+    let later: Vec<(String, &str, &str)> = NIMDA_STEMS[8..]
         .iter()
         .map(|s| ("10:00:00".to_string(), "192.0.2.7", *s))
         .collect();

@@ -114,7 +114,7 @@ fn nimda_raw_bytes_in_an_iis_log() {
 
 #[test]
 fn shortened_code_red_lines_are_medium_and_unedited_ones_high() {
-    let tail = "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a";
+    let tail = wormtrace_gen::requests::TAIL;
     let line = |query: &str| {
         format!("192.0.2.9 - - [04/Aug/2001:10:00:00 +0900] \"GET /default.ida?{query} HTTP/1.0\" 404 205\n")
     };

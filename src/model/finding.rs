@@ -239,12 +239,7 @@ impl Serialize for FindingRecord<'_> {
         map.serialize_entry("evidence_kind", &f.evidence_kind())?;
         match &f.evidence {
             Evidence::Request(r) => {
-                map.serialize_entry("family", &f.family)?;
-                map.serialize_entry("rule_id", &f.rule_id)?;
-                map.serialize_entry("rule_title", &f.rule_title)?;
-                map.serialize_entry("level", &f.level)?;
-                map.serialize_entry("confidence", &f.confidence)?;
-                map.serialize_entry("path", &f.path)?;
+                serialize_rule(&mut map, f)?;
                 map.serialize_entry("line", &r.line)?;
                 map.serialize_entry("offset", &r.offset)?;
                 map.serialize_entry("format", &r.format)?;
@@ -292,17 +287,22 @@ impl Serialize for FindingRecord<'_> {
     }
 }
 
-fn serialize_correlation<M: SerializeMap>(
-    map: &mut M,
-    f: &Finding,
-    c: &CorrelationEvidence,
-) -> Result<(), M::Error> {
+/// The rule's part of a request or correlation finding, in the order JSON has always had it.
+fn serialize_rule<M: SerializeMap>(map: &mut M, f: &Finding) -> Result<(), M::Error> {
     map.serialize_entry("family", &f.family)?;
     map.serialize_entry("rule_id", &f.rule_id)?;
     map.serialize_entry("rule_title", &f.rule_title)?;
     map.serialize_entry("level", &f.level)?;
     map.serialize_entry("confidence", &f.confidence)?;
-    map.serialize_entry("path", &f.path)?;
+    map.serialize_entry("path", &f.path)
+}
+
+fn serialize_correlation<M: SerializeMap>(
+    map: &mut M,
+    f: &Finding,
+    c: &CorrelationEvidence,
+) -> Result<(), M::Error> {
+    serialize_rule(map, f)?;
     map.serialize_entry("time", &f.time)?;
     map.serialize_entry("correlation", &c.kind)?;
     let group: serde_json::Map<String, serde_json::Value> = c
