@@ -181,16 +181,37 @@ impl Parser<'_> {
 }
 
 /// Sigma name patterns: `*` matches any run of characters.
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters. Greedy with
+/// one point to return to (the last `*`), so it takes time in proportion to the two lengths
+/// multiplied, whatever the pattern: trying every split at every `*` took minutes for a
+/// pattern of many stars (found by fuzzing).
 fn glob_match(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((head, tail)) => {
-            let Some(rest) = name.strip_prefix(head) else {
-                return false;
-            };
-            (0..=rest.len()).any(|i| rest.is_char_boundary(i) && glob_match(tail, &rest[i..]))
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    let (mut p, mut n) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                last_star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match last_star {
+                // Let the last `*` take one character more, and try again after it.
+                Some((star, taken)) => {
+                    last_star = Some((star, taken + 1));
+                    p = star + 1;
+                    n = taken + 1;
+                }
+                None => return false,
+            },
         }
     }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 impl Expr {
@@ -208,6 +229,22 @@ impl Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glob_patterns_match_and_many_stars_take_no_time() {
+        assert!(glob_match("selection_*", "selection_target"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXbYc"));
+        assert!(glob_match("a*b*c", "abc"));
+        assert!(!glob_match("a*b*c", "acb"));
+        assert!(!glob_match("sel*", "se"));
+        assert!(glob_match("*_target_raw*", "selection_target_raw_bytes"));
+        assert!(glob_match("日本*", "日本語"));
+        // Found by fuzzing: dozens of stars in a pattern that cannot match.
+        let pattern = format!("sele{}.x{}ction_*", "*".repeat(40), "*".repeat(60));
+        assert!(!glob_match(&pattern, "selection_target_raw_bytes"));
+        assert!(glob_match(&pattern, "sele.xction_"));
+    }
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
