@@ -3,7 +3,9 @@
 
 use crate::detect::sigma::matcher::parse_ip;
 use crate::detect::sigma::Rule;
-use crate::model::{Confidence, Evidence, Exposure, Finding, RequestEvidence};
+use crate::model::{
+    ClientPolicy, Confidence, Evidence, Exposure, Finding, ProxyEvidence, RequestEvidence,
+};
 use crate::record::{Field, LogFormat, Record};
 
 /// Built-in families, most specific first: when several match one line, the first wins.
@@ -45,8 +47,17 @@ pub const URI_CHARS: usize = 4096;
 /// Longest evidence text kept in a finding.
 pub const EVIDENCE_CHARS: usize = 600;
 
-/// Builds the finding for `rule` matching `record`.
-pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Finding {
+/// Longest `X-Forwarded-For` header kept in a finding.
+pub const FORWARDED_CHARS: usize = 512;
+
+/// Builds the finding for `rule` matching `record`; `client` says which address of a
+/// proxied request is its source.
+pub fn request_finding(
+    rule: &Rule,
+    record: &Record,
+    at: LinePosition,
+    client: &ClientPolicy,
+) -> Finding {
     let family = rule
         .family
         .clone()
@@ -63,11 +74,13 @@ pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Findin
         }
         _ => kind.exposure(status.as_deref()),
     };
+    let peer_ip = record.get(Field::ClientIp).and_then(parse_ip);
+    let forwarded = record.get(Field::ForwardedFor).map(display_text);
     let request = RequestEvidence {
         line: at.line,
         offset: at.offset,
         format: record.format.name().to_string(),
-        client_ip: record.get(Field::ClientIp).and_then(parse_ip),
+        client_ip: client.client(peer_ip, forwarded.as_deref()),
         server: server_of(record),
         server_name: server_name(record),
         method: record.get(Field::Method).map(display_text),
@@ -76,6 +89,10 @@ pub fn request_finding(rule: &Rule, record: &Record, at: LinePosition) -> Findin
         exposure,
         text: shorten(&display_text(record.line), EVIDENCE_CHARS),
         wire: None,
+        proxy: forwarded.map(|header| ProxyEvidence {
+            peer_ip,
+            forwarded_for: shorten(&header, FORWARDED_CHARS),
+        }),
     };
     Finding {
         id: 0,
@@ -260,6 +277,7 @@ pub(crate) mod tests_support {
                 exposure: None,
                 text: String::new(),
                 wire: None,
+                proxy: None,
             })),
             correlate: Vec::new(),
         }

@@ -391,7 +391,7 @@ fn rules_commands() {
     );
     assert_eq!(
         applies("4b195806-97df-4357-8430-685f15a652a6"),
-        "iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, request-lines"
+        "every log format (not unrecognised text)"
     );
     assert!(
         stats.contains(r"/scripts/..\\xc1\\x1c../") && stats.contains(r"/scripts/..\xc1\x1c../"),

@@ -671,7 +671,15 @@ fn csv_rows_of_a_capture_carry_the_flow() {
     let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(
         &header[17..],
-        ["evidence_kind", "client_port", "server_port", "flow", "id"]
+        [
+            "evidence_kind",
+            "client_port",
+            "server_port",
+            "flow",
+            "peer_ip",
+            "forwarded_for",
+            "id"
+        ]
     );
     let row = rows.records().next().unwrap().unwrap();
     let tail: Vec<&str> = row.iter().skip(17).collect();
@@ -682,6 +690,8 @@ fn csv_rows_of_a_capture_carry_the_flow() {
             "1025",
             "80",
             "10.1.2.3:1025 -> 192.0.2.80:80",
+            "",
+            "",
             "1"
         ]
     );
@@ -689,7 +699,7 @@ fn csv_rows_of_a_capture_carry_the_flow() {
         text.lines()
             .nth(1)
             .unwrap()
-            .ends_with(r#","network","1025","80","10.1.2.3:1025 -> 192.0.2.80:80","1""#),
+            .ends_with(r#","network","1025","80","10.1.2.3:1025 -> 192.0.2.80:80","","","1""#),
         "every cell quoted"
     );
 }

@@ -27,7 +27,12 @@ const FORMATS: [LogFormat; LogFormat::ALL.len()] = LogFormat::ALL;
 /// its first bytes, and scanned. The first byte picks a format hint (or none).
 pub fn scan_input(data: &[u8]) {
     let (hint, bytes) = match data.split_first() {
-        Some((&first, rest)) => (FORMATS.get(usize::from(first % 8)).copied(), rest),
+        Some((&first, rest)) => (
+            FORMATS
+                .get(usize::from(first) % (FORMATS.len() + 1))
+                .copied(),
+            rest,
+        ),
         None => (None, data),
     };
     let options = ScanOptions {
@@ -50,6 +55,7 @@ pub fn log_line(data: &[u8]) {
     let ctx = ParseContext {
         map: FieldMap::builtin(),
         local_offset: chrono::FixedOffset::east_opt(9 * 3600).expect("offset"),
+        client: wormtrace::model::ClientPolicy::peer_only(),
     };
     let mut hits = Vec::new();
     for format in FORMATS {
@@ -141,6 +147,7 @@ fn finding_at(id: u64) -> wormtrace::model::Finding {
             exposure: None,
             text: String::new(),
             wire: None,
+            proxy: None,
         })),
         correlate: Vec::new(),
     }
@@ -171,8 +178,10 @@ pub fn netstat(data: &[u8]) {
 /// A packet capture: frames, TCP reassembly, request heads through the rules, answers.
 pub fn capture(data: &[u8]) {
     let detector = detector();
-    let mut on_request =
-        |request: &Request| http::request_findings(request, detector, "fuzz.pcap", "pcap", false);
+    let client = wormtrace::model::ClientPolicy::peer_only();
+    let mut on_request = |request: &Request| {
+        http::request_findings(request, detector, ("fuzz.pcap", "pcap"), false, client)
+    };
     let mut findings = 0u64;
     let report = read_capture(
         data,

@@ -193,6 +193,11 @@ impl Detector {
             searcher.each_literal(record.line, &mut |id| {
                 out.extend_from_slice(&self.literal_rules[id]);
             });
+            if let Some(decoded) = record.decoded_line() {
+                searcher.each_literal(decoded, &mut |id| {
+                    out.extend_from_slice(&self.literal_rules[id]);
+                });
+            }
         }
         out.sort_unstable();
         out.dedup();

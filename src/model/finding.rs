@@ -116,6 +116,18 @@ pub struct RequestEvidence {
     pub text: String,
     /// Captures only: where on the wire.
     pub wire: Option<Wire>,
+    /// What a proxy header said, when the request came through proxies that logged one.
+    pub proxy: Option<ProxyEvidence>,
+}
+
+/// Both addresses of a proxied request: the one that connected, and the header the proxies
+/// wrote. `client_ip` beside them is the one `--client-from` chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyEvidence {
+    /// The address that connected to the server or balancer that wrote the log.
+    pub peer_ip: Option<IpAddr>,
+    /// The `X-Forwarded-For` header as logged (shortened when long).
+    pub forwarded_for: String,
 }
 
 /// Where a captured request travelled.
@@ -245,6 +257,10 @@ impl Serialize for FindingRecord<'_> {
                 map.serialize_entry("format", &r.format)?;
                 map.serialize_entry("time", &f.time)?;
                 map.serialize_entry("client_ip", &r.client_ip)?;
+                if let Some(proxy) = &r.proxy {
+                    map.serialize_entry("peer_ip", &proxy.peer_ip)?;
+                    map.serialize_entry("forwarded_for", &proxy.forwarded_for)?;
+                }
                 map.serialize_entry("server", &r.server)?;
                 map.serialize_entry("method", &r.method)?;
                 map.serialize_entry("uri", &r.uri)?;

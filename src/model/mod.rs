@@ -2,6 +2,7 @@
 //! states, and time. Producers (logs, hosts, network) emit it; sinks render it. It knows no
 //! producer, no rule engine and no language.
 
+mod client;
 mod finding;
 mod input;
 mod network;
@@ -10,9 +11,11 @@ mod states;
 mod time;
 mod verdict;
 
+pub use client::{ClientFrom, ClientPolicy};
 pub use finding::{
     CorrelationEvidence, CorrelationTag, Evidence, Finding, FindingOut, FindingRecord,
-    RequestEvidence, ScanEvidence, ScanSource, TraceEvidence, Wire, MAX_LINKED_FINDINGS,
+    ProxyEvidence, RequestEvidence, ScanEvidence, ScanSource, TraceEvidence, Wire,
+    MAX_LINKED_FINDINGS,
 };
 pub use input::{InputRecord, InputTag, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};

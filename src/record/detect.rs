@@ -20,6 +20,22 @@ const FRAGMENT: usize = 5;
 /// Vote slot of a bare HTTP request line (a request log only when most lines are).
 const REQUEST: usize = 6;
 
+/// The format each vote slot stands for (slot [`FRAGMENT`] counts for the error log).
+const SLOT_FORMATS: [LogFormat; 12] = [
+    LogFormat::NcsaCombined,
+    LogFormat::NcsaCommon,
+    LogFormat::IisNative,
+    LogFormat::ApacheError,
+    LogFormat::IisW3c,
+    LogFormat::ApacheError,
+    LogFormat::RequestLines,
+    LogFormat::AwsAlb,
+    LogFormat::AwsElb,
+    LogFormat::HaProxy,
+    LogFormat::CloudFront,
+    LogFormat::Json,
+];
+
 /// NUL runs at least this long are what a crashed server leaves in a preallocated log file,
 /// not data: format detection looks past them.
 const NUL_RUN: usize = 16;
@@ -47,7 +63,9 @@ fn without_nul_runs(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 }
 
 /// Guesses the format from the first bytes of the decompressed input. Runs of NULs (a crash
-/// left them) are looked past, so such a log is read, not skipped as binary.
+/// left them) are looked past, so such a log is read, not skipped as binary. JSON lines
+/// give [`LogFormat::Json`]; which JSON layout they are is for the mapping to say
+/// ([`super::json::choose_layout`]).
 pub fn detect_format(head: &[u8]) -> FormatGuess {
     let stripped = without_nul_runs(head);
     // Only NULs: nothing of a log is left to read.
@@ -56,7 +74,7 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
     if only_nuls || looks_binary(head) {
         return FormatGuess::Binary;
     }
-    let mut votes = [0usize; 7];
+    let mut votes = [0usize; SLOT_FORMATS.len()];
     let lines = head
         .split(|&b| b == b'\n')
         .map(<[u8]>::trim_ascii)
@@ -64,7 +82,15 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         .take(SAMPLE_LINES);
     let mut sampled = 0;
     for line in lines {
-        if starts_with_ci(line, b"#Fields:") || starts_with_ci(line, b"#Software: Microsoft") {
+        if starts_with_ci(line, b"#Fields:") {
+            let cloudfront = memchr::memmem::find(line, b"x-edge-location").is_some();
+            return FormatGuess::Log(if cloudfront {
+                LogFormat::CloudFront
+            } else {
+                LogFormat::IisW3c
+            });
+        }
+        if starts_with_ci(line, b"#Software: Microsoft") {
             return FormatGuess::Log(LogFormat::IisW3c);
         }
         sampled += 1;
@@ -85,18 +111,11 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         .iter()
         .enumerate()
         .max_by_key(|(i, c)| (**c, usize::MAX - i))
-        .expect("seven slots");
+        .expect("a slot per format");
     if *count == 0 {
         return FormatGuess::Log(LogFormat::Text);
     }
-    FormatGuess::Log(match best {
-        0 => LogFormat::NcsaCombined,
-        1 => LogFormat::NcsaCommon,
-        2 => LogFormat::IisNative,
-        3 => LogFormat::ApacheError,
-        REQUEST => LogFormat::RequestLines,
-        _ => LogFormat::IisW3c,
-    })
+    FormatGuess::Log(SLOT_FORMATS[best])
 }
 
 fn looks_binary(head: &[u8]) -> bool {
@@ -112,6 +131,9 @@ fn looks_binary(head: &[u8]) -> bool {
 }
 
 fn classify(line: &[u8]) -> Option<usize> {
+    if let Some(slot) = classify_modern(line) {
+        return Some(slot);
+    }
     if let Some(stamp) = memchr::memmem::find(line, b" [") {
         let after = &line[stamp + 2..];
         let is_ncsa_stamp = after.len() > 11
@@ -142,6 +164,56 @@ fn classify(line: &[u8]) -> Option<usize> {
         return Some(4);
     }
     None
+}
+
+/// Load balancer, CDN, proxy and JSON lines.
+fn classify_modern(line: &[u8]) -> Option<usize> {
+    if line.first() == Some(&b'{') && line.last() == Some(&b'}') {
+        return Some(11);
+    }
+    if line.len() > 20 && line[10] == b'\t' && is_shape_date(&line[..10]) {
+        return Some(10);
+    }
+    let first_space = memchr::memchr(b' ', line)?;
+    let (first, rest) = (&line[..first_space], &line[first_space + 1..]);
+    const ALB_TYPES: [&[u8]; 6] = [b"http", b"https", b"h2", b"grpcs", b"ws", b"wss"];
+    if ALB_TYPES.contains(&first) && is_iso_time(rest) {
+        return Some(7);
+    }
+    if is_iso_time(line) && memchr::memchr(b'"', line).is_some() {
+        return Some(8);
+    }
+    is_haproxy(line).then_some(9)
+}
+
+/// `2018-07-02T22:23:00` at the start.
+fn is_iso_time(text: &[u8]) -> bool {
+    text.len() > 19 && is_shape_date(&text[..10]) && text[10] == b'T' && text[13] == b':'
+}
+
+fn is_shape_date(text: &[u8]) -> bool {
+    text.len() == 10
+        && text[4] == b'-'
+        && text[7] == b'-'
+        && text
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+}
+
+/// `client:port [06/Feb/2009:12:14:14.655] ` somewhere (an accept date with milliseconds,
+/// where NCSA has a zone).
+fn is_haproxy(line: &[u8]) -> bool {
+    memchr::memmem::find_iter(line, b" [").any(|at| {
+        let date = &line[at + 2..];
+        let close = memchr::memchr(b']', date);
+        let before = line[..at].rsplit(|&b| b == b' ').next().unwrap_or_default();
+        date.len() > 24
+            && date[2] == b'/'
+            && close == Some(24)
+            && date[20] == b'.'
+            && memchr::memchr(b':', before).is_some()
+    })
 }
 
 /// Apache error messages quoted without their `[date] [level] [client]` prefix, as mailing
@@ -189,6 +261,26 @@ mod tests {
             (b"1.2.3.4 - - [04/Aug/2001:13:45:01 +0900] \"GET / HTTP/1.0\" 200 5\n", LogFormat::NcsaCommon),
             (b"1.2.3.4, -, 8/4/01, 13:45:01, W3SVC1, WEB1, 10.1.2.3, 10, 400, 200, 404, 2, GET, /default.ida, -,\n", LogFormat::IisNative),
             (b"[Wed Aug  1 05:13:17 2001] [error] [client 1.2.3.4] File does not exist: /x\n", LogFormat::ApacheError),
+        ];
+        for (head, want) in cases {
+            assert_eq!(
+                detect_format(head),
+                FormatGuess::Log(want),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    #[test]
+    fn balancer_cdn_proxy_and_json_logs_are_recognised() {
+        let cases: [(&[u8], LogFormat); 6] = [
+            (br#"https 2018-07-02T22:23:00.186641Z app/my-lb/50dc6c495c0c9188 192.0.2.7:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" - -"#, LogFormat::AwsAlb),
+            (br#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.0.2.7:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -"#, LogFormat::AwsElb),
+            (b"#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method\n", LogFormat::CloudFront),
+            (b"2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.7\tGET\n", LogFormat::CloudFront),
+            (br#"Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1""#, LogFormat::HaProxy),
+            (br#"{"remote_addr":"192.0.2.7","request":"GET / HTTP/1.1"}"#, LogFormat::Json),
         ];
         for (head, want) in cases {
             assert_eq!(

@@ -23,10 +23,13 @@ pub enum Field {
     UserAgent,
     Cookie,
     Referer,
+    /// The `X-Forwarded-For` header a proxy added (not in the Sigma taxonomy; load
+    /// balancers, CDNs and IIS custom fields log it).
+    ForwardedFor,
 }
 
 /// Number of taxonomy fields; a record holds one slot per field.
-pub const FIELD_COUNT: usize = 20;
+pub const FIELD_COUNT: usize = 21;
 
 /// Every field in taxonomy order.
 pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
@@ -50,6 +53,7 @@ pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
     Field::UserAgent,
     Field::Cookie,
     Field::Referer,
+    Field::ForwardedFor,
 ];
 
 impl Field {
@@ -76,6 +80,7 @@ impl Field {
             Field::UserAgent => "cs-user-agent",
             Field::Cookie => "cs-cookie",
             Field::Referer => "cs-referer",
+            Field::ForwardedFor => "x-forwarded-for",
         }
     }
 
@@ -96,7 +101,7 @@ impl Field {
     pub fn plus_means_space(self) -> bool {
         matches!(
             self,
-            Field::UserAgent | Field::Referer | Field::Cookie | Field::Host
+            Field::UserAgent | Field::Referer | Field::Cookie | Field::Host | Field::ForwardedFor
         )
     }
 }

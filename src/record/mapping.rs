@@ -5,11 +5,42 @@ use std::collections::HashMap;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::field::Field;
+use super::json::JsonLayout;
+use super::LogFormat;
 
 const BUILTIN_MAPPING: &str = include_str!("../../mappings/fields.yml");
 
 /// Number of positions in an IIS native log line.
 pub const IIS_NATIVE_COLUMNS: usize = 15;
+
+/// Where a native value goes: a taxonomy field, or a value the parser takes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A taxonomy field, as logged.
+    Field(Field),
+    /// A whole request line (`GET /x?y HTTP/1.1`): method, stem, query and version.
+    RequestLine,
+    /// A request target (`/x?y`): stem and query.
+    RequestTarget,
+    /// An absolute URL (`https://host:443/x?y`): host, stem and query.
+    RequestUrl,
+    /// The time of the request (RFC 3339, epoch seconds or milliseconds, NCSA stamp).
+    Timestamp,
+}
+
+impl Slot {
+    /// The slot a mapping file names: a taxonomy field, or `request-line`,
+    /// `request-target`, `request-url`, `timestamp`.
+    pub fn from_name(name: &str) -> Option<Slot> {
+        match name {
+            "request-line" => Some(Slot::RequestLine),
+            "request-target" => Some(Slot::RequestTarget),
+            "request-url" => Some(Slot::RequestUrl),
+            "timestamp" => Some(Slot::Timestamp),
+            _ => Field::from_name(name).map(Slot::Field),
+        }
+    }
+}
 
 /// Native field name to taxonomy field, for every format the record stage parses.
 #[derive(Debug, Clone)]
@@ -18,12 +49,15 @@ pub struct FieldMap {
     iis_native: [Option<Field>; IIS_NATIVE_COLUMNS],
     ncsa: HashMap<String, Vec<Field>>,
     apache_client: Option<Field>,
+    aws_alb: Vec<Option<Slot>>,
+    aws_elb: Vec<Option<Slot>>,
+    json: Vec<JsonLayout>,
 }
 
 /// A mapping file that does not have the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[error("field mapping: {0}")]
-pub struct MappingError(String);
+pub struct MappingError(pub(crate) String);
 
 impl FieldMap {
     /// The mapping shipped inside the binary.
@@ -49,7 +83,41 @@ impl FieldMap {
                 .into_iter()
                 .find(|(k, _)| k == "[client]")
                 .and_then(|(_, v)| v.first().copied()),
+            aws_alb: positions(&doc["aws-alb"], "aws-alb")?,
+            aws_elb: positions(&doc["aws-elb"], "aws-elb")?,
+            json: json_layouts(&doc["json"])?,
         })
+    }
+
+    /// This map with a user's JSON layout (`--mapping FILE`), tried before the built-in
+    /// layouts and read as the `json` format.
+    pub fn with_user_json(&self, text: &str) -> Result<FieldMap, MappingError> {
+        let docs = YamlLoader::load_from_str(text).map_err(|e| MappingError(e.to_string()))?;
+        let doc = docs.first().ok_or_else(|| MappingError("empty".into()))?;
+        let layout = JsonLayout::from_yaml(LogFormat::Json, doc)?;
+        let mut map = self.clone();
+        map.json.retain(|l| l.format != LogFormat::Json);
+        map.json.insert(0, layout);
+        Ok(map)
+    }
+
+    /// The slot of each position of an ALB (`aws-alb`) or Classic ELB (`aws-elb`) line.
+    pub fn positions(&self, format: LogFormat) -> &[Option<Slot>] {
+        match format {
+            LogFormat::AwsAlb => &self.aws_alb,
+            LogFormat::AwsElb => &self.aws_elb,
+            _ => &[],
+        }
+    }
+
+    /// The JSON layouts, the user's first.
+    pub fn json_layouts(&self) -> &[JsonLayout] {
+        &self.json
+    }
+
+    /// The JSON layout read as `format`.
+    pub fn json_layout(&self, format: LogFormat) -> Option<&JsonLayout> {
+        self.json.iter().find(|l| l.format == format)
     }
 
     /// The taxonomy field for a W3C `#Fields` name.
@@ -89,6 +157,35 @@ fn named_fields(node: &Yaml) -> Result<Vec<(String, Vec<Field>)>, MappingError> 
             let key = k.as_str().unwrap_or_default().to_string();
             let names = v.as_str().unwrap_or_default();
             Ok((key, parse_fields(names)?))
+        })
+        .collect()
+}
+
+fn positions(node: &Yaml, name: &str) -> Result<Vec<Option<Slot>>, MappingError> {
+    let list = node
+        .as_vec()
+        .ok_or_else(|| MappingError(format!("{name}: expected a list of positions")))?;
+    list.iter()
+        .map(|item| match item.as_str().unwrap_or_default() {
+            "" => Ok(None),
+            slot => Slot::from_name(slot)
+                .map(Some)
+                .ok_or_else(|| MappingError(format!("{name}: unknown field {slot:?}"))),
+        })
+        .collect()
+}
+
+fn json_layouts(node: &Yaml) -> Result<Vec<JsonLayout>, MappingError> {
+    let Some(hash) = node.as_hash() else {
+        return Ok(Vec::new());
+    };
+    hash.iter()
+        .map(|(name, layout)| {
+            let name = name.as_str().unwrap_or_default();
+            let format = LogFormat::from_name(name)
+                .filter(|f| f.is_json())
+                .ok_or_else(|| MappingError(format!("json: no JSON format is named {name:?}")))?;
+            JsonLayout::from_yaml(format, layout)
         })
         .collect()
 }

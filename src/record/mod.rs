@@ -4,9 +4,12 @@
 //! (IIS `+` for spaces in header fields).
 
 mod apache_error;
+mod aws_elb;
 mod detect;
 pub mod field;
+mod haproxy;
 mod iis_native;
+pub mod json;
 pub mod mapping;
 mod ncsa;
 mod text;
@@ -41,6 +44,30 @@ pub enum LogFormat {
     /// Bare HTTP request lines (`GET /path HTTP/1.0`), one a line, as a request dump or a
     /// capture's request heads hold them.
     RequestLines,
+    /// AWS Application Load Balancer access log.
+    AwsAlb,
+    /// AWS Classic Load Balancer (ELB) access log.
+    AwsElb,
+    /// Amazon CloudFront standard log (tab-separated W3C).
+    CloudFront,
+    /// HAProxy `option httplog`.
+    HaProxy,
+    /// nginx `log_format ... escape=json`.
+    NginxJson,
+    /// Caddy's structured access log.
+    CaddyJson,
+    /// Traefik's JSON access log.
+    TraefikJson,
+    /// Envoy's JSON access log (the keys Istio's default layout uses).
+    EnvoyJson,
+    /// Google Cloud HTTP(S) Load Balancing request log (Cloud Logging JSON).
+    GcpLb,
+    /// Azure Front Door access log (diagnostic JSON).
+    AzureFrontDoor,
+    /// Azure Application Gateway access log (diagnostic JSON).
+    AzureAppGateway,
+    /// JSON lines in a layout the user maps with `--mapping`.
+    Json,
 }
 
 impl LogFormat {
@@ -54,32 +81,73 @@ impl LogFormat {
             LogFormat::ApacheError => "apache-error",
             LogFormat::Text => "text",
             LogFormat::RequestLines => "request-lines",
+            LogFormat::AwsAlb => "aws-alb",
+            LogFormat::AwsElb => "aws-elb",
+            LogFormat::CloudFront => "cloudfront",
+            LogFormat::HaProxy => "haproxy",
+            LogFormat::NginxJson => "nginx-json",
+            LogFormat::CaddyJson => "caddy-json",
+            LogFormat::TraefikJson => "traefik-json",
+            LogFormat::EnvoyJson => "envoy-json",
+            LogFormat::GcpLb => "gcp-lb",
+            LogFormat::AzureFrontDoor => "azure-frontdoor",
+            LogFormat::AzureAppGateway => "azure-appgw",
+            LogFormat::Json => "json",
         }
     }
 
     /// Every format (what `--format-hint` names).
-    pub const ALL: [LogFormat; 7] = [
+    pub const ALL: [LogFormat; 19] = [
         LogFormat::IisW3c,
         LogFormat::IisNative,
         LogFormat::NcsaCommon,
         LogFormat::NcsaCombined,
         LogFormat::ApacheError,
+        LogFormat::AwsAlb,
+        LogFormat::AwsElb,
+        LogFormat::CloudFront,
+        LogFormat::HaProxy,
+        LogFormat::NginxJson,
+        LogFormat::CaddyJson,
+        LogFormat::TraefikJson,
+        LogFormat::EnvoyJson,
+        LogFormat::GcpLb,
+        LogFormat::AzureFrontDoor,
+        LogFormat::AzureAppGateway,
+        LogFormat::Json,
         LogFormat::RequestLines,
         LogFormat::Text,
     ];
+
+    /// Whether lines of this format are JSON objects read through a mapping layout.
+    pub fn is_json(self) -> bool {
+        matches!(
+            self,
+            LogFormat::NginxJson
+                | LogFormat::CaddyJson
+                | LogFormat::TraefikJson
+                | LogFormat::EnvoyJson
+                | LogFormat::GcpLb
+                | LogFormat::AzureFrontDoor
+                | LogFormat::AzureAppGateway
+                | LogFormat::Json
+        )
+    }
 
     /// Parses a name given with `--format-hint`.
     pub fn from_name(name: &str) -> Option<LogFormat> {
         LogFormat::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    /// The Sigma `logsource` products whose rules apply to this format (empty: any).
+    /// The Sigma `logsource` products whose rules apply to this format (empty: any). Load
+    /// balancers, CDNs and proxies say nothing of the server behind them, so every web
+    /// product's rules apply to their logs.
     pub fn products(self) -> &'static [&'static str] {
         match self {
             LogFormat::IisW3c | LogFormat::IisNative => &["iis"],
             LogFormat::NcsaCommon | LogFormat::NcsaCombined => &["apache", "nginx"],
             LogFormat::ApacheError => &["apache"],
-            LogFormat::Text | LogFormat::RequestLines => &[],
+            _ => &[],
         }
     }
 
@@ -105,6 +173,8 @@ pub struct Record<'a> {
     values: [Option<Cow<'a, [u8]>>; FIELD_COUNT],
     lowered: [OnceCell<Vec<u8>>; FIELD_COUNT],
     line_lowered: OnceCell<Vec<u8>>,
+    decoded_line: Option<Vec<u8>>,
+    decoded_lowered: OnceCell<Vec<u8>>,
     full_uri: OnceCell<Option<Vec<u8>>>,
     full_uri_lowered: OnceCell<Option<Vec<u8>>>,
 }
@@ -119,6 +189,8 @@ impl<'a> Record<'a> {
             values: Default::default(),
             lowered: Default::default(),
             line_lowered: OnceCell::new(),
+            decoded_line: None,
+            decoded_lowered: OnceCell::new(),
             full_uri: OnceCell::new(),
             full_uri_lowered: OnceCell::new(),
         }
@@ -126,9 +198,25 @@ impl<'a> Record<'a> {
 
     /// Sets a field; `-` and empty values (the logs' "no value") are left unset.
     pub fn set(&mut self, field: Field, value: &'a [u8]) {
-        if value.is_empty() || value == b"-" {
+        self.set_cow(field, Cow::Borrowed(value));
+    }
+
+    /// [`Record::set`] for a value the parser may have had to decode. An address written
+    /// with its port (`192.0.2.1:4711`, `[2001:db8::1]:443`, as load balancers log the
+    /// peer) keeps only the address.
+    pub fn set_cow(&mut self, field: Field, value: Cow<'a, [u8]>) {
+        if value.is_empty() || value.as_ref() == b"-" {
             return;
         }
+        let value = match value {
+            Cow::Borrowed(v) if matches!(field, Field::ClientIp | Field::ServerIp) => {
+                Cow::Borrowed(without_port(v))
+            }
+            Cow::Owned(v) if matches!(field, Field::ClientIp | Field::ServerIp) => {
+                Cow::Owned(without_port(&v).to_vec())
+            }
+            other => other,
+        };
         let value = if field.plus_means_space() && value.contains(&b'+') {
             Cow::Owned(
                 value
@@ -137,9 +225,39 @@ impl<'a> Record<'a> {
                     .collect(),
             )
         } else {
-            Cow::Borrowed(value)
+            value
         };
         self.values[field.index()] = Some(value);
+    }
+
+    /// Sets a field only when the line gave it no value yet.
+    pub fn set_if_unset(&mut self, field: Field, value: Cow<'a, [u8]>) {
+        if self.get(field).is_none() {
+            self.set_cow(field, value);
+        }
+    }
+
+    /// Gives the record the line with the format's escapes decoded (JSON `\/`, HAProxy
+    /// `#22`, CloudFront `%20`): literal search and keyword rules look at it as well as at
+    /// the line as written.
+    pub fn set_decoded_line(&mut self, decoded: Vec<u8>) {
+        if decoded.as_slice() != self.line {
+            self.decoded_line = Some(decoded);
+        }
+    }
+
+    /// The line with its escapes decoded, when the format has escapes and the line used them.
+    pub fn decoded_line(&self) -> Option<&[u8]> {
+        self.decoded_line.as_deref()
+    }
+
+    /// [`Record::decoded_line`] in ASCII lower case (computed once).
+    pub fn decoded_line_lower(&self) -> Option<&[u8]> {
+        let decoded = self.decoded_line.as_deref()?;
+        Some(
+            self.decoded_lowered
+                .get_or_init(|| decoded.to_ascii_lowercase()),
+        )
     }
 
     /// The value of a field as logged.
@@ -218,6 +336,21 @@ impl<'a> Record<'a> {
     }
 }
 
+/// An address without the `:port` a load balancer logs after it; a bare IPv6 address (more
+/// than one colon, no brackets) is left as it is.
+fn without_port(value: &[u8]) -> &[u8] {
+    if value.first() == Some(&b'[') {
+        return match memchr::memchr(b']', value) {
+            Some(close) => &value[1..close],
+            None => value,
+        };
+    }
+    match memchr::memchr(b':', value) {
+        Some(colon) if memchr::memrchr(b':', value) == Some(colon) => &value[..colon],
+        _ => value,
+    }
+}
+
 /// What a parser needs besides the line.
 #[derive(Debug, Clone, Copy)]
 pub struct ParseContext<'m> {
@@ -225,6 +358,8 @@ pub struct ParseContext<'m> {
     pub map: &'m FieldMap,
     /// Offset of formats that log local time without saying which (IIS native, Apache error).
     pub local_offset: FixedOffset,
+    /// Which address of a proxied request is its client.
+    pub client: &'m crate::model::ClientPolicy,
 }
 
 /// A per-input parser: the format, plus the state a format carries from line to line.
@@ -242,30 +377,54 @@ pub enum Parser {
     RequestLines,
     /// Unrecognised text.
     Text,
+    /// AWS ALB or Classic ELB (the format says which positions apply).
+    AwsBalancer(LogFormat),
+    /// CloudFront: W3C in tabs, with the `#Fields` layout in force.
+    CloudFront(W3cLayout),
+    /// HAProxy HTTP log.
+    HaProxy,
+    /// JSON lines read through the mapping's layout for the format.
+    Json(LogFormat),
 }
 
 impl Parser {
     /// A fresh parser for a format.
     pub fn for_format(format: LogFormat) -> Parser {
         match format {
+            LogFormat::AwsAlb | LogFormat::AwsElb => Parser::AwsBalancer(format),
+            LogFormat::CloudFront => Parser::CloudFront(W3cLayout::cloudfront(FieldMap::builtin())),
+            LogFormat::HaProxy => Parser::HaProxy,
+            json if json.is_json() => Parser::Json(json),
             LogFormat::IisW3c => Parser::IisW3c(W3cLayout::default()),
             LogFormat::IisNative => Parser::IisNative,
             LogFormat::NcsaCommon | LogFormat::NcsaCombined => Parser::Ncsa,
             LogFormat::ApacheError => Parser::ApacheError,
             LogFormat::RequestLines => Parser::RequestLines,
-            LogFormat::Text => Parser::Text,
+            _ => Parser::Text,
         }
     }
 
     /// Whether directive lines (`#...`) change this parser's state.
     pub fn wants_directives(&self) -> bool {
-        matches!(self, Parser::IisW3c(_))
+        matches!(self, Parser::IisW3c(_) | Parser::CloudFront(_))
     }
 
     /// Feeds a `#` directive line; W3C updates its layout, others ignore it.
     pub fn observe_directive(&mut self, line: &[u8], ctx: &ParseContext) {
-        if let Parser::IisW3c(layout) = self {
+        if let Parser::IisW3c(layout) | Parser::CloudFront(layout) = self {
             layout.observe_directive(line, ctx.map);
+        }
+    }
+
+    /// The byte that starts an escape in this format's lines (JSON `\`, HAProxy `#`,
+    /// CloudFront `%`): a line holding it may match a rule only once decoded, so the
+    /// literal prefilter must also pass such lines.
+    pub fn escape_byte(&self) -> Option<u8> {
+        match self {
+            Parser::Json(_) => Some(b'\\'),
+            Parser::HaProxy => Some(b'#'),
+            Parser::CloudFront(_) => Some(b'%'),
+            _ => None,
         }
     }
 
@@ -278,6 +437,13 @@ impl Parser {
             Parser::ApacheError => apache_error::parse(line, ctx),
             Parser::RequestLines => text::parse_as(line, LogFormat::RequestLines),
             Parser::Text => text::parse(line),
+            Parser::AwsBalancer(format) => aws_elb::parse(line, *format, ctx),
+            Parser::CloudFront(layout) => layout.parse(line),
+            Parser::HaProxy => haproxy::parse(line, ctx),
+            Parser::Json(format) => match ctx.map.json_layout(*format) {
+                Some(layout) => layout.parse(line, ctx),
+                None => text::parse_as(line, *format),
+            },
         }
     }
 }

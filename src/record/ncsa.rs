@@ -138,6 +138,7 @@ mod tests {
         ParseContext {
             map: FieldMap::builtin(),
             local_offset: FixedOffset::east_opt(0).unwrap(),
+            client: crate::model::ClientPolicy::peer_only(),
         }
     }
 

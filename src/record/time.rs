@@ -54,6 +54,62 @@ pub fn apache_error(stamp: &[u8], offset: FixedOffset) -> Option<DateTime<FixedO
     at(local, offset)
 }
 
+/// A time as JSON logs and load balancers write it, whichever of these it is: RFC 3339 /
+/// ISO 8601 with a zone (`2018-11-30T22:23:00.186641Z`), epoch seconds with or without a
+/// fraction (Caddy's `ts`), epoch milliseconds, microseconds or nanoseconds (told apart by
+/// size), an NCSA stamp (nginx's `$time_local`), or `YYYY-MM-DD HH:MM:SS` without a zone
+/// (read at `offset`).
+pub fn any(value: &[u8], offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    let text = text(value)?;
+    let first = text.as_bytes().first()?;
+    if first.is_ascii_digit() && text.len() >= 19 && text.as_bytes()[4] == b'-' {
+        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+            return Some(t);
+        }
+        let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+            .ok()?;
+        return at(local, offset);
+    }
+    if text.len() > 20 && text.as_bytes()[2] == b'/' {
+        return ncsa(value);
+    }
+    epoch(text)
+}
+
+/// Seconds, milliseconds, microseconds or nanoseconds since 1970, by magnitude.
+fn epoch(text: &str) -> Option<DateTime<FixedOffset>> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 19 {
+        return None;
+    }
+    let number: u64 = whole.parse().ok()?;
+    let (secs, nanos) = match whole.len() {
+        0..=11 => {
+            let digits: String = fraction.chars().take(9).collect();
+            let scale = 10u32.pow(9 - digits.len() as u32);
+            let nanos = if digits.is_empty() {
+                0
+            } else {
+                digits.parse::<u32>().ok()? * scale
+            };
+            (number, nanos)
+        }
+        12..=14 => (number / 1_000, (number % 1_000) as u32 * 1_000_000),
+        15..=17 => (number / 1_000_000, (number % 1_000_000) as u32 * 1_000),
+        _ => (number / 1_000_000_000, (number % 1_000_000_000) as u32),
+    };
+    let utc = DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)?;
+    Some(utc.fixed_offset())
+}
+
+/// HAProxy's accept date, `06/Feb/2009:12:14:14.655`, local time of the proxy.
+pub fn haproxy(stamp: &[u8], offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    let text = text(stamp)?;
+    let local = NaiveDateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S%.f").ok()?;
+    at(local, offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +148,42 @@ mod tests {
             show(apache_error(b"Wed Aug 01 05:13:17.123456 2001", jst())).as_deref(),
             Some("2001-08-01T05:13:17+09:00")
         );
+    }
+
+    #[test]
+    fn json_and_balancer_times_of_every_kind() {
+        let cases: [(&[u8], &str); 9] = [
+            (b"2018-11-30T22:23:00.186641Z", "2018-11-30T22:23:00Z"),
+            (b"2020-08-20T21:57:47.1234567Z", "2020-08-20T21:57:47Z"),
+            (b"2001-08-04T13:45:01+09:00", "2001-08-04T13:45:01+09:00"),
+            (b"1646861401.5241024", "2022-03-09T21:30:01Z"),
+            (b"1646861401", "2022-03-09T21:30:01Z"),
+            (b"1646861401524", "2022-03-09T21:30:01Z"),
+            (b"1646861401524102400", "2022-03-09T21:30:01Z"),
+            (b"04/Aug/2001:13:45:01 +0900", "2001-08-04T13:45:01+09:00"),
+            (b"2001-08-04 13:45:01", "2001-08-04T13:45:01+09:00"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                show(any(value, jst())).as_deref(),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(value)
+            );
+        }
+        assert_eq!(
+            show(haproxy(b"06/Feb/2009:12:14:14.655", jst())).as_deref(),
+            Some("2009-02-06T12:14:14+09:00")
+        );
+        for bad in [
+            &b""[..],
+            b"-",
+            b"abc",
+            b"12.5.3",
+            b"99999999999999999999999",
+        ] {
+            assert_eq!(any(bad, jst()), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

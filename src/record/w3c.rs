@@ -8,7 +8,13 @@ use crate::model::Timestamp;
 pub struct W3cLayout {
     columns: Vec<Option<Field>>,
     header_date: Option<Vec<u8>>,
+    /// CloudFront's dialect: tab-separated, header values URL-encoded.
+    cloudfront: bool,
 }
+
+/// The 33 fields of a CloudFront standard log, used until a file names its own (lines cut
+/// out of a log lose the header; older logs have fewer fields, which the header says).
+const CLOUDFRONT_FIELDS: &[u8] = b"#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
 
 /// Layout IIS 5 writes by default, used until a file names its own.
 const DEFAULT_FIELDS: &[u8] = b"#Fields: time c-ip cs-method cs-uri-stem sc-status";
@@ -24,6 +30,16 @@ fn default_layout() -> &'static W3cLayout {
 }
 
 impl W3cLayout {
+    /// The layout of a CloudFront standard log before its `#Fields` line is seen.
+    pub fn cloudfront(map: &FieldMap) -> W3cLayout {
+        let mut layout = W3cLayout {
+            cloudfront: true,
+            ..W3cLayout::default()
+        };
+        layout.observe_directive(CLOUDFRONT_FIELDS, map);
+        layout
+    }
+
     /// Updates the layout from a `#Fields:` or `#Date:` directive; other directives are ignored.
     pub fn observe_directive(&mut self, line: &[u8], map: &FieldMap) {
         if let Some(rest) = strip_prefix_ci(line, b"#Fields:") {
@@ -47,6 +63,9 @@ impl W3cLayout {
 
     /// Parses a data line in this layout.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Record<'a> {
+        if self.cloudfront {
+            return self.parse_cloudfront(line);
+        }
         let mut record = Record::new(line, LogFormat::IisW3c);
         let guessed;
         let columns = if self.is_known() {
@@ -71,6 +90,64 @@ impl W3cLayout {
         };
         record
     }
+}
+
+impl W3cLayout {
+    /// A CloudFront line: tab-separated values, and header values (user agent, referer,
+    /// cookie) URL-encoded once more by CloudFront (a space is `%20`, a `%` is `%25`), which
+    /// are decoded so that they read as the viewer sent them. The URI stem and query are
+    /// kept as logged: they are the request target as received, encoded by the client.
+    fn parse_cloudfront<'a>(&self, line: &'a [u8]) -> Record<'a> {
+        let mut record = Record::new(line, LogFormat::CloudFront);
+        let values = line.trim_ascii_end().split(|&b| b == b'\t');
+        let mut decoded_any = false;
+        for (column, value) in self.columns.iter().zip(values) {
+            match column {
+                Some(field @ (Field::UserAgent | Field::Referer | Field::Cookie)) => {
+                    let value = percent_decoded(value);
+                    decoded_any |= matches!(value, std::borrow::Cow::Owned(_));
+                    record.set_cow(*field, value);
+                }
+                Some(field) => record.set(*field, value),
+                None => {}
+            }
+        }
+        record.time = match (record.get(Field::Date), record.get(Field::Time)) {
+            (Some(d), Some(t)) => time::w3c(d, t).map(Timestamp),
+            _ => None,
+        };
+        if decoded_any {
+            let decoded = percent_decoded(line).into_owned();
+            record.set_decoded_line(decoded);
+        }
+        record
+    }
+}
+
+/// One level of `%XX` decoding (anything else, a bad escape included, stays as it is).
+pub fn percent_decoded(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if memchr::memchr(b'%', value).is_none() {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        let hex = value
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        match (value[i], hex) {
+            (b'%', Some(h)) => {
+                let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(digit(h[0]) * 16 + digit(h[1]));
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Methods a request line of the IIS era starts with (WebDAV's too).

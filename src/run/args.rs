@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use crate::detect::sigma::Level;
 use crate::i18n::Lang;
+use crate::model::{ClientFrom, ClientPolicy};
 use crate::record::LogFormat;
 use crate::scan::MIN_SPLIT_BYTES;
 
@@ -199,13 +200,49 @@ pub struct ParseArgs {
 /// How inputs are read, shared by `scan` and `parse`.
 #[derive(Args)]
 pub struct ReadingArgs {
-    /// Read every input as this format instead of detecting it
-    /// (iis-w3c, iis-native, ncsa-common, ncsa-combined, apache-error, request-lines, text).
+    /// Read every input as this format instead of detecting it (iis-w3c, iis-native,
+    /// ncsa-common, ncsa-combined, apache-error, aws-alb, aws-elb, cloudfront, haproxy,
+    /// nginx-json, caddy-json, traefik-json, envoy-json, gcp-lb, azure-frontdoor,
+    /// azure-appgw, json, request-lines, text).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format_hint: Option<LogFormat>,
-    /// UTC offset of logs that write local time without one (IIS native, Apache error), e.g. +09:00.
+    /// UTC offset of logs that write local time without one (IIS native, Apache error,
+    /// HAProxy), e.g. +09:00.
     #[arg(long, value_name = "OFFSET", default_value = "+00:00", value_parser = parse_offset)]
     pub local_offset: FixedOffset,
+    /// YAML layout of your own JSON access log (`detect`, `timestamp`, `fields`, as in
+    /// mappings/fields.yml); JSON inputs it fits are read as the `json` format.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// The source of a proxied request: the address that connected (peer), or the client
+    /// the X-Forwarded-For header names (xff).
+    #[arg(long, value_name = "FROM", default_value = "peer", value_parser = parse_client_from)]
+    pub client_from: ClientFrom,
+    /// A proxy of yours (repeatable): with --client-from xff, its addresses in
+    /// X-Forwarded-For are hops, and the right-most address that is not one is the client.
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    pub trusted_proxy: Vec<IpNet>,
+}
+
+impl ReadingArgs {
+    /// The client policy these options give.
+    pub fn client_policy(&self) -> ClientPolicy {
+        ClientPolicy {
+            from: self.client_from,
+            trusted: self.trusted_proxy.clone(),
+        }
+    }
+}
+
+/// A network in CIDR notation, or one address.
+fn parse_net(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("expected a CIDR network or an address, not {text:?}"))
+}
+
+fn parse_client_from(text: &str) -> Result<ClientFrom, String> {
+    ClientFrom::from_name(text).ok_or_else(|| format!("expected peer or xff, not {text:?}"))
 }
 
 /// Which detection rules to load.

@@ -40,6 +40,10 @@ pub enum RunError {
     Placeholders { path: PathBuf, message: String },
     #[error("inventory {path}: {message}")]
     Inventory { path: PathBuf, message: String },
+    #[error("mapping {path}: {message}")]
+    Mapping { path: PathBuf, message: String },
+    #[error("--format-hint json reads a JSON layout of your own: give it with --mapping FILE")]
+    JsonWithoutMapping,
     #[error("case {path}: {message}")]
     Case { path: PathBuf, message: String },
     #[error("--format {0} needs -o FILE")]
@@ -192,4 +196,26 @@ fn output_writer(path: Option<&Path>) -> Result<Box<dyn Write>, RunError> {
         ),
         None => Box::new(BufWriter::new(io::stdout())),
     })
+}
+
+/// The field mapping for a run: the built-in one, with the layout of `--mapping` when given.
+fn field_map_for(
+    reading: &args::ReadingArgs,
+) -> Result<std::sync::Arc<crate::record::FieldMap>, RunError> {
+    let builtin = crate::record::FieldMap::builtin();
+    let Some(path) = &reading.mapping else {
+        if reading.format_hint == Some(crate::record::LogFormat::Json) {
+            return Err(RunError::JsonWithoutMapping);
+        }
+        return Ok(std::sync::Arc::new(builtin.clone()));
+    };
+    let failed = |message: String| RunError::Mapping {
+        path: path.clone(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let map = builtin
+        .with_user_json(&text)
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(std::sync::Arc::new(map))
 }

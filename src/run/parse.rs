@@ -23,6 +23,8 @@ pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
     let options = ScanOptions {
         format_hint: args.reading.format_hint,
         local_offset: args.reading.local_offset,
+        field_map: super::field_map_for(&args.reading)?,
+        client: std::sync::Arc::new(args.reading.client_policy()),
         ..ScanOptions::default()
     };
     let mut out = output_writer(args.output.as_deref())?;

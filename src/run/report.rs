@@ -12,7 +12,8 @@ use super::args::{ReportArgs, ReportFormat};
 use super::{lang_from_env, output_writer, ExitStatus, RunError};
 use crate::model::{
     Confidence, CorrelationEvidence, Evidence, EvidenceKind, Exposure, Finding, InputRecord, Level,
-    RequestEvidence, ScanEvidence, ScanSource, Timestamp, TraceEvidence, Verdict, Wire,
+    ProxyEvidence, RequestEvidence, ScanEvidence, ScanSource, Timestamp, TraceEvidence, Verdict,
+    Wire,
 };
 use crate::sink::{
     CsvSink, HtmlOptions, HtmlSink, IocSink, JsonSink, JsonlSink, RunInfo, RunTotals, Sink,
@@ -258,6 +259,13 @@ fn finding(row: &Row) -> Result<Finding, CaseError> {
             exposure: get_s("exposure")?.as_deref().and_then(Exposure::from_name),
             text: get_s("evidence")?.unwrap_or_default(),
             wire,
+            proxy: get_s("forwarded_for")?.map(|forwarded_for| ProxyEvidence {
+                peer_ip: get_s("peer_ip")
+                    .ok()
+                    .flatten()
+                    .and_then(|ip| ip.parse::<IpAddr>().ok()),
+                forwarded_for,
+            }),
         }))
     };
     Ok(Finding {

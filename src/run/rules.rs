@@ -148,6 +148,9 @@ fn applies_to(logsource: &LogSource) -> String {
     match covered.len() {
         0 => "nothing (its logsource names no format wormtrace reads)".to_string(),
         n if n == formats.len() => "every input".to_string(),
+        n if n + 1 == formats.len() && !logsource.covers(LogFormat::Text) => {
+            "every log format (not unrecognised text)".to_string()
+        }
         _ => covered.join(", "),
     }
 }

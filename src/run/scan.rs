@@ -36,7 +36,8 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     let (inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
     problems.iter().for_each(|p| console.problem(p));
     console.stdin_hint(&inputs);
-    let mut options = scan_options(&args, host_names);
+    let field_map = super::field_map_for(&args.reading)?;
+    let mut options = scan_options(&args, host_names, field_map);
     let summary = SummaryOptions {
         lang,
         color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -149,7 +150,11 @@ fn read_inventory(args: &ScanArgs) -> Result<Vec<InventoryEntry>, RunError> {
     parse_inventory(&bytes).map_err(|e| failed(e.to_string()))
 }
 
-fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOptions {
+fn scan_options(
+    args: &ScanArgs,
+    host_names: BTreeMap<String, String>,
+    field_map: std::sync::Arc<crate::record::FieldMap>,
+) -> ScanOptions {
     ScanOptions {
         format_hint: args.reading.format_hint,
         local_offset: args.reading.local_offset,
@@ -168,6 +173,8 @@ fn scan_options(args: &ScanArgs, host_names: BTreeMap<String, String>) -> ScanOp
             since: args.since,
             before: args.until,
         },
+        field_map,
+        client: std::sync::Arc::new(args.reading.client_policy()),
     }
 }
 

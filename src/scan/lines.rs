@@ -149,7 +149,7 @@ pub fn detect_line(
         detector.keep_reported_hits(hits);
     }
     for &i in hits.iter() {
-        let mut finding = request_finding(&detector.rules()[i], &record, position);
+        let mut finding = request_finding(&detector.rules()[i], &record, position, ctx.client);
         detector.tag_for_correlations(i, &record, &mut finding);
         out(finding);
     }
@@ -321,10 +321,11 @@ impl<'d> LineScanner<'d> {
                 // A region starts at a line start: a directive there has no newline before it.
                 let mut event = (wants_directives && region.first() == Some(&b'#')).then_some(0);
                 let mut pos = 0;
+                let mut search = CandidateSearch::new(atoms, self.parser.escape_byte());
                 loop {
                     let start = match event.take() {
                         Some(start) => start,
-                        None => match atoms.find_at(region, pos) {
+                        None => match search.next(region, pos) {
                             None => break,
                             Some(AtomHit::Atom(at)) => at,
                             Some(AtomHit::Directive(at)) if wants_directives => at,
@@ -414,6 +415,53 @@ impl<'d> LineScanner<'d> {
             out,
         );
         self.window_counts.count_window(check);
+    }
+}
+
+/// The prefilter's next event, and for formats with escapes also the next line holding
+/// the escape byte (a rule's literal may be there only once decoded). The atom hit found
+/// last is kept while it lies ahead, so that lines full of escapes do not search the same
+/// stretch for atoms again and again.
+struct CandidateSearch<'d> {
+    atoms: &'d crate::detect::AtomSearcher,
+    escape: Option<u8>,
+    atom: Option<Option<AtomHit>>,
+}
+
+impl<'d> CandidateSearch<'d> {
+    fn new(atoms: &'d crate::detect::AtomSearcher, escape: Option<u8>) -> Self {
+        CandidateSearch {
+            atoms,
+            escape,
+            atom: None,
+        }
+    }
+
+    fn next(&mut self, region: &[u8], pos: usize) -> Option<AtomHit> {
+        let Some(escape) = self.escape else {
+            return self.atoms.find_at(region, pos);
+        };
+        let stale = match self.atom {
+            None => true,
+            Some(Some(hit)) => hit_position(hit) <= pos,
+            Some(None) => false,
+        };
+        if stale {
+            self.atom = Some(self.atoms.find_at(region, pos));
+        }
+        let atom = self.atom.flatten();
+        let limit = atom.map_or(region.len(), hit_position);
+        let escaped = memchr::memchr(escape, &region[pos..limit]).map(|at| pos + at);
+        match escaped {
+            Some(at) => Some(AtomHit::Atom(at)),
+            None => atom,
+        }
+    }
+}
+
+fn hit_position(hit: AtomHit) -> usize {
+    match hit {
+        AtomHit::Atom(at) | AtomHit::Directive(at) | AtomHit::Nul(at) => at,
     }
 }
 

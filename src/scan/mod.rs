@@ -56,14 +56,21 @@ pub struct ScanOptions {
     pub max_bytes: Option<u64>,
     /// Times kept (`--since`/`--until`): lines outside are not checked.
     pub window: crate::model::TimeWindow,
+    /// Native fields to the taxonomy: the built-in mapping, with a user's JSON layout
+    /// (`--mapping`) when one was given.
+    pub field_map: std::sync::Arc<FieldMap>,
+    /// Which address of a proxied request is the client (`--client-from`,
+    /// `--trusted-proxy`).
+    pub client: std::sync::Arc<crate::model::ClientPolicy>,
 }
 
 impl ScanOptions {
     /// What the parsers need from these options.
-    pub fn parse_context(&self) -> ParseContext<'static> {
+    pub fn parse_context(&self) -> ParseContext<'_> {
         ParseContext {
-            map: FieldMap::builtin(),
+            map: &self.field_map,
             local_offset: self.local_offset,
+            client: &self.client,
         }
     }
 }
@@ -83,6 +90,8 @@ impl Default for ScanOptions {
             hash: source::HashChoice::Sha256,
             max_bytes: None,
             window: crate::model::TimeWindow::default(),
+            field_map: std::sync::Arc::new(FieldMap::builtin().clone()),
+            client: std::sync::Arc::default(),
         }
     }
 }
@@ -403,13 +412,22 @@ fn scan_head_and_rest(
 /// The format to read an input as: the hint, else what its first bytes look like
 /// (None: binary data, not a log).
 fn choose_format(head: &[u8], options: &ScanOptions) -> Option<LogFormat> {
-    match options.format_hint {
-        Some(f) => Some(f),
+    let format = match options.format_hint {
+        Some(f) => f,
         None => match detect_format(head) {
-            FormatGuess::Log(f) => Some(f),
-            FormatGuess::Binary => None,
+            FormatGuess::Log(f) => f,
+            FormatGuess::Binary => return None,
         },
+    };
+    if format != LogFormat::Json || options.format_hint.is_some() {
+        return Some(format);
     }
+    // JSON of a layout no mapping knows stays `json`: its lines are read as text, where
+    // a request line inside is still found.
+    Some(
+        crate::record::json::choose_layout(head, options.field_map.json_layouts())
+            .unwrap_or(LogFormat::Json),
+    )
 }
 
 /// The first bytes of an input, and the error that stopped reading them early, if any (the

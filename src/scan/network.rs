@@ -63,6 +63,7 @@ pub fn scan_capture_input(
         window_secs: options.spread_window_secs,
         all_hits: options.all_hits,
         window: options.window,
+        client: options.client.clone(),
         ..CaptureOptions::default()
     };
     let got = scan_capture(

@@ -35,7 +35,7 @@ CREATE TABLE findings (
     method TEXT, uri TEXT, status TEXT, exposure TEXT, evidence TEXT,
     frame INTEGER, client_port INTEGER, server_port INTEGER, flow TEXT,
     host TEXT, check_id TEXT, location TEXT, observed TEXT, sha256 TEXT,
-    subject TEXT, scan_source TEXT, paths TEXT
+    subject TEXT, scan_source TEXT, paths TEXT, peer_ip TEXT, forwarded_for TEXT
 );
 CREATE TABLE verdicts (
     seq INTEGER PRIMARY KEY, subject TEXT NOT NULL, role TEXT NOT NULL,
@@ -286,7 +286,7 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
     let mut s = db.prepare_cached(
         "INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
          ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32,
-         ?33)",
+         ?33, ?34, ?35)",
     )?;
     let none = None::<String>;
     let (r, t, sc) = match &f.evidence {
@@ -300,6 +300,7 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
         _ => None,
     };
     let wire = r.and_then(|r| r.wire.as_ref());
+    let proxy = r.and_then(|r| r.proxy.as_ref());
     s.execute(params![
         f.id,
         f.evidence_kind().name(),
@@ -341,6 +342,8 @@ fn insert_finding(db: &Connection, f: &Finding) -> rusqlite::Result<()> {
         sc.map(|s| serde_json::to_string(&s.paths).unwrap_or_default())
             .or(correlation.map(correlation_payload))
             .or(none),
+        proxy.and_then(|p| p.peer_ip.map(|ip| ip.to_string())),
+        proxy.map(|p| p.forwarded_for.clone()),
     ])?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use crate::i18n::{Lang, Messages};
 use crate::model::{Evidence, Finding};
 
 /// The columns, in order.
-pub const HEADER: [&str; 22] = [
+pub const HEADER: [&str; 24] = [
     "family",
     "rule_id",
     "rule_title",
@@ -30,6 +30,8 @@ pub const HEADER: [&str; 22] = [
     "client_port",
     "server_port",
     "flow",
+    "peer_ip",
+    "forwarded_for",
     "id",
 ];
 
@@ -59,6 +61,17 @@ pub fn cell(f: &Finding, column: &str, en: &Messages) -> String {
             "offset" => r.offset.to_string(),
             "format" => r.format.to_string(),
             "client_ip" => r.client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            "peer_ip" => r
+                .proxy
+                .as_ref()
+                .and_then(|p| p.peer_ip)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            "forwarded_for" => r
+                .proxy
+                .as_ref()
+                .map(|p| p.forwarded_for.clone())
+                .unwrap_or_default(),
             "server" => opt(r.server.as_ref()),
             "method" => opt(r.method.as_ref()),
             "uri" => opt(r.uri.as_ref()),

@@ -380,6 +380,7 @@ mod tests {
                 exposure,
                 text: String::new(),
                 wire: None,
+                proxy: None,
             })),
             correlate: Vec::new(),
         }

@@ -143,6 +143,14 @@ impl Matcher {
                 if value.is_some_and(|raw| self.test_value(raw, &|| lower_of(target, record))) {
                     return true;
                 }
+                // Keywords also see the line with its escapes decoded (JSON, HAProxy,
+                // CloudFront), where a request reads as the client sent it.
+                if let (Target::Line, Some(decoded)) = (target, record.decoded_line()) {
+                    let lower = || record.decoded_line_lower().unwrap_or_default();
+                    if self.test_value(decoded, &lower) {
+                        return true;
+                    }
+                }
                 // SigmaHQ rules put path-and-query patterns into cs-uri-query: let them
                 // also see the whole request target, which has a path even without a query.
                 target == &Target::Field(Field::UriQuery)

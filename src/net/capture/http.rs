@@ -3,26 +3,28 @@
 
 use crate::detect::Detector;
 use crate::finding::{display_text, request_finding, shorten, LinePosition};
+use crate::model::ClientPolicy;
 use crate::model::{Finding, Wire};
 use crate::record::{Field, LogFormat, Record};
 
 use super::reassembly::Request;
 
 /// Header fields copied into the record.
-const HEADERS: [(&[u8], Field); 4] = [
+const HEADERS: [(&[u8], Field); 5] = [
     (b"host", Field::Host),
     (b"user-agent", Field::UserAgent),
     (b"cookie", Field::Cookie),
     (b"referer", Field::Referer),
+    (b"x-forwarded-for", Field::ForwardedFor),
 ];
 
 /// The findings of one request (most specific built-in family only, unless `all_hits`).
 pub fn request_findings(
     request: &Request,
     detector: &Detector,
-    path: &str,
-    format: &'static str,
+    (path, format): (&str, &'static str),
     all_hits: bool,
+    client: &ClientPolicy,
 ) -> Vec<Finding> {
     with_request_record(request, |record, request_line| {
         let mut hits = Vec::new();
@@ -37,7 +39,7 @@ pub fn request_findings(
         };
         hits.iter()
             .map(|&i| {
-                let mut finding = request_finding(&detector.rules()[i], record, at);
+                let mut finding = request_finding(&detector.rules()[i], record, at, client);
                 detector.tag_for_correlations(i, record, &mut finding);
                 network_finding(finding, request, request_line, format)
             })

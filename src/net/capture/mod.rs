@@ -23,7 +23,7 @@ use reassembly::{At, Limits, Reassembler};
 use syn::SynTracker;
 
 /// How a capture is read.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CaptureOptions {
     /// Reassembly bounds.
     pub limits: Limits,
@@ -33,6 +33,8 @@ pub struct CaptureOptions {
     pub all_hits: bool,
     /// Times whose requests are checked (`--since`/`--until`).
     pub window: crate::model::TimeWindow,
+    /// Which address of a proxied request is its client.
+    pub client: std::sync::Arc<crate::model::ClientPolicy>,
 }
 
 /// What a capture gave.
@@ -88,13 +90,14 @@ pub fn scan_capture<R: Read + Send>(
 ) -> CaptureReport {
     let format = kind.name();
     let mut outside_window = 0;
+    let (window, all_hits, client) = (options.window, options.all_hits, options.client.clone());
     let mut findings = |request: &Request| {
         // Every request has its frame's time, so none is untimed.
-        if options.window.check(super::timestamp(request.secs)) == WindowCheck::Outside {
+        if window.check(super::timestamp(request.secs)) == WindowCheck::Outside {
             outside_window += 1;
             return Vec::new();
         }
-        http::request_findings(request, detector, path, format, options.all_hits)
+        http::request_findings(request, detector, (path, format), all_hits, &client)
     };
     let mut report = read_capture(reader, options, &mut findings, out);
     report.outside_window = outside_window;
@@ -113,9 +116,9 @@ pub fn read_capture<'d, R: Read + Send>(
     let mut scan = CaptureScan {
         on_request,
         ready: Vec::new(),
-        options,
         reassembler: Reassembler::new(options.limits),
         syns: SynTracker::new(options.window_secs.max(1)),
+        options,
         answers: Answers::default(),
         last_expiry: i64::MIN,
         report: CaptureReport::default(),
