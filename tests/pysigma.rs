@@ -97,6 +97,13 @@ fn wormtrace_matches_what_pysigma_sqlite_matches() {
     let venv = venv();
     let work = tempfile::tempdir().unwrap();
     let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pysigma-differential.md");
+    // The load balancer, CDN, proxy and JSON formats, read through `wormtrace parse` too.
+    let modern = work.path().join("modern");
+    std::fs::create_dir_all(&modern).unwrap();
+    let requests = wormtrace_gen::weblogs::sample_requests();
+    for format in wormtrace_gen::weblogs::WebFormat::ALL {
+        std::fs::write(modern.join(format.file_name()), format.log(&requests)).unwrap();
+    }
     let out = run(Command::new(venv.join("bin/python")).args([
         "tests/pysigma/differential.py",
         "--wormtrace",
@@ -110,6 +117,8 @@ fn wormtrace_matches_what_pysigma_sqlite_matches() {
         "samples/iis",
         "--extra-input",
         "samples/apache",
+        "--extra-input",
+        &modern.display().to_string(),
         "--work",
         &work.path().display().to_string(),
         "--report",

@@ -6,3 +6,4 @@ pub mod hostile;
 pub mod net;
 pub mod regf;
 pub mod requests;
+pub mod weblogs;

@@ -14,6 +14,7 @@ use clap::Parser;
 use flate2::{write::GzEncoder, Compression};
 use wormtrace_gen::host;
 use wormtrace_gen::requests::{code_red_query, Rng, NIMDA};
+use wormtrace_gen::weblogs::{self, WebFormat};
 
 /// Command-line options.
 #[derive(Parser)]
@@ -34,9 +35,15 @@ struct Options {
     /// With --big: write this many log files of equal size into the folder --big names.
     #[arg(long, default_value_t = 1)]
     files: u64,
-    /// Layout of the benchmark file: w3c or ncsa (logs), pcap (a capture).
+    /// Layout of the benchmark file: w3c or ncsa (logs), pcap (a capture), or a load
+    /// balancer, CDN, proxy or JSON format by its wormtrace name (aws-alb, cloudfront,
+    /// haproxy, nginx-json, ...; iis10 for IIS 10 with custom fields).
     #[arg(long, default_value = "w3c")]
     layout: String,
+    /// Write the load balancer, CDN, proxy and JSON samples (the same requests in every
+    /// format) into this folder, instead of the samples.
+    #[arg(long, value_name = "DIR")]
+    modern: Option<PathBuf>,
     /// Benign traffic of the benchmark log: `plain` (a few static pages) or `busy` (Index
     /// Server queries in 0.16% of lines, `/scripts/` paths, `cmd.exe` in query strings,
     /// mixed case and many 404s: text the prefilter must look at and the rules reject).
@@ -73,7 +80,15 @@ fn busy_request(rng: &mut Rng, n: u64) -> (String, Option<String>, u16, Option<&
     (stem.to_string(), query.map(String::from), status, None)
 }
 
-fn big_line(rng: &mut Rng, n: u64, ncsa: bool, busy: bool) -> (String, Option<&'static str>) {
+/// How a benchmark log is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    W3c,
+    Ncsa,
+    Modern(WebFormat),
+}
+
+fn big_line(rng: &mut Rng, n: u64, layout: Layout, busy: bool) -> (String, Option<&'static str>) {
     let (stem, query, family): (String, Option<String>, Option<&'static str>) =
         if n % EVERY_CODE_RED_II == 7 {
             (
@@ -91,26 +106,44 @@ fn big_line(rng: &mut Rng, n: u64, ncsa: bool, busy: bool) -> (String, Option<&'
             (NIMDA[4].into(), Some("/c+dir".into()), Some("nimda"))
         } else if busy {
             let (stem, query, status, family) = busy_request(rng, n);
-            return finish_line(rng, n, ncsa, (stem, query, family), status);
+            return finish_line(rng, n, layout, (stem, query, family), status);
         } else {
             (rng.pick(&PAGES).to_string(), None, None)
         };
     let status = if family.is_some() { 404 } else { 200 };
-    finish_line(rng, n, ncsa, (stem, query, family), status)
+    finish_line(rng, n, layout, (stem, query, family), status)
 }
 
 /// The log line for a request.
 fn finish_line(
     rng: &mut Rng,
     n: u64,
-    ncsa: bool,
+    layout: Layout,
     (stem, query, family): (String, Option<String>, Option<&'static str>),
     status: u16,
 ) -> (String, Option<&'static str>) {
     let second = (n / 40) as u32;
     let client = format!("203.0.{}.{}", rng.below(250), 1 + rng.below(250));
     let agent = rng.pick(&AGENTS);
-    let line = if ncsa {
+    if let Layout::Modern(format) = layout {
+        let target = match &query {
+            Some(q) => format!("{stem}?{q}"),
+            None => stem,
+        };
+        let request = weblogs::Request {
+            secs: weblogs::SAMPLE_START + i64::from(second),
+            client,
+            xff: None,
+            method: "GET",
+            target,
+            status,
+            user_agent: "Mozilla/4.0 (compatible; MSIE 5.5; Windows NT 5.0)",
+            host: "www.example.jp",
+            server: "10.1.0.10",
+        };
+        return (format!("{}\n", format.line(&request)), family);
+    }
+    let line = if layout == Layout::Ncsa {
         let target = match &query {
             Some(q) => format!("{stem}?{q}"),
             None => stem,
@@ -130,9 +163,16 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
     if options.layout == "pcap" {
         return write_big_capture(path, options);
     }
+    let layout = match options.layout.as_str() {
+        "w3c" => Layout::W3c,
+        "ncsa" => Layout::Ncsa,
+        other => Layout::Modern(
+            WebFormat::from_name(other).with_context(|| format!("no layout {other:?}"))?,
+        ),
+    };
     let mut log = BigLog {
         rng: Rng(options.seed.max(1)),
-        ncsa: options.layout == "ncsa",
+        layout,
         busy: options.mix == "busy",
         n: 0,
         written: 0,
@@ -161,7 +201,7 @@ fn write_big(path: &Path, options: &Options) -> Result<()> {
 /// Benchmark log lines, numbered across files so attacks fall at the same places.
 struct BigLog {
     rng: Rng,
-    ncsa: bool,
+    layout: Layout,
     busy: bool,
     n: u64,
     written: u64,
@@ -173,13 +213,15 @@ impl BigLog {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let mut out = io::BufWriter::with_capacity(1 << 20, file);
         let mut written = 0u64;
-        if !self.ncsa {
-            let header = "#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:00\r\n#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n";
-            out.write_all(header.as_bytes())?;
-            written += header.len() as u64;
-        }
+        let header = match self.layout {
+            Layout::W3c => "#Software: Microsoft Internet Information Services 5.0\r\n#Version: 1.0\r\n#Date: 2001-08-04 00:00:00\r\n#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\r\n",
+            Layout::Ncsa => "",
+            Layout::Modern(format) => format.header(),
+        };
+        out.write_all(header.as_bytes())?;
+        written += header.len() as u64;
         while written < bytes {
-            let (line, family) = big_line(&mut self.rng, self.n, self.ncsa, self.busy);
+            let (line, family) = big_line(&mut self.rng, self.n, self.layout, self.busy);
             out.write_all(line.as_bytes())?;
             written += line.len() as u64;
             if let Some(f) = family {
@@ -516,6 +558,16 @@ fn main() -> Result<()> {
             return Ok(out.flush()?);
         }
         return write_big(big, &options);
+    }
+    if let Some(dir) = &options.modern {
+        let requests = weblogs::sample_requests();
+        for format in WebFormat::ALL {
+            write_file(
+                &dir.join(format.file_name()),
+                format.log(&requests).as_bytes(),
+            )?;
+        }
+        return Ok(());
     }
     let mut rng = Rng(options.seed.max(1));
     let out = &options.out;

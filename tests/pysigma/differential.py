@@ -45,7 +45,8 @@ import corpus
 NUMERIC = {"sc-status", "sc-bytes", "cs-bytes", "time-taken", "s-port"}
 FULL_URI = "full-uri"
 
-# wormtrace's formats: the logsource products and service each one answers to.
+# wormtrace's formats: the logsource products and service each one answers to. Load
+# balancer, CDN, proxy and JSON formats (not listed) answer to every product.
 FORMAT_PRODUCTS = {
     "iis-w3c": ["iis"], "iis-native": ["iis"], "ncsa-common": ["apache", "nginx"],
     "ncsa-combined": ["apache", "nginx"], "apache-error": ["apache"], "text": [],
@@ -167,7 +168,7 @@ def covers(source, fmt):
     logsource, any_text = source
     if fmt == "text":
         return any_text
-    products = FORMAT_PRODUCTS[fmt]
+    products = FORMAT_PRODUCTS.get(fmt, [])
 
     def product_ok(p):
         return not products or p in products
