@@ -81,7 +81,7 @@ pub fn request_finding(
         offset: at.offset,
         format: record.format.name().to_string(),
         client_ip: client.client(peer_ip, forwarded.as_deref()),
-        server: server_of(record),
+        server: server_of(record).or_else(|| object_store_target(at.path)),
         server_name: server_name(record),
         method: record.get(Field::Method).map(display_text),
         uri,
@@ -178,6 +178,36 @@ fn server_of(record: &Record) -> Option<String> {
         .into_iter()
         .find_map(|f| record.get(f))
         .map(|host| display_text(host).to_ascii_lowercase())
+}
+
+/// The balancer or distribution a log file belongs to, from the name the service gave the
+/// file, for lines that name no server themselves. ALB and Classic ELB:
+/// `<account>_elasticloadbalancing_<region>_<id>_<end>_<ip>_<random>.log.gz`, where an ALB's
+/// `app.<name>.<id>` is written `app/<name>/<id>` as its log lines write it. CloudFront:
+/// `<distribution>.<YYYY-MM-DD-HH>.<unique>.gz`.
+pub fn object_store_target(path: &str) -> Option<String> {
+    let name = path.rsplit(['/', '\\']).next()?;
+    let parts: Vec<&str> = name.split('_').collect();
+    if parts.len() >= 5 && parts[1] == "elasticloadbalancing" {
+        let id = parts[3];
+        return Some(match id.strip_prefix("app.").or(id.strip_prefix("net.")) {
+            Some(rest) => format!("{}/{}", &id[..3], rest.replacen('.', "/", 1)),
+            None => id.to_string(),
+        });
+    }
+    let mut dots = name.split('.');
+    let distribution = dots.next()?;
+    let hour = dots.next()?;
+    let is_hour = hour.len() == 13
+        && hour.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 | 10 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let is_id = !distribution.is_empty()
+        && distribution
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    (is_hour && is_id && dots.next().is_some()).then(|| distribution.to_string())
 }
 
 /// Bytes as text for display: UTF-8, else CP932 (Japanese Windows), else lossy UTF-8.
@@ -280,6 +310,32 @@ pub(crate) mod tests_support {
                 proxy: None,
             })),
             correlate: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod object_store_tests {
+    use super::object_store_target;
+
+    #[test]
+    fn balancer_and_distribution_names_from_object_keys() {
+        let alb = "logs/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2220Z_10.0.0.1_2et2e1mx.log.gz";
+        assert_eq!(
+            object_store_target(alb).as_deref(),
+            Some("app/my-loadbalancer/50dc6c495c0c9188")
+        );
+        let elb = "123456789012_elasticloadbalancing_us-west-2_my-loadbalancer_20140215T2340Z_172.160.001.192_20sg8hgm.log";
+        assert_eq!(object_store_target(elb).as_deref(), Some("my-loadbalancer"));
+        let cf = "cf/E2EXAMPLE123.2019-12-04-21.abcd1234.gz";
+        assert_eq!(object_store_target(cf).as_deref(), Some("E2EXAMPLE123"));
+        for other in [
+            "ex010804.log",
+            "access.log.2019-12-04-21.gz",
+            "a_b_c.log",
+            "",
+        ] {
+            assert_eq!(object_store_target(other), None, "{other}");
         }
     }
 }
