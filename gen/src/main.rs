@@ -140,6 +140,7 @@ fn finish_line(
             user_agent: "Mozilla/4.0 (compatible; MSIE 5.5; Windows NT 5.0)",
             host: "www.example.jp",
             server: "10.1.0.10",
+            nonce: rng.next_u64(),
         };
         return (format!("{}\n", format.line(&request)), family);
     }

@@ -40,6 +40,29 @@ pub struct Request {
     pub host: &'static str,
     /// The address of the server behind the balancer.
     pub server: &'static str,
+    /// Varies the values that differ from request to request in real logs (client port,
+    /// trace and request ids), so that the logs compress as real ones do.
+    pub nonce: u64,
+}
+
+impl Request {
+    fn port(&self) -> u64 {
+        1024 + self.nonce % 60_000
+    }
+
+    /// `len` hex digits from the nonce.
+    fn id(&self, len: usize) -> String {
+        let mut state = self.nonce ^ 0x9e37_79b9_7f4a_7c15;
+        let mut out = String::with_capacity(len);
+        while out.len() < len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            out.push_str(&format!("{state:016x}"));
+        }
+        out.truncate(len);
+        out
+    }
 }
 
 /// What the sample requests are, in order: the family a rule gives each (None: benign).
@@ -71,6 +94,7 @@ pub fn sample_requests() -> Vec<Request> {
         user_agent,
         host: "www.example.jp",
         server: "10.0.0.5",
+        nonce: i as u64,
     };
     vec![
         request(
@@ -222,16 +246,22 @@ fn aws_line(format: WebFormat, r: &Request) -> String {
     let time = format!("{}.000000Z", iso(r.secs));
     let request = format!("\"{} http://{}:80{} HTTP/1.0\"", r.method, r.host, r.target);
     let common = format!(
-        "{} 0.000 0.001 0.000 {s} {s} 0 512 {request} \"{}\" - -",
-        r.client.clone() + ":4711 " + r.server + ":80",
+        "{}:{} {}:80 0.000 0.001 0.000 {s} {s} 0 512 {request} \"{}\" - -",
+        r.client,
+        r.port(),
+        r.server,
         r.user_agent,
         s = r.status,
     );
     match format {
         WebFormat::AwsElb => format!("{time} my-loadbalancer {common}"),
         _ => format!(
-            "http {time} app/my-loadbalancer/50dc6c495c0c9188 {common} arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-58337262-36d228ad5d99923122bbe354\" \"-\" \"-\" 0 {time} \"forward\" \"-\" \"-\" \"{}:80\" \"{}\" \"-\" \"-\" TID_1234abcd5678ef90",
-            r.server, r.status
+            "http {time} app/my-loadbalancer/50dc6c495c0c9188 {common} arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-{}-{}\" \"-\" \"-\" 0 {time} \"forward\" \"-\" \"-\" \"{}:80\" \"{}\" \"-\" \"-\" TID_{}",
+            r.id(8),
+            r.id(24),
+            r.server,
+            r.status,
+            r.id(32)
         ),
     }
 }
@@ -269,7 +299,7 @@ fn cloudfront_line(r: &Request) -> String {
         query,
         "-",
         "Error",
-        "EXAMPLE2PVLuRuaRSs9AETKg0qqmw4PVWzVbjcuN4lbcvF7BvUDTWgw==",
+        &r.id(56),
         r.host,
         "http",
         "300",
@@ -281,7 +311,7 @@ fn cloudfront_line(r: &Request) -> String {
         "HTTP/1.0",
         "-",
         "-",
-        "4711",
+        &r.port().to_string(),
         "0.001",
         "Error",
         "text/html",
@@ -318,8 +348,9 @@ fn haproxy_line(r: &Request) -> String {
     );
     let month = MONTHS[month.saturating_sub(1).min(11)];
     format!(
-        "Aug  4 {time} lb1 haproxy[14389]: {}:4711 [{day}/{month}/{year}:{time}.000] http-in web/srv1 0/0/1/2/3 {} 512 - - ---- 1/1/0/0/0 0/0 \"{}\"",
+        "Aug  4 {time} lb1 haproxy[14389]: {}:{} [{day}/{month}/{year}:{time}.000] http-in web/srv1 0/0/1/2/3 {} 512 - - ---- 1/1/0/0/0 0/0 \"{}\"",
         r.client,
+        r.port(),
         r.status,
         haproxy_escaped(&format!("{} {} HTTP/1.0", r.method, r.target)),
     )
@@ -374,6 +405,9 @@ fn json_line(format: WebFormat, r: &Request) -> String {
     );
     let url = js(&format!("http://{}{}", r.host, r.target));
     let method = r.method;
+    let port = r.port();
+    let insert_id = r.id(20);
+    let request_id = r.id(32);
     match format {
         WebFormat::NginxJson => format!(
             r#"{{"time_iso8601":"{}+00:00","remote_addr":{client},"remote_user":"","request":{},"status":"{status}","body_bytes_sent":"512","http_referer":"","http_user_agent":{ua},"http_x_forwarded_for":{xff},"host":{host}}}"#,
@@ -381,7 +415,7 @@ fn json_line(format: WebFormat, r: &Request) -> String {
             js(&format!("{method} {} HTTP/1.0", r.target)),
         ),
         WebFormat::CaddyJson => format!(
-            r#"{{"level":"info","ts":{}.25,"logger":"http.log.access.log0","msg":"handled request","request":{{"remote_ip":{client},"remote_port":"4711","proto":"HTTP/1.0","method":"{method}","host":{host},"uri":{target},"headers":{{"User-Agent":[{ua}]{}}}}},"bytes_read":0,"user_id":"","duration":0.000512,"size":512,"status":{status},"resp_headers":{{"Server":["Caddy"]}}}}"#,
+            r#"{{"level":"info","ts":{}.25,"logger":"http.log.access.log0","msg":"handled request","request":{{"remote_ip":{client},"remote_port":"{port}","proto":"HTTP/1.0","method":"{method}","host":{host},"uri":{target},"headers":{{"User-Agent":[{ua}]{}}}}},"bytes_read":0,"user_id":"","duration":0.000512,"size":512,"status":{status},"resp_headers":{{"Server":["Caddy"]}}}}"#,
             r.secs,
             r.xff
                 .as_deref()
@@ -389,19 +423,19 @@ fn json_line(format: WebFormat, r: &Request) -> String {
                 .unwrap_or_default(),
         ),
         WebFormat::TraefikJson => format!(
-            r#"{{"ClientAddr":"{}:4711","ClientHost":{client},"ClientPort":"4711","ClientUsername":"-","DownstreamContentSize":512,"DownstreamStatus":{status},"Duration":512000,"OriginStatus":{status},"RequestAddr":{host},"RequestHost":{host},"RequestMethod":"{method}","RequestPath":{target},"RequestPort":"-","RequestProtocol":"HTTP/1.0","RequestScheme":"http","RetryAttempts":0,"RouterName":"web@docker","ServiceAddr":"{server}:80","ServiceName":"web@docker","ServiceURL":"http://{server}:80","StartLocal":"{time}","StartUTC":"{time}","entryPointName":"web","level":"info","msg":"","request_User-Agent":{ua},"request_X-Forwarded-For":{xff},"time":"{time}"}}"#,
+            r#"{{"ClientAddr":"{}:{port}","ClientHost":{client},"ClientPort":"{port}","ClientUsername":"-","DownstreamContentSize":512,"DownstreamStatus":{status},"Duration":512000,"OriginStatus":{status},"RequestAddr":{host},"RequestHost":{host},"RequestMethod":"{method}","RequestPath":{target},"RequestPort":"-","RequestProtocol":"HTTP/1.0","RequestScheme":"http","RetryAttempts":0,"RouterName":"web@docker","ServiceAddr":"{server}:80","ServiceName":"web@docker","ServiceURL":"http://{server}:80","StartLocal":"{time}","StartUTC":"{time}","entryPointName":"web","level":"info","msg":"","request_User-Agent":{ua},"request_X-Forwarded-For":{xff},"time":"{time}"}}"#,
             r.client,
         ),
         WebFormat::EnvoyJson => format!(
-            r#"{{"authority":{host},"bytes_received":0,"bytes_sent":512,"downstream_local_address":"10.0.0.1:80","downstream_remote_address":"{}:4711","duration":1,"method":"{method}","path":{target},"protocol":"HTTP/1.0","request_id":"c2b0a5f4-3b6e-4a4e-9c1e-0a1b2c3d4e5f","requested_server_name":null,"response_code":{status},"response_flags":"-","route_name":"default","start_time":"{}.000Z","upstream_cluster":"web","upstream_host":"{server}:80","user_agent":{ua},"x_forwarded_for":{xff}}}"#,
+            r#"{{"authority":{host},"bytes_received":0,"bytes_sent":512,"downstream_local_address":"10.0.0.1:80","downstream_remote_address":"{}:{port}","duration":1,"method":"{method}","path":{target},"protocol":"HTTP/1.0","request_id":"{request_id}","requested_server_name":null,"response_code":{status},"response_flags":"-","route_name":"default","start_time":"{}.000Z","upstream_cluster":"web","upstream_host":"{server}:80","user_agent":{ua},"x_forwarded_for":{xff}}}"#,
             r.client,
             iso(r.secs),
         ),
         WebFormat::GcpLb => format!(
-            r#"{{"httpRequest":{{"latency":"0.001s","remoteIp":{client},"requestMethod":"{method}","requestSize":"300","requestUrl":{url},"responseSize":"512","serverIp":"{server}","status":{status},"userAgent":{ua}}},"insertId":"1a2b3c","jsonPayload":{{"@type":"type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry","statusDetails":"response_sent_by_backend"}},"logName":"projects/example/logs/requests","resource":{{"labels":{{"backend_service_name":"web","forwarding_rule_name":"web-rule","project_id":"example","url_map_name":"web-map"}},"type":"http_load_balancer"}},"severity":"INFO","timestamp":"{time}"}}"#,
+            r#"{{"httpRequest":{{"latency":"0.001s","remoteIp":{client},"requestMethod":"{method}","requestSize":"300","requestUrl":{url},"responseSize":"512","serverIp":"{server}","status":{status},"userAgent":{ua}}},"insertId":"{insert_id}","jsonPayload":{{"@type":"type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry","statusDetails":"response_sent_by_backend"}},"logName":"projects/example/logs/requests","resource":{{"labels":{{"backend_service_name":"web","forwarding_rule_name":"web-rule","project_id":"example","url_map_name":"web-map"}},"type":"http_load_balancer"}},"severity":"INFO","timestamp":"{time}"}}"#,
         ),
         WebFormat::AzureFrontDoor => format!(
-            r#"{{"time":"{}.0000000Z","resourceId":"/SUBSCRIPTIONS/0000/RESOURCEGROUPS/WEB/PROVIDERS/MICROSOFT.CDN/PROFILES/WEBFD","category":"FrontDoorAccessLog","operationName":"Microsoft.Cdn/Profiles/AccessLog/Write","properties":{{"trackingReference":"0a1b2c3d","httpMethod":"{method}","httpVersion":"1.0.0.0","requestUri":{},"hostName":{host},"requestBytes":"300","responseBytes":"512","userAgent":{ua},"clientIp":{},"clientPort":"4711","socketIp":{client},"timeToFirstByte":"0.001","timeTaken":"0.001","httpStatusCode":"{status}","pop":"TYO","cacheStatus":"MISS","originName":"{server}:80"}}}}"#,
+            r#"{{"time":"{}.0000000Z","resourceId":"/SUBSCRIPTIONS/0000/RESOURCEGROUPS/WEB/PROVIDERS/MICROSOFT.CDN/PROFILES/WEBFD","category":"FrontDoorAccessLog","operationName":"Microsoft.Cdn/Profiles/AccessLog/Write","properties":{{"trackingReference":"{insert_id}","httpMethod":"{method}","httpVersion":"1.0.0.0","requestUri":{},"hostName":{host},"requestBytes":"300","responseBytes":"512","userAgent":{ua},"clientIp":{},"clientPort":"{port}","socketIp":{client},"timeToFirstByte":"0.001","timeTaken":"0.001","httpStatusCode":"{status}","pop":"TYO","cacheStatus":"MISS","originName":"{server}:80"}}}}"#,
             iso(r.secs),
             js(&format!("http://{}:80{}", r.host, r.target)),
             r.xff.as_deref().map(js).unwrap_or_else(|| client.clone()),
@@ -409,7 +443,7 @@ fn json_line(format: WebFormat, r: &Request) -> String {
         _ => {
             let (stem, query) = r.target.split_once('?').unwrap_or((&r.target, ""));
             format!(
-                r#"{{"timeStamp":"{}+00:00","resourceId":"/SUBSCRIPTIONS/0000/RESOURCEGROUPS/WEB/PROVIDERS/MICROSOFT.NETWORK/APPLICATIONGATEWAYS/WEBGW","operationName":"ApplicationGatewayAccess","category":"ApplicationGatewayAccessLog","properties":{{"instanceId":"appgw_1","clientIP":{client},"clientPort":4711,"httpMethod":"{method}","originalRequestUriWithArgs":{target},"requestUri":{},"requestQuery":{},"userAgent":{ua},"httpStatus":{status},"httpVersion":"HTTP/1.0","receivedBytes":300,"sentBytes":512,"timeTaken":0.001,"sslEnabled":"off","host":{host},"originalHost":{host},"serverRouted":"{server}:80","serverStatus":"{status}"}}}}"#,
+                r#"{{"timeStamp":"{}+00:00","resourceId":"/SUBSCRIPTIONS/0000/RESOURCEGROUPS/WEB/PROVIDERS/MICROSOFT.NETWORK/APPLICATIONGATEWAYS/WEBGW","operationName":"ApplicationGatewayAccess","category":"ApplicationGatewayAccessLog","properties":{{"instanceId":"appgw_1","clientIP":{client},"clientPort":{port},"httpMethod":"{method}","originalRequestUriWithArgs":{target},"requestUri":{},"requestQuery":{},"userAgent":{ua},"httpStatus":{status},"httpVersion":"HTTP/1.0","receivedBytes":300,"sentBytes":512,"timeTaken":0.001,"sslEnabled":"off","host":{host},"originalHost":{host},"serverRouted":"{server}:80","serverStatus":"{status}"}}}}"#,
                 iso(r.secs),
                 js(stem),
                 js(query),

@@ -301,34 +301,22 @@ pub fn volume_roots(hosts: &[HostSpec]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Takes the host evidence files out of a list of log inputs (a case folder often holds
-/// hives and exports beside the logs); they are grouped by folder like loose files.
-pub fn claim_host_files(
-    inputs: Vec<crate::source::Input>,
-) -> (Vec<crate::source::Input>, Vec<HostSpec>) {
+/// Host evidence files found among the log inputs (a case folder often holds hives and
+/// exports beside the logs), grouped by folder like loose files: one host each. The scan
+/// tells them by their first bytes ([`crate::scan::ScanOptions::claim_host_evidence`]).
+pub fn group_loose_evidence(found: Vec<(PathBuf, EvidenceKind)>) -> Vec<HostSpec> {
     let mut loose: BTreeMap<PathBuf, Vec<Evidence>> = BTreeMap::new();
-    let mut logs = Vec::new();
-    for input in inputs {
-        let kind = match &input {
-            crate::source::Input::File(path) => {
-                classify(path).filter(|k| *k != EvidenceKind::Volume)
-            }
-            crate::source::Input::Stdin => None,
-        };
-        match (kind, input) {
-            (Some(kind), crate::source::Input::File(path)) => loose
-                .entry(path.parent().map(Path::to_path_buf).unwrap_or_default())
-                .or_default()
-                .push(Evidence { kind, path }),
-            (_, input) => logs.push(input),
-        }
+    for (path, kind) in found {
+        loose
+            .entry(path.parent().map(Path::to_path_buf).unwrap_or_default())
+            .or_default()
+            .push(Evidence { kind, path });
     }
-    let hosts = loose
+    loose
         .into_values()
         .map(|evidence| HostSpec {
             name: None,
             evidence,
         })
-        .collect();
-    (logs, hosts)
+        .collect()
 }

@@ -98,13 +98,35 @@ pub fn decode(bytes: &[u8]) -> String {
 /// Bytes of an input's start looked at (UTF-16 doubles them).
 const SNIFF_BYTES: usize = 8 * 1024;
 
+/// Whether ASCII text holds a word every table has: its English header marks hold
+/// `address` or `connection`, its rows `tcp` or `udp`. Every log passes here, so the
+/// searchers are built once.
+fn has_any_clue(lower: &[u8]) -> bool {
+    static CLUES: std::sync::OnceLock<[memchr::memmem::Finder<'static>; 4]> =
+        std::sync::OnceLock::new();
+    let clues = CLUES
+        .get_or_init(|| ["address", "connection", "tcp", "udp"].map(memchr::memmem::Finder::new));
+    clues.iter().any(|f| f.find(lower).is_some())
+}
+
 /// Whether the start of an input is a saved connection table.
 pub fn looks_like_netstat(head: &[u8]) -> bool {
     // Headers and the first rows sit at the top; looking further only slows every log down.
     let text = decode(&head[..head.len().min(SNIFF_BYTES)]);
-    let lower = text.to_lowercase();
-    if HEADER_MARKS.iter().any(|(mark, _)| lower.contains(mark)) {
+    // The marks are ASCII lower case or Japanese, which has no case.
+    let lower = text.to_ascii_lowercase();
+    if lower.is_ascii() && !has_any_clue(lower.as_bytes()) {
+        return false;
+    }
+    let has = |mark: &str| memchr::memmem::find(lower.as_bytes(), mark.as_bytes()).is_some();
+    if HEADER_MARKS.iter().any(|(mark, _)| has(mark)) {
         return true;
+    }
+    // Rows without a header still name their protocol: without `tcp` or `udp` there is no
+    // row to look for (parsing a hundred lines of every log cost more than detecting its
+    // format).
+    if !has("tcp") && !has("udp") {
+        return false;
     }
     let rows = text
         .lines()

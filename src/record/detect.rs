@@ -42,12 +42,7 @@ const NUL_RUN: usize = 16;
 
 /// The bytes without runs of [`NUL_RUN`] or more NULs.
 fn without_nul_runs(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let mut run = 0;
-    let long_run = head.iter().any(|&b| {
-        run = if b == 0 { run + 1 } else { 0 };
-        run >= NUL_RUN
-    });
-    if !long_run {
+    if memchr::memmem::find(head, &[0u8; NUL_RUN]).is_none() {
         return std::borrow::Cow::Borrowed(head);
     }
     let mut out = Vec::with_capacity(head.len());
@@ -75,8 +70,7 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         return FormatGuess::Binary;
     }
     let mut votes = [0usize; SLOT_FORMATS.len()];
-    let lines = head
-        .split(|&b| b == b'\n')
+    let lines = lines_of(head)
         .map(<[u8]>::trim_ascii)
         .filter(|l| !l.is_empty())
         .take(SAMPLE_LINES);
@@ -116,6 +110,25 @@ pub fn detect_format(head: &[u8]) -> FormatGuess {
         return FormatGuess::Log(LogFormat::Text);
     }
     FormatGuess::Log(SLOT_FORMATS[best])
+}
+
+/// The lines of `text`, found with `memchr` (a byte-by-byte split cost more than the rest of
+/// detection on folders of many small files).
+fn lines_of(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(end) => {
+                rest = Some(&current[end + 1..]);
+                Some(&current[..end])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 fn looks_binary(head: &[u8]) -> bool {

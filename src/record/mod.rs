@@ -416,14 +416,15 @@ impl Parser {
         }
     }
 
-    /// The byte that starts an escape in this format's lines (JSON `\`, HAProxy `#`,
-    /// CloudFront `%`): a line holding it may match a rule only once decoded, so the
-    /// literal prefilter must also pass such lines.
+    /// The byte that starts an escape in this format's lines (JSON `\`, HAProxy `#`): a
+    /// line holding it may match a rule only once decoded, so the literal prefilter must
+    /// also pass such lines. CloudFront has none here although it URL-encodes header values:
+    /// nearly every line holds a `%20` in its user agent, and a rule's literals never span
+    /// a space (they are cut there), so they are found in the line as CloudFront writes it.
     pub fn escape_byte(&self) -> Option<u8> {
         match self {
             Parser::Json(_) => Some(b'\\'),
             Parser::HaProxy => Some(b'#'),
-            Parser::CloudFront(_) => Some(b'%'),
             _ => None,
         }
     }

@@ -12,7 +12,7 @@ use super::console::Console;
 use super::{check_outputs, detector_for, lang_from_env, output_writer, ExitStatus, RunError};
 use crate::detect::pack::builtin_pack;
 use crate::detect::Detector;
-use crate::host::{claim_host_files, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
+use crate::host::{group_loose_evidence, plan_hosts, sweep, volume_roots, HostSpec, SweepOptions};
 use crate::identity::{parse_inventory, InventoryEntry};
 use crate::model::Timestamp;
 use crate::net::is_network_file;
@@ -58,15 +58,27 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     case.problems(problems);
     case.correlate(detector.correlations().to_vec());
     options.progress = console.start_progress(args.progress, &inputs);
+    let mut loose_evidence = Vec::new();
+    // Reports come in input order: the n-th names the n-th input.
+    let mut done = inputs.iter();
     scan_all(&inputs, &detector, &options, |event| match event {
         ScanEvent::Finding(finding) => case.finding(finding),
         ScanEvent::Done(report) => {
-            report.problems.iter().for_each(|p| console.problem(p));
             console.input_done(report.findings);
+            let input = done.next();
+            if let (Some(kind), Some(crate::source::Input::File(path))) =
+                (report.host_evidence, input)
+            {
+                loose_evidence.push((path.clone(), kind));
+                return;
+            }
+            report.problems.iter().for_each(|p| console.problem(p));
             case.input(report);
         }
     });
     console.finish_progress();
+    let mut hosts = hosts;
+    hosts.extend(group_loose_evidence(loose_evidence));
     let sweep_options = SweepOptions { deep: args.deep };
     for spec in &hosts {
         let report = sweep(spec, sweep_options);
@@ -150,6 +162,12 @@ fn read_inventory(args: &ScanArgs) -> Result<Vec<InventoryEntry>, RunError> {
     parse_inventory(&bytes).map_err(|e| failed(e.to_string()))
 }
 
+/// `-j`, else every core.
+fn thread_count(args: &ScanArgs) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn scan_options(
     args: &ScanArgs,
     host_names: BTreeMap<String, String>,
@@ -160,9 +178,7 @@ fn scan_options(
         local_offset: args.reading.local_offset,
         all_hits: args.all_hits,
         max_line: args.max_line,
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads: thread_count(args),
         host_names,
         spread_window_secs: args.spread_window.max(1),
         split_min_bytes: args.split_min_bytes.max(1),
@@ -175,6 +191,7 @@ fn scan_options(
         },
         field_map,
         client: std::sync::Arc::new(args.reading.client_policy()),
+        claim_host_evidence: true,
     }
 }
 
@@ -202,16 +219,14 @@ fn plan_inputs(
     BTreeMap<String, String>,
 ) {
     let (host_args, host_names, network_paths) = split_network_hosts(&args.hosts);
-    let (mut hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, problems);
+    let (hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, problems);
     log_paths.extend(network_paths);
     let skip = volume_roots(&hosts);
     let walk = WalkOptions {
         follow: args.follow,
         skip: &skip,
     };
-    let walked = expand(&log_paths, walk, problems);
-    let (inputs, walked_hosts) = claim_host_files(walked);
-    hosts.extend(walked_hosts);
+    let inputs = expand(&log_paths, walk, problems);
     (inputs, hosts, host_names)
 }
 

@@ -62,6 +62,11 @@ pub struct ScanOptions {
     /// Which address of a proxied request is the client (`--client-from`,
     /// `--trusted-proxy`).
     pub client: std::sync::Arc<crate::model::ClientPolicy>,
+    /// Whether a regular file whose first bytes are host evidence (a hive, a `.reg` export,
+    /// a metabase, a `dir` listing) is left unread and reported as such, for the host sweep
+    /// ([`InputReport::host_evidence`]). The scan looks at each file's first bytes anyway;
+    /// a separate look beforehand opened and decoded every file twice.
+    pub claim_host_evidence: bool,
 }
 
 impl ScanOptions {
@@ -92,6 +97,7 @@ impl Default for ScanOptions {
             window: crate::model::TimeWindow::default(),
             field_map: std::sync::Arc::new(FieldMap::builtin().clone()),
             client: std::sync::Arc::default(),
+            claim_host_evidence: false,
         }
     }
 }
@@ -113,6 +119,9 @@ pub struct InputReport {
     pub network: Option<NetworkInput>,
     /// Read under `--since`/`--until`: its lines were checked against the window.
     pub windowed: bool,
+    /// Host evidence, left for the host sweep (with [`ScanOptions::claim_host_evidence`]):
+    /// nothing else in the report is set.
+    pub host_evidence: Option<crate::host::evidence::EvidenceKind>,
 }
 
 impl InputReport {
@@ -127,6 +136,7 @@ impl InputReport {
             problems: Vec::new(),
             network: None,
             windowed: false,
+            host_evidence: None,
         }
     }
 
@@ -255,7 +265,19 @@ fn scan_input_to(
     report.compression = opened.compression;
     let cap = source::stream_cap(input, options.max_bytes);
     let mut capped = (&mut opened.reader).take(cap.unwrap_or(u64::MAX));
-    let read_result = read_and_scan(&mut capped, detector, options, &mut report, out);
+    let claim = (options.claim_host_evidence && opened.regular_file)
+        .then(|| file_name_lower(input))
+        .flatten();
+    let read_result = read_and_scan(
+        &mut capped,
+        (detector, options),
+        claim.as_deref(),
+        &mut report,
+        out,
+    );
+    if report.host_evidence.is_some() {
+        return report;
+    }
     if let Err(e) = read_result {
         read_error(&e, &mut report);
     }
@@ -311,7 +333,13 @@ pub fn scan_reader(
             found += 1;
             out(f)
         };
-        let result = read_and_scan(&mut *decoded, detector, options, &mut report, &mut counted);
+        let result = read_and_scan(
+            &mut *decoded,
+            (detector, options),
+            None,
+            &mut report,
+            &mut counted,
+        );
         report.findings = found;
         result
     });
@@ -321,14 +349,38 @@ pub fn scan_reader(
     report
 }
 
+/// The file name of an input in lower case (host evidence is also told by name).
+fn file_name_lower(input: &Input) -> Option<String> {
+    match input {
+        Input::File(path) => Some(
+            path.file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default(),
+        ),
+        Input::Stdin => None,
+    }
+}
+
+/// Bytes of the head that tell host evidence apart (as the host sweep's own look).
+const HOST_SNIFF_BYTES: usize = 4096;
+
+/// Reads and scans an input; with `claim` (the file name, when host evidence may be left
+/// for the sweep) a head that is host evidence ends the read there.
 fn read_and_scan(
     reader: &mut (dyn Read + Send),
-    detector: &Detector,
-    options: &ScanOptions,
+    (detector, options): (&Detector, &ScanOptions),
+    claim: Option<&str>,
     report: &mut InputReport,
     out: &mut FindingOut<'_>,
 ) -> io::Result<()> {
     with_head(reader, options, |head, rest| {
+        if let Some(name) = claim {
+            let sniffed = &head[..head.len().min(HOST_SNIFF_BYTES)];
+            report.host_evidence = crate::host::evidence::sniff(sniffed, Some(name));
+            if report.host_evidence.is_some() {
+                return Ok(());
+            }
+        }
         scan_head_and_rest(head, rest, detector, options, report, out)
     })
 }

@@ -1,20 +1,24 @@
 //! Work on a list by several threads, delivered in list order as it is made.
 //!
-//! Each item's events (findings) travel through a small bounded channel of their own, and the
-//! caller drains the channels in item order. A worker ahead of the one being drained blocks
-//! when its channel is full, so memory holds at most `threads` channels' worth of events
-//! whatever an input gives, and the output is the same for any thread count. Workers take items
+//! A worker keeps an item's events (findings) until it finishes, and posts them with the
+//! result; an item that gives more than a channel's worth streams them through a small
+//! bounded channel of its own instead. The caller takes the items in order. A worker ahead of
+//! the one being drained blocks when its channel is full, so memory holds at most `threads`
+//! channels' worth of events (and the few events of items finished ahead) whatever an input
+//! gives, and the output is the same for any thread count. Workers take items
 //! in list order, so the item being drained always has a worker: nothing can wait on a worker
 //! that will never come.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-/// Events an item may have in flight before its worker waits for the reader.
-const EVENTS_IN_FLIGHT: usize = 1024;
+/// Events an item may have in flight before its worker waits for the reader. A channel's
+/// slots are allocated when it is made, once per item: with 1024 slots, folders of many
+/// small files spent more time allocating channels than scanning.
+const EVENTS_IN_FLIGHT: usize = 128;
 
 /// What the caller is given for an item, in item order.
 pub enum Delivery<E, R> {
@@ -28,7 +32,8 @@ pub enum Delivery<E, R> {
 
 enum Sent<E, R> {
     Event(E),
-    Done(R),
+    /// Boxed: every slot of a channel is as large as its largest message.
+    Done(Box<R>),
 }
 
 /// Runs `work` on every item with up to `threads` threads and calls `deliver` with each
@@ -61,31 +66,66 @@ pub fn in_order<T, E, R>(
         }
         let _abandon = Abandon(&board);
         for i in 0..items.len() {
-            let receiver = board.receiver(i);
-            loop {
-                match receiver.recv() {
-                    Ok(Sent::Event(e)) => deliver(i, Delivery::Event(e)),
-                    Ok(Sent::Done(r)) => {
-                        deliver(i, Delivery::Done(r));
-                        break;
-                    }
-                    Err(_) => {
-                        deliver(i, Delivery::Lost);
-                        break;
-                    }
+            match board.take(i) {
+                Posted::Finished(events, result) => {
+                    events
+                        .into_iter()
+                        .for_each(|e| deliver(i, Delivery::Event(e)));
+                    deliver(i, result.map_or(Delivery::Lost, |r| Delivery::Done(*r)));
                 }
+                Posted::Streaming(receiver) => drain(i, &receiver, &mut deliver),
             }
         }
     });
 }
 
-/// Where workers post the channel of each item they start.
+/// Hands on the events of a streamed item, then its result (or its loss).
+fn drain<E, R>(
+    i: usize,
+    receiver: &Receiver<Sent<E, R>>,
+    deliver: &mut impl FnMut(usize, Delivery<E, R>),
+) {
+    loop {
+        match receiver.recv() {
+            Ok(Sent::Event(e)) => deliver(i, Delivery::Event(e)),
+            Ok(Sent::Done(r)) => return deliver(i, Delivery::Done(*r)),
+            Err(_) => return deliver(i, Delivery::Lost),
+        }
+    }
+}
+
+/// What a worker posts for an item: the whole of a small one, or the channel of one that
+/// gave more events than a channel holds. Most inputs give few findings, so most items
+/// cost one post and no channel.
+enum Posted<E, R> {
+    /// Every event and the result (None: the work panicked).
+    Finished(Vec<E>, Option<Box<R>>),
+    /// Events so far were sent first; the rest follow, then the result.
+    Streaming(Receiver<Sent<E, R>>),
+}
+
+/// Where a worker's events go: kept while few, streamed once they fill a channel's worth.
+enum Outlet<E, R> {
+    Kept(Vec<E>),
+    Streaming(SyncSender<Sent<E, R>>),
+}
+
+/// Where workers post each item they finish or start streaming.
 struct Board<E, R> {
     next: AtomicUsize,
     stopped: AtomicBool,
-    posted: Mutex<BTreeMap<usize, Receiver<Sent<E, R>>>>,
+    posted: Mutex<BTreeMap<usize, Posted<E, R>>>,
+    /// The item the reader takes next (it waits on `wake` until it is posted).
+    awaited: AtomicUsize,
+    /// Signalled when the item the reader waits for is posted.
     wake: Condvar,
+    /// Signalled when the reader takes an item (a worker may be waiting for room).
+    room: Condvar,
 }
+
+/// Items posted ahead of the reader before workers wait: bounds what small items hold
+/// while the reader is on a long one.
+const POSTED_AHEAD: usize = 64;
 
 impl<E, R> Default for Board<E, R> {
     fn default() -> Self {
@@ -93,7 +133,9 @@ impl<E, R> Default for Board<E, R> {
             next: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
             posted: Mutex::new(BTreeMap::new()),
+            awaited: AtomicUsize::new(0),
             wake: Condvar::new(),
+            room: Condvar::new(),
         }
     }
 }
@@ -101,31 +143,84 @@ impl<E, R> Default for Board<E, R> {
 impl<E: Send, R: Send> Board<E, R> {
     fn work_on<T>(&self, items: &[T], work: &(impl Fn(&T, &mut dyn FnMut(E)) -> R + Sync)) {
         loop {
+            self.wait_for_room();
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             if i >= items.len() || self.stopped.load(Ordering::Relaxed) {
                 return;
             }
-            let (sender, receiver) = sync_channel(EVENTS_IN_FLIGHT);
-            self.lock().insert(i, receiver);
-            self.wake.notify_all();
+            let mut outlet = Outlet::Kept(Vec::new());
             let result = catch_unwind(AssertUnwindSafe(|| {
-                work(&items[i], &mut |e| {
-                    // The reader only goes away when the run is being abandoned.
-                    let _ = sender.send(Sent::Event(e));
-                })
+                work(&items[i], &mut |e| self.hand_on(i, &mut outlet, e))
             }));
-            if let Ok(result) = result {
-                let _ = sender.send(Sent::Done(result));
+            match outlet {
+                Outlet::Kept(events) => {
+                    self.post(i, Posted::Finished(events, result.ok().map(Box::new)));
+                }
+                Outlet::Streaming(sender) => {
+                    if let Ok(result) = result {
+                        let _ = sender.send(Sent::Done(Box::new(result)));
+                    }
+                }
             }
         }
     }
 
-    /// The channel of item `i`, once its worker has posted it.
-    fn receiver(&self, i: usize) -> Receiver<Sent<E, R>> {
+    /// Keeps an event of item `i`, or streams it once the item has given a channel's worth.
+    fn hand_on(&self, i: usize, outlet: &mut Outlet<E, R>, event: E) {
+        match outlet {
+            Outlet::Kept(events) if events.len() < EVENTS_IN_FLIGHT => events.push(event),
+            Outlet::Kept(events) => {
+                let (sender, receiver) = sync_channel(EVENTS_IN_FLIGHT);
+                let kept = std::mem::take(events);
+                self.post(i, Posted::Streaming(receiver));
+                // The reader only goes away when the run is being abandoned.
+                for e in kept.into_iter().chain(std::iter::once(event)) {
+                    let _ = sender.send(Sent::Event(e));
+                }
+                *outlet = Outlet::Streaming(sender);
+            }
+            Outlet::Streaming(sender) => {
+                let _ = sender.send(Sent::Event(event));
+            }
+        }
+    }
+
+    /// Waits while many items are posted ahead of the reader. The item the reader waits for
+    /// was taken before any posted one (items are taken in order) and its worker is not
+    /// here, so the reader always gets it.
+    fn wait_for_room(&self) {
         let mut posted = self.lock();
+        while posted.len() >= POSTED_AHEAD && !self.stopped.load(Ordering::Relaxed) {
+            posted = self
+                .room
+                .wait(posted)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    /// Posts item `i`, waking the reader only when it waits for this very item: on folders
+    /// of many small files a wake for every post cost more than the scans.
+    fn post(&self, i: usize, posted: Posted<E, R>) {
+        let mut board = self.lock();
+        board.insert(i, posted);
+        if self.awaited.load(Ordering::Relaxed) == i {
+            drop(board);
+            self.wake.notify_one();
+        }
+    }
+
+    /// What the worker of item `i` posted, once it has.
+    fn take(&self, i: usize) -> Posted<E, R> {
+        let mut posted = self.lock();
+        // Set under the lock: a worker posting `i` after this sees it and wakes the reader.
+        self.awaited.store(i, Ordering::Relaxed);
         loop {
-            if let Some(r) = posted.remove(&i) {
-                return r;
+            let full = posted.len() >= POSTED_AHEAD;
+            if let Some(p) = posted.remove(&i) {
+                if full {
+                    self.room.notify_all();
+                }
+                return p;
             }
             posted = self
                 .wake
@@ -134,7 +229,7 @@ impl<E: Send, R: Send> Board<E, R> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Receiver<Sent<E, R>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Posted<E, R>>> {
         self.posted
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -151,6 +246,7 @@ impl<E, R> Drop for Abandon<'_, E, R> {
         if let Ok(mut posted) = self.0.posted.lock() {
             posted.clear();
         }
+        self.0.room.notify_all();
     }
 }
 
@@ -186,6 +282,19 @@ mod tests {
         assert_eq!(one[3000], "0:done30000");
         assert_eq!(deliveries(&items, 2), one);
         assert_eq!(deliveries(&items, 7), one);
+    }
+
+    #[test]
+    fn many_small_items_behind_a_streaming_one_keep_their_order() {
+        // Workers finish small items far ahead of the reader, which is held by item 0 (it
+        // streams): they wait for room instead of piling up, and nothing is lost.
+        let mut items = vec![1u32; 500];
+        items[0] = 5000;
+        items[250] = 300;
+        let one = deliveries(&items, 1);
+        assert_eq!(one.len(), 5000 + 300 + 498 + items.len());
+        assert_eq!(deliveries(&items, 2), one);
+        assert_eq!(deliveries(&items, 5), one);
     }
 
     #[test]

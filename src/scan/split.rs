@@ -134,8 +134,11 @@ fn splittable_format(file: &File, detector: &Detector, options: &ScanOptions) ->
     let mut head = vec![0; HEAD_BYTES];
     let n = file.read_at(&mut head, 0).ok()?;
     head.truncate(n);
+    let host_evidence = options.claim_host_evidence
+        && crate::host::evidence::sniff(&head[..head.len().min(4096)], None).is_some();
     if Compression::sniff(&head) != Compression::None
         || super::network::sniff(&head, options).is_some()
+        || host_evidence
     {
         return None;
     }

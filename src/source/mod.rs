@@ -108,6 +108,8 @@ pub struct Opened {
     pub reader: Box<dyn Read + Send>,
     /// Compression found.
     pub compression: Compression,
+    /// Whether the input is a regular file (which can be read again; a pipe cannot).
+    pub regular_file: bool,
     raw: SharedRaw,
 }
 
@@ -160,6 +162,12 @@ impl Opened {
     }
 }
 
+/// Buffer between the stored bytes and the decompressor.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Compressed inputs stored in at least this many bytes are decoded on a thread of their own.
+const PIPE_FROM_BYTES: u64 = 1 << 20;
+
 /// Opens an input read-only, without changing its access time where the system allows.
 pub fn open(input: &Input) -> io::Result<Opened> {
     open_counted(input, None, HashChoice::Sha256)
@@ -171,21 +179,31 @@ pub fn open_counted(
     progress: Option<&Arc<Progress>>,
     hash: HashChoice,
 ) -> io::Result<Opened> {
-    let file: Box<dyn Read + Send> = match input {
-        Input::File(path) => Box::new(open_read_only(path)?),
-        Input::Stdin => Box::new(io::stdin()),
+    let (file, stored_size, regular_file): (Box<dyn Read + Send>, Option<u64>, bool) = match input {
+        Input::File(path) => {
+            let file = open_read_only(path)?;
+            let meta = file.metadata().ok();
+            let regular = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
+            (Box::new(file), meta.map(|m| m.len()), regular)
+        }
+        Input::Stdin => (Box::new(io::stdin()), None, false),
     };
     let file: Box<dyn Read + Send> = match progress {
         Some(p) => Box::new(Counted::new(file, p.clone(), Side::Stored)),
         None => file,
     };
     let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::with_choice(file, hash)));
-    let mut buffered = BufReader::with_capacity(256 * 1024, SharedReader(raw.clone()));
+    // A small file needs no large buffer (object stores hold many files of a few KiB).
+    let capacity = stored_size.map_or(READ_BUFFER, |n| (n as usize).clamp(8 << 10, READ_BUFFER));
+    let mut buffered = BufReader::with_capacity(capacity, SharedReader(raw.clone()));
     let compression = Compression::sniff(buffered.fill_buf()?);
     let reader = compression.decoder(buffered)?;
-    // A decoder runs on its own thread, ahead of the scanner.
+    // A decoder of a large input runs on its own thread, ahead of the scanner; for a small
+    // one the thread and its blocks would cost more than the overlap gains.
+    let pipe = stored_size.is_none_or(|n| n >= PIPE_FROM_BYTES);
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => reader,
+        _ if !pipe => reader,
         _ => Box::new(pipe::PipedReader::spawn(reader)),
     };
     let reader: Box<dyn Read + Send> = match progress {
@@ -195,6 +213,7 @@ pub fn open_counted(
     Ok(Opened {
         reader,
         compression,
+        regular_file,
         raw,
     })
 }
