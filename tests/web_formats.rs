@@ -226,6 +226,11 @@ fn a_mapping_file_reads_a_json_layout_of_ones_own() {
     assert_eq!(f["format"], "json");
     assert_eq!(f["client_ip"], "192.0.2.7");
     assert_eq!(f["server"], "shop.example.jp");
+    // Without the mapping the layout is unknown: the file is text, whose rules need a
+    // request line (`GET /...`) and find none in a JSON object holding only a URL.
+    let (_, records) = scan_jsonl(&[&log], &[]);
+    assert_eq!(of_type(&records, "input")[0]["format"], "text");
+    assert!(of_type(&records, "finding").is_empty());
     let bad = dir.path().join("bad.yml");
     std::fs::write(&bad, "fields:\n  no-such-field: x\n").unwrap();
     let out = wormtrace(&[

@@ -474,11 +474,11 @@ fn choose_format(head: &[u8], options: &ScanOptions) -> Option<LogFormat> {
     if format != LogFormat::Json || options.format_hint.is_some() {
         return Some(format);
     }
-    // JSON of a layout no mapping knows stays `json`: its lines are read as text, where
-    // a request line inside is still found.
+    // JSON of a layout no mapping knows is text of unknown layout: a request line inside is
+    // still found, and the rules meant for such text run.
     Some(
         crate::record::json::choose_layout(head, options.field_map.json_layouts())
-            .unwrap_or(LogFormat::Json),
+            .unwrap_or(LogFormat::Text),
     )
 }
 
