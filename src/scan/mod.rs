@@ -263,7 +263,12 @@ fn scan_input_to(
         }
     };
     report.compression = opened.compression;
-    let cap = source::stream_cap(input, options.max_bytes);
+    // A regular file has no cap (and was stat'ed when opened).
+    let cap = if opened.regular_file {
+        None
+    } else {
+        source::stream_cap(input, options.max_bytes)
+    };
     let mut capped = (&mut opened.reader).take(cap.unwrap_or(u64::MAX));
     let claim = (options.claim_host_evidence && opened.regular_file)
         .then(|| file_name_lower(input))

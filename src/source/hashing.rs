@@ -56,6 +56,8 @@ pub struct HashingReader<R> {
     inner: R,
     size: u64,
     hasher: Hasher,
+    /// The inner reader said end of input (reading on would only say it again).
+    ended: bool,
 }
 
 /// Where the hashing happens.
@@ -142,6 +144,7 @@ impl<R: Read> HashingReader<R> {
             inner,
             size: 0,
             hasher,
+            ended: false,
         }
     }
 
@@ -154,9 +157,20 @@ impl<R: Read> HashingReader<R> {
     }
 }
 
+impl<R> HashingReader<R> {
+    /// Whether the inner reader has reached its end.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+}
+
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended || buf.is_empty() {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
+        self.ended = n == 0;
         self.hasher.update(&buf[..n], self.size);
         self.size += n as u64;
         Ok(n)
