@@ -8,6 +8,8 @@ gen=./target/release/wormtrace-gen
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $gen --out "$tmp/samples" > /dev/null
+# Load balancer, CDN, proxy and JSON logs: the same requests in every format.
+$gen --modern "$tmp/modern"
 for c in x-run netstat reg metabase listing flows code-red-capture; do
   $gen --big "$tmp/$c" --hostile "$c" --bytes 20000
 done

@@ -80,13 +80,15 @@ pub fn any(value: &[u8], offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
 /// Seconds, milliseconds, microseconds or nanoseconds since 1970, by magnitude.
 fn epoch(text: &str) -> Option<DateTime<FixedOffset>> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 19 {
+    let digits_only = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || whole.len() > 19 {
         return None;
     }
     let number: u64 = whole.parse().ok()?;
     let (secs, nanos) = match whole.len() {
         0..=11 => {
-            let digits: String = fraction.chars().take(9).collect();
+            // ASCII digits only (checked above), so this cut is at a character boundary.
+            let digits = &fraction[..fraction.len().min(9)];
             let scale = 10u32.pow(9 - digits.len() as u32);
             let nanos = if digits.is_empty() {
                 0
