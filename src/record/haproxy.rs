@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::{time, Field, LogFormat, ParseContext, Record};
+use super::{hex_escapes_decoded, time, Field, LogFormat, ParseContext, Record};
 use crate::model::Timestamp;
 
 /// Parses one HAProxy HTTP log line.
@@ -38,7 +38,7 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
         set_request(&mut record, request);
     }
     if memchr::memchr(b'#', line).is_some() {
-        record.set_decoded_line(hash_decoded(line).into_owned());
+        record.set_decoded_line(hex_escapes_decoded(line, b'#').into_owned());
     }
     record
 }
@@ -66,7 +66,7 @@ fn set_fields<'a>(record: &mut Record<'a>, fields: &'a [u8]) {
 }
 
 fn set_request<'a>(record: &mut Record<'a>, request: &'a [u8]) {
-    match hash_decoded(request) {
+    match hex_escapes_decoded(request, b'#') {
         Cow::Borrowed(request) => record.set_request_line(request),
         Cow::Owned(decoded) => {
             let mut parsed = Record::new(&decoded, LogFormat::HaProxy);
@@ -95,32 +95,6 @@ fn accept_date_start(line: &[u8]) -> Option<usize> {
                 .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
             && line.get(i + 3) == Some(&b'/')
     })
-}
-
-/// HAProxy's `#XX` escapes decoded.
-pub fn hash_decoded(value: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr(b'#', value).is_none() {
-        return Cow::Borrowed(value);
-    }
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        let hex = value
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-        match (value[i], hex) {
-            (b'#', Some(h)) => {
-                let text = std::str::from_utf8(h).unwrap_or("00");
-                out.push(u8::from_str_radix(text, 16).unwrap_or(0));
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -336,6 +336,33 @@ impl<'a> Record<'a> {
     }
 }
 
+/// One level of `<marker>XX` decoding (CloudFront's `%20`, HAProxy's `#22`): anything else,
+/// a bad escape included, stays as it is. Borrowed when there is no marker.
+pub(crate) fn hex_escapes_decoded(value: &[u8], marker: u8) -> Cow<'_, [u8]> {
+    if memchr::memchr(marker, value).is_none() {
+        return Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        let hex = value
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        match hex {
+            Some(h) if value[i] == marker => {
+                let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(digit(h[0]) * 16 + digit(h[1]));
+                i += 3;
+            }
+            _ => {
+                out.push(value[i]);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// An address without the `:port` a load balancer logs after it; a bare IPv6 address (more
 /// than one colon, no brackets) is left as it is.
 fn without_port(value: &[u8]) -> &[u8] {
@@ -467,6 +494,19 @@ mod tests {
         assert_eq!(r.get(Field::UriQuery), Some(&b"XXXX"[..]));
         assert_eq!(r.get(Field::Version), None);
         assert_eq!(r.full_uri(), Some(&b"/default.ida?XXXX"[..]));
+    }
+
+    #[test]
+    fn hex_escapes_decode_once_and_leave_bad_ones() {
+        assert_eq!(hex_escapes_decoded(b"a%20b%2520", b'%').as_ref(), b"a b%20");
+        assert_eq!(
+            hex_escapes_decoded(b"#22x#C1#1c#zz#", b'#').as_ref(),
+            b"\"x\xc1\x1c#zz#"
+        );
+        assert!(matches!(
+            hex_escapes_decoded(b"plain", b'%'),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

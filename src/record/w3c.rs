@@ -1,6 +1,6 @@
 //! IIS W3C extended: space-separated values in the layout of the last `#Fields:` line.
 
-use super::{time, Field, FieldMap, LogFormat, Record};
+use super::{hex_escapes_decoded, time, Field, FieldMap, LogFormat, Record};
 use crate::model::Timestamp;
 
 /// The layout in force: one optional taxonomy field per column, and the `#Date` fallback.
@@ -104,7 +104,7 @@ impl W3cLayout {
         for (column, value) in self.columns.iter().zip(values) {
             match column {
                 Some(field @ (Field::UserAgent | Field::Referer | Field::Cookie)) => {
-                    let value = percent_decoded(value);
+                    let value = hex_escapes_decoded(value, b'%');
                     decoded_any |= matches!(value, std::borrow::Cow::Owned(_));
                     record.set_cow(*field, value);
                 }
@@ -117,37 +117,11 @@ impl W3cLayout {
             _ => None,
         };
         if decoded_any {
-            let decoded = percent_decoded(line).into_owned();
+            let decoded = hex_escapes_decoded(line, b'%').into_owned();
             record.set_decoded_line(decoded);
         }
         record
     }
-}
-
-/// One level of `%XX` decoding (anything else, a bad escape included, stays as it is).
-pub fn percent_decoded(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if memchr::memchr(b'%', value).is_none() {
-        return std::borrow::Cow::Borrowed(value);
-    }
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        let hex = value
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-        match (value[i], hex) {
-            (b'%', Some(h)) => {
-                let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                out.push(digit(h[0]) * 16 + digit(h[1]));
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// Methods a request line of the IIS era starts with (WebDAV's too).
