@@ -131,10 +131,10 @@ impl<'a> Found<'a> {
             None => self.values.push((slot, rank, value)),
             Some(kept) if rank < kept.1 => *kept = (slot, rank, value),
             Some(kept) if rank == kept.1 => {
-                let mut joined = kept.2.to_vec();
+                // Appended in place: a line of many elements must not copy the value each time.
+                let joined = kept.2.to_mut();
                 joined.extend_from_slice(b", ");
                 joined.extend_from_slice(&value);
-                kept.2 = Cow::Owned(joined);
             }
             Some(_) => {}
         }
@@ -242,14 +242,14 @@ fn specificity(layout: &JsonLayout, detect_paths: usize) -> usize {
 
 /// The lower-case dotted paths of the scalars on a line (for choosing its layout).
 pub fn paths_of(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut paths: Vec<Vec<u8>> = Vec::new();
+    let mut paths: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
     walk(line, &mut |path, _| {
-        if !paths.iter().any(|p| p == path) {
-            paths.push(path.to_vec());
+        if !paths.contains(path) {
+            paths.insert(path.to_vec());
         }
     })
     .ok()?;
-    Some(paths)
+    Some(paths.into_iter().collect())
 }
 
 /// The layout that best fits the first JSON lines of an input: the one whose detect paths

@@ -186,3 +186,25 @@ fn a_user_layout_wins_and_bad_layouts_are_refused() {
         None
     );
 }
+
+#[test]
+fn a_line_of_many_elements_or_keys_is_read_in_linear_time() {
+    // 200,000 elements on one header path, and a first line of 20,000 distinct keys: both
+    // once took time growing with the square of their number.
+    let map = FieldMap::builtin();
+    let elements = vec!["\"a\""; 200_000].join(",");
+    let line = format!(
+        r#"{{"request":{{"uri":"/x","method":"GET","proto":"HTTP/1.1","headers":{{"User-Agent":[{elements}]}}}},"status":200}}"#
+    );
+    let record = map
+        .json_layout(LogFormat::CaddyJson)
+        .unwrap()
+        .parse(line.as_bytes(), &ctx(map));
+    assert_eq!(
+        record.get(Field::UserAgent).map(<[u8]>::len),
+        Some(200_000 * 3 - 2)
+    );
+    let keys: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\":1")).collect();
+    let wide = format!("{{{}}}", keys.join(","));
+    assert_eq!(paths_of(wide.as_bytes()).map(|p| p.len()), Some(20_000));
+}
