@@ -12,7 +12,7 @@ use wormtrace::detect::pack::{load_rules, RuleOptions};
 use wormtrace::detect::sigma::{condition, Placeholders, Rule};
 use wormtrace::detect::Detector;
 use wormtrace::net::capture::{http, read_capture, CaptureOptions, Request};
-use wormtrace::record::{detect_format, FieldMap, LogFormat, ParseContext, Parser};
+use wormtrace::record::{detect_format, LogFormat, ParseContext, Parser};
 use wormtrace::scan::{scan_reader, ScanOptions};
 
 /// The built-in rules, compiled once per process.
@@ -52,11 +52,7 @@ pub fn scan_input(data: &[u8]) {
 /// the rules, and the format sniffer over it as a head.
 pub fn log_line(data: &[u8]) {
     let _ = detect_format(data);
-    let ctx = ParseContext {
-        map: FieldMap::builtin(),
-        local_offset: chrono::FixedOffset::east_opt(9 * 3600).expect("offset"),
-        client: wormtrace::model::ClientPolicy::peer_only(),
-    };
+    let ctx = ParseContext::builtin(chrono::FixedOffset::east_opt(9 * 3600).expect("offset"));
     let mut hits = Vec::new();
     for format in FORMATS {
         let mut parser = Parser::for_format(format);

@@ -39,16 +39,12 @@ fn strip_port(client: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Field, FieldMap};
+    use super::super::Field;
     use super::*;
     use chrono::FixedOffset;
 
     fn ctx() -> ParseContext<'static> {
-        ParseContext {
-            map: FieldMap::builtin(),
-            local_offset: FixedOffset::east_opt(0).unwrap(),
-            client: crate::model::ClientPolicy::peer_only(),
-        }
+        ParseContext::builtin(FixedOffset::east_opt(0).unwrap())
     }
 
     #[test]

@@ -90,15 +90,10 @@ impl<'a> Iterator for Tokens<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::FieldMap;
     use chrono::FixedOffset;
 
     fn ctx() -> ParseContext<'static> {
-        ParseContext {
-            map: FieldMap::builtin(),
-            local_offset: FixedOffset::east_opt(0).unwrap(),
-            client: crate::model::ClientPolicy::peer_only(),
-        }
+        ParseContext::builtin(FixedOffset::east_opt(0).unwrap())
     }
 
     fn text(record: &Record, field: Field) -> Option<String> {

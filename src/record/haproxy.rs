@@ -7,8 +7,6 @@
 //! decoded so that rules see the bytes the client sent. Captured headers depend on the
 //! configuration (which headers, in which order) and are not mapped.
 
-use std::borrow::Cow;
-
 use super::{hex_escapes_decoded, time, Field, LogFormat, ParseContext, Record};
 use crate::model::Timestamp;
 
@@ -35,7 +33,7 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
     if let Some(at) = request_at {
         let request = &rest[at + 1..];
         let request = request.strip_suffix(b"\"").unwrap_or(request);
-        set_request(&mut record, request);
+        record.set_request_line_cow(hex_escapes_decoded(request, b'#'));
     }
     if memchr::memchr(b'#', line).is_some() {
         record.set_decoded_line(hex_escapes_decoded(line, b'#').into_owned());
@@ -65,26 +63,6 @@ fn set_fields<'a>(record: &mut Record<'a>, fields: &'a [u8]) {
     }
 }
 
-fn set_request<'a>(record: &mut Record<'a>, request: &'a [u8]) {
-    match hex_escapes_decoded(request, b'#') {
-        Cow::Borrowed(request) => record.set_request_line(request),
-        Cow::Owned(decoded) => {
-            let mut parsed = Record::new(&decoded, LogFormat::HaProxy);
-            parsed.set_request_line(&decoded);
-            for field in [
-                Field::Method,
-                Field::UriStem,
-                Field::UriQuery,
-                Field::Version,
-            ] {
-                if let Some(value) = parsed.get(field) {
-                    record.set_cow(field, Cow::Owned(value.to_vec()));
-                }
-            }
-        }
-    }
-}
-
 /// Position of the `[` that opens the accept date (`[06/Feb/2009:12:14:14.655]`).
 fn accept_date_start(line: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'[', line).find(|&i| {
@@ -100,15 +78,10 @@ fn accept_date_start(line: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::FieldMap;
     use chrono::FixedOffset;
 
     fn parsed(line: &[u8]) -> Record<'_> {
-        let ctx = ParseContext {
-            map: FieldMap::builtin(),
-            local_offset: FixedOffset::east_opt(9 * 3600).unwrap(),
-            client: crate::model::ClientPolicy::peer_only(),
-        };
+        let ctx = ParseContext::builtin(FixedOffset::east_opt(9 * 3600).unwrap());
         parse(line, &ctx)
     }
 

@@ -34,17 +34,12 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::FieldMap;
     use super::*;
     use chrono::FixedOffset;
 
     #[test]
     fn fifteen_positions_and_local_time() {
-        let ctx = ParseContext {
-            map: FieldMap::builtin(),
-            local_offset: FixedOffset::east_opt(9 * 3600).unwrap(),
-            client: crate::model::ClientPolicy::peer_only(),
-        };
+        let ctx = ParseContext::builtin(FixedOffset::east_opt(9 * 3600).unwrap());
         let line = b"192.0.2.1, -, 8/4/01, 13:45:01, W3SVC1, WEB1, 10.1.2.3, 10, 400, 200, 404, 2, GET, /default.ida, NNNN%u9090=a,\r";
         let r = parse(line, &ctx);
         assert_eq!(r.get(Field::ClientIp), Some(&b"192.0.2.1"[..]));

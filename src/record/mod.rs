@@ -315,6 +315,43 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// [`Record::set_uri`] for a target a parser may have had to decode.
+    pub fn set_uri_cow(&mut self, target: Cow<'a, [u8]>) {
+        let target = match target {
+            Cow::Borrowed(target) => return self.set_uri(target),
+            Cow::Owned(target) => target,
+        };
+        match memchr::memchr(b'?', &target) {
+            Some(q) => {
+                self.set_cow(Field::UriQuery, Cow::Owned(target[q + 1..].to_vec()));
+                let mut stem = target;
+                stem.truncate(q);
+                self.set_cow(Field::UriStem, Cow::Owned(stem));
+            }
+            None => self.set_cow(Field::UriStem, Cow::Owned(target)),
+        }
+    }
+
+    /// [`Record::set_request_line`] for a request line a parser may have had to decode.
+    pub fn set_request_line_cow(&mut self, request: Cow<'a, [u8]>) {
+        let request = match request {
+            Cow::Borrowed(request) => return self.set_request_line(request),
+            Cow::Owned(request) => request,
+        };
+        let mut parsed = Record::new(&request, self.format);
+        parsed.set_request_line(&request);
+        for field in [
+            Field::Method,
+            Field::UriStem,
+            Field::UriQuery,
+            Field::Version,
+        ] {
+            if let Some(value) = parsed.get(field) {
+                self.set_cow(field, Cow::Owned(value.to_vec()));
+            }
+        }
+    }
+
     /// Fills method, stem, query and version from an HTTP request line, tolerating
     /// doubled spaces, truncation and a missing `HTTP/x.y`.
     pub fn set_request_line(&mut self, request: &'a [u8]) {
@@ -345,13 +382,10 @@ pub(crate) fn hex_escapes_decoded(value: &[u8], marker: u8) -> Cow<'_, [u8]> {
     let mut out = Vec::with_capacity(value.len());
     let mut i = 0;
     while i < value.len() {
-        let hex = value
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-        match hex {
-            Some(h) if value[i] == marker => {
-                let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                out.push(digit(h[0]) * 16 + digit(h[1]));
+        let hex = value.get(i + 1..i + 3);
+        match hex.and_then(hex_byte) {
+            Some(byte) if value[i] == marker => {
+                out.push(byte);
                 i += 3;
             }
             _ => {
@@ -361,6 +395,15 @@ pub(crate) fn hex_escapes_decoded(value: &[u8], marker: u8) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Two hex digits as a byte (None unless both are hex digits).
+pub(crate) fn hex_byte(digits: &[u8]) -> Option<u8> {
+    let [high, low] = digits else {
+        return None;
+    };
+    let value = |d: u8| (d as char).to_digit(16);
+    Some((value(*high)? * 16 + value(*low)?) as u8)
 }
 
 /// An address without the `:port` a load balancer logs after it; a bare IPv6 address (more
@@ -387,6 +430,18 @@ pub struct ParseContext<'m> {
     pub local_offset: FixedOffset,
     /// Which address of a proxied request is its client.
     pub client: &'m crate::model::ClientPolicy,
+}
+
+impl ParseContext<'static> {
+    /// The built-in mapping, with the peer as the client, at `local_offset` (for parsing
+    /// without a scan's options).
+    pub fn builtin(local_offset: FixedOffset) -> Self {
+        ParseContext {
+            map: FieldMap::builtin(),
+            local_offset,
+            client: crate::model::ClientPolicy::peer_only(),
+        }
+    }
 }
 
 /// A per-input parser: the format, plus the state a format carries from line to line.

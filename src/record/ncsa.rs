@@ -130,16 +130,11 @@ fn set_all<'a>(record: &mut Record<'a>, fields: &[Field], values: &[&'a [u8]]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::FieldMap;
     use super::*;
     use chrono::FixedOffset;
 
     fn ctx() -> ParseContext<'static> {
-        ParseContext {
-            map: FieldMap::builtin(),
-            local_offset: FixedOffset::east_opt(0).unwrap(),
-            client: crate::model::ClientPolicy::peer_only(),
-        }
+        ParseContext::builtin(FixedOffset::east_opt(0).unwrap())
     }
 
     #[test]

@@ -152,8 +152,8 @@ impl<'a> Found<'a> {
         }
         for (slot, value) in later {
             match slot {
-                Slot::RequestLine => set_request_line(record, value),
-                Slot::RequestTarget => set_target(record, value),
+                Slot::RequestLine => record.set_request_line_cow(value),
+                Slot::RequestTarget => record.set_uri_cow(value),
                 Slot::RequestUrl => set_url(record, value),
                 Slot::Timestamp => {
                     record.time = time::any(&value, ctx.local_offset).map(Timestamp);
@@ -164,47 +164,11 @@ impl<'a> Found<'a> {
     }
 }
 
-fn set_request_line<'a>(record: &mut Record<'a>, value: Cow<'a, [u8]>) {
-    match value {
-        Cow::Borrowed(line) => record.set_request_line(line),
-        Cow::Owned(line) => {
-            let mut parsed = Record::new(&line, record.format);
-            parsed.set_request_line(&line);
-            for field in [
-                Field::Method,
-                Field::UriStem,
-                Field::UriQuery,
-                Field::Version,
-            ] {
-                if let Some(v) = parsed.get(field) {
-                    record.set_cow(field, Cow::Owned(v.to_vec()));
-                }
-            }
-        }
-    }
-}
-
-fn set_target<'a>(record: &mut Record<'a>, value: Cow<'a, [u8]>) {
-    match value {
-        Cow::Borrowed(target) => record.set_uri(target),
-        Cow::Owned(target) => {
-            let (stem, query) = match memchr::memchr(b'?', &target) {
-                Some(q) => (target[..q].to_vec(), Some(target[q + 1..].to_vec())),
-                None => (target, None),
-            };
-            record.set_cow(Field::UriStem, Cow::Owned(stem));
-            if let Some(query) = query {
-                record.set_cow(Field::UriQuery, Cow::Owned(query));
-            }
-        }
-    }
-}
-
 /// `scheme://host[:port]/path?query`: the host (when the line named none) and the target.
 /// A value without `://` is taken as a target.
 pub fn set_url<'a>(record: &mut Record<'a>, value: Cow<'a, [u8]>) {
     let Some(scheme_end) = memchr::memmem::find(&value, b"://") else {
-        return set_target(record, value);
+        return record.set_uri_cow(value);
     };
     let authority_start = scheme_end + 3;
     let path_start = value[authority_start..]
@@ -218,7 +182,7 @@ pub fn set_url<'a>(record: &mut Record<'a>, value: Cow<'a, [u8]>) {
     }
     match value {
         Cow::Borrowed(v) => record.set_uri(&v[path_start..]),
-        Cow::Owned(v) => set_target(record, Cow::Owned(v[path_start..].to_vec())),
+        Cow::Owned(v) => record.set_uri_cow(Cow::Owned(v[path_start..].to_vec())),
     }
 }
 

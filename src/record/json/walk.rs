@@ -8,6 +8,8 @@
 
 use std::borrow::Cow;
 
+use crate::record::hex_byte;
+
 /// Nesting deeper than this ends the walk (logs nest three or four levels).
 const MAX_DEPTH: usize = 32;
 
@@ -277,13 +279,6 @@ fn unicode_escape(at: &[u8]) -> Option<(char, usize)> {
 
 fn hex_u16(digits: &[u8]) -> Option<u16> {
     u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
-}
-
-fn hex_byte(digits: &[u8]) -> Option<u8> {
-    if !digits.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
 #[cfg(test)]
