@@ -109,10 +109,27 @@ fn has_any_clue(lower: &[u8]) -> bool {
     clues.iter().any(|f| f.find(lower).is_some())
 }
 
+/// Whether `head` is ASCII text (not UTF-16: no NUL) naming none of the clue words. Most logs
+/// are, and this answer needs no decoded copy of them.
+fn plain_ascii_without_clue(head: &[u8]) -> bool {
+    if !head.is_ascii() || memchr::memchr(0, head).is_some() {
+        return false;
+    }
+    let mut lower = [0u8; SNIFF_BYTES];
+    let lower = &mut lower[..head.len()];
+    lower.copy_from_slice(head);
+    lower.make_ascii_lowercase();
+    !has_any_clue(lower)
+}
+
 /// Whether the start of an input is a saved connection table.
 pub fn looks_like_netstat(head: &[u8]) -> bool {
     // Headers and the first rows sit at the top; looking further only slows every log down.
-    let text = decode(&head[..head.len().min(SNIFF_BYTES)]);
+    let head = &head[..head.len().min(SNIFF_BYTES)];
+    if plain_ascii_without_clue(head) {
+        return false;
+    }
+    let text = decode(head);
     // The marks are ASCII lower case or Japanese, which has no case.
     let lower = text.to_ascii_lowercase();
     if lower.is_ascii() && !has_any_clue(lower.as_bytes()) {

@@ -136,11 +136,23 @@ fn looks_binary(head: &[u8]) -> bool {
     if sample.is_empty() {
         return false;
     }
-    let control = sample
-        .iter()
-        .filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b) && b != 0x1b)
-        .count();
+    // Counted in u8 lanes over chunks of 255 so the compiler can use vector instructions: on
+    // folders of many small files a byte-at-a-time count was most of format detection.
+    let control: usize = sample
+        .chunks(255)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0u8, |count, &b| count + u8::from(is_control(b))) as usize
+        })
+        .sum();
     control * 20 > sample.len()
+}
+
+/// Control characters that text logs do not hold (tab, line ends, form feed and escape are
+/// allowed).
+fn is_control(b: u8) -> bool {
+    (b < 0x09) | ((b.wrapping_sub(0x0e) < 0x12) & (b != 0x1b))
 }
 
 fn classify(line: &[u8]) -> Option<usize> {

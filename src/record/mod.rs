@@ -71,6 +71,22 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
+    /// Whether lines of this format, once detected, rule out a saved connection table: each
+    /// needs a shape (a quoted request, a W3C date, a JSON object) no table row has.
+    pub fn excludes_tables(self) -> bool {
+        matches!(
+            self,
+            LogFormat::IisW3c
+                | LogFormat::NcsaCombined
+                | LogFormat::NcsaCommon
+                | LogFormat::AwsAlb
+                | LogFormat::AwsElb
+                | LogFormat::CloudFront
+                | LogFormat::HaProxy
+                | LogFormat::Json
+        )
+    }
+
     /// Name used in findings and on the command line.
     pub fn name(self) -> &'static str {
         match self {

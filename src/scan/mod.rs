@@ -242,14 +242,34 @@ fn scan_input_to(
     options: &ScanOptions,
     out: &mut FindingOut<'_>,
 ) -> InputReport {
-    if let Input::File(path) = input {
-        if let Some(report) = split::scan_split(path, detector, options, &input.label(), out) {
-            return report;
-        }
-    }
     let mut report = InputReport::new(input.label());
-    let mut opened = match source::open_counted(input, options.progress.as_ref(), options.hash) {
-        Ok(o) => o,
+    let opened = match input {
+        Input::File(path) => source::open_read_only(path).and_then(|file| {
+            // One open and one stat serve both the split check and the usual read: on
+            // folders of many small files each system call is a visible share of the time.
+            let meta = file.metadata().ok();
+            if let Some(size) = meta.as_ref().map(std::fs::Metadata::len) {
+                let whole = split::WholeFile {
+                    path,
+                    file: &file,
+                    size,
+                };
+                if let Some(report) =
+                    split::scan_split(whole, detector, options, &input.label(), out)
+                {
+                    return Ok(Err(report));
+                }
+            }
+            source::open_counted_file(file, meta.as_ref(), options.progress.as_ref(), options.hash)
+                .map(Ok)
+        }),
+        Input::Stdin => {
+            source::open_counted(input, options.progress.as_ref(), options.hash).map(Ok)
+        }
+    };
+    let mut opened = match opened {
+        Ok(Ok(o)) => o,
+        Ok(Err(split_report)) => return split_report,
         Err(e) => {
             let detail = describe_io(&e);
             let reason = format!("cannot open: {detail}");
@@ -379,14 +399,18 @@ fn read_and_scan(
     out: &mut FindingOut<'_>,
 ) -> io::Result<()> {
     with_head(reader, options, |head, rest| {
-        if let Some(name) = claim {
+        let guess = options.format_hint.is_none().then(|| detect_format(&head));
+        // Registry exports, metabase files and listings never take a log's shape.
+        let surely_log = matches!(guess, Some(FormatGuess::Log(f)) if f.excludes_tables());
+        if let Some(name) = claim.filter(|_| !surely_log) {
             let sniffed = &head[..head.len().min(HOST_SNIFF_BYTES)];
             report.host_evidence = crate::host::evidence::sniff(sniffed, Some(name));
             if report.host_evidence.is_some() {
                 return Ok(());
             }
         }
-        scan_head_and_rest(head, rest, detector, options, report, out)
+        let context = (detector, options, guess);
+        scan_head_and_rest(head, rest, context, report, out)
     })
 }
 
@@ -423,15 +447,16 @@ pub(crate) fn with_head<T>(
     }
 }
 
+/// Scans an input as network evidence or a log, given its first bytes, a reader of the rest,
+/// and the format [`detect_format`] guessed for the head (None with a format hint).
 fn scan_head_and_rest(
     head: Vec<u8>,
     reader: &mut (dyn Read + Send),
-    detector: &Detector,
-    options: &ScanOptions,
+    (detector, options, guess): (&Detector, &ScanOptions, Option<FormatGuess>),
     report: &mut InputReport,
     out: &mut FindingOut<'_>,
 ) -> io::Result<()> {
-    match network::sniff(&head, options) {
+    match network::sniff_after(&head, options, guess) {
         Some(network::NetworkKind::Capture(kind)) => {
             network::scan_capture_input(head, reader, kind, detector, options, report, out);
             return Ok(());
@@ -441,7 +466,7 @@ fn scan_head_and_rest(
         }
         None => {}
     }
-    let Some(format) = choose_format(&head, options) else {
+    let Some(format) = choose_format_after(&head, options, guess) else {
         report.stats.bytes = head.len() as u64;
         let path = report.path.clone();
         report
@@ -469,9 +494,18 @@ fn scan_head_and_rest(
 /// The format to read an input as: the hint, else what its first bytes look like
 /// (None: binary data, not a log).
 fn choose_format(head: &[u8], options: &ScanOptions) -> Option<LogFormat> {
+    choose_format_after(head, options, None)
+}
+
+/// [`choose_format`] with the guess of [`detect_format`] when it was made already.
+fn choose_format_after(
+    head: &[u8],
+    options: &ScanOptions,
+    guess: Option<FormatGuess>,
+) -> Option<LogFormat> {
     let format = match options.format_hint {
         Some(f) => f,
-        None => match detect_format(head) {
+        None => match guess.unwrap_or_else(|| detect_format(head)) {
             FormatGuess::Log(f) => f,
             FormatGuess::Binary => return None,
         },

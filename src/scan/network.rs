@@ -10,6 +10,7 @@ use crate::net::capture::{scan_capture, CaptureKind, CaptureOptions};
 use crate::net::netstat;
 use crate::net::spread::{Subject, Tally};
 use crate::net::{host_from_path, netstat_tallies, MAX_LOCAL_ADDRESSES};
+use crate::record::FormatGuess;
 use crate::source::Severity;
 
 /// What a network input gave besides findings.
@@ -38,10 +39,22 @@ pub enum NetworkKind {
 
 /// Recognises a capture by its magic, a table by its header or rows.
 pub fn sniff(head: &[u8], options: &ScanOptions) -> Option<NetworkKind> {
+    sniff_after(head, options, None)
+}
+
+/// [`sniff`] when the log format `head` looks like is known already: lines of a format that
+/// cannot be a connection table's skip the table test (on folders of many small logs it
+/// cost as much as detecting the format).
+pub fn sniff_after(
+    head: &[u8],
+    options: &ScanOptions,
+    guess: Option<FormatGuess>,
+) -> Option<NetworkKind> {
     if let Some(kind) = CaptureKind::sniff(head) {
         return Some(NetworkKind::Capture(kind));
     }
-    (options.format_hint.is_none() && netstat::looks_like_netstat(head))
+    let surely_log = matches!(guess, Some(FormatGuess::Log(f)) if f.excludes_tables());
+    (options.format_hint.is_none() && !surely_log && netstat::looks_like_netstat(head))
         .then_some(NetworkKind::Table)
 }
 

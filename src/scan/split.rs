@@ -58,25 +58,33 @@ struct ChunkResult {
     error: Option<io::Error>,
 }
 
+/// A file opened for reading, with its path and size.
+pub struct WholeFile<'a> {
+    /// Where the file is (chunks are opened again from it).
+    pub path: &'a Path,
+    /// The open file.
+    pub file: &'a File,
+    /// Its size when opened.
+    pub size: u64,
+}
+
 /// Scans `path` in chunks (in parallel when threads allow) when it is a large plain-text
 /// log, handing findings to `out` in file order; None when it should be scanned the usual
 /// way.
 pub fn scan_split(
-    path: &Path,
+    whole: WholeFile<'_>,
     detector: &Detector,
     options: &ScanOptions,
     label: &str,
     out: &mut FindingOut<'_>,
 ) -> Option<InputReport> {
-    // A stat first: most inputs are small, and opening each one twice costs more.
-    if std::fs::metadata(path).ok()?.len() < options.split_min_bytes.max(1) {
+    let WholeFile { path, file, size } = whole;
+    if size < options.split_min_bytes.max(1) {
         return None;
     }
-    let file = open_read_only(path).ok()?;
-    let size = file.metadata().ok()?.len();
-    let format = splittable_format(&file, detector, options)?;
+    let format = splittable_format(file, detector, options)?;
     let min_chunk = (options.split_min_bytes / 4).max(1);
-    let ranges = chunk_ranges(&file, size, options.threads as u64, min_chunk).ok()?;
+    let ranges = chunk_ranges(file, size, options.threads as u64, min_chunk).ok()?;
     let mut join = Join {
         path,
         label,
@@ -96,12 +104,12 @@ pub fn scan_split(
         // SHA-256 of a large file costs about as much as scanning it: it is the first task
         // the workers take, so it runs beside the chunks without a thread of its own (a third
         // busy thread on two cores ran slower).
-        join.scan_chunks(&ranges, Some((&file, size)), out)
+        join.scan_chunks(&ranges, Some((file, size)), out)
             .unwrap_or_else(|| Err(io::Error::other("hashing failed")))
     } else {
         // One worker still hashes on a thread of its own.
         std::thread::scope(|scope| {
-            let hashing = scope.spawn(|| digest_of_file(&file, size));
+            let hashing = scope.spawn(|| digest_of_file(file, size));
             join.scan_chunks(&ranges, None, out);
             hashing
                 .join()

@@ -179,15 +179,40 @@ pub fn open_counted(
     progress: Option<&Arc<Progress>>,
     hash: HashChoice,
 ) -> io::Result<Opened> {
-    let (file, stored_size, regular_file): (Box<dyn Read + Send>, Option<u64>, bool) = match input {
+    match input {
         Input::File(path) => {
             let file = open_read_only(path)?;
             let meta = file.metadata().ok();
-            let regular = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
-            (Box::new(file), meta.map(|m| m.len()), regular)
+            open_counted_file(file, meta.as_ref(), progress, hash)
         }
-        Input::Stdin => (Box::new(io::stdin()), None, false),
-    };
+        Input::Stdin => counted(Box::new(io::stdin()), None, false, progress, hash),
+    }
+}
+
+/// [`open_counted`] for a file the caller has opened (with [`open_read_only`]) and stat'ed.
+pub fn open_counted_file(
+    file: File,
+    meta: Option<&std::fs::Metadata>,
+    progress: Option<&Arc<Progress>>,
+    hash: HashChoice,
+) -> io::Result<Opened> {
+    let regular = meta.is_some_and(std::fs::Metadata::is_file);
+    counted(
+        Box::new(file),
+        meta.map(|m| m.len()),
+        regular,
+        progress,
+        hash,
+    )
+}
+
+fn counted(
+    file: Box<dyn Read + Send>,
+    stored_size: Option<u64>,
+    regular_file: bool,
+    progress: Option<&Arc<Progress>>,
+    hash: HashChoice,
+) -> io::Result<Opened> {
     let file: Box<dyn Read + Send> = match progress {
         Some(p) => Box::new(Counted::new(file, p.clone(), Side::Stored)),
         None => file,
