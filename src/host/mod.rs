@@ -271,15 +271,12 @@ fn nested_volumes(dir: &Path) -> Vec<PathBuf> {
         if depth >= NESTED_VOLUME_DEPTH {
             continue;
         }
-        let Ok(entries) = crate::source::list_dir(&folder) else {
+        // Unsorted: the roots found are sorted at the end.
+        let Ok(subdirs) = crate::source::list_subdirs(&folder) else {
             continue;
         };
-        // Reversed onto the stack, so folders are visited in name order.
-        for entry in entries.into_iter().rev() {
-            if entry.kind != crate::source::EntryKind::Dir {
-                continue;
-            }
-            let path = folder.join(&entry.name);
+        for name in subdirs {
+            let path = folder.join(&name);
             if volume::is_volume_root(&path) {
                 found.push(path);
             } else {

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use crate::model::{Problem, ProblemKind, Severity};
-pub use files::{decompressed, head_decoded, list_dir, read_whole, DirEntryInfo, EntryKind};
+pub use files::{
+    decompressed, head_decoded, list_dir, list_subdirs, read_whole, DirEntryInfo, EntryKind,
+};
 pub use hashing::{digest_of_file, Digest, HashChoice, HashingReader};
 pub use progress::{Counted, Progress, Side};
 pub use text::{each_text_line, text_stream, utf16_encoding, utf16le_text, Utf16Reader};

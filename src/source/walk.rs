@@ -83,11 +83,11 @@ impl Walker<'_, '_> {
         };
         self.ancestors.push(identity(real));
         for entry in entries {
-            let (shown, real) = (shown.join(&entry.name), real.join(&entry.name));
+            let shown = shown.join(&entry.name);
             match entry.kind {
                 EntryKind::File => self.inputs.push(Input::File(shown)),
-                EntryKind::Dir => self.folder(&shown, &real, depth + 1),
-                EntryKind::Link => self.link(&shown, &real, depth),
+                EntryKind::Dir => self.folder(&shown, &real.join(&entry.name), depth + 1),
+                EntryKind::Link => self.link(&shown, &real.join(&entry.name), depth),
                 EntryKind::Other => self.skip(&shown, ProblemKind::NotRegularFile),
             }
         }
