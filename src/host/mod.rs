@@ -33,7 +33,7 @@ pub struct HostSpec {
 }
 
 /// Everything the sweep of one host gives.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HostReport {
     /// The name it is known by: `--host`, else ComputerName, else the folder.
     pub host: String,
@@ -46,6 +46,7 @@ pub struct HostReport {
     pub inputs: Vec<InputRecord>,
     pub findings: Vec<Finding>,
     pub disk: DiskDetail,
+    #[serde(with = "crate::model::problems_whole")]
     pub problems: Vec<Problem>,
 }
 

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::states::{Confidence, EvidenceKind, Exposure, Level};
 use super::time::Timestamp;
@@ -14,7 +14,7 @@ use super::time::Timestamp;
 pub type FindingOut<'a> = dyn FnMut(Finding) + 'a;
 
 /// One rule hit or host check that fired.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// 1-based position in the run's output, given when the run emits it (0 before): the
     /// id verdicts link their evidence by.
@@ -28,16 +28,18 @@ pub struct Finding {
     /// The evidence file: log, capture, table, hive, export or listing.
     pub path: String,
     /// When it happened, where the evidence says.
+    #[serde(with = "super::time::exact")]
     pub time: Option<Timestamp>,
     /// What is particular to the kind of evidence.
     pub evidence: Evidence,
-    /// What the loaded correlation rules need from this finding (not written out).
+    /// What the loaded correlation rules need from this finding (not written out, but carried
+    /// in partial results for the merge's correlations).
     pub correlate: Vec<CorrelationTag>,
 }
 
 /// A base finding's part in one correlation rule: which rule of its list it matched, and the
 /// values of the correlation's group-by fields (then its measured field), as the line had them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationTag {
     /// Index of the correlation among those loaded.
     pub correlation: usize,
@@ -47,7 +49,7 @@ pub struct CorrelationTag {
 }
 
 /// What a finding saw, by kind of evidence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Evidence {
     /// A request, from a log line or reassembled from a capture.
     Request(Box<RequestEvidence>),
@@ -60,7 +62,7 @@ pub enum Evidence {
 }
 
 /// When and for whom a correlation held, and on which findings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationEvidence {
     /// The correlation type (`event_count`, `value_count`, ...).
     pub kind: String,
@@ -69,7 +71,9 @@ pub struct CorrelationEvidence {
     /// The largest measure over the windows that held (a count, a sum, a percentile...).
     pub metric: f64,
     /// The first finding of the first window and the end of the last window that held.
+    #[serde(with = "super::time::exact_one")]
     pub start: Timestamp,
+    #[serde(with = "super::time::exact_one")]
     pub end: Timestamp,
     /// Windows (one per base finding time) in which the condition held.
     pub windows: u64,
@@ -93,7 +97,7 @@ impl CorrelationEvidence {
 pub const MAX_LINKED_FINDINGS: usize = 1_000;
 
 /// A request seen in a log or on the wire.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestEvidence {
     /// 1-based physical line (captures: the frame of the request's first byte).
     pub line: u64,
@@ -122,7 +126,7 @@ pub struct RequestEvidence {
 
 /// Both addresses of a proxied request: the one that connected, and the header the proxies
 /// wrote. `client_ip` beside them is the one `--client-from` chose.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyEvidence {
     /// The address that connected to the server or balancer that wrote the log.
     pub peer_ip: Option<IpAddr>,
@@ -131,7 +135,7 @@ pub struct ProxyEvidence {
 }
 
 /// Where a captured request travelled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wire {
     pub frame: u64,
     pub client_port: u16,
@@ -141,7 +145,7 @@ pub struct Wire {
 }
 
 /// A trace on a host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceEvidence {
     /// The host's name.
     pub host: String,
@@ -185,7 +189,7 @@ impl ScanSource {
 }
 
 /// An address scanning port 80.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanEvidence {
     pub subject: IpAddr,
     /// The host a connection table was taken on.

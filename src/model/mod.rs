@@ -19,7 +19,7 @@ pub use finding::{
 };
 pub use input::{InputRecord, InputTag, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};
-pub use problem::{Problem, ProblemKind, Severity};
+pub use problem::{full as problems_whole, Problem, ProblemKind, Severity};
 pub use states::{Confidence, EvidenceKind, Exposure, Level, PatchStatus, Role, State};
 pub use time::{TimeWindow, Timestamp, WindowCheck};
 pub use verdict::{

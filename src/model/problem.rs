@@ -21,7 +21,7 @@ pub struct Problem {
 }
 
 /// How bad a problem is for the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The input (or part of it) could not be read.
@@ -31,7 +31,7 @@ pub enum Severity {
 }
 
 /// What kept an input from being read in full.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ProblemKind {
     /// A symbolic link inside a folder, not followed without `--follow`.
     LinkNotFollowed { target: String },
@@ -197,5 +197,47 @@ impl Problem {
                 )
             }
         }
+    }
+}
+
+/// Problems with every field (the outputs leave out the kind and the evidence kind), for
+/// partial results: `#[serde(with = "crate::model::problems_whole")]` on a `Vec<Problem>`.
+pub mod full {
+    use super::{Problem, ProblemKind, Severity};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Full {
+        path: String,
+        reason: String,
+        severity: Severity,
+        kind: ProblemKind,
+        evidence_kind: Option<crate::model::EvidenceKind>,
+    }
+
+    /// Writes each problem whole.
+    pub fn serialize<S: Serializer>(problems: &[Problem], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(problems.iter().map(|p| Full {
+            path: p.path.clone(),
+            reason: p.reason.clone(),
+            severity: p.severity,
+            kind: p.kind.clone(),
+            evidence_kind: p.evidence_kind,
+        }))
+    }
+
+    /// Reads problems written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Problem>, D::Error> {
+        let full = Vec::<Full>::deserialize(d)?;
+        Ok(full
+            .into_iter()
+            .map(|f| Problem {
+                path: f.path,
+                reason: f.reason,
+                severity: f.severity,
+                kind: f.kind,
+                evidence_kind: f.evidence_kind,
+            })
+            .collect())
     }
 }

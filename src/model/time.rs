@@ -48,6 +48,42 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
+/// Times with every fractional digit, for partial results (`scan --partial`): the outputs
+/// write whole seconds, but windows and orders compare the exact moment.
+pub mod exact {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes an optional time with its fraction.
+    pub fn serialize<S: Serializer>(time: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(t) => super::exact_one::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads an optional RFC 3339 time.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Option::<Timestamp>::deserialize(d)
+    }
+}
+
+/// [`exact`] for a time that is always there.
+pub mod exact_one {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes a time with its fraction.
+    pub fn serialize<S: Serializer>(time: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&time.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+
+    /// Reads an RFC 3339 time.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        Timestamp::deserialize(d)
+    }
+}
+
 impl From<DateTime<FixedOffset>> for Timestamp {
     fn from(t: DateTime<FixedOffset>) -> Self {
         Timestamp(t)

@@ -36,9 +36,13 @@ pub const MAX_TARGETS: usize = 100_000;
 /// Where a tally's figures came from.
 pub type SpreadSource = crate::model::ScanSource;
 
-#[derive(Debug, Default, Clone)]
+/// A capture source's sliding window. A partial result keeps only its peak: an input's
+/// window ends with the input, and merging tallies keeps the larger peak.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 struct Window {
+    #[serde(skip)]
     seen: VecDeque<(i64, IpAddr)>,
+    #[serde(skip)]
     last: HashMap<IpAddr, i64>,
     peak: WindowPeak,
 }
@@ -74,7 +78,7 @@ impl Window {
 }
 
 /// One source's outbound port-80 activity.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     pub connections: u64,
     pub states: BTreeMap<String, u64>,
@@ -151,7 +155,7 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 }
 
 /// Who a tally is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Subject {
     pub source: SpreadSource,
     /// The host a connection table was taken on (None for captures).

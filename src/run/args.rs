@@ -90,6 +90,22 @@ Examples:
 
 Exit codes: 0 success; 2 a rule file is invalid or no rules loaded.";
 
+const MERGE_HELP: &str = "\
+Partial results are JSON Lines that `wormtrace scan --partial` writes, one per task of a
+scan spread over many machines (see spark/README.md). The merge replays them, inputs in path
+order, into one case: the same findings, ids, verdicts and summary as one scan of all those
+inputs. Give each input to one task only. A partial result cut short is refused.
+
+Examples:
+  wormtrace scan --partial -o a.part logs/2001-08/
+  wormtrace scan --partial -o b.part logs/2001-09/
+  wormtrace merge a.part b.part                       the summary of both
+  wormtrace merge --partial a.part b.part -o ab.part  merge again later
+  zcat access.log.gz | wormtrace scan --partial --source access.log.gz - > c.part
+
+Exit codes: as the scan's (0 nothing found, 1 findings, 2 nothing found but some input was
+not read, or a partial result cannot be merged); with --partial, 0 unless the merge failed.";
+
 const REPORT_HELP: &str = "\
 Examples:
   wormtrace scan --case case.sqlite /evidence
@@ -163,6 +179,11 @@ pub enum Command {
     /// fields (JSON Lines), without detection.
     #[command(after_help = PARSE_HELP)]
     Parse(ParseArgs),
+    /// Merge partial results of `scan --partial` (from Spark tasks, say) into the case one
+    /// scan of all their inputs would have made: verdicts, summary, JSONL/CSV, case file,
+    /// report.
+    #[command(after_help = MERGE_HELP)]
+    Merge(Box<MergeArgs>),
     /// Render an output again from a case file (`scan --case`): the same bytes the scan wrote.
     #[command(after_help = REPORT_HELP)]
     Report(ReportArgs),
@@ -299,24 +320,9 @@ pub struct ScanArgs {
     /// read). Without it, each link found is reported as a skipped input.
     #[arg(long, short = 'L')]
     pub follow: bool,
-    /// Also write the HTML report to this file: one self-contained page (open it offline).
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Also write the whole case to this SQLite file (`wormtrace report` renders every output
-    /// from it).
-    #[arg(long, value_name = "FILE")]
-    pub case: Option<PathBuf>,
-    /// Also write indicators of the attacking sources and our infected hosts: FILE gets one
-    /// address per line (for firewalls), FILE's name with the extension `stix.json` a STIX
-    /// 2.1 bundle (`--iocs block.txt` writes block.txt and block.stix.json).
-    #[arg(long, value_name = "FILE")]
-    pub iocs: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "summary")]
-    pub format: OutputFormat,
-    /// Write the output to this file (the summary still goes to the terminal).
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Where results go.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// How the summary reads.
     #[command(flatten)]
     pub summary: SummaryArgs,
@@ -370,6 +376,63 @@ pub struct ScanArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub progress: ProgressMode,
     /// No progress bar and no problem messages on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write a partial result (JSON Lines) for `wormtrace merge` instead of judging the case:
+    /// the map side of a scan spread over many machines. Exit 0 unless the run itself
+    /// failed (findings and unread inputs are the merge's to report).
+    #[arg(long, conflicts_with_all = ["report", "case", "iocs", "format"])]
+    pub partial: bool,
+    /// The name standard input is recorded under (a pipe carries no file name).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+}
+
+/// Where a scan's or merge's results go.
+#[derive(Args)]
+pub struct OutputArgs {
+    /// Also write the HTML report to this file: one self-contained page (open it offline).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Also write the whole case to this SQLite file (`wormtrace report` renders every output
+    /// from it).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Also write indicators of the attacking sources and our infected hosts: FILE gets one
+    /// address per line (for firewalls), FILE's name with the extension `stix.json` a STIX
+    /// 2.1 bundle (`--iocs block.txt` writes block.txt and block.stix.json).
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "summary")]
+    pub format: OutputFormat,
+    /// Write the output to this file (the summary still goes to the terminal).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `wormtrace merge`.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Partial results of `wormtrace scan --partial` (files, or `-` for standard input).
+    #[arg(required = true, value_name = "PARTIAL")]
+    pub partials: Vec<PathBuf>,
+    /// Write the merged partial result (to merge again later) instead of judging the case.
+    #[arg(long, conflicts_with_all = ["report", "case", "iocs", "format"])]
+    pub partial: bool,
+    /// The rules the partial results were made with (their correlations run here).
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Where results go.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+    /// How the summary reads.
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+    /// A CSV of our hosts, `name,address[,role][,notes]` (one row per address).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// No problem messages on standard error.
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -12,7 +12,9 @@ use crate::model::Severity;
 use crate::model::{
     Evidence, EvidenceKind, Finding, InputRecord, InputTag, State, StreamFacts, Verdict,
 };
-use crate::net::spread::{scan_finding, SpreadOptions, SpreadTallies};
+use crate::net::spread::{
+    scan_finding, SpreadOptions, SpreadTallies, Subject, Tally as SpreadTally,
+};
 use crate::scan::InputReport;
 use crate::sink::{RunInfo, RunTotals, Sink};
 use crate::source::Problem;
@@ -150,12 +152,16 @@ impl Case {
     }
 
     /// One scanned log, capture or table, after its findings: its input record.
-    pub fn input(&mut self, report: InputReport) {
+    pub fn input(&mut self, part: InputPart) {
+        let InputPart {
+            record,
+            tallies,
+            problems,
+        } = part;
         self.totals.inputs += 1;
-        self.totals.bytes += report.stats.bytes;
-        self.totals.lines += report.stats.lines;
-        let record = input_record(&report);
         if let Some(stream) = &record.stream {
+            self.totals.bytes += stream.decompressed_bytes;
+            self.totals.lines += stream.lines;
             let add = |total: &mut Option<u64>, n: Option<u64>| {
                 if let Some(n) = n {
                     *total.get_or_insert(0) += n;
@@ -173,14 +179,13 @@ impl Case {
         self.note_kind(record.evidence_kind);
         self.sinks.each(|s| s.input(&record));
         let kind = record.evidence_kind;
-        if let Some(network) = report.network {
-            self.spread.add(&report.path, network.tallies);
+        if let Some(tallies) = tallies {
+            self.spread.add(&record.path, tallies);
         }
-        self.problems
-            .extend(report.problems.into_iter().map(|mut p| {
-                p.evidence_kind = Some(kind);
-                p
-            }));
+        self.problems.extend(problems.into_iter().map(|mut p| {
+            p.evidence_kind = Some(kind);
+            p
+        }));
     }
 
     /// One swept host: its trace findings, then its input records.
@@ -259,6 +264,57 @@ impl Case {
         let totals = self.totals.clone();
         self.sinks.each(|s| s.finish(&totals));
         (self.sinks, totals)
+    }
+}
+
+/// One scanned log, capture or table as the case takes it: its input record, what a capture
+/// or connection table tallied per source, and its problems. A partial result carries it
+/// as it is.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct InputPart {
+    pub record: InputRecord,
+    /// Captures and tables: port-80 activity per source address.
+    pub tallies: Option<Vec<(Subject, SpreadTally)>>,
+    #[serde(with = "crate::model::problems_whole")]
+    pub problems: Vec<Problem>,
+}
+
+impl InputPart {
+    /// The part of a scan's report the case uses.
+    pub fn of(report: InputReport) -> InputPart {
+        InputPart {
+            record: input_record(&report),
+            tallies: report.network.map(|n| n.tallies),
+            problems: report.problems,
+        }
+    }
+}
+
+/// Where a run's results go, in the order the run makes them: a [`Case`] judged at the end,
+/// or a partial result that `wormtrace merge` turns into the same case.
+pub trait CaseEvents {
+    /// Problems found before any input was read.
+    fn problems(&mut self, problems: Vec<Problem>);
+    /// One finding of the log, capture or table being scanned.
+    fn finding(&mut self, finding: Finding);
+    /// One scanned log, capture or table, after its findings.
+    fn input(&mut self, part: InputPart);
+    /// One swept host.
+    fn host(&mut self, report: HostReport);
+}
+
+impl CaseEvents for Case {
+    fn problems(&mut self, problems: Vec<Problem>) {
+        Case::problems(self, problems);
+    }
+    fn finding(&mut self, finding: Finding) {
+        Case::finding(self, finding);
+    }
+    fn input(&mut self, part: InputPart) {
+        Case::input(self, part);
+    }
+    fn host(&mut self, report: HostReport) {
+        Case::host(self, report);
     }
 }
 

@@ -37,7 +37,10 @@ impl Console {
 
     /// Says that evidence is awaited on standard input when a person, not a pipe, is there.
     pub(super) fn stdin_hint(&self, inputs: &[Input]) {
-        if !self.quiet && inputs.contains(&Input::Stdin) && io::stdin().is_terminal() {
+        if !self.quiet
+            && inputs.iter().any(|i| matches!(i, Input::Stdin(_)))
+            && io::stdin().is_terminal()
+        {
             eprintln!("wormtrace: {}", self.messages.text("stdin-hint"));
         }
     }
@@ -115,7 +118,7 @@ impl Bar {
                     .ok()
                     .filter(|m| m.is_file())
                     .map(|m| m.len()),
-                Input::Stdin => None,
+                Input::Stdin(_) => None,
             })
             .sum();
         let words = (

@@ -4,7 +4,9 @@
 pub mod args;
 mod case;
 mod console;
+mod merge;
 mod parse;
+pub mod partial;
 pub mod records;
 mod report;
 mod rules;
@@ -54,6 +56,11 @@ pub enum RunError {
         "{output} lies inside {input}, which is being read: write outputs outside the evidence"
     )]
     OutputInsideInput { output: PathBuf, input: PathBuf },
+    #[error("{path}: {source}")]
+    Partial {
+        path: PathBuf,
+        source: partial::PartialError,
+    },
     #[error("cannot create {path}: {source}")]
     CreateOutput { path: PathBuf, source: io::Error },
     #[error("writing output: {0}")]
@@ -73,6 +80,7 @@ pub fn execute(cli: Cli) -> Result<ExitStatus, RunError> {
         Command::Scan(args) => scan::run_scan(*args),
         Command::Rules(cmd) => rules::run_rules(cmd),
         Command::Parse(args) => parse::run_parse(args),
+        Command::Merge(args) => merge::run_merge(*args),
         Command::Report(args) => report::run_report(args),
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use super::args::{OutputFormat, ScanArgs, LONG_VERSION};
-use super::case::{Case, Sinks};
+use super::args::{OutputArgs, OutputFormat, ScanArgs, LONG_VERSION};
+use super::case::{Case, CaseEvents, InputPart, Sinks};
 use super::console::Console;
+use super::partial::{host_order, PartialHeader, PartialWriter, PARTIAL_FORMAT};
 use super::{check_outputs, detector_for, lang_from_env, output_writer, ExitStatus, RunError};
 use crate::detect::pack::builtin_pack;
 use crate::detect::Detector;
@@ -31,68 +32,111 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     let mut console = Console::new(args.quiet, lang);
     check_scan_outputs(&args)?;
     let (detector, rule_errors) = detector_for(&args.rules, args.quiet)?;
-    let inventory = read_inventory(&args)?;
+    let inventory = read_inventory(args.inventory.as_deref())?;
     let mut problems = Vec::new();
-    let (inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
+    let (mut inputs, hosts, host_names) = plan_inputs(&args, &mut problems);
+    if args.partial {
+        // Partial results are merged in path order: each one lists its inputs so.
+        inputs.sort_by(|a, b| super::partial::path_order(&a.label(), &b.label()));
+    }
     problems.iter().for_each(|p| console.problem(p));
     console.stdin_hint(&inputs);
     let field_map = super::field_map_for(&args.reading)?;
     let mut options = scan_options(&args, host_names, field_map);
-    let summary = SummaryOptions {
-        lang,
-        color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        width: summary_width(),
-        tz: args.summary.tz,
+    options.progress = console.start_progress(args.progress, &inputs);
+    let plan = Plan {
+        detector: &detector,
+        options: &options,
+        inputs: &inputs,
+        hosts,
+        deep: args.deep,
     };
-    let sinks = Sinks::new(open_sinks(&args, summary)?);
-    let internal = if args.internal.is_empty() {
-        default_internal()
-    } else {
-        args.internal.clone()
-    };
+    if args.partial {
+        let out = output_writer(args.outputs.output.as_deref())?;
+        let header = partial_header(&detector, &args);
+        let mut writer = PartialWriter::begin(out, header);
+        writer.problems(problems);
+        gather(plan, &mut console, &mut writer);
+        writer.finish()?;
+        return Ok(ExitStatus::Clean);
+    }
+    let summary = summary_options(lang, args.summary.tz);
+    let sinks = Sinks::new(open_sinks(&args.outputs, args.quiet, summary)?);
     let mut case = Case::begin(
         sinks,
         &run_info(&detector, args.hash),
-        Aggregator::new(internal),
+        Aggregator::new(internal_or_default(&args.internal)),
     );
     case.problems(problems);
     case.correlate(detector.correlations().to_vec());
-    options.progress = console.start_progress(args.progress, &inputs);
-    let mut loose_evidence = Vec::new();
-    // Reports come in input order: the n-th names the n-th input.
-    let mut done = inputs.iter();
-    scan_all(&inputs, &detector, &options, |event| match event {
-        ScanEvent::Finding(finding) => case.finding(finding),
-        ScanEvent::Done(report) => {
-            console.input_done(report.findings);
-            let input = done.next();
-            if let (Some(kind), Some(crate::source::Input::File(path))) =
-                (report.host_evidence, input)
-            {
-                loose_evidence.push((path.clone(), kind));
-                return;
-            }
-            report.problems.iter().for_each(|p| console.problem(p));
-            case.input(report);
-        }
-    });
-    console.finish_progress();
-    let mut hosts = hosts;
-    hosts.extend(group_loose_evidence(loose_evidence));
-    let sweep_options = SweepOptions { deep: args.deep };
-    for spec in &hosts {
-        let report = sweep(spec, sweep_options);
-        report.problems.iter().for_each(|p| console.problem(p));
-        case.host(report);
-    }
+    gather(plan, &mut console, &mut case);
     let spread = SpreadOptions {
         threshold: args.spread_threshold.max(1),
         window_secs: args.spread_window.max(1),
     };
-    let (mut sinks, totals) = case.finish(&spread, inventory);
+    judge(case, &spread, inventory, rule_errors)
+}
+
+/// What a scan reads: its inputs and hosts, with the rules and options to read them by.
+struct Plan<'a> {
+    detector: &'a Detector,
+    options: &'a ScanOptions,
+    inputs: &'a [crate::source::Input],
+    hosts: Vec<HostSpec>,
+    deep: bool,
+}
+
+/// Scans the inputs and sweeps the hosts, handing every result to `events` in order:
+/// each input's findings then its part, then the hosts (in [`host_order`]).
+fn gather(plan: Plan<'_>, console: &mut Console, events: &mut dyn CaseEvents) {
+    let mut loose_evidence = Vec::new();
+    // Reports come in input order: the n-th names the n-th input.
+    let mut done = plan.inputs.iter();
+    scan_all(
+        plan.inputs,
+        plan.detector,
+        plan.options,
+        |event| match event {
+            ScanEvent::Finding(finding) => events.finding(finding),
+            ScanEvent::Done(report) => {
+                console.input_done(report.findings);
+                let input = done.next();
+                if let (Some(kind), Some(crate::source::Input::File(path))) =
+                    (report.host_evidence, input)
+                {
+                    loose_evidence.push((path.clone(), kind));
+                    return;
+                }
+                report.problems.iter().for_each(|p| console.problem(p));
+                events.input(InputPart::of(report));
+            }
+        },
+    );
+    console.finish_progress();
+    let mut hosts = plan.hosts;
+    hosts.extend(group_loose_evidence(loose_evidence));
+    let sweep_options = SweepOptions { deep: plan.deep };
+    let mut reports: Vec<_> = hosts
+        .iter()
+        .map(|spec| sweep(spec, sweep_options))
+        .collect();
+    reports.sort_by(host_order);
+    for report in reports {
+        report.problems.iter().for_each(|p| console.problem(p));
+        events.host(report);
+    }
+}
+
+/// Judges a case and says how the run ended. A skipped input is as unread as a broken one:
+/// a run that read less than it was given must not look clean.
+pub(super) fn judge(
+    case: Case,
+    spread: &SpreadOptions,
+    inventory: Vec<InventoryEntry>,
+    rule_errors: usize,
+) -> Result<ExitStatus, RunError> {
+    let (mut sinks, totals) = case.finish(spread, inventory);
     sinks.result()?;
-    // A skipped input is as unread as a broken one: a run that read less than it was given
-    // must not look clean.
     let not_read = rule_errors as u64 + totals.problems;
     Ok(
         if totals.findings + totals.host_findings + totals.spreading > 0 {
@@ -105,18 +149,53 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     )
 }
 
+/// `--internal`, else the private and local ranges.
+pub(super) fn internal_or_default(internal: &[ipnet::IpNet]) -> Vec<ipnet::IpNet> {
+    if internal.is_empty() {
+        default_internal()
+    } else {
+        internal.to_vec()
+    }
+}
+
+/// How the summary is shown: language, colour on a terminal, width, zone.
+pub(super) fn summary_options(lang: crate::i18n::Lang, tz: chrono::FixedOffset) -> SummaryOptions {
+    SummaryOptions {
+        lang,
+        color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        width: summary_width(),
+        tz,
+    }
+}
+
+/// The settings a partial result carries for its merge.
+fn partial_header(detector: &Detector, args: &ScanArgs) -> PartialHeader {
+    let info = run_info(detector, args.hash);
+    PartialHeader {
+        wormtrace_partial: PARTIAL_FORMAT,
+        version: info.version,
+        rule_pack_sha256: info.rule_pack_sha256,
+        rules: info.rules,
+        input_hash: args.hash,
+        internal: args.internal.iter().map(ToString::to_string).collect(),
+        spread_threshold: args.spread_threshold.max(1),
+        spread_window: args.spread_window.max(1),
+    }
+}
+
 /// Every output path of a scan, checked against every input path.
 fn check_scan_outputs(args: &ScanArgs) -> Result<(), RunError> {
+    let o = &args.outputs;
     let stix = args
+        .outputs
         .iocs
         .as_ref()
         .map(|f| crate::sink::iocs::ioc_paths(f).1);
-    let outputs: Vec<&std::path::Path> =
-        [&args.output, &args.case, &args.report, &args.iocs, &stix]
-            .into_iter()
-            .flatten()
-            .map(PathBuf::as_path)
-            .collect();
+    let outputs: Vec<&std::path::Path> = [&o.output, &o.case, &o.report, &o.iocs, &stix]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
     let inputs: Vec<&std::path::Path> = args
         .paths
         .iter()
@@ -127,7 +206,7 @@ fn check_scan_outputs(args: &ScanArgs) -> Result<(), RunError> {
 }
 
 /// What the run is, for the sinks' `begin`: version, arguments, start, rules.
-fn run_info(detector: &Detector, input_hash: crate::source::HashChoice) -> RunInfo {
+pub(super) fn run_info(detector: &Detector, input_hash: crate::source::HashChoice) -> RunInfo {
     let started = chrono::Utc::now().fixed_offset();
     RunInfo {
         version: LONG_VERSION.lines().next().unwrap_or_default().to_string(),
@@ -150,12 +229,14 @@ fn run_info(detector: &Detector, input_hash: crate::source::HashChoice) -> RunIn
     }
 }
 
-fn read_inventory(args: &ScanArgs) -> Result<Vec<InventoryEntry>, RunError> {
-    let Some(path) = &args.inventory else {
+pub(super) fn read_inventory(
+    path: Option<&std::path::Path>,
+) -> Result<Vec<InventoryEntry>, RunError> {
+    let Some(path) = path else {
         return Ok(Vec::new());
     };
     let failed = |message: String| RunError::Inventory {
-        path: path.clone(),
+        path: path.to_path_buf(),
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
@@ -226,7 +307,14 @@ fn plan_inputs(
         follow: args.follow,
         skip: &skip,
     };
-    let inputs = expand(&log_paths, walk, problems);
+    let mut inputs = expand(&log_paths, walk, problems);
+    if let Some(name) = &args.source {
+        for input in &mut inputs {
+            if let crate::source::Input::Stdin(named) = input {
+                *named = Some(name.clone());
+            }
+        }
+    }
     (inputs, hosts, host_names)
 }
 
@@ -266,7 +354,11 @@ fn is_stream(path: &std::path::Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
-fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Sink>>, RunError> {
+pub(super) fn open_sinks(
+    args: &OutputArgs,
+    quiet: bool,
+    summary: SummaryOptions,
+) -> Result<Vec<Box<dyn Sink>>, RunError> {
     let stdout = || -> Box<dyn Write> { Box::new(BufWriter::new(io::stdout())) };
     let machine_out = output_writer(args.output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -305,7 +397,7 @@ fn open_sinks(args: &ScanArgs, summary: SummaryOptions) -> Result<Vec<Box<dyn Si
         OutputFormat::Json => sinks.push(Box::new(JsonSink::new(machine_out))),
         OutputFormat::Csv => sinks.push(Box::new(CsvSink::new(machine_out))),
     }
-    if args.output.is_some() && !args.quiet {
+    if args.output.is_some() && !quiet {
         sinks.push(Box::new(SummarySink::new(stdout(), summary)));
     }
     Ok(sinks)

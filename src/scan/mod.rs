@@ -263,7 +263,7 @@ fn scan_input_to(
             source::open_counted_file(file, meta.as_ref(), options.progress.as_ref(), options.hash)
                 .map(Ok)
         }),
-        Input::Stdin => {
+        Input::Stdin(_) => {
             source::open_counted(input, options.progress.as_ref(), options.hash).map(Ok)
         }
     };
@@ -382,7 +382,7 @@ fn file_name_lower(input: &Input) -> Option<String> {
                 .map(|n| n.to_string_lossy().to_lowercase())
                 .unwrap_or_default(),
         ),
-        Input::Stdin => None,
+        Input::Stdin(_) => None,
     }
 }
 

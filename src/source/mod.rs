@@ -28,8 +28,9 @@ pub use walk::{expand, WalkOptions};
 pub enum Input {
     /// A file on disk.
     File(PathBuf),
-    /// Standard input (`-`).
-    Stdin,
+    /// Standard input (`-`), with the name findings give it (`--source`, since a pipe
+    /// from Spark carries no file name), else `-`.
+    Stdin(Option<String>),
 }
 
 impl Input {
@@ -37,7 +38,7 @@ impl Input {
     pub fn label(&self) -> String {
         match self {
             Input::File(p) => p.display().to_string(),
-            Input::Stdin => "-".to_string(),
+            Input::Stdin(name) => name.clone().unwrap_or_else(|| "-".to_string()),
         }
     }
 }
@@ -135,7 +136,7 @@ pub const DEVICE_CAP: u64 = 1 << 30;
 pub fn stream_cap(input: &Input, max_bytes: Option<u64>) -> Option<u64> {
     use std::os::unix::fs::FileTypeExt;
     let kind = match input {
-        Input::Stdin => return max_bytes,
+        Input::Stdin(_) => return max_bytes,
         Input::File(path) => std::fs::metadata(path).ok()?.file_type(),
     };
     if kind.is_file() || kind.is_block_device() {
@@ -187,7 +188,7 @@ pub fn open_counted(
             let meta = file.metadata().ok();
             open_counted_file(file, meta.as_ref(), progress, hash)
         }
-        Input::Stdin => counted(Box::new(io::stdin()), None, false, progress, hash),
+        Input::Stdin(_) => counted(Box::new(io::stdin()), None, false, progress, hash),
     }
 }
 

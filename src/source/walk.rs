@@ -32,7 +32,7 @@ pub fn expand(paths: &[PathBuf], options: WalkOptions, problems: &mut Vec<Proble
     };
     for path in paths {
         if path.as_os_str() == "-" {
-            walker.inputs.push(Input::Stdin);
+            walker.inputs.push(Input::Stdin(None));
             continue;
         }
         match std::fs::metadata(path) {
