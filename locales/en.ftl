@@ -242,6 +242,13 @@ hosts-line = Swept { $hosts ->
     } or missing fixes.
 problem-io = cannot be read: { $detail }
 problem-cannot-open = cannot open: { $detail }
+problem-cannot-read = cannot read: { $detail }
+problem-range-head = a range after the first needs the file's first bytes (--head FILE)
+problem-range-unsplittable = not a plain log that can be read in ranges: scan the file whole
+problem-range-short = read { $bytes } bytes of the range: the file ended early
+problem-range-kept = more than { $bytes } bytes of candidate lines in one range: scan the file whole
+problem-range-gap = bytes { $from } to { $to } were in no range: those lines were not read
+problem-range-unhashed = scanned in ranges, and no hashing task's digest was merged: no SHA-256
 problem-read-failed = read error: { $detail }
 problem-unfinished = cannot read to the end: { $detail }
 problem-internal = an internal error stopped the reading; findings before it are kept

@@ -16,6 +16,14 @@ pub enum ClientFrom {
 }
 
 impl ClientFrom {
+    /// The word `--client-from` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientFrom::Peer => "peer",
+            ClientFrom::Xff => "xff",
+        }
+    }
+
     /// Parses `peer` or `xff`.
     pub fn from_name(name: &str) -> Option<ClientFrom> {
         match name {

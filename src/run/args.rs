@@ -386,6 +386,19 @@ pub struct ScanArgs {
     /// The name standard input is recorded under (a pipe carries no file name).
     #[arg(long, value_name = "NAME")]
     pub source: Option<String>,
+    /// With --partial: scan only the lines that start in this byte range of one plain log
+    /// (a file, or standard input carrying exactly those bytes from a line start to a line
+    /// start); the merge joins the ranges of a file.
+    #[arg(long, value_name = "START:END", requires = "partial",
+          value_parser = crate::scan::range::ByteRange::parse)]
+    pub range: Option<crate::scan::range::ByteRange>,
+    /// With --range on standard input: a file holding the log's first bytes (at least its
+    /// first lines), to tell its format by.
+    #[arg(long, value_name = "FILE", requires = "range")]
+    pub head: Option<PathBuf>,
+    /// With --partial: only hash the input (a file scanned in ranges gets its SHA-256 so).
+    #[arg(long, requires = "partial", conflicts_with = "range")]
+    pub digest_only: bool,
 }
 
 /// Where a scan's or merge's results go.

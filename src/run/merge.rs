@@ -6,7 +6,7 @@
 //! replays that input's findings and part before looking again. Memory does not grow with
 //! the findings; only the swept hosts (a few per case) are held, to put them in order.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use super::args::MergeArgs;
@@ -16,11 +16,15 @@ use super::partial::{
     host_order, path_order, same_settings, PartialError, PartialHeader, PartialLine, PartialReader,
     PartialWriter,
 };
+use super::ranges::{replay_options, RangeJoin};
 use super::scan::{
     internal_or_default, judge, open_sinks, read_inventory, run_info, summary_options,
 };
 use super::{check_outputs, detector_for, lang_from_env, output_writer, ExitStatus, RunError};
+use crate::detect::Detector;
 use crate::net::spread::SpreadOptions;
+use crate::scan::ScanOptions;
+use crate::source::HashChoice;
 use crate::verdict::Aggregator;
 
 /// One partial result being read, with the name errors give it.
@@ -68,10 +72,17 @@ pub(super) fn run_merge(args: MergeArgs) -> Result<ExitStatus, RunError> {
             },
         });
     }
+    let options = replay_options(&header.reading);
+    let mut ctx = Replay {
+        console: &mut console,
+        detector: &detector,
+        options,
+        hash: header.input_hash,
+    };
     if args.partial {
         let out = output_writer(args.outputs.output.as_deref())?;
         let mut writer = PartialWriter::begin(out, header);
-        replay(&mut sources, &mut console, &mut writer)?;
+        replay(&mut sources, &mut ctx, &mut writer)?;
         writer.finish()?;
         return Ok(ExitStatus::Clean);
     }
@@ -88,7 +99,7 @@ pub(super) fn run_merge(args: MergeArgs) -> Result<ExitStatus, RunError> {
         Aggregator::new(internal_or_default(&internal)),
     );
     case.correlate(detector.correlations().to_vec());
-    replay(&mut sources, &mut console, &mut case)?;
+    replay(&mut sources, &mut ctx, &mut case)?;
     let spread = SpreadOptions {
         threshold: header.spread_threshold.max(1),
         window_secs: header.spread_window.max(1),
@@ -153,12 +164,22 @@ fn open_sources(paths: &[PathBuf]) -> Result<(Vec<Source>, PartialHeader), RunEr
     Ok((sources, header))
 }
 
+/// What replaying needs besides the events' destination.
+struct Replay<'a> {
+    console: &'a mut Console,
+    detector: &'a Detector,
+    /// The reading options of the scans, for the kept lines of ranges.
+    options: ScanOptions,
+    hash: HashChoice,
+}
+
 /// Replays the partial results into `events` in the order one scan makes them: planning
-/// problems (by path), each input's findings and part (inputs by path), then the hosts.
+/// problems (by path), each input's findings and part (inputs by path; the ranges of a file
+/// joined), then the hosts.
 fn replay(
     sources: &mut [Source],
-    console: &mut Console,
-    events: &mut dyn CaseEvents,
+    ctx: &mut Replay<'_>,
+    events: &mut dyn MergeTarget,
 ) -> Result<(), RunError> {
     let mut problems = Vec::new();
     for source in sources.iter_mut() {
@@ -169,11 +190,9 @@ fn replay(
         }
     }
     problems.sort_by(|a, b| path_order(&a.path, &b.path));
-    problems.iter().for_each(|p| console.problem(p));
-    events.problems(problems);
-    while let Some(next) = next_input(sources)? {
-        replay_input(&mut sources[next], console, events)?;
-    }
+    problems.iter().for_each(|p| ctx.console.problem(p));
+    events.case().problems(problems);
+    replay_inputs(sources, ctx, events)?;
     let mut hosts = Vec::new();
     for source in sources.iter_mut() {
         while let Some(PartialLine::Host(_)) = source.peek()? {
@@ -190,38 +209,173 @@ fn replay(
     }
     hosts.sort_by(host_order);
     for host in hosts {
-        host.problems.iter().for_each(|p| console.problem(p));
-        events.host(host);
+        host.problems.iter().for_each(|p| ctx.console.problem(p));
+        events.case().host(host);
     }
     Ok(())
 }
 
-/// The source whose next input comes first in path order (the first source on a tie, so
-/// one input split by mistake over two results stays whole in each).
-fn next_input(sources: &mut [Source]) -> Result<Option<usize>, RunError> {
-    let mut best: Option<(usize, String)> = None;
-    for (i, source) in sources.iter_mut().enumerate() {
-        let Some(key) = source.peek()?.and_then(PartialLine::input_key) else {
-            continue;
-        };
-        let earlier = best
-            .as_ref()
-            .is_none_or(|(_, b)| path_order(key, b) == std::cmp::Ordering::Less);
-        if earlier {
-            best = Some((i, key.to_string()));
+/// Every input of every source, in path order; ranges of one file joined into one input.
+fn replay_inputs(
+    sources: &mut [Source],
+    ctx: &mut Replay<'_>,
+    events: &mut dyn MergeTarget,
+) -> Result<(), RunError> {
+    let Replay {
+        console,
+        detector,
+        options,
+        hash,
+    } = ctx;
+    let mut join: Option<RangeJoin<'_>> = None;
+    while let Some((next, path)) = next_input(sources)? {
+        if join.as_ref().is_some_and(|j| j.path() != path) {
+            finish_join(join.take(), console, events.case());
+        }
+        let source = &mut sources[next];
+        if let Some(writer) = events.passing_ranges() {
+            if pass_range(source, writer)? {
+                continue;
+            }
+        }
+        let events = events.case();
+        match source.take()? {
+            Some(PartialLine::RangeStart { path, .. }) => {
+                let j = join.get_or_insert_with(|| RangeJoin::new(path, detector, options, *hash));
+                replay_range(source, j, events)?;
+            }
+            Some(PartialLine::Digest(digest)) => {
+                // A digest of a file scanned whole elsewhere has nothing to join.
+                if let Some(j) = join.as_mut() {
+                    j.digest(digest);
+                }
+            }
+            Some(first) => replay_input(first, source, console, events)?,
+            None => {}
         }
     }
-    Ok(best.map(|(i, _)| i))
+    finish_join(join, console, events.case());
+    Ok(())
 }
 
-/// One input of one source: its findings, then its part.
-fn replay_input(
+/// Where a merge replays to: a case, or a merged partial result, which passes the ranges
+/// of files on unjoined (the other ranges of a file may be in another branch of the merge).
+trait MergeTarget {
+    /// The case events.
+    fn case(&mut self) -> &mut dyn CaseEvents;
+    /// The partial result that takes ranges as they are, if this is one.
+    fn passing_ranges(&mut self) -> Option<&mut PartialWriter<Box<dyn Write>>> {
+        None
+    }
+}
+
+impl MergeTarget for Case {
+    fn case(&mut self) -> &mut dyn CaseEvents {
+        self
+    }
+}
+
+impl MergeTarget for PartialWriter<Box<dyn Write>> {
+    fn case(&mut self) -> &mut dyn CaseEvents {
+        self
+    }
+    fn passing_ranges(&mut self) -> Option<&mut PartialWriter<Box<dyn Write>>> {
+        Some(self)
+    }
+}
+
+/// Copies the next range or digest of `source` to `writer`; false when the next input is
+/// a whole one.
+fn pass_range(
     source: &mut Source,
-    console: &mut Console,
+    writer: &mut PartialWriter<Box<dyn Write>>,
+) -> Result<bool, RunError> {
+    match source.peek()? {
+        Some(PartialLine::RangeStart { .. } | PartialLine::Digest(_)) => {}
+        _ => return Ok(false),
+    }
+    loop {
+        match source.take()? {
+            Some(PartialLine::RangeStart { path, start }) => writer.range_start(path, start),
+            Some(PartialLine::Finding(f)) => CaseEvents::finding(writer, *f),
+            Some(PartialLine::Range(range)) => {
+                writer.range(*range);
+                return Ok(true);
+            }
+            Some(PartialLine::Digest(digest)) => {
+                writer.digest(digest);
+                return Ok(true);
+            }
+            _ => {
+                return Err(source.failed(PartialError::Line {
+                    line: 0,
+                    message: "a range's start without its end".into(),
+                }))
+            }
+        }
+    }
+}
+
+fn finish_join(join: Option<RangeJoin<'_>>, console: &mut Console, events: &mut dyn CaseEvents) {
+    if let Some(join) = join {
+        let part = join.finish();
+        part.problems.iter().for_each(|p| console.problem(p));
+        events.input(part);
+    }
+}
+
+/// One range of one source: its direct findings, then its report.
+fn replay_range(
+    source: &mut Source,
+    join: &mut RangeJoin<'_>,
     events: &mut dyn CaseEvents,
 ) -> Result<(), RunError> {
     loop {
         match source.take()? {
+            Some(PartialLine::Finding(f)) => join.finding(*f, events),
+            Some(PartialLine::Range(range)) => {
+                join.range(*range, events);
+                return Ok(());
+            }
+            _ => {
+                return Err(source.failed(PartialError::Line {
+                    line: 0,
+                    message: "a range's start without its end".into(),
+                }))
+            }
+        }
+    }
+}
+
+/// The source whose next input comes first (by path, then range start), and that path.
+/// The first source wins a tie, so one input split by mistake over two results stays whole
+/// in each.
+fn next_input(sources: &mut [Source]) -> Result<Option<(usize, String)>, RunError> {
+    let mut best: Option<(usize, String, u64)> = None;
+    for (i, source) in sources.iter_mut().enumerate() {
+        let Some((path, start)) = source.peek()?.and_then(PartialLine::input_key) else {
+            continue;
+        };
+        let earlier = best.as_ref().is_none_or(|(_, p, s)| {
+            path_order(path, p).then(start.cmp(s)) == std::cmp::Ordering::Less
+        });
+        if earlier {
+            best = Some((i, path.to_string(), start));
+        }
+    }
+    Ok(best.map(|(i, path, _)| (i, path)))
+}
+
+/// One input of one source: its findings (from `first`), then its part.
+fn replay_input(
+    first: PartialLine,
+    source: &mut Source,
+    console: &mut Console,
+    events: &mut dyn CaseEvents,
+) -> Result<(), RunError> {
+    let mut line = Some(first);
+    loop {
+        match line.take() {
             Some(PartialLine::Finding(f)) => events.finding(*f),
             Some(PartialLine::Input(part)) => {
                 part.problems.iter().for_each(|p| console.problem(p));
@@ -235,5 +389,6 @@ fn replay_input(
                 }))
             }
         }
+        line = source.take()?;
     }
 }

@@ -7,6 +7,7 @@ mod console;
 mod merge;
 mod parse;
 pub mod partial;
+mod ranges;
 pub mod records;
 mod report;
 mod rules;
@@ -56,6 +57,10 @@ pub enum RunError {
         "{output} lies inside {input}, which is being read: write outputs outside the evidence"
     )]
     OutputInsideInput { output: PathBuf, input: PathBuf },
+    #[error("--range reads one input, not {0}")]
+    RangeInputs(usize),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
     #[error("{path}: {source}")]
     Partial {
         path: PathBuf,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::case::{CaseEvents, InputPart};
 use crate::host::HostReport;
 use crate::model::{Finding, Problem};
+use crate::scan::range::RangeReport;
 use crate::sink::RuleInfo;
 use crate::source::HashChoice;
 
@@ -39,6 +40,22 @@ pub struct PartialHeader {
     pub internal: Vec<String>,
     pub spread_threshold: u64,
     pub spread_window: i64,
+    /// How lines were read, for the merge to read the kept lines of W3C ranges the same way.
+    pub reading: ReadingSettings,
+}
+
+/// The reading options a merge needs to replay the kept lines of ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadingSettings {
+    /// `--local-offset`, as `+09:00`.
+    pub local_offset: String,
+    /// `--client-from`: `peer` or `xff`.
+    pub client_from: String,
+    pub trusted_proxy: Vec<String>,
+    pub all_hits: bool,
+    pub since: Option<crate::model::Timestamp>,
+    pub until: Option<crate::model::Timestamp>,
+    pub max_line: usize,
 }
 
 /// The counts of a finished partial result.
@@ -60,17 +77,38 @@ pub enum PartialLine {
     },
     Finding(Box<Finding>),
     Input(Box<InputPart>),
+    /// Where the lines of one range of a file begin: its findings follow (numbered from the
+    /// range's start), then its [`PartialLine::Range`].
+    RangeStart {
+        path: String,
+        start: u64,
+    },
     Host(Box<HostReport>),
+    /// One byte range of a large plain file (`scan --partial --range`).
+    Range(Box<RangeReport>),
+    /// The digest of a file scanned in ranges, from a task that only hashed it.
+    Digest(DigestPart),
     End(PartialEnd),
 }
 
+/// The SHA-256 and size of a file scanned in ranges (`scan --partial --digest-only`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestPart {
+    pub path: String,
+    pub sha256: Option<String>,
+    pub size: u64,
+}
+
 impl PartialLine {
-    /// The path that orders an input's lines among those of other results: its findings and
-    /// its input part name the input.
-    pub fn input_key(&self) -> Option<&str> {
+    /// What orders an input's lines among those of other results: the input's path (its
+    /// findings and its part name it), then where a range starts (a digest comes after the
+    /// ranges of its file).
+    pub fn input_key(&self) -> Option<(&str, u64)> {
         match self {
-            PartialLine::Finding(f) => Some(&f.path),
-            PartialLine::Input(part) => Some(&part.record.path),
+            PartialLine::Finding(f) => Some((&f.path, 0)),
+            PartialLine::Input(part) => Some((&part.record.path, 0)),
+            PartialLine::RangeStart { path, start } => Some((path, *start)),
+            PartialLine::Digest(digest) => Some((&digest.path, u64::MAX)),
             _ => None,
         }
     }
@@ -133,6 +171,23 @@ impl<W: Write> PartialWriter<W> {
         if let Err(e) = written {
             self.error = Some(e);
         }
+    }
+
+    /// The start of one range of a large file (as asked), before its findings.
+    pub fn range_start(&mut self, path: String, start: u64) {
+        self.line(&PartialLine::RangeStart { path, start });
+    }
+
+    /// One range of a large file, after its findings.
+    pub fn range(&mut self, report: RangeReport) {
+        self.counts.inputs += 1;
+        self.line(&PartialLine::Range(Box::new(report)));
+    }
+
+    /// The digest of a file scanned in ranges.
+    pub fn digest(&mut self, digest: DigestPart) {
+        self.counts.inputs += 1;
+        self.line(&PartialLine::Digest(digest));
     }
 
     /// Writes the end line and flushes; the first write error, if any.
@@ -270,7 +325,9 @@ impl<R: BufRead> PartialReader<R> {
         let line = self.peeked.take();
         match &line {
             Some(PartialLine::Finding(_)) => self.counts.findings += 1,
-            Some(PartialLine::Input(_)) => self.counts.inputs += 1,
+            Some(PartialLine::Input(_) | PartialLine::Range(_) | PartialLine::Digest(_)) => {
+                self.counts.inputs += 1
+            }
             Some(PartialLine::Host(_)) => self.counts.hosts += 1,
             _ => {}
         }
@@ -290,6 +347,8 @@ pub fn same_settings(first: &PartialHeader, other: &PartialHeader) -> Result<(),
         "--spread-threshold or --spread-window"
     } else if first.input_hash != other.input_hash {
         "--hash"
+    } else if first.reading != other.reading {
+        "the reading options (--local-offset, --client-from, --trusted-proxy, --all-hits, --since, --until, --max-line)"
     } else {
         return Ok(());
     };

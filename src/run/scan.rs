@@ -3,13 +3,15 @@
 //! host. Decides the exit status.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use super::args::{OutputArgs, OutputFormat, ScanArgs, LONG_VERSION};
 use super::case::{Case, CaseEvents, InputPart, Sinks};
 use super::console::Console;
-use super::partial::{host_order, PartialHeader, PartialWriter, PARTIAL_FORMAT};
+use super::partial::{
+    host_order, DigestPart, PartialHeader, PartialWriter, ReadingSettings, PARTIAL_FORMAT,
+};
 use super::{check_outputs, detector_for, lang_from_env, output_writer, ExitStatus, RunError};
 use crate::detect::pack::builtin_pack;
 use crate::detect::Detector;
@@ -18,6 +20,7 @@ use crate::identity::{parse_inventory, InventoryEntry};
 use crate::model::Timestamp;
 use crate::net::is_network_file;
 use crate::net::spread::SpreadOptions;
+use crate::scan::range::{scan_range, ByteRange};
 use crate::scan::{scan_all, ScanEvent, ScanOptions};
 use crate::sink::atomic::AtomicFile;
 use crate::sink::{
@@ -56,7 +59,16 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
         let header = partial_header(&detector, &args);
         let mut writer = PartialWriter::begin(out, header);
         writer.problems(problems);
-        gather(plan, &mut console, &mut writer);
+        if let Some(range) = args.range {
+            let head = read_range_head(&args)?;
+            partial_range(plan, range, head, &mut console, &mut writer)?;
+        } else if args.digest_only {
+            for input in plan.inputs {
+                writer.digest(digest_part(input, args.hash)?);
+            }
+        } else {
+            gather(plan, &mut console, &mut writer);
+        }
         writer.finish()?;
         return Ok(ExitStatus::Clean);
     }
@@ -127,6 +139,59 @@ fn gather(plan: Plan<'_>, console: &mut Console, events: &mut dyn CaseEvents) {
     }
 }
 
+/// `--range`: one range of the one input named.
+fn partial_range(
+    plan: Plan<'_>,
+    range: ByteRange,
+    head: Option<Vec<u8>>,
+    console: &mut Console,
+    writer: &mut PartialWriter<Box<dyn Write>>,
+) -> Result<(), RunError> {
+    let [input] = plan.inputs else {
+        return Err(RunError::RangeInputs(plan.inputs.len()));
+    };
+    writer.range_start(input.label(), range.start);
+    let mut emit = |f| writer.finding(f);
+    let report = scan_range(input, range, head, plan.detector, plan.options, &mut emit);
+    report.problems.iter().for_each(|p| console.problem(p));
+    writer.range(report);
+    Ok(())
+}
+
+/// `--head FILE`: the first bytes of the log a range of standard input comes from.
+fn read_range_head(args: &ScanArgs) -> Result<Option<Vec<u8>>, RunError> {
+    let Some(path) = &args.head else {
+        return Ok(None);
+    };
+    let mut head = Vec::new();
+    crate::source::open_read_only(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .map_err(|source| RunError::Read {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(Some(head))
+}
+
+/// `--digest-only`: the SHA-256 and size of an input as stored.
+fn digest_part(
+    input: &crate::source::Input,
+    hash: crate::source::HashChoice,
+) -> Result<DigestPart, RunError> {
+    let failed = |source| RunError::Read {
+        path: PathBuf::from(input.label()),
+        source,
+    };
+    let digest = crate::source::open_counted(input, None, hash)
+        .and_then(crate::source::Opened::finish)
+        .map_err(failed)?;
+    Ok(DigestPart {
+        path: input.label(),
+        sha256: digest.sha256,
+        size: digest.size,
+    })
+}
+
 /// Judges a case and says how the run ended. A skipped input is as unread as a broken one:
 /// a run that read less than it was given must not look clean.
 pub(super) fn judge(
@@ -180,6 +245,20 @@ fn partial_header(detector: &Detector, args: &ScanArgs) -> PartialHeader {
         internal: args.internal.iter().map(ToString::to_string).collect(),
         spread_threshold: args.spread_threshold.max(1),
         spread_window: args.spread_window.max(1),
+        reading: ReadingSettings {
+            local_offset: args.reading.local_offset.to_string(),
+            client_from: args.reading.client_from.name().to_string(),
+            trusted_proxy: args
+                .reading
+                .trusted_proxy
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            all_hits: args.all_hits,
+            since: args.since,
+            until: args.until,
+            max_line: args.max_line,
+        },
     }
 }
 

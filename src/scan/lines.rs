@@ -15,7 +15,7 @@ use crate::source::aligned::{round_to_page, AlignedBuffer};
 const READ_SIZE: usize = 1 << 17;
 
 /// Figures about one scanned input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineStats {
     /// Physical lines (a last line without newline counts).
     pub lines: u64,
@@ -78,7 +78,7 @@ pub struct Recording {
 }
 
 /// A line kept for later, with its position relative to where the scanner started.
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RecordedLine {
     pub bytes: Vec<u8>,
     pub line: u64,

@@ -5,6 +5,7 @@
 mod lines;
 mod network;
 mod ordered;
+pub mod range;
 mod records;
 mod split;
 pub use split::MIN_SPLIT_BYTES;
@@ -20,7 +21,7 @@ use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContex
 use crate::source::{
     self, describe_io, Compression, Digest, Input, Problem, ProblemKind, Severity,
 };
-pub use lines::LineStats;
+pub use lines::{detect_line, LineRules, LineStats, RecordedLine};
 pub use network::NetworkInput;
 use ordered::Delivery;
 pub use records::{each_record, Parsed};
@@ -125,7 +126,8 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    fn new(path: String) -> Self {
+    /// An empty report of the input named `path`.
+    pub fn new(path: String) -> Self {
         InputReport {
             path,
             digest: None,
@@ -141,7 +143,7 @@ impl InputReport {
     }
 
     /// Reports lines that were only checked up to `max_line` bytes.
-    fn note_long_lines(&mut self, max_line: usize) {
+    pub fn note_long_lines(&mut self, max_line: usize) {
         if self.stats.long_lines > 0 {
             let reason = format!(
                 "{} line(s) longer than {} bytes: only their start was checked",
@@ -157,7 +159,7 @@ impl InputReport {
 
     /// Reports blocks of NULs: part of the log was never written (a crash), so the log is
     /// read but not whole.
-    fn note_nuls(&mut self) {
+    pub fn note_nuls(&mut self) {
         let (bytes, blocks) = (self.stats.nul_bytes, self.stats.nul_blocks);
         if bytes > 0 {
             let reason = format!(

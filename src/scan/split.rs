@@ -139,18 +139,32 @@ pub fn scan_split(
 /// a capture or table; W3C only when the prefilter passes few lines (else replay would hold
 /// the whole chunk).
 fn splittable_format(file: &File, detector: &Detector, options: &ScanOptions) -> Option<LogFormat> {
+    splittable_format_of(&read_head_at(file).ok()?, detector, options)
+}
+
+/// The first bytes of a file, to judge it by.
+pub(crate) fn read_head_at(file: &File) -> io::Result<Vec<u8>> {
     let mut head = vec![0; HEAD_BYTES];
-    let n = file.read_at(&mut head, 0).ok()?;
+    let n = file.read_at(&mut head, 0)?;
     head.truncate(n);
+    Ok(head)
+}
+
+/// [`splittable_format`] from the file's first bytes.
+pub(crate) fn splittable_format_of(
+    head: &[u8],
+    detector: &Detector,
+    options: &ScanOptions,
+) -> Option<LogFormat> {
     let host_evidence = options.claim_host_evidence
         && crate::host::evidence::sniff(&head[..head.len().min(4096)], None).is_some();
-    if Compression::sniff(&head) != Compression::None
-        || super::network::sniff(&head, options).is_some()
+    if Compression::sniff(head) != Compression::None
+        || super::network::sniff(head, options).is_some()
         || host_evidence
     {
         return None;
     }
-    let format = choose_format(&head, options)?;
+    let format = choose_format(head, options)?;
     let stateful = Parser::for_format(format).wants_directives();
     (!stateful || matches!(detector.prefilter(), Prefilter::Atoms(_))).then_some(format)
 }
@@ -178,7 +192,7 @@ fn chunk_ranges(
 }
 
 /// Offset just after the first newline at or after `from` (None: no newline before `size`).
-fn next_line_start(file: &File, from: u64, size: u64) -> io::Result<Option<u64>> {
+pub(crate) fn next_line_start(file: &File, from: u64, size: u64) -> io::Result<Option<u64>> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut at = from;
     while at < size {
