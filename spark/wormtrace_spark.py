@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""wormtrace on Apache Spark: the same binary, driven by Spark.
+
+The driver lists the inputs with the Hadoop FileSystem API (globs and folders), plans one
+task per file, or per byte range of a large plain log (cut at line starts) plus a task
+that hashes that file, and ships the binary to the executors. Each task streams its bytes
+from storage into `wormtrace scan --partial` on standard input (never holding a file in
+memory) and gives back the partial result's lines. Spark keeps one result per task, so a
+retried or speculative task counts once. The findings go to a Parquet dataset partitioned
+by family and day; the driver runs `wormtrace merge` over the partial results, which
+writes what one `wormtrace scan` of all the files writes: JSON Lines, the summary, the
+case file and the HTML report.
+
+Usage (see spark/README.md):
+    spark-submit spark/wormtrace_spark.py --binary target/release/wormtrace \\
+        --input 'file:///evidence/logs' --output out/
+"""
+
+import argparse
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from pyspark import SparkFiles, StorageLevel, TaskContext
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+# Large plain logs are cut into ranges of about this many bytes (256 MiB).
+DEFAULT_SPLIT_SIZE = 256 << 20
+# Bytes streamed to the binary at a time.
+CHUNK = 1 << 20
+# First bytes that say a file is compressed or a capture: such files are read whole.
+WHOLE_MAGIC = (
+    b"\x1f\x8b",  # gzip
+    b"BZh",  # bzip2
+    b"\x28\xb5\x2f\xfd",  # zstd
+    b"\xfd7zXZ\x00",  # xz
+    b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",  # pcap
+    b"\x0a\x0d\x0d\x0a",  # pcapng
+    b"\xff\xfe", b"\xfe\xff",  # UTF-16 text is decoded as a whole
+    b"regf",  # registry hive
+)
+HEAD_BYTES = 64 * 1024
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--input", action="append", nargs="+", required=True, metavar="URI",
+                   help="files, folders or globs: file://, hdfs://, s3a://, or a local path")
+    p.add_argument("--output", required=True, metavar="DIR",
+                   help="where the results go (a local or shared folder)")
+    p.add_argument("--binary", default=shutil.which("wormtrace") or "target/release/wormtrace",
+                   help="the wormtrace binary for the executors (Linux x86-64)")
+    p.add_argument("--master", help="Spark master when not run by spark-submit (local[2], spark://...)")
+    p.add_argument("--split-size", type=int, default=DEFAULT_SPLIT_SIZE, metavar="BYTES",
+                   help="plain logs larger than this are cut into ranges of about this size")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="Sigma rule files or folders (shipped to the executors)")
+    p.add_argument("--no-builtin", action="store_true", help="leave out the built-in rules")
+    p.add_argument("--internal", action="append", default=[], metavar="CIDR", help="our own networks")
+    p.add_argument("--lang", choices=["ja", "en"], help="language of the summary and report")
+    p.add_argument("--scan-arg", action="append", default=[], metavar="ARG",
+                   help="another option for every `wormtrace scan` (repeat for each word)")
+    p.add_argument("--with-partial", action="append", default=[], metavar="FILE",
+                   help="a partial result made outside Spark (`wormtrace scan --partial`, for "
+                        "host evidence such as mounted volumes) to merge with the tasks' results")
+    p.add_argument("--fail-task", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.input = [uri for group in args.input for uri in group]
+    return args
+
+
+def local_path(uri):
+    """The local path of a file: URI or a plain path, else None."""
+    if uri.startswith("file:"):
+        rest = uri[len("file:"):]
+        while rest.startswith("//"):
+            rest = rest[1:]
+        return rest
+    return None if "://" in uri else uri
+
+
+def open_file(uri):
+    """A seekable binary stream of a file: local, or through Arrow's file systems."""
+    path = local_path(uri)
+    if path is not None:
+        return open(path, "rb")
+    from pyarrow import fs  # only needed for hdfs://, s3a:// and the like
+
+    filesystem, inner = fs.FileSystem.from_uri(uri.replace("s3a://", "s3://", 1))
+    return filesystem.open_input_file(inner)
+
+
+def record_name(uri):
+    """The name findings give a file: its local path, else its URI."""
+    path = local_path(uri)
+    return path if path is not None else uri
+
+
+def list_inputs(spark, uris):
+    """Every file the inputs name (globs expanded, folders walked), with its size."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    files = {}
+    for uri in uris:
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        filesystem = path.getFileSystem(conf)
+        statuses = filesystem.globStatus(path)
+        if statuses is None or len(statuses) == 0:
+            raise SystemExit(f"wormtrace_spark: no such input: {uri}")
+        for status in statuses:
+            if status.isDirectory():
+                walk = filesystem.listFiles(status.getPath(), True)
+                while walk.hasNext():
+                    found = walk.next()
+                    files[found.getPath().toString()] = found.getLen()
+            else:
+                files[status.getPath().toString()] = status.getLen()
+    return sorted(files.items(), key=lambda item: Path(record_name(item[0])).parts)
+
+
+def line_start_at(stream, at, size):
+    """The first line start at or after `at`."""
+    if at <= 0 or at >= size:
+        return min(max(at, 0), size)
+    stream.seek(at - 1)
+    if stream.read(1) == b"\n":
+        return at
+    position = at
+    while position < size:
+        block = stream.read(64 * 1024)
+        if not block:
+            break
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return position + newline + 1
+        position += len(block)
+    return size
+
+
+def plan_tasks(files, split_size):
+    """One task per file; for a large plain log, one per range and one that hashes it."""
+    tasks = []
+    for uri, size in files:
+        name = record_name(uri)
+        with open_file(uri) as stream:
+            magic = stream.read(8)
+            if size <= split_size or magic.startswith(WHOLE_MAGIC):
+                tasks.append({"kind": "whole", "uri": uri, "name": name})
+                continue
+            cuts = [0]
+            for at in range(split_size, size, split_size):
+                cut = line_start_at(stream, at, size)
+                if cut > cuts[-1] and cut < size:
+                    cuts.append(cut)
+            cuts.append(size)
+        for start, end in zip(cuts, cuts[1:]):
+            tasks.append({"kind": "range", "uri": uri, "name": name, "start": start, "end": end})
+        tasks.append({"kind": "digest", "uri": uri, "name": name})
+    return tasks
+
+
+def feed(process, uri, start, length):
+    """Streams `length` bytes of `uri` from `start` (all when None) into the process."""
+    try:
+        with open_file(uri) as stream:
+            if start:
+                stream.seek(start)
+            left = length
+            while left is None or left > 0:
+                block = stream.read(CHUNK if left is None else min(CHUNK, left))
+                if not block:
+                    break
+                process.stdin.write(block)
+                if left is not None:
+                    left -= len(block)
+    except BrokenPipeError:
+        pass
+    finally:
+        try:
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
+def shipped_binary():
+    """The binary Spark shipped to this executor, made executable."""
+    binary = SparkFiles.get("wormtrace")
+    mode = os.stat(binary).st_mode
+    if not mode & stat.S_IXUSR:
+        os.chmod(binary, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return binary
+
+
+def scan_command(task, scan_args, head_file):
+    command = [shipped_binary(), "scan", "--partial", "--quiet", "--source", task["name"]]
+    command += scan_args
+    if task["kind"] == "range":
+        command += ["--range", f"{task['start']}:{task['end']}"]
+        if head_file:
+            command += ["--head", head_file]
+    elif task["kind"] == "digest":
+        command += ["--digest-only"]
+    return command + ["-"]
+
+
+def run_tasks(scan_args, fail_task):
+    """The executor side: each task's partial result, as (task id, line) pairs."""
+
+    def run(items):
+        context = TaskContext.get()
+        for task_id, task in items:
+            if fail_task == task_id and context is not None and context.attemptNumber() == 0:
+                os._exit(3)  # a fault the tests inject: this worker dies, Spark retries
+            yield from run_one(task_id, task, scan_args)
+
+    return run
+
+
+def run_one(task_id, task, scan_args):
+    with tempfile.TemporaryDirectory(prefix="wormtrace-task-") as scratch:
+        head_file = None
+        if task["kind"] == "range" and task["start"] > 0:
+            head_file = os.path.join(scratch, "head")
+            with open_file(task["uri"]) as stream, open(head_file, "wb") as out:
+                out.write(stream.read(HEAD_BYTES))
+        process = subprocess.Popen(
+            scan_command(task, scan_args, head_file),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        start = task.get("start", 0)
+        length = task["end"] - start if task["kind"] == "range" else None
+        feeder = threading.Thread(target=feed, args=(process, task["uri"], start, length))
+        feeder.start()
+        errors = []
+        drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))
+        drain.start()
+        for line in process.stdout:
+            yield task_id, line.decode("utf-8").rstrip("\n")
+        feeder.join()
+        drain.join()
+        if process.wait() != 0:
+            message = b"".join(errors).decode("utf-8", "replace")
+            raise RuntimeError(f"wormtrace failed on {task['name']}: {message}")
+
+
+def rule_args(args, shipped):
+    """Rule options, with the rule paths as the executors (or the driver) see them."""
+    out = []
+    for path in args.rules:
+        out += ["--rules", shipped(path)]
+    if args.no_builtin:
+        out.append("--no-builtin")
+    return out
+
+
+def write_findings(spark, results, output):
+    """The findings as Parquet, partitioned by family and day (UTC)."""
+    findings = results.filter(lambda item: item[1].startswith('{"finding":')).map(
+        lambda item: json.dumps(json.loads(item[1])["finding"])
+    )
+    if findings.isEmpty():
+        return
+    frame = spark.read.json(findings)
+    frame = frame.withColumn("day", F.to_date(F.col("time")))
+    frame.write.mode("overwrite").partitionBy("family", "day").parquet(str(output / "findings"))
+
+
+def collect_partials(results, folder, count):
+    """Each task's partial result in a file of its own, one result per task id."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [folder / f"task-{i:06d}.part" for i in range(count)]
+    handles = {}
+    try:
+        for task_id, line in results.toLocalIterator():
+            out = handles.get(task_id)
+            if out is None:
+                out = handles[task_id] = open(files[task_id], "w", encoding="utf-8")
+            out.write(line + "\n")
+    finally:
+        for out in handles.values():
+            out.close()
+    return [f for f in files if f.exists()]
+
+
+def merge(binary, partials, args, output):
+    """Runs `wormtrace merge` on the driver: JSON Lines, the case file, the report, the summary."""
+    common = [binary, "merge", "--quiet"] + rule_args(args, lambda p: p)
+    if args.lang:
+        common += ["--lang", args.lang]
+    names = [str(p) for p in partials]
+    outputs = [
+        ["--format", "jsonl", "-o", str(output / "wormtrace.jsonl"),
+         "--case", str(output / "case.sqlite"), "--report", str(output / "report.html")],
+        ["--format", "summary", "-o", str(output / "summary.txt")],
+    ]
+    status = 0
+    for extra in outputs:
+        status = subprocess.run(common + extra + names, check=False).returncode
+        if status > 2:
+            raise SystemExit(f"wormtrace_spark: merge failed with status {status}")
+    return status
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    binary = os.path.abspath(args.binary)
+    builder = SparkSession.builder.appName("wormtrace")
+    if args.master:
+        builder = builder.master(args.master)
+    spark = builder.getOrCreate()
+    try:
+        sc = spark.sparkContext
+        sc.addFile(binary)
+        for path in args.rules:
+            sc.addFile(os.path.abspath(path), recursive=os.path.isdir(path))
+        files = list_inputs(spark, args.input)
+        tasks = plan_tasks(files, args.split_size)
+        if not tasks:
+            raise SystemExit("wormtrace_spark: the inputs hold no files")
+        results = (
+            sc.parallelize(list(enumerate(tasks)), len(tasks))
+            .mapPartitions(run_tasks_remote(args))
+            .persist(StorageLevel.DISK_ONLY)
+        )
+        write_findings(spark, results, output)
+        partials = collect_partials(results, output / "partials", len(tasks))
+        partials += [Path(p) for p in args.with_partial]
+        status = merge(binary, partials, args, output)
+        print(f"wormtrace_spark: {len(files)} files, {len(tasks)} tasks; results in {output}")
+        return status
+    finally:
+        spark.stop()
+
+
+def run_tasks_remote(args):
+    """The task function, with the rule paths resolved on each executor."""
+    rules = list(args.rules)
+    no_builtin = args.no_builtin
+    rest = [a for cidr in args.internal for a in ("--internal", cidr)] + list(args.scan_arg)
+    fail_task = args.fail_task
+
+    def run(items):
+        scan_args = []
+        for path in rules:
+            scan_args += ["--rules", SparkFiles.get(os.path.basename(os.path.normpath(path)))]
+        if no_builtin:
+            scan_args.append("--no-builtin")
+        return run_tasks(scan_args + rest, fail_task)(items)
+
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())
