@@ -210,14 +210,19 @@ def scan_command(task, scan_args, head_file):
     return command + ["-"]
 
 
-def run_tasks(scan_args, fail_task):
-    """The executor side: each task's partial result, as (task id, line) pairs."""
+def run_tasks(scan_args, fault):
+    """The executor side: each task's partial result, as (task id, line) pairs. `fault` is
+    the task the tests kill on its first attempt, and the file that says it was killed."""
+    fail_task, mark = fault
 
     def run(items):
         context = TaskContext.get()
         for task_id, task in items:
             if fail_task == task_id and context is not None and context.attemptNumber() == 0:
-                os._exit(3)  # a fault the tests inject: this worker dies, Spark retries
+                # A fault the tests inject: this worker dies, and Spark runs the task again.
+                if mark:
+                    open(mark, "w").close()
+                os._exit(3)
             yield from run_one(task_id, task, scan_args)
 
     return run
@@ -347,6 +352,7 @@ def run_tasks_remote(args):
     no_builtin = args.no_builtin
     rest = [a for cidr in args.internal for a in ("--internal", cidr)] + list(args.scan_arg)
     fail_task = args.fail_task
+    mark = os.environ.get("WORMTRACE_SPARK_FAULT_MARK")
 
     def run(items):
         scan_args = []
@@ -354,7 +360,7 @@ def run_tasks_remote(args):
             scan_args += ["--rules", SparkFiles.get(os.path.basename(os.path.normpath(path)))]
         if no_builtin:
             scan_args.append("--no-builtin")
-        return run_tasks(scan_args + rest, fail_task)(items)
+        return run_tasks(scan_args + rest, (fail_task, mark))(items)
 
     return run
 
