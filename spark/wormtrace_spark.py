@@ -71,6 +71,8 @@ def parse_args(argv):
                    help="a partial result made outside Spark (`wormtrace scan --partial`, for "
                         "host evidence such as mounted volumes) to merge with the tasks' results")
     p.add_argument("--fail-task", type=int, help=argparse.SUPPRESS)
+    # Streams local files through Python as other storage is (so tests reach that path).
+    p.add_argument("--pipe-local", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.input = [uri for group in args.input for uri in group]
     return args
@@ -210,7 +212,7 @@ def scan_command(task, scan_args, head_file):
     return command + ["-"]
 
 
-def run_tasks(scan_args, fault):
+def run_tasks(scan_args, fault, pipe_local=False):
     """The executor side: each task's partial result, as (task id, line) pairs. `fault` is
     the task the tests kill on its first attempt, and the file that says it was killed."""
     fail_task, mark = fault
@@ -223,25 +225,36 @@ def run_tasks(scan_args, fault):
                 if mark:
                     open(mark, "w").close()
                 os._exit(3)
-            yield from run_one(task_id, task, scan_args)
+            yield from run_one(task_id, task, scan_args, pipe_local)
 
     return run
 
 
-def run_one(task_id, task, scan_args):
+def run_one(task_id, task, scan_args, pipe_local):
     with tempfile.TemporaryDirectory(prefix="wormtrace-task-") as scratch:
         head_file = None
         if task["kind"] == "range" and task["start"] > 0:
             head_file = os.path.join(scratch, "head")
             with open_file(task["uri"]) as stream, open(head_file, "wb") as out:
                 out.write(stream.read(HEAD_BYTES))
-        process = subprocess.Popen(
-            scan_command(task, scan_args, head_file),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
         start = task.get("start", 0)
         length = task["end"] - start if task["kind"] == "range" else None
-        feeder = threading.Thread(target=feed, args=(process, task["uri"], start, length))
+        local = None if pipe_local else local_path(task["uri"])
+        # A local file is the binary's standard input itself (at the range's start), so no
+        # byte passes through Python; other storage is streamed through a pipe.
+        source = open(local, "rb") if local is not None else None
+        if source is not None:
+            source.seek(start)
+        process = subprocess.Popen(
+            scan_command(task, scan_args, head_file),
+            stdin=source if source is not None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        if source is not None:
+            source.close()
+            feeder = threading.Thread(target=lambda: None)
+        else:
+            feeder = threading.Thread(target=feed, args=(process, task["uri"], start, length))
         feeder.start()
         errors = []
         drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))
@@ -283,7 +296,7 @@ def collect_partials(results, folder, count):
     files = [folder / f"task-{i:06d}.part" for i in range(count)]
     handles = {}
     try:
-        for task_id, line in results.toLocalIterator():
+        for task_id, line in results.toLocalIterator(prefetchPartitions=True):
             out = handles.get(task_id)
             if out is None:
                 out = handles[task_id] = open(files[task_id], "w", encoding="utf-8")
@@ -353,6 +366,7 @@ def run_tasks_remote(args):
     rest = [a for cidr in args.internal for a in ("--internal", cidr)] + list(args.scan_arg)
     fail_task = args.fail_task
     mark = os.environ.get("WORMTRACE_SPARK_FAULT_MARK")
+    pipe_local = args.pipe_local
 
     def run(items):
         scan_args = []
@@ -360,7 +374,7 @@ def run_tasks_remote(args):
             scan_args += ["--rules", SparkFiles.get(os.path.basename(os.path.normpath(path)))]
         if no_builtin:
             scan_args.append("--no-builtin")
-        return run_tasks(scan_args + rest, (fail_task, mark))(items)
+        return run_tasks(scan_args + rest, (fail_task, mark), pipe_local)(items)
 
     return run
 

@@ -467,3 +467,71 @@ fn a_missing_range_is_a_problem_not_a_clean_file() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("were in no range"), "{text}");
 }
+
+#[test]
+fn the_merged_case_file_renders_what_the_scanned_one_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (iis, network) = (samples().join("iis"), samples().join("network"));
+    let mut parts = Vec::new();
+    for (n, path) in [&iis, &network].into_iter().enumerate() {
+        let part = dir.path().join(format!("{n}.part"));
+        partial_of(std::slice::from_ref(path), false, &part);
+        parts.push(part.display().to_string());
+    }
+    let (scanned, merged) = (
+        dir.path().join("scan.sqlite"),
+        dir.path().join("merge.sqlite"),
+    );
+    let (scanned, merged) = (scanned.display().to_string(), merged.display().to_string());
+    let (iis, network) = (iis.display().to_string(), network.display().to_string());
+    let scan = [
+        "scan",
+        "-q",
+        "--case",
+        &scanned,
+        "-o",
+        "/dev/null",
+        &iis,
+        &network,
+    ];
+    assert_eq!(wormtrace(&scan).status.code(), Some(1));
+    let merge = [
+        "merge",
+        "-q",
+        "--case",
+        &merged,
+        "-o",
+        "/dev/null",
+        &parts[0],
+        &parts[1],
+    ];
+    assert_eq!(wormtrace(&merge).status.code(), Some(1));
+    let render = |case: &str| wormtrace(&["report", case, "--format", "jsonl"]).stdout;
+    let (a, b) = (render(&scanned), render(&merged));
+    assert!(!a.is_empty());
+    assert!(a == b, "{}", first_difference(&a, &b));
+}
+
+#[test]
+fn a_partial_result_into_a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .args(["scan", "--partial", "-q"])
+        .arg(samples())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let mut first = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut first).expect("a header line");
+    assert!(first.starts_with("{\"begin\":"), "{first}");
+    drop(out);
+    let done = child.wait_with_output().expect("the run ends");
+    assert_eq!(done.status.code(), Some(0));
+    assert!(
+        done.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}

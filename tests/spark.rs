@@ -332,13 +332,14 @@ fn the_job_on_a_standalone_cluster_with_a_killed_task_writes_what_one_scan_write
     let hosts = root().join("samples/host");
     let expected = one_scan(&data, &hosts, dir.path());
     let cluster = start_cluster(dir.path());
-    // Task 1 (a range of the large log) dies on its first attempt; Spark runs it again.
+    // Task 1 (a range of the large log) dies on its first attempt; Spark runs it again. The
+    // files go through Python's pipe, as files from HDFS or S3 do.
     let output = run_job(
         &cluster.master,
         &data,
         &hosts,
         dir.path(),
-        &["--fail-task", "1"],
+        &["--fail-task", "1", "--pipe-local"],
     );
     drop(cluster);
     assert!(

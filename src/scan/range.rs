@@ -95,7 +95,8 @@ impl RangeReport {
 }
 
 /// Scans one range of `input`: a file (whose line starts it finds itself), or standard input
-/// carrying exactly the bytes from a line start at `range.start` to one at `range.end`.
+/// carrying the bytes from a line start at `range.start` (those up to the line start at
+/// `range.end` are read).
 /// `head` is the file's first bytes when the input cannot give them (standard input).
 pub fn scan_range(
     input: &Input,
@@ -108,8 +109,10 @@ pub fn scan_range(
     let mut report = RangeReport::new(input.label(), range);
     let opened = match input {
         Input::File(path) => open_read_only(path).and_then(|file| file_range(file, range)),
+        // Standard input may carry the rest of the file (a file descriptor at START): only
+        // the range's bytes are read.
         Input::Stdin(_) => Ok(Opened {
-            reader: Box::new(io::stdin()),
+            reader: Box::new(io::stdin().take(range.end - range.start)),
             head: None,
             range,
             size: None,
