@@ -47,6 +47,8 @@ WHOLE_MAGIC = (
     b"regf",  # registry hive
 )
 HEAD_BYTES = 64 * 1024
+# Small files one task runs the binary on, one after the other, at most.
+BATCH_FILES = 256
 
 
 def parse_args(argv):
@@ -147,24 +149,34 @@ def line_start_at(stream, at, size):
 
 
 def plan_tasks(files, split_size):
-    """One task per file; for a large plain log, one per range and one that hashes it."""
-    tasks = []
+    """The tasks, each a list of units for one run of the binary: small files batched
+    together (up to a quarter of the split size or BATCH_FILES files), a large plain log cut
+    into ranges at line starts with one more unit that hashes it, other files alone."""
+    tasks, batch, batch_bytes = [], [], 0
     for uri, size in files:
         name = record_name(uri)
+        if size <= split_size:
+            batch.append({"kind": "whole", "uri": uri, "name": name})
+            batch_bytes += size
+            if batch_bytes >= split_size // 4 or len(batch) >= BATCH_FILES:
+                tasks.append(batch)
+                batch, batch_bytes = [], 0
+            continue
         with open_file(uri) as stream:
-            magic = stream.read(8)
-            if size <= split_size or magic.startswith(WHOLE_MAGIC):
-                tasks.append({"kind": "whole", "uri": uri, "name": name})
+            if stream.read(8).startswith(WHOLE_MAGIC):
+                tasks.append([{"kind": "whole", "uri": uri, "name": name}])
                 continue
             cuts = [0]
             for at in range(split_size, size, split_size):
                 cut = line_start_at(stream, at, size)
-                if cut > cuts[-1] and cut < size:
+                if cuts[-1] < cut < size:
                     cuts.append(cut)
             cuts.append(size)
         for start, end in zip(cuts, cuts[1:]):
-            tasks.append({"kind": "range", "uri": uri, "name": name, "start": start, "end": end})
-        tasks.append({"kind": "digest", "uri": uri, "name": name})
+            tasks.append([{"kind": "range", "uri": uri, "name": name, "start": start, "end": end}])
+        tasks.append([{"kind": "digest", "uri": uri, "name": name}])
+    if batch:
+        tasks.append(batch)
     return tasks
 
 
@@ -219,18 +231,21 @@ def run_tasks(scan_args, fault, pipe_local=False):
 
     def run(items):
         context = TaskContext.get()
-        for task_id, task in items:
+        for task_id, units in items:
             if fail_task == task_id and context is not None and context.attemptNumber() == 0:
                 # A fault the tests inject: this worker dies, and Spark runs the task again.
                 if mark:
                     open(mark, "w").close()
                 os._exit(3)
-            yield from run_one(task_id, task, scan_args, pipe_local)
+            for unit_no, unit in enumerate(units):
+                for line in run_one(unit, scan_args, pipe_local):
+                    yield (task_id, unit_no), line
 
     return run
 
 
-def run_one(task_id, task, scan_args, pipe_local):
+def run_one(task, scan_args, pipe_local):
+    """One run of the binary on one unit of a task: the lines of its partial result."""
     with tempfile.TemporaryDirectory(prefix="wormtrace-task-") as scratch:
         head_file = None
         if task["kind"] == "range" and task["start"] > 0:
@@ -260,7 +275,7 @@ def run_one(task_id, task, scan_args, pipe_local):
         drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))
         drain.start()
         for line in process.stdout:
-            yield task_id, line.decode("utf-8").rstrip("\n")
+            yield line.decode("utf-8").rstrip("\n")
         feeder.join()
         drain.join()
         if process.wait() != 0:
@@ -290,21 +305,26 @@ def write_findings(spark, results, output):
     frame.write.mode("overwrite").partitionBy("family", "day").parquet(str(output / "findings"))
 
 
-def collect_partials(results, folder, count):
-    """Each task's partial result in a file of its own, one result per task id."""
+def collect_partials(results, folder):
+    """Each unit's partial result in a file of its own, named by task id and unit: one result
+    per task, whatever attempt gave it."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = [folder / f"task-{i:06d}.part" for i in range(count)]
-    handles = {}
+    files = []
+    out, current = None, None
     try:
-        for task_id, line in results.toLocalIterator(prefetchPartitions=True):
-            out = handles.get(task_id)
-            if out is None:
-                out = handles[task_id] = open(files[task_id], "w", encoding="utf-8")
+        for key, line in results.toLocalIterator(prefetchPartitions=True):
+            if key != current:
+                if out is not None:
+                    out.close()
+                current = key
+                path = folder / f"task-{key[0]:06d}-{key[1]:04d}.part"
+                files.append(path)
+                out = open(path, "w", encoding="utf-8")
             out.write(line + "\n")
     finally:
-        for out in handles.values():
+        if out is not None:
             out.close()
-    return [f for f in files if f.exists()]
+    return files
 
 
 def merge(binary, partials, args, output):
@@ -350,10 +370,12 @@ def main(argv=None):
             .persist(StorageLevel.DISK_ONLY)
         )
         write_findings(spark, results, output)
-        partials = collect_partials(results, output / "partials", len(tasks))
+        partials = collect_partials(results, output / "partials")
         partials += [Path(p) for p in args.with_partial]
         status = merge(binary, partials, args, output)
-        print(f"wormtrace_spark: {len(files)} files, {len(tasks)} tasks; results in {output}")
+        units = sum(len(t) for t in tasks)
+        print(f"wormtrace_spark: {len(files)} files, {len(tasks)} tasks, {units} runs of the binary; "
+              f"results in {output}")
         return status
     finally:
         spark.stop()

@@ -332,7 +332,7 @@ fn the_job_on_a_standalone_cluster_with_a_killed_task_writes_what_one_scan_write
     let hosts = root().join("samples/host");
     let expected = one_scan(&data, &hosts, dir.path());
     let cluster = start_cluster(dir.path());
-    // Task 1 (a range of the large log) dies on its first attempt; Spark runs it again. The
+    // Task 1 dies on its first attempt, and Spark runs it again. The
     // files go through Python's pipe, as files from HDFS or S3 do.
     let output = run_job(
         &cluster.master,
