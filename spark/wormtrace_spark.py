@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """wormtrace on Apache Spark: the same binary, driven by Spark.
 
-The driver lists the inputs with the Hadoop FileSystem API (globs and folders), plans one
-task per file, or per byte range of a large plain log (cut at line starts) plus a task
-that hashes that file, and ships the binary to the executors. Each task streams its bytes
+The driver lists the inputs with the Hadoop FileSystem API (globs and folders), plans tasks
+(small files batched, a large plain log cut into byte ranges that each task moves to line
+starts, plus a task that hashes that file), and ships the binary to the executors. Each task streams its bytes
 from storage into `wormtrace scan --partial` on standard input (never holding a file in
 memory) and gives back the partial result's lines. Spark keeps one result per task, so a
 retried or speculative task counts once. The findings go to a Parquet dataset partitioned
@@ -148,10 +148,23 @@ def line_start_at(stream, at, size):
     return size
 
 
-def plan_tasks(files, split_size):
+def read_magic(uri):
+    """The first bytes of a file."""
+    with open_file(uri) as stream:
+        return stream.read(8)
+
+
+def plan_tasks(spark, files, split_size):
     """The tasks, each a list of units for one run of the binary: small files batched
     together (up to a quarter of the split size or BATCH_FILES files), a large plain log cut
-    into ranges at line starts with one more unit that hashes it, other files alone."""
+    into ranges with one more unit that hashes it, other large files alone. The driver reads
+    nothing itself: the first bytes of large files are read by a Spark job, and each range
+    task moves its own ends to line starts."""
+    large = [uri for uri, size in files if size > split_size]
+    magic = {}
+    if large:
+        found = spark.sparkContext.parallelize(large, min(len(large), 1000))
+        magic = dict(found.map(lambda uri: (uri, read_magic(uri))).collect())
     tasks, batch, batch_bytes = [], [], 0
     for uri, size in files:
         name = record_name(uri)
@@ -161,20 +174,15 @@ def plan_tasks(files, split_size):
             if batch_bytes >= split_size // 4 or len(batch) >= BATCH_FILES:
                 tasks.append(batch)
                 batch, batch_bytes = [], 0
-            continue
-        with open_file(uri) as stream:
-            if stream.read(8).startswith(WHOLE_MAGIC):
-                tasks.append([{"kind": "whole", "uri": uri, "name": name}])
-                continue
-            cuts = [0]
-            for at in range(split_size, size, split_size):
-                cut = line_start_at(stream, at, size)
-                if cuts[-1] < cut < size:
-                    cuts.append(cut)
-            cuts.append(size)
-        for start, end in zip(cuts, cuts[1:]):
-            tasks.append([{"kind": "range", "uri": uri, "name": name, "start": start, "end": end}])
-        tasks.append([{"kind": "digest", "uri": uri, "name": name}])
+        elif magic[uri].startswith(WHOLE_MAGIC):
+            tasks.append([{"kind": "whole", "uri": uri, "name": name}])
+        else:
+            cuts = list(range(0, size, split_size)) + [size]
+            for start, end in zip(cuts, cuts[1:]):
+                unit = {"kind": "range", "uri": uri, "name": name, "start": start, "end": end,
+                        "size": size}
+                tasks.append([unit])
+            tasks.append([{"kind": "digest", "uri": uri, "name": name}])
     if batch:
         tasks.append(batch)
     return tasks
@@ -248,6 +256,13 @@ def run_one(task, scan_args, pipe_local):
     """One run of the binary on one unit of a task: the lines of its partial result."""
     with tempfile.TemporaryDirectory(prefix="wormtrace-task-") as scratch:
         head_file = None
+        if task["kind"] == "range":
+            # Both ends move to the next line start; the task beside this one moves its end
+            # to the same place, so no line is read twice or left out.
+            with open_file(task["uri"]) as stream:
+                task = dict(task)
+                task["start"] = line_start_at(stream, task["start"], task["size"])
+                task["end"] = line_start_at(stream, task["end"], task["size"])
         if task["kind"] == "range" and task["start"] > 0:
             head_file = os.path.join(scratch, "head")
             with open_file(task["uri"]) as stream, open(head_file, "wb") as out:
@@ -392,7 +407,7 @@ def main(argv=None):
         for path in args.rules:
             sc.addFile(os.path.abspath(path), recursive=os.path.isdir(path))
         files = list_inputs(spark, args.input)
-        tasks = plan_tasks(files, args.split_size)
+        tasks = plan_tasks(spark, files, args.split_size)
         if not tasks:
             raise SystemExit("wormtrace_spark: the inputs hold no files")
         clock.done("list and plan")
