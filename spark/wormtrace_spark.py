@@ -232,12 +232,18 @@ def scan_command(task, scan_args, head_file):
     return command + ["-"]
 
 
-def run_tasks(scan_args, fault, pipe_local=False):
-    """The executor side: each task's partial result, as (task id, line) pairs. `fault` is
-    the task the tests kill on its first attempt, and the file that says it was killed."""
-    fail_task, mark = fault
+def run_tasks(args):
+    """The executor side: each task's partial result, as ((task id, unit), line) pairs."""
+    settings = argparse.Namespace(rules=list(args.rules), no_builtin=args.no_builtin)
+    rest = [a for cidr in args.internal for a in ("--internal", cidr)] + list(args.scan_arg)
+    fail_task, pipe_local = args.fail_task, args.pipe_local
+    # Read on the driver: the executors' environment is not the driver's.
+    mark = os.environ.get("WORMTRACE_SPARK_FAULT_MARK")
 
     def run(items):
+        # Rule files were shipped with addFile: their paths are known here only.
+        shipped = lambda path: SparkFiles.get(os.path.basename(os.path.normpath(path)))
+        scan_args = rule_args(settings, shipped) + rest
         context = TaskContext.get()
         for task_id, units in items:
             if fail_task == task_id and context is not None and context.attemptNumber() == 0:
@@ -413,7 +419,7 @@ def main(argv=None):
         clock.done("list and plan")
         results = (
             sc.parallelize(list(enumerate(tasks)), len(tasks))
-            .mapPartitions(run_tasks_remote(args))
+            .mapPartitions(run_tasks(args))
             .persist(StorageLevel.DISK_ONLY)
         )
         results.count()
@@ -447,26 +453,6 @@ class Phases:
 
     def __str__(self):
         return ", ".join(f"{phase} {secs:.1f} s" for phase, secs in self.spent)
-
-
-def run_tasks_remote(args):
-    """The task function, with the rule paths resolved on each executor."""
-    rules = list(args.rules)
-    no_builtin = args.no_builtin
-    rest = [a for cidr in args.internal for a in ("--internal", cidr)] + list(args.scan_arg)
-    fail_task = args.fail_task
-    mark = os.environ.get("WORMTRACE_SPARK_FAULT_MARK")
-    pipe_local = args.pipe_local
-
-    def run(items):
-        scan_args = []
-        for path in rules:
-            scan_args += ["--rules", SparkFiles.get(os.path.basename(os.path.normpath(path)))]
-        if no_builtin:
-            scan_args.append("--no-builtin")
-        return run_tasks(scan_args + rest, (fail_task, mark), pipe_local)(items)
-
-    return run
 
 
 if __name__ == "__main__":

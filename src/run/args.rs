@@ -424,6 +424,22 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
+impl OutputArgs {
+    /// Every file these options write (the STIX bundle beside `--iocs` too).
+    pub fn paths(&self) -> Vec<PathBuf> {
+        let stix = self
+            .iocs
+            .as_ref()
+            .map(|f| crate::sink::iocs::ioc_paths(f).1);
+        [&self.output, &self.case, &self.report, &self.iocs]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(stix)
+            .collect()
+    }
+}
+
 /// `wormtrace merge`.
 #[derive(Args)]
 pub struct MergeArgs {

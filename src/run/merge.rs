@@ -120,13 +120,8 @@ fn check_merge_outputs(args: &MergeArgs) -> Result<(), RunError> {
             source: PartialError::Read(io::Error::other("standard input named twice")),
         });
     }
-    let o = &args.outputs;
-    let stix = o.iocs.as_ref().map(|f| crate::sink::iocs::ioc_paths(f).1);
-    let outputs: Vec<&std::path::Path> = [&o.output, &o.case, &o.report, &o.iocs, &stix]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
+    let outputs = args.outputs.paths();
+    let outputs: Vec<&std::path::Path> = outputs.iter().map(PathBuf::as_path).collect();
     let inputs: Vec<&std::path::Path> = args.partials.iter().map(PathBuf::as_path).collect();
     check_outputs(&outputs, &inputs)
 }

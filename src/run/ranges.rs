@@ -114,14 +114,7 @@ impl<'a> RangeJoin<'a> {
         if let Some(kept) = range.kept {
             self.replay(kept, range.start, events);
         }
-        let stats = &mut self.report.stats;
-        stats.bytes += range.stats.bytes;
-        stats.lines += range.stats.lines;
-        stats.long_lines += range.stats.long_lines;
-        stats.nul_bytes += range.stats.nul_bytes;
-        stats.nul_blocks += range.stats.nul_blocks;
-        stats.outside_window += range.stats.outside_window;
-        stats.untimed += range.stats.untimed;
+        self.report.stats.add(&range.stats);
         self.lines_before += range.stats.lines;
         self.report.problems.extend(range.problems);
     }

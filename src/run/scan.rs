@@ -264,17 +264,8 @@ fn partial_header(detector: &Detector, args: &ScanArgs) -> PartialHeader {
 
 /// Every output path of a scan, checked against every input path.
 fn check_scan_outputs(args: &ScanArgs) -> Result<(), RunError> {
-    let o = &args.outputs;
-    let stix = args
-        .outputs
-        .iocs
-        .as_ref()
-        .map(|f| crate::sink::iocs::ioc_paths(f).1);
-    let outputs: Vec<&std::path::Path> = [&o.output, &o.case, &o.report, &o.iocs, &stix]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
+    let outputs = args.outputs.paths();
+    let outputs: Vec<&std::path::Path> = outputs.iter().map(PathBuf::as_path).collect();
     let inputs: Vec<&std::path::Path> = args
         .paths
         .iter()

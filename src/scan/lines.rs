@@ -34,6 +34,17 @@ pub struct LineStats {
 }
 
 impl LineStats {
+    /// Adds the figures of a later part of the same input (a chunk or a range).
+    pub fn add(&mut self, part: &LineStats) {
+        self.lines += part.lines;
+        self.bytes += part.bytes;
+        self.long_lines += part.long_lines;
+        self.nul_bytes += part.nul_bytes;
+        self.nul_blocks += part.nul_blocks;
+        self.outside_window += part.outside_window;
+        self.untimed += part.untimed;
+    }
+
     /// Counts where a checked line's time fell.
     pub fn count_window(&mut self, check: WindowCheck) {
         match check {

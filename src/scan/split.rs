@@ -315,13 +315,7 @@ impl Join<'_> {
         }
         let report = &mut self.report;
         self.lines_before += part.stats.lines;
-        report.stats.bytes += part.stats.bytes;
-        report.stats.lines += part.stats.lines;
-        report.stats.long_lines += part.stats.long_lines;
-        report.stats.nul_bytes += part.stats.nul_bytes;
-        report.stats.nul_blocks += part.stats.nul_blocks;
-        report.stats.outside_window += part.stats.outside_window;
-        report.stats.untimed += part.stats.untimed;
+        report.stats.add(&part.stats);
         if let Some(e) = part.error {
             let (at, detail) = (part.range.start + part.stats.bytes, describe_io(&e));
             let reason =
