@@ -153,7 +153,7 @@ proptest! {
 
         let cell = escape::csv_cell(text.clone());
         let back = match cell.strip_prefix('\'') {
-            Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
+            Some(rest) if escape::csv_cell_needs_quote(rest) => rest.to_string(),
             _ => cell.clone(),
         };
         prop_assert_eq!(back, text.clone());

@@ -43,12 +43,21 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A CSV cell a spreadsheet will not run: formula triggers get a leading `'`.
+/// A CSV cell a spreadsheet will not run: formula triggers get a leading `'`. So does a cell
+/// whose leading quotes come before a trigger (`'=`), so that removing one quote from every
+/// cell for which [`csv_cell_needs_quote`] holds after it gives the text back.
 pub fn csv_cell(text: String) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text,
+    if csv_cell_needs_quote(&text) {
+        format!("'{text}")
+    } else {
+        text
     }
+}
+
+/// Whether a text, past its leading quotes, starts with a formula trigger.
+pub fn csv_cell_needs_quote(text: &str) -> bool {
+    text.trim_start_matches('\'')
+        .starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// Serialised JSON with U+2028, U+2029 and U+0085 escaped (they only occur inside strings,
@@ -95,6 +104,8 @@ mod tests {
             assert!(csv_cell(bad.to_string()).starts_with('\''), "{bad}");
         }
         assert_eq!(csv_cell("GET".into()), "GET");
+        assert_eq!(csv_cell("'=1".into()), "''=1");
+        assert_eq!(csv_cell("'quoted".into()), "'quoted");
         assert_eq!(csv_cell(String::new()), "");
     }
 
