@@ -15,10 +15,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-/// Events an item may have in flight before its worker waits for the reader. A channel's
-/// slots are allocated when it is made, once per item: with 1024 slots, folders of many
-/// small files spent more time allocating channels than scanning.
+/// Events an item keeps before it streams them through a channel of its own (most items
+/// give fewer and post them whole: no channel is made for them).
 const EVENTS_IN_FLIGHT: usize = 128;
+
+/// Events all streaming items together may have in flight before their workers wait for the
+/// reader (each worker's channel holds its share). A channel's slots are allocated when it is
+/// made, but only items of many events make one. With 128 a channel, a chunk of a
+/// finding-heavy file ahead of the one being read stalled after its first 128 findings, and
+/// two threads ran slower than one; shared, the memory they hold does not grow with `-j`.
+const STREAM_IN_FLIGHT: usize = 8192;
 
 /// What the caller is given for an item, in item order.
 pub enum Delivery<E, R> {
@@ -59,7 +65,10 @@ pub fn in_order<T, E, R>(
         }
         return;
     }
-    let board = Board::default();
+    let board = Board {
+        stream_capacity: (STREAM_IN_FLIGHT / threads).max(EVENTS_IN_FLIGHT),
+        ..Board::default()
+    };
     board.total.store(items.len(), Ordering::Relaxed);
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -124,6 +133,8 @@ struct Board<E, R> {
     wake: Condvar,
     /// Signalled when the reader takes an item (a worker may be waiting for room).
     room: Condvar,
+    /// Slots of a streaming item's channel: its worker's share of [`STREAM_IN_FLIGHT`].
+    stream_capacity: usize,
 }
 
 /// Items posted ahead of the reader before workers wait: bounds what small items hold
@@ -143,6 +154,7 @@ impl<E, R> Default for Board<E, R> {
             total: AtomicUsize::new(0),
             wake: Condvar::new(),
             room: Condvar::new(),
+            stream_capacity: EVENTS_IN_FLIGHT,
         }
     }
 }
@@ -177,7 +189,7 @@ impl<E: Send, R: Send> Board<E, R> {
         match outlet {
             Outlet::Kept(events) if events.len() < EVENTS_IN_FLIGHT => events.push(event),
             Outlet::Kept(events) => {
-                let (sender, receiver) = sync_channel(EVENTS_IN_FLIGHT);
+                let (sender, receiver) = sync_channel(self.stream_capacity);
                 let kept = std::mem::take(events);
                 self.post(i, Posted::Streaming(receiver));
                 // The reader only goes away when the run is being abandoned.
