@@ -396,8 +396,25 @@ def merge(binary, partials, args, output):
     return status
 
 
+def refuse_output_in_inputs(output, inputs):
+    """Outputs never go over or beside evidence: the output folder may not be, or lie in, a
+    local input (globs are checked by the folder they start from)."""
+    out = Path(output).resolve()
+    for uri in inputs:
+        path = local_path(uri)
+        if path is None:
+            continue
+        base = Path(path.split("*")[0].split("?")[0].split("[")[0] or ".").resolve()
+        if out == base or base in out.parents:
+            raise SystemExit(
+                f"wormtrace_spark: --output {output} lies inside the input {uri}: "
+                "write results outside the evidence"
+            )
+
+
 def main(argv=None):
     args = parse_args(argv)
+    refuse_output_in_inputs(args.output, args.input)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     binary = os.path.abspath(args.binary)

@@ -348,3 +348,26 @@ fn the_job_on_a_standalone_cluster_with_a_killed_task_writes_what_one_scan_write
     );
     assert_same(&output, &expected);
 }
+
+#[test]
+#[ignore = "needs the PySpark virtualenv (.ci/run makes it)"]
+fn the_job_refuses_an_output_folder_inside_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir_all(&evidence).unwrap();
+    std::fs::write(evidence.join("access_log"), "x\n").unwrap();
+    let out = Command::new(venv_python())
+        .arg(root().join("spark/wormtrace_spark.py"))
+        .arg("--input")
+        .arg(&evidence)
+        .arg("--output")
+        .arg(evidence.join("results"))
+        .output()
+        .expect("the job runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lies inside the input"));
+    assert!(
+        !evidence.join("results").exists(),
+        "nothing was written beside the evidence"
+    );
+}
