@@ -286,18 +286,19 @@ def run_one(task, scan_args, pipe_local):
             stdin=source if source is not None else subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
+        feeder = None
         if source is not None:
             source.close()
-            feeder = threading.Thread(target=lambda: None)
         else:
             feeder = threading.Thread(target=feed, args=(process, task["uri"], start, length))
-        feeder.start()
+            feeder.start()
         errors = []
         drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))
         drain.start()
         for line in process.stdout:
             yield line.decode("utf-8").rstrip("\n")
-        feeder.join()
+        if feeder is not None:
+            feeder.join()
         drain.join()
         if process.wait() != 0:
             message = b"".join(errors).decode("utf-8", "replace")

@@ -42,13 +42,11 @@ impl Source {
     }
 
     fn peek(&mut self) -> Result<Option<&PartialLine>, RunError> {
-        match self.reader.peek() {
-            Ok(line) => Ok(line),
-            Err(e) => Err(RunError::Partial {
-                path: self.path.clone(),
-                source: e,
-            }),
-        }
+        let path = &self.path;
+        self.reader.peek().map_err(|source| RunError::Partial {
+            path: path.clone(),
+            source,
+        })
     }
 
     fn take(&mut self) -> Result<Option<PartialLine>, RunError> {

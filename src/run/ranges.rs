@@ -12,11 +12,10 @@ use chrono::FixedOffset;
 use super::case::{CaseEvents, InputPart};
 use super::partial::{DigestPart, ReadingSettings};
 use crate::detect::Detector;
-use crate::finding::LinePosition;
 use crate::model::{ClientFrom, ClientPolicy, Finding, TimeWindow};
 use crate::record::{LogFormat, Parser};
 use crate::scan::range::RangeReport;
-use crate::scan::{detect_line, InputReport, LineRules, ScanOptions};
+use crate::scan::{replay_kept, InputReport, ScanOptions};
 use crate::source::{Compression, Digest, HashChoice, Severity};
 
 /// The scan options a merge replays kept lines with, from the partial results' header.
@@ -130,35 +129,19 @@ impl<'a> RangeJoin<'a> {
         let Some((_, parser)) = &mut self.parser else {
             return;
         };
-        let ctx = self.options.parse_context();
-        let rules = LineRules {
-            detector: self.detector,
-            all_hits: self.options.all_hits,
-            window: self.options.window,
-        };
-        let mut hits = Vec::new();
         let mut found = 0;
-        for line in kept {
-            let position = LinePosition {
-                path: &self.report.path,
-                line: line.line + self.lines_before,
-                offset: line.offset + start,
-            };
-            let mut out = |f: Finding| {
-                found += 1;
-                events.finding(f);
-            };
-            let check = detect_line(
-                rules,
-                parser,
-                &ctx,
-                &line.bytes,
-                position,
-                &mut hits,
-                &mut out,
-            );
-            self.report.stats.count_window(check);
-        }
+        let mut out = |f: Finding| {
+            found += 1;
+            events.finding(f);
+        };
+        replay_kept(
+            kept,
+            parser,
+            (self.detector, self.options),
+            (&self.report.path, self.lines_before, start),
+            &mut self.report.stats,
+            &mut out,
+        );
         self.report.findings += found;
     }
 

@@ -167,6 +167,36 @@ pub fn detect_line(
     check
 }
 
+/// Runs kept lines through `parser` and the rules, as the scanner that kept them would have:
+/// the lines of a later part of an input (a chunk, a range), numbered from that part's start,
+/// are moved by `lines_before` lines and `offset` bytes. Where their times fell is counted in
+/// `stats`.
+pub fn replay_kept(
+    kept: Vec<RecordedLine>,
+    parser: &mut Parser,
+    (detector, options): (&Detector, &ScanOptions),
+    (path, lines_before, offset): (&str, u64, u64),
+    stats: &mut LineStats,
+    out: &mut FindingOut<'_>,
+) {
+    let ctx = options.parse_context();
+    let rules = LineRules {
+        detector,
+        all_hits: options.all_hits,
+        window: options.window,
+    };
+    let mut hits = Vec::new();
+    for line in kept {
+        let position = LinePosition {
+            path,
+            line: line.line + lines_before,
+            offset: line.offset + offset,
+        };
+        let check = detect_line(rules, parser, &ctx, &line.bytes, position, &mut hits, out);
+        stats.count_window(check);
+    }
+}
+
 /// Where the loop stands in the input.
 struct Cursor {
     line: u64,

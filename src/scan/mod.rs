@@ -21,7 +21,7 @@ use crate::record::{detect_format, FieldMap, FormatGuess, LogFormat, ParseContex
 use crate::source::{
     self, describe_io, Compression, Digest, Input, Problem, ProblemKind, Severity,
 };
-pub use lines::{detect_line, LineRules, LineStats, RecordedLine};
+pub use lines::{replay_kept, LineStats, RecordedLine};
 pub use network::NetworkInput;
 use ordered::Delivery;
 pub use records::{each_record, Parsed};

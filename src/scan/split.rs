@@ -15,11 +15,10 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::lines::{detect_line, LineRules, LineScanner, LineStats, Recording};
+use super::lines::{replay_kept, LineScanner, LineStats, Recording};
 use super::ordered::{self, Delivery};
 use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
-use crate::finding::LinePosition;
 use crate::model::{Finding, FindingOut};
 use crate::record::{LogFormat, Parser};
 use crate::source::{
@@ -327,30 +326,14 @@ impl Join<'_> {
 
     /// Runs a recording chunk's kept lines with the state the chunks before it left.
     fn replay(&mut self, recording: Recording, chunk_start: u64, out: &mut FindingOut<'_>) {
-        let ctx = self.options.parse_context();
-        let rules = LineRules {
-            detector: self.detector,
-            all_hits: self.options.all_hits,
-            window: self.options.window,
-        };
-        let mut hits = Vec::new();
-        for kept in recording.lines {
-            let position = LinePosition {
-                path: self.label,
-                line: kept.line + self.lines_before,
-                offset: kept.offset + chunk_start,
-            };
-            let check = detect_line(
-                rules,
-                &mut self.parser,
-                &ctx,
-                &kept.bytes,
-                position,
-                &mut hits,
-                out,
-            );
-            self.report.stats.count_window(check);
-        }
+        replay_kept(
+            recording.lines,
+            &mut self.parser,
+            (self.detector, self.options),
+            (self.label, self.lines_before, chunk_start),
+            &mut self.report.stats,
+            out,
+        );
     }
 }
 
