@@ -275,6 +275,7 @@ problem-table-no-rows = no row of the connection table was understood
 problem-max-bytes = not a regular file: reading stopped after { $bytes } bytes (--max-bytes)
 problem-host-file-cut = only the first { $bytes } bytes were read
 problem-table-cut = connection table cut at { $bytes } bytes
+problem-no-spreading-rule = no spreading correlation is loaded: outbound connections were not counted, so no address here was judged for spreading
 problem-listing-limit = { $count } more files at known places not kept (limit { $max })
 problem-table-addresses = { $count } rows not tallied: the table has more than { $max } local addresses
 problem-table-rows = { $count ->

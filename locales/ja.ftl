@@ -197,6 +197,7 @@ problem-table-no-rows = 接続一覧の行を一つも読み取れませんで�
 problem-max-bytes = 通常のファイルではないため、{ $bytes } バイトで読み込みを止めました（--max-bytes）
 problem-host-file-cut = 先頭の { $bytes } バイトだけを読みました
 problem-table-cut = 接続一覧を { $bytes } バイトで打ち切りました
+problem-no-spreading-rule = 拡散を判定する相関ルールが読み込まれていないため、外向きの接続を数えていません。ここにあるアドレスはどれも拡散の有無を判定していません
 problem-listing-limit = 既知の場所にあるファイルのうち { $count } 件は保持していません（上限 { $max } 件）
 problem-table-addresses = ローカル アドレスが { $max } 個を超えるため、{ $count } 行は集計していません
 problem-table-rows = TCP の行 { $count } 件を読めません（アドレスでなく名前が書かれています。-n を付けて保存してください）

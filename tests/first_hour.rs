@@ -261,7 +261,23 @@ fn parse_records(path: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn parse_reads_captures_and_connection_tables_as_scan_does() {
-    let requests = parse_records("samples/network/dmz.pcap");
+    let (requests, syns): (Vec<_>, Vec<_>) = parse_records("samples/network/dmz.pcap")
+        .into_iter()
+        .partition(|r| r["flow"].is_string());
+    // Each SYN without ACK is a connection record, as the spreading correlation sees it.
+    assert!(syns.len() > 25, "{}", syns.len());
+    assert!(syns.iter().all(|r| r["fields"]["Initiated"] == "true"
+        && r["fields"]["SourceIp"].is_string()
+        && r["frame"].is_u64()
+        && r["time"].is_string()));
+    let scanner = syns
+        .iter()
+        .filter(|r| r["fields"]["SourceIp"] == "10.1.7.40")
+        .count();
+    assert!(
+        scanner >= 399,
+        "the sample's scanner has 399 targets: {scanner}"
+    );
     let (_, scanned) = scan_jsonl(&[Path::new("samples/network/dmz.pcap")], &[]);
     let findings: Vec<_> = of_type(&scanned, "finding")
         .into_iter()

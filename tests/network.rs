@@ -16,6 +16,9 @@ use wormtrace_gen::net::{
 };
 use wormtrace_gen::requests::Rng;
 
+/// The built-in spreading correlation (`rules/port_80_scan.yml`): scan findings carry its id.
+const SPREADING_RULE_ID: &str = "ed30bcea-72ed-45ed-a762-c8d96ff1b0be";
+
 const LAYOUTS: [Layout; 6] = [
     Layout::Pcap {
         big_endian: false,
@@ -340,10 +343,11 @@ fn syn_scans_are_spreading_and_the_locality_names_the_model() {
     assert_eq!(uniform["fit"]["best"], "uniform");
     let scan_findings: Vec<&Value> = findings(&records)
         .into_iter()
-        .filter(|f| f["rule_id"] == "wormtrace-port-80-scan")
+        .filter(|f| f["rule_id"] == SPREADING_RULE_ID)
         .collect();
     assert_eq!(scan_findings.len(), 2);
     assert_eq!(scan_findings[0]["confidence"], "high");
+    assert_eq!(scan_findings[0]["level"], "high");
 }
 
 #[test]
@@ -433,10 +437,7 @@ fn compressed_captures_and_thread_counts_give_the_same_bytes() {
     let two = wormtrace(&["scan", "--format", "jsonl", "-q", "-j", "2", &d]);
     assert_eq!(one.stdout, two.stdout);
     let text = String::from_utf8(one.stdout).unwrap();
-    assert!(
-        text.contains("\"family\":\"code-red-ii\",\"rule_id\":\"wormtrace-port-80-scan\"")
-            || text.contains("wormtrace-port-80-scan")
-    );
+    assert!(text.contains(SPREADING_RULE_ID));
     assert!(
         text.contains("\"compression\":\"gzip\",\"format\":\"pcapng\""),
         "{text}"
@@ -721,4 +722,90 @@ fn a_time_window_applies_to_capture_requests() {
     let (code, records) = scan_jsonl(&[&path], &["--until", "2001-08-05"]);
     assert_eq!((code, findings(&records).len()), (1, 1));
     assert_eq!(of_type(&records, "input")[0]["lines_outside_window"], 0);
+}
+
+/// A spreading correlation of one's own: 5 targets in 10 minutes (`--no-builtin`, so it is
+/// the only one loaded).
+const OWN_SPREADING: &str = "title: Five web servers
+id: 6f1c2a53-9d0e-4f57-a3c1-2b8e4d7f9a10
+correlation:
+    type: value_count
+    rules: [web_out]
+    group-by: [SourceIp]
+    timespan: 10m
+    condition:
+        field: DestinationIp
+        gte: 5
+level: medium
+---
+title: Web connection opened
+id: 0b9e7d21-4c3a-4e8f-9d6b-7a1c5e2f3b48
+name: web_out
+logsource:
+    category: network_connection
+detection:
+    selection:
+        Initiated: 'true'
+        DestinationPort: 80
+    condition: selection
+level: informational
+";
+
+#[test]
+fn the_spreading_numbers_come_from_the_loaded_correlation() {
+    let dir = tempfile::tempdir().unwrap();
+    let local: IpAddr = "192.168.10.5".parse().unwrap();
+    let targets = crii_targets(Ipv4Addr::new(192, 168, 10, 5), 10);
+    let text = netstat_table(TableDialect::Linux, local, &targets, &[]);
+    let table = write(dir.path(), "db01.txt", text.as_bytes());
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    write(&rules, "five.yml", OWN_SPREADING.as_bytes());
+    let rules_arg = rules.display().to_string();
+
+    // Ten targets: under the built-in 25, over the folder's 5.
+    let (code, records) = scan_jsonl(&[&table], &["--no-builtin", "--rules", &rules_arg]);
+    assert_eq!(code, 1);
+    assert_eq!(host_verdict(&records, "db01")["verdict"], "spreading");
+    let v = scans(&records);
+    assert_eq!(
+        (v[0]["threshold"].as_u64(), v[0]["spreading"].as_bool()),
+        (Some(5), Some(true))
+    );
+    let finding = &of_type(&records, "finding")[0];
+    assert_eq!(finding["rule_id"], "6f1c2a53-9d0e-4f57-a3c1-2b8e4d7f9a10");
+    assert_eq!(finding["level"], "medium");
+    // The command line still stands over the rule.
+    let (code, records) = scan_jsonl(
+        &[&table],
+        &[
+            "--no-builtin",
+            "--rules",
+            &rules_arg,
+            "--spread-threshold",
+            "11",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(scans(&records)[0]["threshold"], 11);
+
+    // Without a spreading correlation the table is read, not judged, and says so.
+    std::fs::remove_file(rules.join("five.yml")).unwrap();
+    write(
+        &rules,
+        "web.yml",
+        OWN_SPREADING.split("---").nth(1).unwrap().as_bytes(),
+    );
+    let (code, records) = scan_jsonl(&[&table], &["--no-builtin", "--rules", &rules_arg]);
+    assert_eq!(code, 2, "{records:?}");
+    assert!(scans(&records).is_empty());
+    let problems = of_type(&records, "problem");
+    assert!(
+        problems.iter().any(|p| p["severity"] == "skipped"
+            && p["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no spreading correlation")),
+        "{problems:?}"
+    );
 }

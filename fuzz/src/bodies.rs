@@ -11,14 +11,20 @@ use std::sync::OnceLock;
 use wormtrace::detect::pack::{load_rules, RuleOptions};
 use wormtrace::detect::sigma::{condition, Placeholders, Rule};
 use wormtrace::detect::Detector;
-use wormtrace::net::capture::{http, read_capture, CaptureOptions, Request};
+use wormtrace::net::capture::{http, read_capture, CaptureItem, CaptureOptions};
 use wormtrace::record::{detect_format, LogFormat, ParseContext, Parser};
 use wormtrace::scan::{scan_reader, ScanOptions};
 
 /// The built-in rules, compiled once per process.
 fn detector() -> &'static Detector {
     static DETECTOR: OnceLock<Detector> = OnceLock::new();
-    DETECTOR.get_or_init(|| Detector::new(load_rules(&RuleOptions::default()).rules))
+    DETECTOR.get_or_init(|| {
+        let loaded = load_rules(&RuleOptions::default());
+        // With its correlations: the spreading one decides which SYNs and rows count.
+        Detector::new(loaded.rules)
+            .with_correlations(loaded.correlations)
+            .0
+    })
 }
 
 const FORMATS: [LogFormat; LogFormat::ALL.len()] = LogFormat::ALL;
@@ -167,7 +173,7 @@ pub fn netstat(data: &[u8]) {
     let _ = netstat::looks_like_netstat(data);
     let text = netstat::decode(data);
     let table = netstat::parse(&text);
-    let tallies = netstat_tallies(&text, "fuzz");
+    let tallies = netstat_tallies(&text, "fuzz", detector().spreading());
     assert_eq!(table.rows, tallies.table.rows);
 }
 
@@ -175,8 +181,11 @@ pub fn netstat(data: &[u8]) {
 pub fn capture(data: &[u8]) {
     let detector = detector();
     let client = wormtrace::model::ClientPolicy::peer_only();
-    let mut on_request = |request: &Request| {
-        http::request_findings(request, detector, ("fuzz.pcap", "pcap"), false, client)
+    let mut on_request = |item: CaptureItem<'_>| match item {
+        CaptureItem::Request(request) => {
+            http::request_findings(request, detector, ("fuzz.pcap", "pcap"), false, client)
+        }
+        CaptureItem::Syn { .. } => Vec::new(),
     };
     let mut findings = 0u64;
     let report = read_capture(

@@ -8,6 +8,7 @@ pub mod correlation;
 mod fdr;
 pub mod pack;
 pub mod sigma;
+pub mod spreading;
 mod teddy;
 
 use crate::model::{CorrelationTag, Finding};
@@ -40,6 +41,8 @@ pub struct Detector {
     correlations: Vec<correlation::Correlation>,
     /// Per rule: the correlations it is a base of (correlation, slot, fields to keep).
     bases: Vec<Vec<(usize, usize, Vec<crate::record::Field>)>>,
+    /// The correlation over network connections, when one is loaded.
+    spreading: Option<spreading::Spreading>,
 }
 
 impl Detector {
@@ -50,6 +53,10 @@ impl Detector {
         let mut atom_rules: Vec<Vec<usize>> = Vec::new();
         let mut slow_rules = Vec::new();
         for (rule_index, set) in atoms.iter().enumerate() {
+            // Network rules see connections, never lines.
+            if rules[rule_index].logsource.is_network() {
+                continue;
+            }
             let Some(set) = set else {
                 slow_rules.push(rule_index);
                 continue;
@@ -94,6 +101,7 @@ impl Detector {
             slow_rules,
             correlations: Vec::new(),
             bases,
+            spreading: None,
         }
     }
 
@@ -101,9 +109,12 @@ impl Detector {
     /// be resolved are returned as errors.
     pub fn with_correlations(
         mut self,
-        rules: Vec<correlation::CorrelationRule>,
+        mut rules: Vec<correlation::CorrelationRule>,
     ) -> (Detector, Vec<sigma::RuleError>) {
-        let (resolved, errors) = correlation::resolve(rules, &self.rules);
+        let (spreading, mut errors) = spreading::take_spreading(&mut rules, &self.rules);
+        self.spreading = spreading;
+        let (resolved, resolve_errors) = correlation::resolve(rules, &self.rules);
+        errors.extend(resolve_errors);
         for (index, c) in resolved.iter().enumerate() {
             for (slot, base) in c.bases.iter().enumerate() {
                 if let correlation::Base::Rule {
@@ -117,6 +128,11 @@ impl Detector {
         }
         self.correlations = resolved;
         (self, errors)
+    }
+
+    /// The spreading correlation (over network connections), when one is loaded.
+    pub fn spreading(&self) -> Option<&spreading::Spreading> {
+        self.spreading.as_ref()
     }
 
     /// The correlation rules, resolved.

@@ -12,15 +12,22 @@ use std::net::IpAddr;
 
 use chrono::DateTime;
 
+use crate::detect::spreading::Spreading;
+use crate::record::NetworkConnection;
 use netstat::Table;
 use spread::{SpreadSource, Subject, Tally};
+
+/// Unix seconds and nanoseconds as a moment in UTC.
+pub fn timestamp_nanos(secs: i64, nanos: u32) -> Option<crate::model::Timestamp> {
+    DateTime::from_timestamp(secs, nanos).map(|t| crate::model::Timestamp(t.fixed_offset()))
+}
 
 /// Unix seconds as a moment in UTC.
 pub fn timestamp(secs: i64) -> Option<crate::model::Timestamp> {
     DateTime::from_timestamp(secs, 0).map(|t| crate::model::Timestamp(t.fixed_offset()))
 }
 
-/// The port whose outbound connections count as worm activity.
+/// The web port: a table row whose local port it is belongs to the host's own web server.
 pub const WEB_PORT: u16 = 80;
 
 /// Distinct local addresses of one table tallied (a host has a handful; a table with more is
@@ -40,11 +47,19 @@ pub struct TableTallies {
     pub rows_past_limit: u64,
 }
 
-/// Per local address, the outbound connections to port 80 of one table, read in two passes
-/// over its text (no row is kept). Every local address of the table gets a tally, so a host
-/// with none still gets a `not-spreading` verdict. Inbound connections to a port the host
-/// listens on (its own web server) never count.
-pub fn netstat_tallies(text: &str, host: &str) -> TableTallies {
+/// Per local address, the connections of one table that the spreading correlation counts,
+/// read in two passes over its text (no row is kept). Every local address of the table gets
+/// a tally, so a host with none still gets a `not-spreading` verdict; without a spreading
+/// correlation no address does (the table is not judged). A row counts as opened by the
+/// host unless it listens on the row's local port or that port is the web port (its own
+/// web server answering).
+pub fn netstat_tallies(text: &str, host: &str, spreading: Option<&Spreading>) -> TableTallies {
+    let Some(spreading) = spreading else {
+        return TableTallies {
+            table: netstat::each_row(text, &mut |_, _, _| {}),
+            ..TableTallies::default()
+        };
+    };
     let mut listening: BTreeSet<(Option<IpAddr>, u16)> = BTreeSet::new();
     netstat::each_row(text, &mut |c, _, _| {
         if let (true, Some(port)) = (c.listening, c.local.port) {
@@ -69,12 +84,18 @@ pub fn netstat_tallies(text: &str, host: &str) -> TableTallies {
             return;
         }
         let tally = tallies.entry(local).or_default();
-        let (Some(remote), Some(WEB_PORT), Some(local_port)) =
+        let (Some(remote), Some(port), Some(local_port)) =
             (c.remote.ip, c.remote.port, c.local.port)
         else {
             return;
         };
-        if !c.listening && !listens_on(local, local_port) && remote != local {
+        let connection = NetworkConnection {
+            source: local,
+            destination: remote,
+            port,
+            initiated: !c.listening && !listens_on(local, local_port),
+        };
+        if remote != local && spreading.counts(&connection) {
             tally.add(local, remote, Some(&c.state), None);
         }
     });
@@ -143,22 +164,29 @@ mod tests {
         assert_eq!(host_from_path(".hidden"), ".hidden");
     }
 
-    #[test]
-    fn inbound_web_connections_never_count() {
-        let got = netstat_tallies(
-            "  TCP    0.0.0.0:80        0.0.0.0:0          LISTENING\n\
+    const TABLE: &str = "  TCP    0.0.0.0:80        0.0.0.0:0          LISTENING\n\
              \x20 TCP    0.0.0.0:8080      0.0.0.0:0          LISTENING\n\
              \x20 TCP    10.1.1.5:80       10.1.9.9:80        ESTABLISHED\n\
              \x20 TCP    10.1.1.5:8080     10.1.9.8:80        ESTABLISHED\n\
              \x20 TCP    10.1.1.5:1030     10.1.9.7:80        SYN_SENT\n\
-             \x20 TCP    127.0.0.1:1031    127.0.0.1:80       ESTABLISHED\n",
-            "web01",
-        );
+             \x20 TCP    127.0.0.1:1031    127.0.0.1:80       ESTABLISHED\n";
+
+    #[test]
+    fn inbound_web_connections_never_count() {
+        let spreading = crate::detect::spreading::builtin();
+        let got = netstat_tallies(TABLE, "web01", spreading.as_ref());
         assert_eq!((got.table.rows, got.rows_past_limit), (6, 0));
         assert_eq!(got.tallies.len(), 1);
         let (subject, tally) = &got.tallies[0];
         assert_eq!(subject.address.to_string(), "10.1.1.5");
         assert_eq!(tally.connections, 1);
         assert_eq!(tally.states["SYN_SENT"], 1);
+    }
+
+    #[test]
+    fn without_a_spreading_correlation_a_table_is_read_but_not_judged() {
+        let got = netstat_tallies(TABLE, "web01", None);
+        assert_eq!(got.table.rows, 6);
+        assert!(got.tallies.is_empty());
     }
 }

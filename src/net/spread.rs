@@ -7,25 +7,56 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 
 use super::locality::fit;
+use crate::detect::spreading::Spreading;
 use crate::model::{
     BestModel, Confidence, Evidence, Finding, Level, Locality, LocalityFit, ScanDetail,
     ScanEvidence, WindowPeak,
 };
 
-/// How spreading is judged.
-#[derive(Debug, Clone, Copy)]
+/// How spreading is judged: the numbers and identity of the loaded spreading correlation
+/// (see [`crate::detect::spreading`]), `--spread-threshold` / `--spread-window` over them.
+#[derive(Debug, Clone)]
 pub struct SpreadOptions {
     /// Distinct port-80 targets that make a source `spreading`.
     pub threshold: u64,
     /// Sliding window for captures, in seconds.
     pub window_secs: i64,
+    /// The correlation's id, title and level: those of the findings it gives.
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: Level,
 }
 
-impl Default for SpreadOptions {
-    fn default() -> Self {
+impl SpreadOptions {
+    /// The options of `spreading`, with the given threshold and window over its own. Without
+    /// a spreading correlation nothing is counted, so nothing spreads.
+    pub fn of(
+        spreading: Option<&Spreading>,
+        threshold: Option<u64>,
+        window_secs: Option<i64>,
+    ) -> SpreadOptions {
+        let (own_threshold, own_window, rule_id, rule_title, level) = match spreading {
+            Some(s) => (
+                s.threshold,
+                s.window_secs,
+                s.id.clone(),
+                s.title.clone(),
+                s.level,
+            ),
+            None => (
+                u64::MAX,
+                1,
+                String::new(),
+                String::new(),
+                Level::Informational,
+            ),
+        };
         SpreadOptions {
-            threshold: 25,
-            window_secs: 300,
+            threshold: threshold.unwrap_or(own_threshold).max(1),
+            window_secs: window_secs.unwrap_or(own_window).max(1),
+            rule_id,
+            rule_title,
+            level,
         }
     }
 }
@@ -50,7 +81,8 @@ struct Window {
 impl Window {
     fn add(&mut self, secs: i64, target: IpAddr, window: i64) {
         while let Some(&(t, ip)) = self.seen.front() {
-            if secs.saturating_sub(t) < window {
+            // Both ends are in the window, as in the other correlations (and pySigma's SQL).
+            if secs.saturating_sub(t) <= window {
                 break;
             }
             self.seen.pop_front();
@@ -233,12 +265,9 @@ fn likely_family(fit: Option<&LocalityFit>) -> &'static str {
     }
 }
 
-/// Rule id of scan-behaviour findings.
-pub const SCAN_RULE_ID: &str = "wormtrace-port-80-scan";
-
 /// The finding a spreading address gives, so finding consumers see it too (None for
-/// addresses that do not spread).
-pub fn scan_finding(d: &ScanDetail) -> Option<Finding> {
+/// addresses that do not spread). It carries the spreading correlation's id, title and level.
+pub fn scan_finding(d: &ScanDetail, options: &SpreadOptions) -> Option<Finding> {
     let family = d.likely_family.clone()?;
     let crii_fits = d
         .fit
@@ -247,9 +276,9 @@ pub fn scan_finding(d: &ScanDetail) -> Option<Finding> {
     Some(Finding {
         id: 0,
         family,
-        rule_id: SCAN_RULE_ID.to_string(),
-        rule_title: "Outbound port-80 scanning".to_string(),
-        level: Level::High,
+        rule_id: options.rule_id.clone(),
+        rule_title: options.rule_title.clone(),
+        level: options.level,
         confidence: if crii_fits {
             Confidence::High
         } else {
@@ -309,9 +338,10 @@ mod tests {
         for i in 0..30u8 {
             t.add_syn(src, ip(&format!("10.0.1.{i}")), i64::from(i) * 20, 300);
         }
+        // One SYN every 20 s: a 300 s window holds 16, both ends included (0 and 300).
         let peak = t.peak().unwrap();
-        assert_eq!(peak.distinct_targets, 15);
-        assert_eq!(peak.end - peak.start, 280);
+        assert_eq!(peak.distinct_targets, 16);
+        assert_eq!(peak.end - peak.start, 300);
         assert_eq!(t.targets.len(), 30);
     }
 
@@ -346,7 +376,11 @@ mod tests {
         let mut quiet = Tally::default();
         quiet.add_syn(ip("10.0.0.1"), ip("10.0.0.9"), 0, 300);
         tallies.add("b.pcap", vec![(subject(SpreadSource::Capture), quiet)]);
-        let v = tallies.details(&SpreadOptions::default());
+        let v = tallies.details(&SpreadOptions::of(
+            crate::detect::spreading::builtin().as_ref(),
+            None,
+            None,
+        ));
         assert_eq!(v.len(), 1);
         assert!(v[0].spreading);
         assert_eq!(v[0].states["SYN_SENT"], 25);

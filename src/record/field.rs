@@ -1,6 +1,9 @@
-//! The Sigma webserver taxonomy: the field names every log format is mapped onto.
+//! The Sigma taxonomy fields wormtrace reads: the `webserver` fields every log format is
+//! mapped onto, and the `network_connection` fields of a connection seen in a capture or a
+//! connection table.
 
-/// One field of the Sigma `webserver` taxonomy (plus none other).
+/// One field of the Sigma `webserver` taxonomy, `x-forwarded-for`, or one field of the
+/// `network_connection` taxonomy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
     Date,
@@ -26,10 +29,19 @@ pub enum Field {
     /// The `X-Forwarded-For` header a proxy added (not in the Sigma taxonomy; load
     /// balancers, CDNs and IIS custom fields log it).
     ForwardedFor,
+    /// `network_connection`: the address that opened the connection.
+    SourceIp,
+    /// `network_connection`: the address it was opened to.
+    DestinationIp,
+    /// `network_connection`: the port it was opened to.
+    DestinationPort,
+    /// `network_connection`: `true` when the source opened it (a SYN, or a table row of a
+    /// port the host does not listen on), else `false`.
+    Initiated,
 }
 
 /// Number of taxonomy fields; a record holds one slot per field.
-pub const FIELD_COUNT: usize = 21;
+pub const FIELD_COUNT: usize = 25;
 
 /// Every field in taxonomy order.
 pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
@@ -54,6 +66,10 @@ pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
     Field::Cookie,
     Field::Referer,
     Field::ForwardedFor,
+    Field::SourceIp,
+    Field::DestinationIp,
+    Field::DestinationPort,
+    Field::Initiated,
 ];
 
 impl Field {
@@ -81,6 +97,10 @@ impl Field {
             Field::Cookie => "cs-cookie",
             Field::Referer => "cs-referer",
             Field::ForwardedFor => "x-forwarded-for",
+            Field::SourceIp => "SourceIp",
+            Field::DestinationIp => "DestinationIp",
+            Field::DestinationPort => "DestinationPort",
+            Field::Initiated => "Initiated",
         }
     }
 
@@ -102,6 +122,14 @@ impl Field {
         matches!(
             self,
             Field::UserAgent | Field::Referer | Field::Cookie | Field::Host | Field::ForwardedFor
+        )
+    }
+
+    /// Whether the field belongs to the `network_connection` taxonomy (no log line has it).
+    pub fn is_network(self) -> bool {
+        matches!(
+            self,
+            Field::SourceIp | Field::DestinationIp | Field::DestinationPort | Field::Initiated
         )
     }
 }

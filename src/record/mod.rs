@@ -5,6 +5,7 @@
 
 mod apache_error;
 mod aws_elb;
+pub mod connection;
 mod detect;
 pub mod field;
 mod haproxy;
@@ -21,6 +22,7 @@ use std::cell::OnceCell;
 
 use chrono::FixedOffset;
 
+pub use connection::NetworkConnection;
 pub use detect::{detect_format, FormatGuess};
 pub use field::{Field, ALL_FIELDS, FIELD_COUNT};
 pub use mapping::FieldMap;

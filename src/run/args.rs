@@ -333,12 +333,14 @@ pub struct ScanArgs {
     /// Our own networks (repeatable); default: the private and local ranges.
     #[arg(long, value_name = "CIDR")]
     pub internal: Vec<IpNet>,
-    /// Distinct port-80 targets that make a source `spreading` (captures: within the window).
-    #[arg(long, value_name = "N", default_value_t = 25)]
-    pub spread_threshold: u64,
-    /// Sliding window for port-80 SYNs in captures, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    pub spread_window: i64,
+    /// Distinct port-80 targets that make a source `spreading` (captures: within the
+    /// window); default: the spreading correlation's condition (built-in: 25).
+    #[arg(long, value_name = "N")]
+    pub spread_threshold: Option<u64>,
+    /// Sliding window for port-80 SYNs in captures, in seconds; default: the spreading
+    /// correlation's timespan (built-in: 300).
+    #[arg(long, value_name = "SECONDS")]
+    pub spread_window: Option<i64>,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,

@@ -233,7 +233,7 @@ impl Case {
     ) -> (Sinks, RunTotals) {
         self.finish_correlations();
         for detail in self.spread.details(spread) {
-            let finding = scan_finding(&detail).map(|f| self.emit(f));
+            let finding = scan_finding(&detail, spread).map(|f| self.emit(f));
             self.facts.scans.push(Scan { detail, finding });
         }
         self.facts.inventory = inventory;

@@ -98,10 +98,11 @@ pub(super) fn run_merge(args: MergeArgs) -> Result<ExitStatus, RunError> {
     );
     case.correlate(detector.correlations().to_vec());
     replay(&mut sources, &mut ctx, &mut case)?;
-    let spread = SpreadOptions {
-        threshold: header.spread_threshold.max(1),
-        window_secs: header.spread_window.max(1),
-    };
+    let spread = SpreadOptions::of(
+        detector.spreading(),
+        Some(header.spread_threshold),
+        Some(header.spread_window),
+    );
     judge(case, &spread, inventory, rule_errors)
 }
 

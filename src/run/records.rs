@@ -13,8 +13,9 @@ use crate::scan::Parsed;
 
 /// One parsed item as written. Log lines:
 /// `{"type":"record","path":…,"line":…,"format":…,"time":…,"fields":{…},"raw":…}`; capture
-/// requests add `frame`, `flow` and `complete` (`line` is the frame); table rows carry
-/// `host` and `connection` instead of `fields`.
+/// requests add `frame`, `flow` and `complete` (`line` is the frame); a capture's SYNs
+/// without ACK add `frame`, with the `network_connection` fields and an empty `raw`; table
+/// rows carry `host` and `connection` instead of `fields`.
 #[derive(Serialize)]
 pub struct RecordLine<'r> {
     #[serde(rename = "type")]
@@ -92,6 +93,16 @@ impl<'r> RecordLine<'r> {
                     record,
                     request_line.strip_suffix(b"\r").unwrap_or(request_line),
                 );
+                out.format = format;
+            }
+            Parsed::Syn {
+                format,
+                frame,
+                record,
+            } => {
+                out.line = frame;
+                out.frame = Some(frame);
+                out.with_record(record, b"");
                 out.format = format;
             }
             Parsed::Row {

@@ -8,6 +8,7 @@ use super::{detector_for, ExitStatus, RunError};
 use crate::detect::correlation::resolve;
 use crate::detect::pack::{load_rules, rule_files, LoadedRules, RuleOptions};
 use crate::detect::sigma::{LogSource, Placeholders};
+use crate::detect::spreading::take_spreading;
 use crate::detect::Detector;
 use crate::record::LogFormat;
 
@@ -38,6 +39,17 @@ pub(super) fn run_rules(cmd: RulesCommand) -> Result<ExitStatus, RunError> {
                     r.title,
                     r.kind.name(),
                     r.timespan
+                )?;
+            }
+            if let Some(s) = detector.spreading() {
+                writeln!(
+                    out,
+                    "{:<36}  {:<8}  {:<16}  {} (correlation: value_count over connections, {} s)",
+                    s.id,
+                    s.level.name(),
+                    "-",
+                    s.title,
+                    s.window_secs
                 )?;
             }
             Ok(ExitStatus::Clean)
@@ -79,7 +91,8 @@ fn check_rules(paths: &[PathBuf]) -> Result<ExitStatus, RunError> {
     let mut known = load_rules(&RuleOptions::default()).rules;
     known.extend(loaded.rules.iter().cloned());
     let correlations = loaded.correlations.len();
-    let (_, unresolved) = resolve(std::mem::take(&mut loaded.correlations), &known);
+    let (_, mut unresolved) = take_spreading(&mut loaded.correlations, &known);
+    unresolved.extend(resolve(std::mem::take(&mut loaded.correlations), &known).1);
     let ok = loaded.rules.len() + correlations - unresolved.len();
     errors.extend(loaded.errors);
     errors.extend(unresolved);
@@ -102,6 +115,12 @@ fn print_stats(detector: &Detector) -> Result<(), RunError> {
     let mut out = io::stdout().lock();
     for (i, rule) in detector.rules().iter().enumerate() {
         match detector.atoms(i) {
+            _ if rule.logsource.is_network() => writeln!(
+                out,
+                "{}  connections: counted by {}",
+                rule.id,
+                spreading_of(detector, rule)
+            )?,
             Some(atoms) => {
                 let shown: Vec<String> = atoms
                     .iter()
@@ -136,9 +155,25 @@ fn print_stats(detector: &Detector) -> Result<(), RunError> {
     Ok(())
 }
 
+/// The spreading correlation that counts a network rule's matches, if any does.
+fn spreading_of(detector: &Detector, rule: &crate::detect::sigma::Rule) -> String {
+    detector
+        .spreading()
+        .filter(|s| s.bases().iter().any(|b| b.id == rule.id))
+        .map_or("no spreading correlation (never used)".to_string(), |s| {
+            format!(
+                "'{}' ({} distinct DestinationIp per SourceIp in {} s)",
+                s.title, s.threshold, s.window_secs
+            )
+        })
+}
+
 /// The inputs a rule runs on: the formats its logsource covers, by the names `--format-hint`
 /// and the findings use.
 fn applies_to(logsource: &LogSource) -> String {
+    if logsource.is_network() {
+        return "connections: SYNs in packet captures, rows of connection tables".to_string();
+    }
     let formats = LogFormat::ALL;
     let covered: Vec<&str> = formats
         .iter()

@@ -82,10 +82,7 @@ pub(super) fn run_scan(args: ScanArgs) -> Result<ExitStatus, RunError> {
     case.problems(problems);
     case.correlate(detector.correlations().to_vec());
     gather(plan, &mut console, &mut case);
-    let spread = SpreadOptions {
-        threshold: args.spread_threshold.max(1),
-        window_secs: args.spread_window.max(1),
-    };
+    let spread = spread_options(&detector, &args);
     judge(case, &spread, inventory, rule_errors)
 }
 
@@ -233,9 +230,19 @@ pub(super) fn summary_options(lang: crate::i18n::Lang, tz: chrono::FixedOffset) 
     }
 }
 
+/// The loaded spreading correlation's numbers, the command line's over them.
+fn spread_options(detector: &Detector, args: &ScanArgs) -> SpreadOptions {
+    SpreadOptions::of(
+        detector.spreading(),
+        args.spread_threshold,
+        args.spread_window,
+    )
+}
+
 /// The settings a partial result carries for its merge.
 fn partial_header(detector: &Detector, args: &ScanArgs) -> PartialHeader {
     let info = run_info(detector, args.hash);
+    let spread = spread_options(detector, args);
     PartialHeader {
         wormtrace_partial: PARTIAL_FORMAT,
         version: info.version,
@@ -243,8 +250,8 @@ fn partial_header(detector: &Detector, args: &ScanArgs) -> PartialHeader {
         rules: info.rules,
         input_hash: args.hash,
         internal: args.internal.iter().map(ToString::to_string).collect(),
-        spread_threshold: args.spread_threshold.max(1),
-        spread_window: args.spread_window.max(1),
+        spread_threshold: spread.threshold,
+        spread_window: spread.window_secs,
         reading: ReadingSettings {
             local_offset: args.reading.local_offset.to_string(),
             client_from: args.reading.client_from.name().to_string(),
@@ -331,7 +338,7 @@ fn scan_options(
         max_line: args.max_line,
         threads: thread_count(args),
         host_names,
-        spread_window_secs: args.spread_window.max(1),
+        spread_window_secs: args.spread_window.map(|w| w.max(1)),
         split_min_bytes: args.split_min_bytes.max(1),
         progress: None,
         hash: args.hash,

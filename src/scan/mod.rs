@@ -44,8 +44,9 @@ pub struct ScanOptions {
     pub all_hits: bool,
     /// Host names given to connection tables with `--host` (by input label).
     pub host_names: BTreeMap<String, String>,
-    /// Sliding window for port-80 SYNs in captures, in seconds.
-    pub spread_window_secs: i64,
+    /// Sliding window for SYNs in captures, in seconds (`--spread-window`; None: the
+    /// spreading correlation's timespan).
+    pub spread_window_secs: Option<i64>,
     /// Plain files at least this large are scanned in chunks, in parallel when threads allow.
     pub split_min_bytes: u64,
     /// Where the bytes read are counted for a progress display.
@@ -90,7 +91,7 @@ impl Default for ScanOptions {
             threads: 1,
             all_hits: false,
             host_names: BTreeMap::new(),
-            spread_window_secs: crate::net::spread::SpreadOptions::default().window_secs,
+            spread_window_secs: None,
             split_min_bytes: split::MIN_SPLIT_BYTES,
             progress: None,
             hash: source::HashChoice::Sha256,
@@ -464,7 +465,7 @@ fn scan_head_and_rest(
             return Ok(());
         }
         Some(network::NetworkKind::Table) => {
-            return network::scan_table_input(head, reader, options, report)
+            return network::scan_table_input(head, reader, detector, options, report)
         }
         None => {}
     }

@@ -72,8 +72,13 @@ pub fn scan_capture_input(
         inner: head.as_slice().chain(reader),
         bytes: 0,
     };
+    let spreading = detector.spreading();
     let capture_options = CaptureOptions {
-        window_secs: options.spread_window_secs,
+        window_secs: options
+            .spread_window_secs
+            .or(spreading.map(|s| s.window_secs))
+            .unwrap_or(1),
+        spreading: spreading.cloned(),
         all_hits: options.all_hits,
         window: options.window,
         client: options.client.clone(),
@@ -107,6 +112,9 @@ pub fn scan_capture_input(
         ];
         report.said(reason, Severity::Skipped, "problem-capture-limits", &args);
     }
+    if detector.spreading().is_none() {
+        no_spreading_rule(report);
+    }
     report.network = Some(NetworkInput {
         kind: kind.name(),
         host: None,
@@ -120,6 +128,7 @@ pub fn scan_capture_input(
 pub fn scan_table_input(
     head: Vec<u8>,
     reader: &mut (dyn Read + Send),
+    detector: &Detector,
     options: &ScanOptions,
     report: &mut InputReport,
 ) -> io::Result<()> {
@@ -139,7 +148,10 @@ pub fn scan_table_input(
         .cloned()
         .unwrap_or_else(|| host_from_path(&report.path));
     report.stats.lines = text.lines().count() as u64;
-    let got = netstat_tallies(&text, &host);
+    let got = netstat_tallies(&text, &host, detector.spreading());
+    if detector.spreading().is_none() {
+        no_spreading_rule(report);
+    }
     if got.table.unreadable_rows > 0 {
         let reason = format!(
             "{} TCP row(s) not read (names instead of numbers: save `netstat -an`)",
@@ -171,6 +183,13 @@ pub fn scan_table_input(
         host: Some(host),
     });
     Ok(())
+}
+
+/// Says that connections were not counted (`--no-builtin` without a spreading correlation,
+/// or one dropped by `--min-level`): the input is not clean, only not judged for spreading.
+fn no_spreading_rule(report: &mut InputReport) {
+    let reason = "no spreading correlation is loaded: connections were not counted".to_string();
+    report.said(reason, Severity::Skipped, "problem-no-spreading-rule", &[]);
 }
 
 /// Counts the bytes a capture reader takes.

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use super::network::{sniff, NetworkKind, MAX_TABLE};
 use super::{choose_format, with_head, ScanOptions};
-use crate::net::capture::{http, read_capture, CaptureOptions, Request};
+use crate::net::capture::{http, read_capture, CaptureItem, CaptureOptions, Request};
 use crate::net::host_from_path;
 use crate::net::netstat::{self, Connection};
 use crate::record::{Parser, Record};
@@ -20,6 +20,13 @@ pub enum Parsed<'a> {
     Request {
         format: &'static str,
         request: &'a Request,
+        record: &'a Record<'a>,
+    },
+    /// A SYN without ACK of a capture, as a `network_connection` record (with its frame's
+    /// time): what the spreading correlation's rules look at.
+    Syn {
+        format: &'static str,
+        frame: u64,
         record: &'a Record<'a>,
     },
     /// A TCP row of a connection table, taken on `host`.
@@ -90,14 +97,32 @@ fn read_items_after(
     match sniff(&head, options) {
         Some(NetworkKind::Capture(kind)) => {
             let format = kind.name();
-            let mut print = |request: &Request| {
-                http::with_request_record(request, |record, _| {
-                    on_item(Parsed::Request {
-                        format,
-                        request,
-                        record,
-                    })
-                });
+            let mut print = |item: CaptureItem<'_>| {
+                match item {
+                    CaptureItem::Request(request) => {
+                        http::with_request_record(request, |record, _| {
+                            on_item(Parsed::Request {
+                                format,
+                                request,
+                                record,
+                            })
+                        });
+                    }
+                    CaptureItem::Syn {
+                        frame,
+                        secs,
+                        nanos,
+                        connection,
+                    } => {
+                        let mut record = connection.record();
+                        record.time = crate::net::timestamp_nanos(secs, nanos);
+                        on_item(Parsed::Syn {
+                            format,
+                            frame,
+                            record: &record,
+                        });
+                    }
+                }
                 Vec::new()
             };
             let capture = CaptureOptions::default();

@@ -305,6 +305,10 @@ def main():
     opts = args.parse_args()
 
     files = sorted(p for d in opts.rules for p in pathlib.Path(d).rglob("*.yml"))
+    # Correlation files (the built-in spreading correlation over network connections) are
+    # compared by correlations.py and spreading.py; this compares web-server records.
+    files = [p for p in files
+             if not re.search(r"^correlation:", p.read_text(encoding="utf-8"), re.MULTILINE)]
     converted = [convert(p) for p in files]
     entries = [e for e, _ in converted]
     rules = [r for _, r in converted if r is not None]

@@ -63,6 +63,9 @@ const WEB_PRODUCTS: [&str; 3] = ["apache", "iis", "nginx"];
 impl LogSource {
     /// Whether lines of `format` fall under this logsource.
     pub fn covers(&self, format: LogFormat) -> bool {
+        if self.is_network() {
+            return false;
+        }
         if format == LogFormat::Text {
             return self.any_text;
         }
@@ -77,6 +80,17 @@ impl LogSource {
         product_matches && service_matches
     }
 }
+
+impl LogSource {
+    /// Whether the rule is about network connections (`category: network_connection`): it
+    /// runs on the connections of captures and connection tables, never on log lines.
+    pub fn is_network(&self) -> bool {
+        self.category.as_deref() == Some(NETWORK_CATEGORY)
+    }
+}
+
+/// Sigma's category of network connection events.
+pub const NETWORK_CATEGORY: &str = "network_connection";
 
 /// One value group of a detection item: any of its variants may match.
 #[derive(Debug, Clone)]
@@ -290,10 +304,13 @@ fn read_logsource(node: &Yaml) -> Result<LogSource, String> {
     let web_product = [&ls.product, &ls.service]
         .iter()
         .any(|p| p.as_deref().is_some_and(|p| WEB_PRODUCTS.contains(&p)));
+    if ls.is_network() {
+        return Ok(ls);
+    }
     match (&ls.category, web_category || web_product) {
         (_, true) if ls.category.is_none() || web_category => Ok(ls),
         (Some(c), _) => Err(format!(
-            "logsource category '{c}' is not a web-server log (want 'webserver')"
+            "logsource category '{c}' is neither a web-server log nor network connections (want 'webserver' or 'network_connection')"
         )),
         (None, _) => Err("logsource names no web-server category or product".into()),
     }

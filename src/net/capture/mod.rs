@@ -13,6 +13,7 @@ use std::io::Read;
 
 use crate::detect::Detector;
 use crate::model::{Finding, FindingOut, WindowCheck};
+use crate::record::NetworkConnection;
 
 use super::spread::{SpreadSource, Subject, Tally};
 use answers::Answers;
@@ -27,8 +28,10 @@ use syn::SynTracker;
 pub struct CaptureOptions {
     /// Reassembly bounds.
     pub limits: Limits,
-    /// Sliding window for port-80 SYNs, in seconds.
+    /// Sliding window for counted SYNs, in seconds.
     pub window_secs: i64,
+    /// Which SYNs count towards spreading (none without it).
+    pub spreading: Option<crate::detect::spreading::Spreading>,
     /// Report every rule that hit a request, not only the most specific family.
     pub all_hits: bool,
     /// Times whose requests are checked (`--since`/`--until`).
@@ -64,8 +67,20 @@ pub struct CaptureReport {
 /// How often (in capture seconds) idle flows are looked for.
 const EXPIRE_EVERY_SECS: i64 = 10;
 
-/// What is done with each reassembled request: the findings it gives.
-pub type OnRequest<'d> = dyn FnMut(&Request) -> Vec<Finding> + 'd;
+/// What a capture gives as it is read: each reassembled request, and each SYN without
+/// ACK (a connection opened) as a `network_connection` record with its frame's time.
+pub enum CaptureItem<'a> {
+    Request(&'a Request),
+    Syn {
+        frame: u64,
+        secs: i64,
+        nanos: u32,
+        connection: NetworkConnection,
+    },
+}
+
+/// What is done with each item: the findings it gives (a SYN gives none).
+pub type OnRequest<'d> = dyn FnMut(CaptureItem<'_>) -> Vec<Finding> + 'd;
 
 struct CaptureScan<'d> {
     on_request: &'d mut OnRequest<'d>,
@@ -91,7 +106,10 @@ pub fn scan_capture<R: Read + Send>(
     let format = kind.name();
     let mut outside_window = 0;
     let (window, all_hits, client) = (options.window, options.all_hits, options.client.clone());
-    let mut findings = |request: &Request| {
+    let mut findings = |item: CaptureItem<'_>| {
+        let CaptureItem::Request(request) = item else {
+            return Vec::new();
+        };
         // Every request has its frame's time, so none is untimed.
         if window.check(super::timestamp(request.secs)) == WindowCheck::Outside {
             outside_window += 1;
@@ -167,9 +185,8 @@ impl CaptureScan<'_> {
             }
         };
         self.report.tcp_segments += 1;
-        if segment.syn && !segment.ack && segment.dst.port() == 80 {
-            self.syns
-                .syn(segment.src.ip(), segment.dst.ip(), frame.secs);
+        if segment.syn && !segment.ack {
+            self.syn(frame, &segment);
         }
         let at = At {
             frame: frame.number,
@@ -204,10 +221,32 @@ impl CaptureScan<'_> {
         self.requests(done);
     }
 
+    /// A SYN without ACK: its source opened the connection. The spreading correlation's
+    /// rules say whether it counts.
+    fn syn(&mut self, frame: &Frame, segment: &link::Segment<'_>) {
+        let connection = NetworkConnection {
+            source: segment.src.ip(),
+            destination: segment.dst.ip(),
+            port: segment.dst.port(),
+            initiated: true,
+        };
+        (self.on_request)(CaptureItem::Syn {
+            frame: frame.number,
+            secs: frame.secs,
+            nanos: frame.nanos,
+            connection,
+        });
+        let counted = self.options.spreading.as_ref();
+        if counted.is_some_and(|s| s.counts(&connection)) {
+            self.syns
+                .syn(connection.source, connection.destination, frame.secs);
+        }
+    }
+
     fn requests(&mut self, requests: Vec<Request>) {
         for request in requests {
             self.report.requests += 1;
-            let findings = (self.on_request)(&request);
+            let findings = (self.on_request)(CaptureItem::Request(&request));
             self.answers.wait(
                 request.client,
                 request.server,
