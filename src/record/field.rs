@@ -43,6 +43,10 @@ pub enum Field {
 /// Number of taxonomy fields; a record holds one slot per field.
 pub const FIELD_COUNT: usize = 25;
 
+/// Number of web-server fields (plus `x-forwarded-for`): they come first, the
+/// `network_connection` fields after them.
+pub const WEB_FIELD_COUNT: usize = 21;
+
 /// Every field in taxonomy order.
 pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
     Field::Date,
@@ -146,5 +150,8 @@ mod tests {
         }
         assert_eq!(Field::from_name("CS-URI-QUERY"), Some(Field::UriQuery));
         assert_eq!(Field::from_name("url"), None);
+        for (i, f) in ALL_FIELDS.iter().enumerate() {
+            assert_eq!(f.is_network(), i >= WEB_FIELD_COUNT, "{f:?}");
+        }
     }
 }

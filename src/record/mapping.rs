@@ -37,9 +37,16 @@ impl Slot {
             "request-target" => Some(Slot::RequestTarget),
             "request-url" => Some(Slot::RequestUrl),
             "timestamp" => Some(Slot::Timestamp),
-            _ => Field::from_name(name).map(Slot::Field),
+            _ => web_field(name).map(Slot::Field),
         }
     }
+}
+
+/// A web-server taxonomy field by name: logs are never mapped onto the `network_connection`
+/// fields, which only connections fill (in lower case, as [`super::Record::get_lower`]
+/// relies on).
+fn web_field(name: &str) -> Option<Field> {
+    Field::from_name(name).filter(|f| !f.is_network())
 }
 
 /// Native field name to taxonomy field, for every format the record stage parses.
@@ -144,7 +151,7 @@ impl FieldMap {
 fn parse_fields(names: &str) -> Result<Vec<Field>, MappingError> {
     names
         .split_whitespace()
-        .map(|n| Field::from_name(n).ok_or_else(|| MappingError(format!("unknown field {n:?}"))))
+        .map(|n| web_field(n).ok_or_else(|| MappingError(format!("unknown field {n:?}"))))
         .collect()
 }
 

@@ -24,7 +24,7 @@ use chrono::FixedOffset;
 
 pub use connection::NetworkConnection;
 pub use detect::{detect_format, FormatGuess};
-pub use field::{Field, ALL_FIELDS, FIELD_COUNT};
+pub use field::{Field, ALL_FIELDS, FIELD_COUNT, WEB_FIELD_COUNT};
 pub use mapping::FieldMap;
 pub use w3c::W3cLayout;
 
@@ -189,7 +189,8 @@ pub struct Record<'a> {
     /// Time of the request, when the line has one.
     pub time: Option<crate::model::Timestamp>,
     values: [Option<Cow<'a, [u8]>>; FIELD_COUNT],
-    lowered: [OnceCell<Vec<u8>>; FIELD_COUNT],
+    /// Lower-cased web-server fields; network fields are lower case as set.
+    lowered: [OnceCell<Vec<u8>>; WEB_FIELD_COUNT],
     line_lowered: OnceCell<Vec<u8>>,
     decoded_line: Option<Vec<u8>>,
     decoded_lowered: OnceCell<Vec<u8>>,
@@ -286,7 +287,10 @@ impl<'a> Record<'a> {
     /// The value of a field in ASCII lower case (computed once).
     pub fn get_lower(&self, field: Field) -> Option<&[u8]> {
         let value = self.get(field)?;
-        Some(self.lowered[field.index()].get_or_init(|| value.to_ascii_lowercase()))
+        match self.lowered.get(field.index()) {
+            Some(cell) => Some(cell.get_or_init(|| value.to_ascii_lowercase())),
+            None => Some(value),
+        }
     }
 
     /// The whole line in ASCII lower case (computed once).

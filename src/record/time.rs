@@ -16,9 +16,44 @@ fn utc() -> FixedOffset {
 
 /// W3C `date` (`2001-08-04`) and `time` (`13:45:01`), always UTC.
 pub fn w3c(date: &[u8], time: &[u8]) -> Option<DateTime<FixedOffset>> {
-    let date = NaiveDate::parse_from_str(text(date)?, "%Y-%m-%d").ok()?;
-    let time = NaiveTime::parse_from_str(text(time)?, "%H:%M:%S").ok()?;
+    let date = match fixed_date(date) {
+        Some(d) => d,
+        None => NaiveDate::parse_from_str(text(date)?, "%Y-%m-%d").ok()?,
+    };
+    let time = match fixed_time(time) {
+        Some(t) => t,
+        None => NaiveTime::parse_from_str(text(time)?, "%H:%M:%S").ok()?,
+    };
     at(date.and_time(time), utc())
+}
+
+/// Digits at `bytes[range]` as a number (None if any is not a digit).
+fn digits(bytes: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    bytes.get(range)?.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// `YYYY-MM-DD` exactly as written in nearly every log, without chrono's format parser
+/// (which reads its format string anew on every call); anything else goes to chrono.
+fn fixed_date(bytes: &[u8]) -> Option<NaiveDate> {
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(digits(bytes, 0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(bytes, 5..7)?, digits(bytes, 8..10)?)
+}
+
+/// `HH:MM:SS` exactly; anything else goes to chrono.
+fn fixed_time(bytes: &[u8]) -> Option<NaiveTime> {
+    if bytes.len() != 8 || bytes[2] != b':' || bytes[5] != b':' {
+        return None;
+    }
+    NaiveTime::from_hms_opt(
+        digits(bytes, 0..2)?,
+        digits(bytes, 3..5)?,
+        digits(bytes, 6..8)?,
+    )
 }
 
 /// NCSA `%t` without brackets: `04/Aug/2001:13:45:01 +0900`.
@@ -185,6 +220,37 @@ mod tests {
             b"99999999999999999999999",
         ] {
             assert_eq!(any(bad, jst()), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_fixed_w3c_forms_read_as_chrono_reads_them() {
+        let chrono_w3c = |d: &str, t: &str| {
+            let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
+            let time = NaiveTime::parse_from_str(t.trim(), "%H:%M:%S").ok()?;
+            at(date.and_time(time), utc())
+        };
+        let dates = [
+            "2001-08-04",
+            "2000-02-29",
+            "2001-02-29",
+            "2001-13-01",
+            "2001-00-10",
+            "0000-01-01",
+            "9999-12-31",
+            "2001-8-4",
+            " 2001-08-04",
+            "2001/08/04",
+            "2001-08-4x",
+        ];
+        let times = [
+            "13:45:01", "00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60", "1:02:03",
+            "13:45:1x", "13-45-01",
+        ];
+        for d in dates {
+            for t in times {
+                assert_eq!(w3c(d.as_bytes(), t.as_bytes()), chrono_w3c(d, t), "{d} {t}");
+            }
         }
     }
 
