@@ -237,17 +237,34 @@ fn squeeze_runs<'t>(text: &'t [u8], keep: usize, out: &'t mut Vec<u8>) -> &'t [u
     if text.len() < SQUEEZE_FROM || keep == 0 {
         return text;
     }
-    let mut i = 0;
+    // Most lines have no run longer than `keep`: they are looked at, never copied.
+    let Some(first) = long_run_at(text, 0, keep) else {
+        return text;
+    };
+    out.reserve(text.len());
+    let mut copied_to = 0;
+    let mut next = Some(first);
+    while let Some((start, len)) = next {
+        out.extend_from_slice(&text[copied_to..start + keep]);
+        copied_to = start + len;
+        next = long_run_at(text, copied_to, keep);
+    }
+    out.extend_from_slice(&text[copied_to..]);
+    out
+}
+
+/// The first run of one byte longer than `keep` at or after `from`: (start, length).
+fn long_run_at(text: &[u8], from: usize, keep: usize) -> Option<(usize, usize)> {
+    let mut i = from;
     while i < text.len() {
         let b = text[i];
         let run = text[i..].iter().take_while(|&&c| c == b).count();
-        out.extend(std::iter::repeat_n(b, run.min(keep)));
+        if run > keep {
+            return Some((i, run));
+        }
         i += run;
     }
-    if out.len() == text.len() {
-        return text;
-    }
-    out
+    None
 }
 
 /// What a literal search reports to, and asks.
@@ -372,6 +389,8 @@ impl AtomSearcher {
         let mut squeezed = Vec::new();
         let text = squeeze_runs(text, self.longest, &mut squeezed);
         struct Listing<'e> {
+            /// Literals found, as bits while they fit (no allocation per candidate line).
+            seen_bits: u128,
             seen: Vec<bool>,
             directive: usize,
             each: &'e mut dyn FnMut(usize),
@@ -380,21 +399,33 @@ impl AtomSearcher {
             // A literal found once is not compared again: a run of 200 `X` would otherwise
             // compare the `XXXX...` literal at every one of its bytes.
             fn wanted(&self, id: usize) -> bool {
-                !self.seen[id]
+                match self.seen.get(id) {
+                    Some(&seen) => !seen,
+                    None => self.seen_bits & (1 << id) == 0,
+                }
             }
             fn once_each(&self) -> bool {
                 true
             }
             fn found(&mut self, _: usize, id: usize) -> bool {
-                self.seen[id] = true;
+                match self.seen.get_mut(id) {
+                    Some(seen) => *seen = true,
+                    None => self.seen_bits |= 1 << id,
+                }
                 if id < self.directive {
                     (self.each)(id);
                 }
                 false
             }
         }
+        let count = self.texts.len();
         let mut listing = Listing {
-            seen: vec![false; self.texts.len()],
+            seen_bits: 0,
+            seen: if count > 128 {
+                vec![false; count]
+            } else {
+                Vec::new()
+            },
             directive: self.directive,
             each,
         };
@@ -460,6 +491,34 @@ mod tests {
         }
         let short = b"GET /x";
         assert_eq!(squeeze_runs(short, 8, &mut Vec::new()), short);
+        // Every run cut to at most `keep` bytes, nothing else changed.
+        let reference = |text: &[u8], keep: usize| {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                let run = text[i..].iter().take_while(|&&c| c == text[i]).count();
+                out.extend(std::iter::repeat_n(text[i], run.min(keep)));
+                i += run;
+            }
+            out
+        };
+        let mut seed = 7u64;
+        for _ in 0..500 {
+            let len = 128 + (seed % 300) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    b"aaaaaaaXb"[(seed >> 60) as usize % 9]
+                })
+                .collect();
+            let mut out = Vec::new();
+            assert_eq!(
+                squeeze_runs(&text, 3, &mut out),
+                reference(&text, 3).as_slice()
+            );
+        }
     }
     use crate::record::{Field, LogFormat};
     use pack::{load_rules, RuleOptions};

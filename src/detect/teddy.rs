@@ -29,6 +29,11 @@ struct Member {
     offset: usize,
     /// Its index among the literals given to [`Teddy::new`].
     id: usize,
+    /// Up to 8 bytes from the fingerprint on, as a little-endian word with letters' case
+    /// bit cleared, and the bits to compare: one masked word test turns away most
+    /// look-alikes the nibble tables pass before any byte-wise comparison.
+    probe: u64,
+    probe_mask: u64,
 }
 
 /// The nibble tables of all buckets.
@@ -59,10 +64,14 @@ impl Teddy {
             .enumerate()
             .map(|(id, text)| {
                 let text = text.to_ascii_lowercase();
+                let offset = fingerprint_offset(&text);
+                let (probe, probe_mask) = probe_of(&text[offset..]);
                 Member {
-                    offset: fingerprint_offset(&text),
+                    offset,
                     text,
                     id,
+                    probe,
+                    probe_mask,
                 }
             })
             .collect();
@@ -192,8 +201,15 @@ impl Teddy {
                 let Some(start) = p.checked_sub(m.offset).filter(|&s| s >= from) else {
                     continue;
                 };
-                // The byte under the fingerprint first: the nibble tables pass look-alikes.
-                let found = text[p].eq_ignore_ascii_case(&m.text[m.offset])
+                // The bytes from the fingerprint on first: the nibble tables pass look-alikes.
+                let probe_passes = match text.get(p..p + 8) {
+                    Some(word) => {
+                        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+                        word & m.probe_mask == m.probe
+                    }
+                    None => text[p].eq_ignore_ascii_case(&m.text[m.offset]),
+                };
+                let found = probe_passes
                     && accept.wanted(m.id)
                     && text
                         .get(start..start + m.text.len())
@@ -302,6 +318,17 @@ impl Masks {
             }
         }
     }
+}
+
+/// The probe word of a literal's bytes from its fingerprint on (see [`Member::probe`]).
+fn probe_of(bytes: &[u8]) -> (u64, u64) {
+    let (mut probe, mut mask) = (0u64, 0u64);
+    for (i, &b) in bytes.iter().take(8).enumerate() {
+        let byte_mask: u8 = if b.is_ascii_alphabetic() { 0xdf } else { 0xff };
+        probe |= u64::from(b & byte_mask) << (8 * i);
+        mask |= u64::from(byte_mask) << (8 * i);
+    }
+    (probe, mask)
 }
 
 impl Member {

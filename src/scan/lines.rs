@@ -75,6 +75,8 @@ pub struct LineScanner<'d> {
     nuls: (u64, u64),
     /// Lines cut to `max_line` before they were checked (lines that fit in one read).
     cut_lines: u64,
+    /// The rules that hit the line being checked (kept to spare an allocation per line).
+    hits: Vec<usize>,
 }
 
 /// Lines kept by a scanner in recording mode, in order.
@@ -224,6 +226,7 @@ impl<'d> LineScanner<'d> {
             recording: None,
             nuls: (0, 0),
             cut_lines: 0,
+            hits: Vec::new(),
         }
     }
 
@@ -445,14 +448,13 @@ impl<'d> LineScanner<'d> {
             all_hits: self.all_hits,
             window: self.window,
         };
-        let mut hits = Vec::new();
         let check = detect_line(
             rules,
             &mut self.parser,
             &self.ctx,
             raw,
             position,
-            &mut hits,
+            &mut self.hits,
             out,
         );
         self.window_counts.count_window(check);
