@@ -254,15 +254,30 @@ fn squeeze_runs<'t>(text: &'t [u8], keep: usize, out: &'t mut Vec<u8>) -> &'t [u
 }
 
 /// The first run of one byte longer than `keep` at or after `from`: (start, length).
+/// Such a run holds two equal neighbours at some multiple of `keep`, so only those spots
+/// are looked at, and a run is measured only where they are equal.
 fn long_run_at(text: &[u8], from: usize, keep: usize) -> Option<(usize, usize)> {
-    let mut i = from;
-    while i < text.len() {
-        let b = text[i];
-        let run = text[i..].iter().take_while(|&&c| c == b).count();
-        if run > keep {
-            return Some((i, run));
+    let step = keep.max(1);
+    let mut m = from.div_ceil(step) * step;
+    while m + 1 < text.len() {
+        if text[m] == text[m + 1] {
+            let b = text[m];
+            let start = from
+                + text[from..m]
+                    .iter()
+                    .rposition(|&c| c != b)
+                    .map_or(0, |p| p + 1);
+            let end = m + text[m..]
+                .iter()
+                .position(|&c| c != b)
+                .unwrap_or(text.len() - m);
+            if end - start > keep {
+                return Some((start, end - start));
+            }
+            m = end.div_ceil(step) * step;
+            continue;
         }
-        i += run;
+        m += step;
     }
     None
 }
@@ -513,11 +528,11 @@ mod tests {
                     b"aaaaaaaXb"[(seed >> 60) as usize % 9]
                 })
                 .collect();
-            let mut out = Vec::new();
-            assert_eq!(
-                squeeze_runs(&text, 3, &mut out),
-                reference(&text, 3).as_slice()
-            );
+            for keep in [1, 2, 3, 5] {
+                let mut out = Vec::new();
+                let squeezed = squeeze_runs(&text, keep, &mut out);
+                assert_eq!(squeezed, reference(&text, keep).as_slice(), "{keep}");
+            }
         }
     }
     use crate::record::{Field, LogFormat};
