@@ -51,6 +51,9 @@ struct Masks {
 pub struct Teddy {
     masks: Masks,
     members: [Vec<Member>; BUCKETS],
+    /// Per bucket, where the members whose fingerprint starts with each (lower-case) byte
+    /// begin: members `[b][c]..[b][c + 1]`. A position is compared only with those.
+    first_byte: Box<[[u16; 257]; BUCKETS]>,
     /// Literal lengths, by id.
     lengths: Vec<usize>,
     avx2: bool,
@@ -79,6 +82,7 @@ impl Teddy {
         let mut teddy = Teddy {
             masks: Masks::default(),
             members: Default::default(),
+            first_byte: Box::new([[0; 257]; BUCKETS]),
             lengths: literals.iter().map(Vec::len).collect(),
             avx2: avx2_available(),
         };
@@ -104,7 +108,21 @@ impl Teddy {
             teddy.masks.allow(bucket, member.fingerprint());
             teddy.members[bucket].push(member);
         }
+        teddy.index_first_bytes();
         teddy
+    }
+
+    /// Fills [`Teddy::first_byte`]; each bucket's members are already in fingerprint order.
+    fn index_first_bytes(&mut self) {
+        for (bucket, members) in self.members.iter().enumerate() {
+            let index = &mut self.first_byte[bucket];
+            for m in members {
+                index[usize::from(m.text[m.offset]) + 1] += 1;
+            }
+            for c in 1..257 {
+                index[c] += index[c - 1];
+            }
+        }
     }
 
     /// The bucket whose tables would pass the fewest more positions with `fingerprint` in
@@ -197,7 +215,10 @@ impl Teddy {
         while remaining != 0 {
             let bucket = remaining.trailing_zeros() as usize;
             remaining &= remaining - 1;
-            for m in &self.members[bucket] {
+            let index = &self.first_byte[bucket];
+            let c = usize::from(text[p].to_ascii_lowercase());
+            let same_first = usize::from(index[c])..usize::from(index[c + 1]);
+            for m in &self.members[bucket][same_first] {
                 let Some(start) = p.checked_sub(m.offset).filter(|&s| s >= from) else {
                     continue;
                 };
