@@ -211,20 +211,13 @@ fn scanners() -> Vec<(u32, [u8; 4], [u8; 4], u16)> {
             }
         }
     };
+    let every = |count: u32, from: u32, step: u32| -> Vec<u32> {
+        (0..count).map(|i| from + i * step).collect()
+    };
     // 600 targets at 50 a second.
-    add(
-        [10, 1, 2, 3],
-        &(0..600).map(|i| 10_000 + i * 20).collect::<Vec<_>>(),
-        80,
-        1,
-    );
+    add([10, 1, 2, 3], &every(600, 10_000, 20), 80, 1);
     // One every 13 s: 24 in any 300 s, never spreading.
-    add(
-        [10, 3, 3, 3],
-        &(0..40).map(|i| i * 13_000).collect::<Vec<_>>(),
-        80,
-        1,
-    );
+    add([10, 3, 3, 3], &every(40, 0, 13_000), 80, 1);
     // 25 targets, the first and the last exactly 300 s apart: spreading (both ends in).
     let at_end: Vec<u32> = (0..25).map(|i| i * 300_000 / 24).collect();
     add([10, 4, 4, 4], &at_end, 80, 1);
@@ -235,29 +228,12 @@ fn scanners() -> Vec<(u32, [u8; 4], [u8; 4], u16)> {
         .collect();
     add([10, 5, 5, 5], &past_end, 80, 1);
     // 30 targets, each tried three times (retransmissions): 30 distinct.
-    add(
-        [10, 6, 6, 6],
-        &(0..30).map(|i| 5_000 + i * 1_000).collect::<Vec<_>>(),
-        80,
-        3,
-    );
+    add([10, 6, 6, 6], &every(30, 5_000, 1_000), 80, 3);
     // 40 targets on port 443: not what the rule counts.
-    add(
-        [10, 7, 7, 7],
-        &(0..40).map(|i| i * 500).collect::<Vec<_>>(),
-        443,
-        1,
-    );
+    add([10, 7, 7, 7], &every(40, 0, 500), 443, 1);
     // Sources picking up again after a quiet hour: two separate bursts of 20.
-    let bursts: Vec<u32> = (0..40)
-        .map(|i| {
-            if i < 20 {
-                i * 1_000
-            } else {
-                3_600_000 + i * 1_000
-            }
-        })
-        .collect();
+    let mut bursts = every(20, 0, 1_000);
+    bursts.extend(every(20, 3_620_000, 1_000));
     add([10, 8, 8, 8], &bursts, 80, 1);
     syns
 }
