@@ -181,18 +181,15 @@ pub fn netstat(data: &[u8]) {
 pub fn capture(data: &[u8]) {
     let detector = detector();
     let client = wormtrace::model::ClientPolicy::peer_only();
-    let mut on_request = |item: CaptureItem<'_>| match item {
+    let mut on_item = |item: CaptureItem<'_>| match item {
         CaptureItem::Request(request) => {
             http::request_findings(request, detector, ("fuzz.pcap", "pcap"), false, client)
         }
         CaptureItem::Syn { .. } => Vec::new(),
     };
     let mut findings = 0u64;
-    let report = read_capture(
-        data,
-        CaptureOptions::default(),
-        &mut on_request,
-        &mut |_| findings += 1,
-    );
+    let report = read_capture(data, CaptureOptions::default(), &mut on_item, &mut |_| {
+        findings += 1
+    });
     assert_eq!(report.findings, findings);
 }

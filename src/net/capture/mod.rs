@@ -80,10 +80,10 @@ pub enum CaptureItem<'a> {
 }
 
 /// What is done with each item: the findings it gives (a SYN gives none).
-pub type OnRequest<'d> = dyn FnMut(CaptureItem<'_>) -> Vec<Finding> + 'd;
+pub type OnCaptureItem<'d> = dyn FnMut(CaptureItem<'_>) -> Vec<Finding> + 'd;
 
 struct CaptureScan<'d> {
-    on_request: &'d mut OnRequest<'d>,
+    on_item: &'d mut OnCaptureItem<'d>,
     /// Findings whose answers have come, not yet handed on.
     ready: Vec<Finding>,
     options: CaptureOptions,
@@ -122,17 +122,17 @@ pub fn scan_capture<R: Read + Send>(
     report
 }
 
-/// Reads a whole capture, giving each reassembled request to `on_request` (which returns
-/// its findings; `wormtrace parse` returns none and prints the request instead). Findings go
-/// to `out` once their answer is seen (or given up on).
+/// Reads a whole capture, giving each reassembled request and each SYN to `on_item` (which
+/// returns a request's findings; `wormtrace parse` returns none and prints the item
+/// instead). Findings go to `out` once their answer is seen (or given up on).
 pub fn read_capture<'d, R: Read + Send>(
     reader: R,
     options: CaptureOptions,
-    on_request: &'d mut OnRequest<'d>,
+    on_item: &'d mut OnCaptureItem<'d>,
     out: &mut FindingOut<'_>,
 ) -> CaptureReport {
     let mut scan = CaptureScan {
-        on_request,
+        on_item,
         ready: Vec::new(),
         reassembler: Reassembler::new(options.limits),
         syns: SynTracker::new(options.window_secs.max(1)),
@@ -230,7 +230,7 @@ impl CaptureScan<'_> {
             port: segment.dst.port(),
             initiated: true,
         };
-        (self.on_request)(CaptureItem::Syn {
+        (self.on_item)(CaptureItem::Syn {
             frame: frame.number,
             secs: frame.secs,
             nanos: frame.nanos,
@@ -246,7 +246,7 @@ impl CaptureScan<'_> {
     fn requests(&mut self, requests: Vec<Request>) {
         for request in requests {
             self.report.requests += 1;
-            let findings = (self.on_request)(CaptureItem::Request(&request));
+            let findings = (self.on_item)(CaptureItem::Request(&request));
             self.answers.wait(
                 request.client,
                 request.server,
