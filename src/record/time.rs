@@ -58,7 +58,42 @@ fn fixed_time(bytes: &[u8]) -> Option<NaiveTime> {
 
 /// NCSA `%t` without brackets: `04/Aug/2001:13:45:01 +0900`.
 pub fn ncsa(stamp: &[u8]) -> Option<DateTime<FixedOffset>> {
-    DateTime::parse_from_str(text(stamp)?, "%d/%b/%Y:%H:%M:%S %z").ok()
+    match fixed_ncsa(stamp) {
+        Some(t) => Some(t),
+        None => DateTime::parse_from_str(text(stamp)?, "%d/%b/%Y:%H:%M:%S %z").ok(),
+    }
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// `DD/Mon/YYYY:HH:MM:SS +hhmm` exactly as Apache writes it; anything else goes to chrono.
+fn fixed_ncsa(b: &[u8]) -> Option<DateTime<FixedOffset>> {
+    let shape = b.len() == 26
+        && b[2] == b'/'
+        && b[6] == b'/'
+        && b[11] == b':'
+        && b[20] == b' '
+        && matches!(b[21], b'+' | b'-');
+    if !shape {
+        return None;
+    }
+    let month = MONTHS.iter().position(|m| m[..] == b[3..6])? as u32 + 1;
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(digits(b, 7..11)?).ok()?,
+        month,
+        digits(b, 0..2)?,
+    )?;
+    let time = fixed_time(&b[12..20])?;
+    let (offset_hours, offset_minutes) = (digits(b, 22..24)?, digits(b, 24..26)?);
+    if offset_minutes >= 60 {
+        return None;
+    }
+    let minutes = i32::try_from(offset_hours * 60 + offset_minutes).ok()?;
+    let sign = if b[21] == b'-' { -1 } else { 1 };
+    let offset = FixedOffset::east_opt(sign * minutes * 60)?;
+    at(date.and_time(time), offset)
 }
 
 /// IIS native date (`8/4/01` or `08/04/2001`, month first) and time, local.
@@ -251,6 +286,32 @@ mod tests {
             for t in times {
                 assert_eq!(w3c(d.as_bytes(), t.as_bytes()), chrono_w3c(d, t), "{d} {t}");
             }
+        }
+    }
+
+    #[test]
+    fn the_fixed_ncsa_form_reads_as_chrono_reads_it() {
+        let chrono_ncsa = |t: &str| DateTime::parse_from_str(t.trim(), "%d/%b/%Y:%H:%M:%S %z").ok();
+        let stamps = [
+            "04/Aug/2001:13:45:01 +0900",
+            "29/Feb/2000:00:00:00 -0000",
+            "29/Feb/2001:00:00:00 +0000",
+            "31/Dec/9999:23:59:59 -2359",
+            "01/Jan/2001:24:00:00 +0000",
+            "01/Jan/2001:23:59:60 +0000",
+            "01/aug/2001:13:45:01 +0900",
+            "01/AUG/2001:13:45:01 +0900",
+            "1/Aug/2001:13:45:01 +0900",
+            "01/Aug/2001:13:45:01 +2400",
+            "01/Aug/2001:13:45:01 +0960",
+            "01/Xyz/2001:13:45:01 +0900",
+            "01/Aug/2001 13:45:01 +0900",
+            "01/Aug/2001:13:45:01 0900",
+            "00/Aug/2001:13:45:01 +0900",
+            " 04/Aug/2001:13:45:01 +0900",
+        ];
+        for t in stamps {
+            assert_eq!(ncsa(t.as_bytes()), chrono_ncsa(t), "{t}");
         }
     }
 
