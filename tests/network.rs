@@ -517,13 +517,18 @@ fn japanese_tables_in_cp932_and_utf16_and_named_hosts() {
     assert!(v.iter().all(|v| v["distinct_targets"] == 30));
 }
 
-#[test]
-fn a_quiet_table_is_not_spreading_and_the_threshold_is_configurable() {
-    let dir = tempfile::tempdir().unwrap();
+/// `db01.txt`: a Linux table of 192.168.10.5 with 10 outbound port-80 targets.
+fn quiet_table(dir: &Path) -> std::path::PathBuf {
     let local: IpAddr = "192.168.10.5".parse().unwrap();
     let targets = crii_targets(Ipv4Addr::new(192, 168, 10, 5), 10);
     let text = netstat_table(TableDialect::Linux, local, &targets, &[]);
-    let path = write(dir.path(), "db01.txt", text.as_bytes());
+    write(dir, "db01.txt", text.as_bytes())
+}
+
+#[test]
+fn a_quiet_table_is_not_spreading_and_the_threshold_is_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = quiet_table(dir.path());
     let (code, records) = scan_jsonl(&[&path], &[]);
     assert_eq!(code, 0);
     assert_eq!(host_verdict(&records, "db01")["verdict"], "clean");
@@ -754,10 +759,7 @@ level: informational
 #[test]
 fn the_spreading_numbers_come_from_the_loaded_correlation() {
     let dir = tempfile::tempdir().unwrap();
-    let local: IpAddr = "192.168.10.5".parse().unwrap();
-    let targets = crii_targets(Ipv4Addr::new(192, 168, 10, 5), 10);
-    let text = netstat_table(TableDialect::Linux, local, &targets, &[]);
-    let table = write(dir.path(), "db01.txt", text.as_bytes());
+    let table = quiet_table(dir.path());
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
     write(&rules, "five.yml", OWN_SPREADING.as_bytes());

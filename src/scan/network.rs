@@ -8,7 +8,7 @@ use crate::detect::Detector;
 use crate::model::FindingOut;
 use crate::net::capture::{scan_capture, CaptureKind, CaptureOptions};
 use crate::net::netstat;
-use crate::net::spread::{Subject, Tally};
+use crate::net::spread::{SpreadOptions, Subject, Tally};
 use crate::net::{host_from_path, netstat_tallies, MAX_LOCAL_ADDRESSES};
 use crate::record::FormatGuess;
 use crate::source::Severity;
@@ -74,10 +74,7 @@ pub fn scan_capture_input(
     };
     let spreading = detector.spreading();
     let capture_options = CaptureOptions {
-        window_secs: options
-            .spread_window_secs
-            .or(spreading.map(|s| s.window_secs))
-            .unwrap_or(1),
+        window_secs: SpreadOptions::of(spreading, None, options.spread_window_secs).window_secs,
         spreading: spreading.cloned(),
         all_hits: options.all_hits,
         window: options.window,
