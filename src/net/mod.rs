@@ -50,7 +50,8 @@ pub struct TableTallies {
 /// Per local address, the connections of one table that the spreading correlation counts,
 /// read in two passes over its text (no row is kept). Every local address of the table gets
 /// a tally, so a host with none still gets a `not-spreading` verdict; without a spreading
-/// correlation no address does (the table is not judged). A row counts as opened by the
+/// correlation no address does (the table is not judged). The first pass reads only the
+/// rows that listen. A row counts as opened by the
 /// host unless it listens on the row's local port or that port is the web port (its own
 /// web server answering).
 pub fn netstat_tallies(text: &str, host: &str, spreading: Option<&Spreading>) -> TableTallies {
@@ -61,8 +62,8 @@ pub fn netstat_tallies(text: &str, host: &str, spreading: Option<&Spreading>) ->
         };
     };
     let mut listening: BTreeSet<(Option<IpAddr>, u16)> = BTreeSet::new();
-    netstat::each_row(text, &mut |c, _, _| {
-        if let (true, Some(port)) = (c.listening, c.local.port) {
+    netstat::each_listening_row(text, &mut |c| {
+        if let Some(port) = c.local.port {
             if listening.len() < MAX_LISTENING {
                 listening.insert((c.local.ip, port));
             }
@@ -96,7 +97,7 @@ pub fn netstat_tallies(text: &str, host: &str, spreading: Option<&Spreading>) ->
             initiated: !c.listening && !listens_on(local, local_port),
         };
         if remote != local && spreading.counts(&connection) {
-            tally.add(local, remote, Some(&c.state), None);
+            tally.add(local, remote, c.state.map(netstat::TcpState::name), None);
         }
     });
     let tallies = tallies

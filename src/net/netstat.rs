@@ -38,12 +38,92 @@ pub struct Connection {
     /// None for a wildcard local address (`0.0.0.0`, `*`, `[::]`).
     pub local: Endpoint,
     pub remote: Endpoint,
-    /// Upper case with `_`: `SYN_SENT`, `ESTABLISHED`, `LISTEN`, ...
-    pub state: String,
+    /// The row's state (None when the row has no state column).
+    pub state: Option<TcpState>,
     /// Whether the socket listens (the `LISTEN` / `LISTENING` state).
     pub listening: bool,
     /// 1-based line in the decoded text.
     pub line: u64,
+}
+
+/// A TCP state, one value for each dialect's spellings (`LISTENING` and `LISTEN`,
+/// `SYN_RECV`, `SYN_RCVD` and `SYN-RECV`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TcpState {
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+    /// Windows: a control block being deleted.
+    DeleteTcb,
+    /// Windows: bound, neither listening nor connected.
+    Bound,
+    /// `ss`: a socket that is not connected.
+    Unconn,
+    /// A word in the state column that is none of the above.
+    Unknown,
+}
+
+impl TcpState {
+    /// Name as written in outputs: upper case with `_`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::Closed => "CLOSED",
+            TcpState::Listen => "LISTEN",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynReceived => "SYN_RECEIVED",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait1 => "FIN_WAIT_1",
+            TcpState::FinWait2 => "FIN_WAIT_2",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::Closing => "CLOSING",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::DeleteTcb => "DELETE_TCB",
+            TcpState::Bound => "BOUND",
+            TcpState::Unconn => "UNCONN",
+            TcpState::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The state a netstat or `ss` column names, in any dialect's spelling and case.
+    pub fn parse(word: &str) -> TcpState {
+        let mut upper = [0u8; 16];
+        let Some(buf) = upper.get_mut(..word.len()) else {
+            return TcpState::Unknown;
+        };
+        for (u, b) in buf.iter_mut().zip(word.bytes()) {
+            *u = if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_uppercase()
+            };
+        }
+        match &*buf {
+            b"CLOSED" | b"CLOSE" => TcpState::Closed,
+            b"LISTEN" | b"LISTENING" => TcpState::Listen,
+            b"SYN_SENT" => TcpState::SynSent,
+            b"SYN_RECEIVED" | b"SYN_RECV" | b"SYN_RCVD" => TcpState::SynReceived,
+            b"ESTABLISHED" | b"ESTAB" => TcpState::Established,
+            b"FIN_WAIT_1" | b"FIN_WAIT1" => TcpState::FinWait1,
+            b"FIN_WAIT_2" | b"FIN_WAIT2" => TcpState::FinWait2,
+            b"CLOSE_WAIT" => TcpState::CloseWait,
+            b"CLOSING" => TcpState::Closing,
+            b"LAST_ACK" => TcpState::LastAck,
+            b"TIME_WAIT" => TcpState::TimeWait,
+            b"DELETE_TCB" => TcpState::DeleteTcb,
+            b"BOUND" => TcpState::Bound,
+            b"UNCONN" => TcpState::Unconn,
+            _ => TcpState::Unknown,
+        }
+    }
 }
 
 /// An address and port as a table writes them; `*` parts are None.
@@ -84,6 +164,15 @@ const HEADER_MARKS: [(&str, Option<Dialect>); 7] = [
     ("peer address:port", Some(Dialect::Ss)),
     ("foreign address", None),
 ];
+
+/// [`decode`] taking the bytes: UTF-8 without a mark becomes the text without a copy (a
+/// table can be 64 MB).
+pub fn decode_owned(bytes: Vec<u8>) -> String {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(b"\xef\xbb\xbf") {
+        return decode(&bytes);
+    }
+    String::from_utf8(bytes).unwrap_or_else(|e| crate::finding::display_text(e.as_bytes()))
+}
 
 /// Decodes saved netstat output: UTF-16 (PowerShell redirection), UTF-8, or CP932
 /// (a Japanese console).
@@ -195,12 +284,61 @@ pub fn each_row(text: &str, on_row: &mut dyn FnMut(Connection, &str, Dialect)) -
     table
 }
 
+/// Hands each listening TCP row of a table to `on_row`. Only lines that spell `LISTEN` (in
+/// upper or lower case) are parsed: a table's other rows are read once, by [`each_row`].
+pub fn each_listening_row(text: &str, on_row: &mut dyn FnMut(Connection)) {
+    for mark in ["ISTEN", "isten"] {
+        let finder = memchr::memmem::Finder::new(mark);
+        let mut from = 0;
+        while let Some(at) = finder.find(&text.as_bytes()[from..]) {
+            let at = from + at;
+            let start = memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |n| n + 1);
+            let end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |n| at + n);
+            if let Some(Row::Tcp(c, _)) = parse_row(&text[start..end]) {
+                if c.listening {
+                    on_row(c);
+                }
+            }
+            from = end;
+        }
+    }
+}
+
 enum Row {
     Tcp(Connection, Dialect),
     /// UDP, UNIX sockets and the like: a row, but nothing to count.
     Other,
     /// A TCP row whose addresses could not be read.
     Unreadable,
+}
+
+/// Words a row is read from: the longest dialect has six before its process column.
+const ROW_WORDS: usize = 8;
+
+/// The first [`ROW_WORDS`] words of a line, without allocating (every line of a table is
+/// split twice, and every log line once while inputs are sniffed).
+struct Words<'l> {
+    words: [&'l str; ROW_WORDS],
+    len: usize,
+}
+
+impl<'l> Words<'l> {
+    fn of(mut words: impl Iterator<Item = &'l str>) -> Words<'l> {
+        let mut got = Words {
+            words: [""; ROW_WORDS],
+            len: 0,
+        };
+        for slot in got.words.iter_mut() {
+            let Some(word) = words.next() else { break };
+            *slot = word;
+            got.len += 1;
+        }
+        got
+    }
+
+    fn all(&self) -> &[&'l str] {
+        &self.words[..self.len]
+    }
 }
 
 fn parse_row(line: &str) -> Option<Row> {
@@ -218,15 +356,16 @@ fn parse_row(line: &str) -> Option<Row> {
     if !could_start_row(first) {
         return None;
     }
-    let tokens: Vec<&str> = line.split_whitespace().skip(skip).collect();
+    let words = Words::of(std::iter::once(first).chain(words));
+    let tokens = words.all();
     match first {
-        "TCP" => windows_row(&tokens),
+        "TCP" => windows_row(tokens),
         "UDP" => Some(Row::Other),
-        _ if is_unix_proto(first) => unix_row(&tokens),
+        _ if is_unix_proto(first) => unix_row(tokens),
         _ if first.starts_with("udp") || first.starts_with("u_") || first == "unix" => {
             Some(Row::Other)
         }
-        _ if ss_state(first).is_some() => ss_row(&tokens),
+        _ if ss_state(first).is_some() => ss_row(tokens),
         _ => None,
     }
 }
@@ -252,10 +391,7 @@ fn windows_row(tokens: &[&str]) -> Option<Row> {
     if tokens.len() < 3 {
         return None;
     }
-    let state = tokens
-        .get(3)
-        .map(|s| normalise_state(s))
-        .unwrap_or_default();
+    let state = tokens.get(3).map(|s| TcpState::parse(s));
     Some(connection_row(
         tokens[1],
         tokens[2],
@@ -268,15 +404,13 @@ fn windows_row(tokens: &[&str]) -> Option<Row> {
 /// `tcp  state  recv-q  send-q  local  peer` (ss with a Netid column).
 fn unix_row(tokens: &[&str]) -> Option<Row> {
     if let Some(state) = tokens.get(1).and_then(|t| ss_state(t)) {
-        return ss_fields(&tokens[1..]).map(|(l, r)| connection_row(l, r, state, Dialect::Ss));
+        return ss_fields(&tokens[1..])
+            .map(|(l, r)| connection_row(l, r, Some(state), Dialect::Ss));
     }
     if tokens.len() < 5 {
         return None;
     }
-    let state = tokens
-        .get(5)
-        .map(|s| normalise_state(s))
-        .unwrap_or_default();
+    let state = tokens.get(5).map(|s| TcpState::parse(s));
     let dialect = if is_bsd_address(tokens[3]) {
         Dialect::Bsd
     } else {
@@ -289,7 +423,7 @@ fn unix_row(tokens: &[&str]) -> Option<Row> {
 fn ss_row(tokens: &[&str]) -> Option<Row> {
     let state = ss_state(tokens[0])?;
     let (local, remote) = ss_fields(tokens)?;
-    Some(connection_row(local, remote, state, Dialect::Ss))
+    Some(connection_row(local, remote, Some(state), Dialect::Ss))
 }
 
 fn ss_fields<'t>(tokens: &[&'t str]) -> Option<(&'t str, &'t str)> {
@@ -300,47 +434,24 @@ fn ss_fields<'t>(tokens: &[&'t str]) -> Option<(&'t str, &'t str)> {
     Some((tokens[3], tokens[4]))
 }
 
-/// An `ss` state name, as written in outputs.
-fn ss_state(token: &str) -> Option<String> {
-    let state = match token {
-        "ESTAB" => "ESTABLISHED",
-        "SYN-SENT" => "SYN_SENT",
-        "SYN-RECV" => "SYN_RECEIVED",
-        "FIN-WAIT-1" => "FIN_WAIT_1",
-        "FIN-WAIT-2" => "FIN_WAIT_2",
-        "TIME-WAIT" => "TIME_WAIT",
-        "CLOSE-WAIT" => "CLOSE_WAIT",
-        "LAST-ACK" => "LAST_ACK",
-        "LISTEN" => "LISTEN",
-        "CLOSING" => "CLOSING",
-        "UNCONN" => "UNCONN",
-        _ => return None,
-    };
-    Some(state.to_string())
-}
-
-/// One spelling per state across dialects.
-/// The listening state, as every dialect's name for it is normalised.
-const LISTEN: &str = "LISTEN";
-
-fn normalise_state(raw: &str) -> String {
-    let upper = raw.to_ascii_uppercase().replace('-', "_");
-    match upper.as_str() {
-        "LISTENING" => LISTEN.to_string(),
-        "SYN_RECV" | "SYN_RCVD" => "SYN_RECEIVED".to_string(),
-        "FIN_WAIT1" => "FIN_WAIT_1".to_string(),
-        "FIN_WAIT2" => "FIN_WAIT_2".to_string(),
-        _ => upper,
+/// A state as `ss` spells it (which also tells an `ss` row from the others).
+fn ss_state(token: &str) -> Option<TcpState> {
+    match token {
+        "ESTAB" | "SYN-SENT" | "SYN-RECV" | "FIN-WAIT-1" | "FIN-WAIT-2" | "TIME-WAIT"
+        | "CLOSE-WAIT" | "LAST-ACK" | "LISTEN" | "CLOSING" | "UNCONN" => {
+            Some(TcpState::parse(token))
+        }
+        _ => None,
     }
 }
 
-fn connection_row(local: &str, remote: &str, state: String, dialect: Dialect) -> Row {
+fn connection_row(local: &str, remote: &str, state: Option<TcpState>, dialect: Dialect) -> Row {
     match (parse_endpoint(local), parse_endpoint(remote)) {
         (Some(local), Some(remote)) => Row::Tcp(
             Connection {
                 local,
                 remote,
-                listening: state == LISTEN,
+                listening: state == Some(TcpState::Listen),
                 state,
                 line: 0,
             },
@@ -432,10 +543,23 @@ mod tests {
 
     #[test]
     fn states_have_one_spelling() {
-        assert_eq!(normalise_state("LISTENING"), "LISTEN");
-        assert_eq!(normalise_state("SYN_SENT"), "SYN_SENT");
-        assert_eq!(ss_state("SYN-SENT").as_deref(), Some("SYN_SENT"));
-        assert_eq!(ss_state("ESTAB").as_deref(), Some("ESTABLISHED"));
+        for (word, state) in [
+            ("LISTENING", TcpState::Listen),
+            ("listen", TcpState::Listen),
+            ("SYN_SENT", TcpState::SynSent),
+            ("SYN_RCVD", TcpState::SynReceived),
+            ("syn_recv", TcpState::SynReceived),
+            ("FIN_WAIT1", TcpState::FinWait1),
+            ("CLOSE", TcpState::Closed),
+            ("DELETE_TCB", TcpState::DeleteTcb),
+            ("1234", TcpState::Unknown),
+            ("ESTABLISHED_AND_A_LONG_TAIL", TcpState::Unknown),
+        ] {
+            assert_eq!(TcpState::parse(word), state, "{word}");
+        }
+        assert_eq!(ss_state("SYN-SENT"), Some(TcpState::SynSent));
+        assert_eq!(ss_state("ESTAB").map(TcpState::name), Some("ESTABLISHED"));
+        assert_eq!(ss_state("SYN_SENT"), None);
     }
 
     #[test]
@@ -453,7 +577,7 @@ mod tests {
             let c = &table.connections[0];
             assert_eq!(c.remote.ip, Some(remote.parse().unwrap()));
             assert_eq!(c.remote.port, Some(80));
-            assert_eq!(c.state, "SYN_SENT");
+            assert_eq!(c.state, Some(TcpState::SynSent));
             assert_eq!(table.dialect, Some(Dialect::Bsd));
         }
     }
@@ -463,7 +587,7 @@ mod tests {
         let t = parse("  TCP    192.0.2.10:1031    198.51.100.7:80    SYN_SENT    1234\n");
         assert_eq!(t.dialect, Some(Dialect::Windows));
         let c = &t.connections[0];
-        assert_eq!(c.state, "SYN_SENT");
+        assert_eq!(c.state, Some(TcpState::SynSent));
         assert_eq!(c.remote.port, Some(80));
         assert_eq!(c.line, 1);
     }

@@ -127,7 +127,10 @@ impl Tally {
     pub fn add(&mut self, source: IpAddr, target: IpAddr, state: Option<&str>, secs: Option<i64>) {
         self.connections += 1;
         if let Some(s) = state {
-            *self.states.entry(s.to_string()).or_default() += 1;
+            match self.states.get_mut(s) {
+                Some(n) => *n += 1,
+                None => drop(self.states.insert(s.to_string(), 1)),
+            }
         }
         if !self.targets.contains(&target) {
             if self.targets.len() < MAX_TARGETS {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::net::netstat::Endpoint;
+use crate::net::netstat::{Endpoint, TcpState};
 use crate::record::{Record, ALL_FIELDS};
 use crate::scan::Parsed;
 
@@ -120,7 +120,7 @@ impl<'r> RecordLine<'r> {
                     local_port: connection.local.port,
                     remote_ip: ip(&connection.remote),
                     remote_port: connection.remote.port,
-                    state: &connection.state,
+                    state: connection.state.map_or("", TcpState::name),
                 });
                 out.raw = raw.to_string();
             }

@@ -137,14 +137,13 @@ pub fn scan_table_input(
         let args = [("bytes", MAX_TABLE.to_string())];
         report.said(reason, Severity::Skipped, "problem-table-cut", &args);
     }
-    let text = netstat::decode(&bytes);
-    drop(bytes);
+    let text = netstat::decode_owned(bytes);
     let host = options
         .host_names
         .get(&report.path)
         .cloned()
         .unwrap_or_else(|| host_from_path(&report.path));
-    report.stats.lines = text.lines().count() as u64;
+    report.stats.lines = line_count(&text);
     let got = netstat_tallies(&text, &host, detector.spreading());
     if detector.spreading().is_none() {
         no_spreading_rule(report);
@@ -180,6 +179,12 @@ pub fn scan_table_input(
         host: Some(host),
     });
     Ok(())
+}
+
+/// Lines of a text, as `str::lines` counts them.
+fn line_count(text: &str) -> u64 {
+    let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
+    breaks + u64::from(!text.is_empty() && !text.ends_with('\n'))
 }
 
 /// Says that connections were not counted (`--no-builtin` without a spreading correlation,

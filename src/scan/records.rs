@@ -173,8 +173,7 @@ fn table_rows(
     on_item: &mut dyn FnMut(Parsed),
 ) -> io::Result<bool> {
     reader.take(MAX_TABLE).read_to_end(&mut bytes)?;
-    let text = netstat::decode(&bytes);
-    drop(bytes);
+    let text = netstat::decode_owned(bytes);
     let host = options
         .host_names
         .get(label)
