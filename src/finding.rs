@@ -212,13 +212,17 @@ pub fn object_store_target(path: &str) -> Option<String> {
 
 /// Bytes as text for display: UTF-8, else CP932 (Japanese Windows), else lossy UTF-8.
 pub fn display_text(bytes: &[u8]) -> String {
+    display_cow(bytes).into_owned()
+}
+
+/// [`display_text`], borrowing the bytes when they are UTF-8 already.
+pub fn display_cow(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_string();
+        return text.into();
     }
     encoding_rs::SHIFT_JIS
         .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(|t| t.into_owned())
-        .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes))
 }
 
 pub fn shorten(text: &str, max_chars: usize) -> String {

@@ -38,7 +38,7 @@ pub fn each_text_line(
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         lines += 1;
-        on_line(&crate::finding::display_text(text));
+        on_line(&crate::finding::display_cow(text));
     }
 }
 

@@ -69,12 +69,14 @@ pub fn wanted_key(path: &str) -> bool {
 /// Whether `path` is `key` or lies at most `depth` levels below it (both lower case for
 /// `path`; `key` any case).
 fn within(path: &str, key: &str, depth: usize) -> bool {
-    let key = key.to_lowercase();
-    match path.strip_prefix(key.as_str()) {
-        Some("") => true,
-        Some(below) => below.starts_with('\\') && below.matches('\\').count() <= depth,
-        None => false,
-    }
+    let Some(below) = path
+        .get(..key.len())
+        .filter(|head| head.eq_ignore_ascii_case(key))
+        .map(|_| &path[key.len()..])
+    else {
+        return false;
+    };
+    below.is_empty() || below.starts_with('\\') && below.matches('\\').count() <= depth
 }
 
 /// Reads the keys the checks need from a hive's bytes. Which hive it is (SYSTEM or

@@ -29,7 +29,9 @@ pub struct RegExportReader {
     unicode: Option<bool>,
     refused: bool,
     pending: String,
-    current: Option<String>,
+    current: CurrentKey,
+    /// The hive root last noted for a key the checks do not read (`HKLM\SOFTWARE`).
+    noted_root: String,
     tree: RegTree,
     skipped: usize,
 }
@@ -42,7 +44,8 @@ impl RegExportReader {
             unicode: None,
             refused: false,
             pending: String::new(),
-            current: None,
+            current: CurrentKey::None,
+            noted_root: String::new(),
             tree: RegTree::default(),
             skipped: 0,
         }
@@ -93,33 +96,50 @@ impl RegExportReader {
         if line.is_empty() || line.starts_with(';') {
             return;
         }
-        let source = self.source.as_str();
         if let Some(key) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            self.current = (!key.starts_with('-')).then(|| key.to_string());
-            if let Some(path) = &self.current {
-                if wanted_key(path) {
-                    self.tree.key_mut(path, source);
-                } else {
-                    // Only the keys the checks read are kept (an export of a whole hive is
-                    // hundreds of MB); the hive it belongs to is still known to be present.
-                    self.tree.key_mut(&hive_root(path), source);
-                }
-            }
-            return;
+            return self.key_line(key);
         }
-        let parsed = self
-            .current
-            .as_ref()
-            .and_then(|key| parse_value_line(line, unicode).map(|v| (key, v)));
-        match parsed {
-            Some((key, Some((name, data)))) if wanted_key(key) => {
-                self.tree.key_mut(key, source).set(&name, data)
-            }
-            Some((_, Some(_))) => {}
-            Some((_, None)) => {} // a deletion (`"name"=-`)
-            None => self.skipped += 1,
+        match &self.current {
+            CurrentKey::Wanted(key) => match parse_value_line(line, unicode) {
+                Some(Some((name, data))) => self.tree.key_mut(key, &self.source).set(&name, data),
+                Some(None) => {} // a deletion (`"name"=-`)
+                None => self.skipped += 1,
+            },
+            // Most of a whole-hive export: checked, not kept.
+            CurrentKey::Other if value_line_readable(line) => {}
+            CurrentKey::Other | CurrentKey::None => self.skipped += 1,
         }
     }
+
+    fn key_line(&mut self, key: &str) {
+        self.current = CurrentKey::None;
+        if key.starts_with('-') {
+            return;
+        }
+        if wanted_key(key) {
+            self.tree.key_mut(key, &self.source);
+            self.current = CurrentKey::Wanted(key.to_string());
+            return;
+        }
+        // Only the keys the checks read are kept (an export of a whole hive is hundreds of
+        // MB); the hive it belongs to is still known to be present.
+        let root = hive_root(key);
+        if !root.eq_ignore_ascii_case(&self.noted_root) {
+            self.tree.key_mut(root, &self.source);
+            self.noted_root = root.to_string();
+        }
+        self.current = CurrentKey::Other;
+    }
+}
+
+/// The key the value lines that follow belong to.
+enum CurrentKey {
+    /// No key yet, or a deleted one (`[-HKEY_...]`).
+    None,
+    /// A key the checks read, by its path.
+    Wanted(String),
+    /// A key they do not read.
+    Other,
 }
 
 /// UTF-16LE with BOM (version 5), UTF-8 with or without BOM, else the ANSI code page.
@@ -130,26 +150,75 @@ fn decode(bytes: &[u8]) -> String {
     display_text(bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes))
 }
 
-/// `HKLM\SYSTEM` of `HKEY_LOCAL_MACHINE\SYSTEM\...`: the first two parts of a key path.
-fn hive_root(path: &str) -> String {
-    path.split('\\').take(2).collect::<Vec<_>>().join("\\")
+/// `HKEY_LOCAL_MACHINE\SYSTEM` of `HKEY_LOCAL_MACHINE\SYSTEM\...`: the first two parts of a
+/// key path.
+fn hive_root(path: &str) -> &str {
+    let second = path
+        .char_indices()
+        .filter(|(_, c)| *c == '\\')
+        .nth(1)
+        .map_or(path.len(), |(i, _)| i);
+    &path[..second]
 }
 
 type NamedData = Option<(String, RegData)>;
 
+/// The name (quoted and escaped as written; empty for `@`) and the data of a value line.
+fn value_parts(line: &str) -> Option<(&str, &str)> {
+    let (name, rest) = match line.strip_prefix('@') {
+        Some(rest) => ("", rest),
+        None => line.split_at(quoted_len(line)?),
+    };
+    Some((name, rest.trim_start().strip_prefix('=')?.trim()))
+}
+
 /// `"name"=data` or `@=data`; `Some(None)` for a deletion, `None` when unreadable.
 fn parse_value_line(line: &str, unicode: bool) -> Option<NamedData> {
-    let (name, rest) = if let Some(rest) = line.strip_prefix('@') {
-        (String::new(), rest)
-    } else {
-        let (name, used) = quoted(line)?;
-        (name, &line[used..])
-    };
-    let data = rest.trim_start().strip_prefix('=')?.trim();
+    let (name, data) = value_parts(line)?;
     if data == "-" {
         return Some(None);
     }
+    let name = match name {
+        "" => String::new(),
+        quoted_name => quoted(quoted_name)?.0,
+    };
     parse_data(data, unicode).map(|d| Some((name, d)))
+}
+
+/// Whether [`parse_value_line`] would read the line, without building its value.
+fn value_line_readable(line: &str) -> bool {
+    let Some((_, data)) = value_parts(line) else {
+        return false;
+    };
+    if data == "-" {
+        return true;
+    }
+    if data.starts_with('"') {
+        return quoted_len(data).is_some();
+    }
+    if let Some(hex) = data.strip_prefix("dword:") {
+        return u32::from_str_radix(hex.trim(), 16).is_ok();
+    }
+    hex_data(data).is_some_and(|(_, hex)| hex_words(hex).all(|h| u8::from_str_radix(h, 16).is_ok()))
+}
+
+/// How many bytes the `"..."` string at the start of `text` takes with its quotes.
+fn quoted_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            // The escaped character may be several bytes long; none of them is `"` or `\\`.
+            b'\\' if i + 1 < bytes.len() => i += 2,
+            b'\\' => return None,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// A `"..."` string with `\\` and `\"` escapes at the start of `text`: its content and
@@ -177,13 +246,7 @@ fn parse_data(data: &str, unicode: bool) -> Option<RegData> {
     if let Some(hex) = data.strip_prefix("dword:") {
         return u32::from_str_radix(hex.trim(), 16).ok().map(RegData::Dword);
     }
-    let (kind, hex) = if let Some(hex) = data.strip_prefix("hex:") {
-        (3, hex)
-    } else {
-        let rest = data.strip_prefix("hex(")?;
-        let (kind, hex) = rest.split_once("):")?;
-        (u32::from_str_radix(kind, 16).ok()?, hex)
-    };
+    let (kind, hex) = hex_data(data)?;
     let bytes = hex_bytes(hex)?;
     Some(match kind {
         2 => RegData::String(first_string(&text_of(&bytes, unicode))),
@@ -199,10 +262,22 @@ fn parse_data(data: &str, unicode: bool) -> Option<RegData> {
     })
 }
 
+/// `hex:...` (binary) or `hex(k):...`: the value kind and the hex part.
+fn hex_data(data: &str) -> Option<(u32, &str)> {
+    if let Some(hex) = data.strip_prefix("hex:") {
+        return Some((3, hex));
+    }
+    let rest = data.strip_prefix("hex(")?;
+    let (kind, hex) = rest.split_once("):")?;
+    Some((u32::from_str_radix(kind, 16).ok()?, hex))
+}
+
+fn hex_words(hex: &str) -> impl Iterator<Item = &str> {
+    hex.split(',').map(str::trim).filter(|h| !h.is_empty())
+}
+
 fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
-    hex.split(',')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
+    hex_words(hex)
         .map(|h| u8::from_str_radix(h, 16).ok())
         .collect()
 }
@@ -303,6 +378,18 @@ mod tests {
             2,
             "the hive root and InetStp"
         );
+    }
+
+    #[test]
+    fn unread_keys_still_count_their_unreadable_lines() {
+        let text = "REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\.x]\n\
+            \"a\"=dword:0000000g\n\"b\"=hex(7):61,zz\n\"c\"=\"open\n\"d\\\"q\"=hex:01,02\n\
+            @=\"v\"\n\"e\"=-\n\"f\"=dword:00000001\n\
+            [HKEY_LOCAL_MACHINE\\SYSTEM\\Setup]\n\"g\"=what\n";
+        let (tree, skipped) = parse_reg_export(text.as_bytes(), "x.reg").unwrap();
+        assert_eq!(skipped, 4, "a, b, c and g");
+        assert!(tree.has_hive("software") && tree.has_hive("system"));
+        assert!(tree.key(r"HKLM\SOFTWARE\Classes\.x").is_none());
     }
 
     #[test]
