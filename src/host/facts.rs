@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::evidence::{head_text, Evidence, EvidenceKind};
-use super::listing::{ListedFile, ListingReader};
+use super::listing::{Listed, ListingReader};
 use super::metabase::{read_metabase, MetabaseError, MetabaseFacts};
 use super::pe_version::{read_pe, FileVersion};
 use super::places::{component_matches, path_is_place, Role, PLACES};
@@ -210,12 +210,19 @@ impl HostFacts {
         let mut past_limit = 0u64;
         let read = each_line(&mut |line| {
             reader.line(line, &mut |file| {
-                if let Some(fact) = self.listed_fact(source, &file) {
-                    if self.files.len() < MAX_FILE_FACTS {
-                        self.files.push(fact);
-                    } else {
-                        past_limit += 1;
-                    }
+                let Some(role) = self.listed_role(file) else {
+                    return;
+                };
+                if self.files.len() < MAX_FILE_FACTS {
+                    self.files.push(FileFact {
+                        role,
+                        location: file.path(),
+                        evidence: format!("{source}:{}", file.line),
+                        size: file.size,
+                        sha256: None,
+                    });
+                } else {
+                    past_limit += 1;
                 }
             })
         });
@@ -239,33 +246,35 @@ impl HostFacts {
         read.map(|_| ())
     }
 
-    /// The fact a listed file gives, if it sits at a known place.
-    fn listed_fact(&mut self, source: &str, file: &ListedFile) -> Option<FileFact> {
-        let (_, below) = file.path.split_once(":\\")?;
-        let components: Vec<&str> = below.split('\\').filter(|c| !c.is_empty()).collect();
-        if components
-            .first()
-            .is_some_and(|c| component_matches(c, "inetpub"))
-        {
-            self.inetpub_seen = true;
+    /// The role of a listed file, if it sits at a known place.
+    fn listed_role(&mut self, file: &Listed) -> Option<Role> {
+        /// Deeper paths than this are at no known place (the `readme.eml` check needs only
+        /// the first and last components).
+        const MAX_DEPTH: usize = 16;
+        // `C:` (the root) or `C:\...`; nothing else is a path on a drive.
+        if file.folder.len() != 2 && !file.folder.contains(":\\") {
+            return None;
         }
-        let eml_under_inetpub = components.len() > 1
-            && component_matches(components[0], "inetpub")
-            && components
-                .last()
-                .is_some_and(|n| n.eq_ignore_ascii_case("readme.eml"));
-        let role = PLACES
+        let mut components = [""; MAX_DEPTH];
+        let mut depth = 0;
+        let mut last = "";
+        for (n, c) in file.components().enumerate() {
+            if let Some(slot) = components.get_mut(n) {
+                *slot = c;
+            }
+            depth = n + 1;
+            last = c;
+        }
+        let under_inetpub = depth > 0 && component_matches(components[0], "inetpub");
+        self.inetpub_seen |= under_inetpub;
+        let eml_under_inetpub =
+            depth > 1 && under_inetpub && last.eq_ignore_ascii_case("readme.eml");
+        let components = &components[..depth.min(MAX_DEPTH)];
+        PLACES
             .iter()
-            .find(|p| path_is_place(&components, p))
+            .find(|p| depth <= MAX_DEPTH && path_is_place(components, p))
             .map(|p| p.role)
-            .or(eml_under_inetpub.then_some(Role::ReadmeEml))?;
-        Some(FileFact {
-            role,
-            location: file.path.clone(),
-            evidence: format!("{source}:{}", file.line),
-            size: file.size,
-            sha256: None,
-        })
+            .or(eml_under_inetpub.then_some(Role::ReadmeEml))
     }
 
     /// Reads text evidence (an export, a metabase, a listing) as a stream, never whole, and

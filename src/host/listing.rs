@@ -25,14 +25,62 @@ pub fn looks_like_listing(text: &str) -> bool {
 /// The files of a listing (folders and summary lines are left out).
 pub fn parse_listing(text: &str) -> Vec<ListedFile> {
     let mut files = Vec::new();
-    each_listed(text, &mut |f| files.push(f));
+    each_listed(text, &mut |f| files.push(f.to_owned()));
     files
 }
 
 /// Hands each file of a listing to `on_file`, in order, keeping none.
-pub fn each_listed(text: &str, on_file: &mut dyn FnMut(ListedFile)) {
+pub fn each_listed(text: &str, on_file: &mut dyn FnMut(&Listed)) {
     let mut reader = ListingReader::default();
     text.lines().for_each(|line| reader.line(line, on_file));
+}
+
+/// Words of a file line's date and time: date, time and an AM/PM mark at most.
+const STAMP_WORDS: usize = 4;
+
+/// One file named in a listing, borrowed from its line: a listing of millions of files is
+/// read without building a path for each (few sit at a place the checks know).
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'l> {
+    /// The folder heading in force, e.g. `C:\Inetpub\scripts`.
+    pub folder: &'l str,
+    pub name: &'l str,
+    stamp: [&'l str; STAMP_WORDS],
+    stamp_words: usize,
+    pub size: u64,
+    /// 1-based line in the listing.
+    pub line: u64,
+}
+
+impl Listed<'_> {
+    /// Full Windows path, e.g. `C:\Inetpub\scripts\root.exe`.
+    pub fn path(&self) -> String {
+        format!(r"{}\{}", self.folder, self.name)
+    }
+
+    /// The path's components below the drive, in order.
+    pub fn components(&self) -> impl Iterator<Item = &str> + Clone {
+        let below = self.folder.split_once(":\\").map_or("", |(_, b)| b);
+        below
+            .split('\\')
+            .chain(std::iter::once(self.name))
+            .filter(|c| !c.is_empty())
+    }
+
+    /// Date and time as the listing printed them, one space between words.
+    pub fn written(&self) -> String {
+        self.stamp[..self.stamp_words].join(" ")
+    }
+
+    /// The file with its path and time as text.
+    pub fn to_owned(&self) -> ListedFile {
+        ListedFile {
+            path: self.path(),
+            size: self.size,
+            written: self.written(),
+            line: self.line,
+        }
+    }
 }
 
 /// A listing read one line at a time: the folder heading in force, and the line number.
@@ -44,21 +92,18 @@ pub struct ListingReader {
 
 impl ListingReader {
     /// One line: a folder heading, a file (handed to `on_file`), or anything else.
-    pub fn line(&mut self, line: &str, on_file: &mut dyn FnMut(ListedFile)) {
+    pub fn line(&mut self, line: &str, on_file: &mut dyn FnMut(&Listed)) {
         self.lines += 1;
         if let Some(dir) = directory_heading(line) {
             self.folder = Some(dir.trim_end_matches('\\').to_string());
             return;
         }
-        let (Some(dir), Some((written, size, name))) = (&self.folder, entry(line)) else {
+        let (Some(folder), Some(mut listed)) = (&self.folder, entry(line)) else {
             return;
         };
-        on_file(ListedFile {
-            path: format!(r"{dir}\{name}"),
-            size,
-            written,
-            line: self.lines,
-        });
+        listed.folder = folder;
+        listed.line = self.lines;
+        on_file(&listed);
     }
 }
 
@@ -74,30 +119,57 @@ fn directory_heading(line: &str) -> Option<&str> {
 }
 
 /// `08/04/2001  11:22 AM      18,432 root.exe`, `2001/08/04  11:22   18,432 root.exe`,
-/// `08/04/01  11:22a   18,432 root.exe`: (date and time, size, name). `<DIR>` lines and
-/// totals give `None`.
-fn entry(line: &str) -> Option<(String, u64, &str)> {
+/// `08/04/01  11:22a   18,432 root.exe`: the date and time, size and name (folder and line
+/// left for the caller). `<DIR>` lines and totals give `None`.
+fn entry(line: &str) -> Option<Listed<'_>> {
     let mut rest = line.trim_start();
-    let mut stamp = Vec::new();
+    let mut stamp = [""; STAMP_WORDS];
+    let mut stamp_words = 0;
     let mut size = None;
     // Date, time, an optional AM/PM (or 午前/午後), then the size.
     for _ in 0..5 {
         let (token, after) = split_token(rest)?;
         rest = after;
         let numeric = token.bytes().next().is_some_and(|b| b.is_ascii_digit());
-        if stamp.len() >= 2 && numeric && !token.contains(':') {
+        if stamp_words >= 2 && numeric && !token.contains(':') {
             size = Some(token);
             break;
         }
-        stamp.push(token);
+        *stamp.get_mut(stamp_words)? = token;
+        stamp_words += 1;
     }
-    let size: u64 = size?.replace([',', '.'], "").parse().ok()?;
-    let date = stamp.first()?;
-    if !date.contains(['/', '-', '.']) || !stamp.iter().skip(1).any(|t| t.contains(':')) {
+    let size = listed_size(size?)?;
+    let date = stamp[0];
+    let has_time = stamp[1..stamp_words].iter().any(|t| t.contains(':'));
+    if !date.contains(['/', '-', '.']) || !has_time {
         return None;
     }
     let name = rest.trim();
-    (!name.is_empty()).then(|| (stamp.join(" "), size, name))
+    (!name.is_empty()).then_some(Listed {
+        folder: "",
+        name,
+        stamp,
+        stamp_words,
+        size,
+        line: 0,
+    })
+}
+
+/// `18,432` or `18.432` (a thousands mark of either kind).
+fn listed_size(text: &str) -> Option<u64> {
+    let mut size: u64 = 0;
+    let mut digits = 0;
+    for b in text.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                size = size.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                digits += 1;
+            }
+            b',' | b'.' => {}
+            _ => return None,
+        }
+    }
+    (digits > 0).then_some(size)
 }
 
 fn split_token(text: &str) -> Option<(&str, &str)> {
