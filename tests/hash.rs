@@ -39,6 +39,21 @@ fn without_hashing_the_findings_and_verdicts_are_the_same() {
         assert_eq!(h["size"], u["size"]);
         assert_eq!(h["findings"], u["findings"]);
     }
+    // Exports and listings given as evidence follow the choice; files found on a volume keep
+    // their digests, which the findings about them carry.
+    for (records, hashed) in [(&hashed, true), (&unhashed, false)] {
+        for role in ["listing", "reg-export", "root-exe"] {
+            let inputs: Vec<_> = of_type(records, "input")
+                .into_iter()
+                .filter(|i| i["role"] == role)
+                .collect();
+            assert!(!inputs.is_empty(), "{role}");
+            for i in inputs {
+                let expected = hashed || role == "root-exe";
+                assert_eq!(i["sha256"].is_string(), expected, "{i}");
+            }
+        }
+    }
 }
 
 #[test]

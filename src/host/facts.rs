@@ -14,7 +14,8 @@ use super::places::{component_matches, path_is_place, Role, PLACES};
 use super::registry::{load_hive, RegExportReader, RegFileError, RegTree};
 use super::volume::{Lookup, Volume};
 use crate::source::{
-    decompressed, each_text_line, open, read_whole, text_stream, Digest, Input, Problem, Severity,
+    decompressed, each_text_line, open_counted, read_whole, text_stream, Digest, HashChoice, Input,
+    Problem, Severity,
 };
 
 /// Largest file read whole: hives of a 2001 server are a few MB, today's up to ~200 MB.
@@ -76,6 +77,9 @@ pub struct HostFacts {
 pub struct SweepOptions {
     /// Walk `inetpub` and `Program Files` for other copies of cmd.exe.
     pub deep: bool,
+    /// Whether exports, metabases and listings are hashed as they are read (`--hash`).
+    /// Files found on a volume are always hashed: their digests are part of the findings.
+    pub hash: HashChoice,
 }
 
 impl HostFacts {
@@ -86,7 +90,7 @@ impl HostFacts {
             EvidenceKind::Volume => self.gather_volume(&Volume::new(path), options),
             EvidenceKind::MetabaseBin => self.metabase_bins.push(label(path)),
             kind @ (EvidenceKind::RegExport | EvidenceKind::Metabase | EvidenceKind::Listing) => {
-                self.gather_text(kind, path, kind.name())
+                self.gather_text(kind, path, kind.name(), options.hash)
             }
             kind => {
                 if let Some((bytes, _)) = self.read(path, kind.name()) {
@@ -133,7 +137,8 @@ impl HostFacts {
         let kind = match role {
             Role::SystemHive | Role::SoftwareHive => Some(EvidenceKind::Hive),
             Role::MetabaseXml => {
-                self.gather_text(EvidenceKind::Metabase, path, role_name(role));
+                let hash = HashChoice::Sha256;
+                self.gather_text(EvidenceKind::Metabase, path, role_name(role), hash);
                 return;
             }
             Role::MetabaseBin => {
@@ -279,8 +284,8 @@ impl HostFacts {
 
     /// Reads text evidence (an export, a metabase, a listing) as a stream, never whole, and
     /// records it as an input with its digest; a read error keeps what came before it.
-    fn gather_text(&mut self, kind: EvidenceKind, path: &Path, role: &str) {
-        let mut opened = match open(&Input::File(path.to_path_buf())) {
+    fn gather_text(&mut self, kind: EvidenceKind, path: &Path, role: &str, hash: HashChoice) {
+        let mut opened = match open_counted(&Input::File(path.to_path_buf()), None, hash) {
             Ok(o) => o,
             Err(e) => return self.problems.push(Problem::io(label(path), &e)),
         };

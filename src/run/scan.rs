@@ -124,7 +124,10 @@ fn gather(plan: Plan<'_>, console: &mut Console, events: &mut dyn CaseEvents) {
     console.finish_progress();
     let mut hosts = plan.hosts;
     hosts.extend(group_loose_evidence(loose_evidence));
-    let sweep_options = SweepOptions { deep: plan.deep };
+    let sweep_options = SweepOptions {
+        deep: plan.deep,
+        hash: plan.options.hash,
+    };
     let mut reports: Vec<_> = hosts
         .iter()
         .map(|spec| sweep(spec, sweep_options))
