@@ -65,7 +65,7 @@ pub fn request_finding(
     let status = record.get(Field::Status).map(display_text);
     let uri = record
         .full_uri()
-        .map(|u| shorten(&display_text(u), URI_CHARS));
+        .map(|u| shorten(&display_cow(u), URI_CHARS));
     let kind = RequestKind::of(&family, uri.as_deref());
     let exposure = match record.format {
         // An Apache server answered: whatever the worm, the IIS flaws were not there.
@@ -87,7 +87,7 @@ pub fn request_finding(
         uri,
         status,
         exposure,
-        text: shorten(&display_text(record.line), EVIDENCE_CHARS),
+        text: shorten(&display_cow(record.line), EVIDENCE_CHARS),
         wire: None,
         proxy: forwarded.map(|header| ProxyEvidence {
             peer_ip,
@@ -225,7 +225,16 @@ pub fn display_cow(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
         .unwrap_or_else(|| String::from_utf8_lossy(bytes))
 }
 
+/// At most `max_chars` characters of `text`, with `…` where it was cut.
 pub fn shorten(text: &str, max_chars: usize) -> String {
+    // A text of no more bytes than the limit has no more characters either.
+    if text.len() <= max_chars {
+        return text.to_string();
+    }
+    // ASCII up to the limit: the cut is at that byte, without walking the characters.
+    if text.as_bytes()[..max_chars].is_ascii() {
+        return format!("{}…", &text[..max_chars]);
+    }
     match text.char_indices().nth(max_chars) {
         None => text.to_string(),
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -398,5 +407,9 @@ mod tests {
         assert_eq!(display_text(b"\x8dU\x8c\x82"), "攻撃");
         assert_eq!(display_text(b"\xff\xfe\xfd"), "\u{fffd}\u{fffd}\u{fffd}");
         assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("攻撃です", 3), "攻撃で…");
+        assert_eq!(shorten("ab攻撃", 3), "ab攻…");
+        assert_eq!(shorten("攻撃", 3), "攻撃", "6 bytes, 2 characters");
     }
 }

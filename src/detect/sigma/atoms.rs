@@ -117,7 +117,7 @@ fn matcher_atoms(matcher: &Matcher, target: &Target) -> Option<AtomSet> {
                 .iter()
                 .map(|p| longest_fragment(p).map(|a| vec![Atom::part(a)])),
         ),
-        Matcher::Regex(re) => regex_atoms(re.as_str()),
+        Matcher::Regex { re, .. } => regex_atoms(re.as_str()),
         _ => None,
     }
 }

@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use regex::bytes::{Regex, RegexBuilder};
 
+use super::run_prefix::RunPrefix;
+
 use super::value::{Piece, SigmaString};
 use crate::record::{Field, Record};
 
@@ -48,8 +50,11 @@ pub enum Matcher {
     },
     /// A Sigma string with wildcards, as an anchored regex; `pieces` are its literal parts.
     Wildcard { re: Regex, pieces: Vec<Vec<u8>> },
-    /// A `re` value.
-    Regex(Regex),
+    /// A `re` value, with a faster test when it has the shape [`RunPrefix`] takes.
+    Regex {
+        re: Regex,
+        run: Option<Box<RunPrefix>>,
+    },
     /// `null`: the field is absent or empty.
     Null,
     /// `exists: true|false`.
@@ -122,7 +127,8 @@ impl Matcher {
                     literal_test(*kind, lower(), needle)
                 }
             }
-            Matcher::Regex(re) | Matcher::Wildcard { re, .. } => re.is_match(raw),
+            Matcher::Regex { run: Some(run), .. } => run.is_match(raw),
+            Matcher::Regex { re, .. } | Matcher::Wildcard { re, .. } => re.is_match(raw),
             Matcher::Null | Matcher::Exists(_) | Matcher::FieldRef(_) => false,
             Matcher::Cidr(net) => parse_ip(raw).is_some_and(|ip| net.contains(&ip)),
             Matcher::Number(op, bound) => parse_number(raw).is_some_and(|n| op.holds(n, *bound)),

@@ -4,6 +4,7 @@ pub mod atoms;
 pub mod condition;
 pub mod matcher;
 pub mod rule;
+pub mod run_prefix;
 pub mod value;
 
 pub use rule::{error_at, yaml_documents, Level, LogSource, Placeholders, Rule, RuleError};

@@ -7,6 +7,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use super::condition::{self, Expr};
 use super::matcher::{Compare, LiteralKind, Matcher, Target};
+use super::run_prefix::RunPrefix;
 use super::value::{self, SigmaString};
 use crate::record::{Field, LogFormat, Record};
 
@@ -525,14 +526,31 @@ fn compile_text(
     unknown: &mut Vec<String>,
 ) -> Result<Vec<Matcher>, String> {
     if let Some(flags) = &mods.regex_flags {
+        let unicode = !names_high_bytes(text);
+        let (i, m, s) = (
+            flags.contains('i'),
+            flags.contains('m'),
+            flags.contains('s'),
+        );
         let re = RegexBuilder::new(text)
-            .unicode(!names_high_bytes(text))
-            .case_insensitive(flags.contains('i'))
-            .multi_line(flags.contains('m'))
-            .dot_matches_new_line(flags.contains('s'))
+            .unicode(unicode)
+            .case_insensitive(i)
+            .multi_line(m)
+            .dot_matches_new_line(s)
             .build()
             .map_err(|e| format!("bad regular expression: {e}"))?;
-        return Ok(vec![Matcher::Regex(re)]);
+        let run = regex_syntax::ParserBuilder::new()
+            .unicode(unicode)
+            .case_insensitive(i)
+            .multi_line(m)
+            .dot_matches_new_line(s)
+            .utf8(false)
+            .build()
+            .parse(text)
+            .ok()
+            .and_then(|hir| RunPrefix::of(&hir))
+            .map(Box::new);
+        return Ok(vec![Matcher::Regex { re, run }]);
     }
     if mods.cidr {
         let net = text

@@ -2,7 +2,7 @@
 //! read log lines read the wire, and the findings it gives.
 
 use crate::detect::Detector;
-use crate::finding::{display_text, request_finding, shorten, LinePosition};
+use crate::finding::{display_cow, request_finding, shorten, LinePosition};
 use crate::model::ClientPolicy;
 use crate::model::{Finding, Wire};
 use crate::record::{Field, LogFormat, Record};
@@ -57,7 +57,9 @@ pub fn with_request_record<T>(
     let server_ip = request.server.ip().to_string();
     let server_port = request.server.port().to_string();
     let head = request.head.as_slice();
-    let request_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    // The request line of a padded request can be 8 KB: lines are found with memchr.
+    let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let request_line = &head[..line_end];
     let request_line = request_line.strip_suffix(b"\r").unwrap_or(request_line);
     let mut record = Record::new(head, LogFormat::RequestLines);
     record.time = super::super::timestamp(request.secs);
@@ -65,8 +67,11 @@ pub fn with_request_record<T>(
     record.set(Field::ClientIp, client_ip.as_bytes());
     record.set(Field::ServerIp, server_ip.as_bytes());
     record.set(Field::ServerPort, server_port.as_bytes());
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        set_header(&mut record, line);
+    let mut start = line_end + 1;
+    while start <= head.len() {
+        let end = memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |n| start + n);
+        set_header(&mut record, &head[start..end]);
+        start = end + 1;
     }
     use_record(&record, request_line)
 }
@@ -96,7 +101,7 @@ fn network_finding(
             server_port: request.server.port(),
             flow: format!("{} -> {}", request.client, request.server),
         });
-        r.text = shorten(&display_text(request_line), crate::finding::EVIDENCE_CHARS);
+        r.text = shorten(&display_cow(request_line), crate::finding::EVIDENCE_CHARS);
         if !request.complete {
             r.text.push_str(" [partial request]");
         }
