@@ -60,19 +60,21 @@ pub fn csv_cell_needs_quote(text: &str) -> bool {
         .starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
+/// Whether serialised JSON holds U+2028, U+2029 or U+0085, which [`json_line_safe`] escapes.
+pub fn has_line_breakers(json: &[u8]) -> bool {
+    // Their UTF-8 starts with E2 or C2, bytes a JSON line rarely holds: look for those only.
+    memchr::memchr2_iter(0xe2, 0xc2, json).any(|i| {
+        let rest = &json[i..];
+        rest.starts_with(&[0xe2, 0x80, 0xa8])
+            || rest.starts_with(&[0xe2, 0x80, 0xa9])
+            || rest.starts_with(&[0xc2, 0x85])
+    })
+}
+
 /// Serialised JSON with U+2028, U+2029 and U+0085 escaped (they only occur inside strings,
 /// where `\u` escapes mean the same).
 pub fn json_line_safe(mut bytes: Vec<u8>) -> Vec<u8> {
-    // Their UTF-8 starts with E2 or C2, bytes a JSON line rarely holds: look for those only.
-    let has = |b: &[u8]| {
-        memchr::memchr2_iter(0xe2, 0xc2, b).any(|i| {
-            let rest = &b[i..];
-            rest.starts_with(&[0xe2, 0x80, 0xa8])
-                || rest.starts_with(&[0xe2, 0x80, 0xa9])
-                || rest.starts_with(&[0xc2, 0x85])
-        })
-    };
-    if !has(&bytes) {
+    if !has_line_breakers(&bytes) {
         return bytes;
     }
     let text = String::from_utf8(std::mem::take(&mut bytes))

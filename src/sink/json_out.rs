@@ -10,11 +10,22 @@ use crate::i18n::{Lang, Messages};
 use crate::model::Problem;
 use crate::model::{Evidence, Finding, FindingRecord, InputRecord, Verdict};
 
-/// A value as JSON, safe for readers that split lines on U+2028 and friends.
-fn to_json<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    Ok(super::escape::json_line_safe(
-        serde_json::to_vec(value).map_err(io::Error::from)?,
-    ))
+/// Writes values as JSON through one buffer kept between them (a run may write millions:
+/// a fresh buffer each, grown as it fills, cost more than the serialising).
+#[derive(Default)]
+struct JsonBuffer(Vec<u8>);
+
+impl JsonBuffer {
+    /// Writes `value` to `out` as JSON safe for readers that split lines on U+2028 and
+    /// friends.
+    fn write<T: Serialize>(&mut self, out: &mut dyn Write, value: &T) -> io::Result<()> {
+        self.0.clear();
+        serde_json::to_writer(&mut self.0, value).map_err(io::Error::from)?;
+        if super::escape::has_line_breakers(&self.0) {
+            return out.write_all(&super::escape::json_line_safe(self.0.clone()));
+        }
+        out.write_all(&self.0)
+    }
 }
 
 /// A finding as JSON with its `why` in English (the machine outputs' language).
@@ -38,6 +49,7 @@ pub fn finding_record<'a>(
 pub struct JsonlSink<W: Write> {
     out: W,
     en: Messages,
+    buffer: JsonBuffer,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -46,11 +58,12 @@ impl<W: Write> JsonlSink<W> {
         JsonlSink {
             out,
             en: Messages::new(Lang::En),
+            buffer: JsonBuffer::default(),
         }
     }
 
     fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
-        self.out.write_all(&to_json(value)?)?;
+        self.buffer.write(&mut self.out, value)?;
         self.out.write_all(b"\n")
     }
 }
@@ -94,6 +107,7 @@ impl<W: Write> Sink for JsonlSink<W> {
 pub struct JsonSink<W: Write> {
     out: W,
     en: Messages,
+    buffer: JsonBuffer,
     formatter: CompactFormatter,
     inputs: Vec<InputRecord>,
     verdicts: Vec<Verdict>,
@@ -108,6 +122,7 @@ impl<W: Write> JsonSink<W> {
         JsonSink {
             out,
             en: Messages::new(Lang::En),
+            buffer: JsonBuffer::default(),
             formatter: CompactFormatter,
             inputs: Vec::new(),
             verdicts: Vec::new(),
@@ -137,7 +152,7 @@ impl<W: Write> JsonSink<W> {
 
     fn entry<T: Serialize>(&mut self, key: &str, value: &T) -> io::Result<()> {
         self.key(key, false)?;
-        self.out.write_all(&to_json(value)?)?;
+        self.buffer.write(&mut self.out, value)?;
         self.formatter.end_object_value(&mut self.out)
     }
 }
@@ -154,7 +169,7 @@ impl<W: Write> Sink for JsonSink<W> {
             .begin_array_value(&mut self.out, self.findings_written == 0)?;
         let mut why = None;
         let record = finding_record(finding, &mut why, &self.en);
-        self.out.write_all(&to_json(&record)?)?;
+        self.buffer.write(&mut self.out, &record)?;
         self.formatter.end_array_value(&mut self.out)?;
         self.findings_written += 1;
         Ok(())
