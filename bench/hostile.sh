@@ -56,10 +56,20 @@ measure() { # file format
   echo "$((kb / 1024)) $secs"
 }
 
+# Wall seconds of one scan on one core without hashing (`-j1 --hash none`, JSON Lines).
+measure_core() { # file
+  local out
+  out=$(mktemp)
+  /usr/bin/time -f '%e' -o "$out" "$wt" scan --quiet -j1 --hash none --format jsonl \
+    -o /dev/null "$1" > /dev/null 2>&1 || true
+  tail -n 1 "$out"
+  rm -f "$out"
+}
+
 {
-  printf '\nScale %s; `wormtrace scan --quiet` with each output; peak RSS (MB) from GNU time, wall seconds, and the rate over the decoded bytes.\n\n' "$scale"
-  printf '| case | size | decoded | jsonl MB | json MB | csv MB | summary MB | case MB | report MB | jsonl s | MB/s |\n'
-  printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+  printf '\nScale %s; `wormtrace scan --quiet` with each output; peak RSS (MB) from GNU time, wall seconds, and the rate over the decoded bytes. The last column is the rate on one core: `-j1 --hash none`, JSON Lines (base sizes only).\n\n' "$scale"
+  printf '| case | size | decoded | jsonl MB | json MB | csv MB | summary MB | case MB | report MB | jsonl s | MB/s | one core MB/s |\n'
+  printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 } >> "$report"
 for spec in "${cases[@]}"; do
   IFS='|' read -r title name base file packing <<< "$spec"
@@ -82,7 +92,11 @@ for spec in "${cases[@]}"; do
       [ "$format" = jsonl ] && jsonl_secs=$secs
     done
     rate=$(awk -v b="$bytes" -v s="$jsonl_secs" 'BEGIN { printf "%.0f", b / 1e6 / (s > 0 ? s : 0.001) }')
-    echo "$row | $jsonl_secs | $rate |" | tee -a "$report"
+    core=-
+    if [ "$times" = 1 ]; then
+      core=$(awk -v b="$bytes" -v s="$(measure_core "$data/$f")" 'BEGIN { printf "%.0f", b / 1e6 / (s > 0 ? s : 0.001) }')
+    fi
+    echo "$row | $jsonl_secs | $rate | $core |" | tee -a "$report"
   done
 done
 
