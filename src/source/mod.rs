@@ -225,7 +225,15 @@ fn counted(
     let capacity = stored_size.map_or(READ_BUFFER, |n| (n as usize).clamp(8 << 10, READ_BUFFER));
     let mut buffered = BufReader::with_capacity(capacity, SharedReader(raw.clone()));
     let compression = Compression::sniff(buffered.fill_buf()?);
-    let reader = compression.decoder(buffered)?;
+    let reader = match compression {
+        // Plain bytes are read straight into the scanner's buffer once the sniffed head is
+        // handed over: through the buffer, every byte would be copied twice.
+        Compression::None => {
+            let head = buffered.buffer().to_vec();
+            Box::new(io::Cursor::new(head).chain(buffered.into_inner()))
+        }
+        _ => compression.decoder(buffered)?,
+    };
     // A decoder of a large input runs on its own thread, ahead of the scanner; for a small
     // one the thread and its blocks would cost more than the overlap gains.
     let pipe = stored_size.is_none_or(|n| n >= PIPE_FROM_BYTES);
