@@ -80,12 +80,9 @@ impl W3cLayout {
                 record.set(*field, value);
             }
         }
-        let date = record
-            .get(Field::Date)
-            .map(<[u8]>::to_vec)
-            .or_else(|| self.header_date.clone());
+        let date = record.get(Field::Date).or(self.header_date.as_deref());
         record.time = match (date, record.get(Field::Time)) {
-            (Some(d), Some(t)) => time::w3c(&d, t).map(Timestamp),
+            (Some(d), Some(t)) => time::w3c(d, t).map(Timestamp),
             _ => None,
         };
         record

@@ -249,6 +249,22 @@ impl Rule {
 
     /// Whether the record matches (the logsource is the caller's to check).
     pub fn matches(&self, record: &Record) -> bool {
+        // Each selection is evaluated once however often the condition names it; up to 64
+        // of them (every rule seen so far) the answers are kept in two words, not a Vec
+        // allocated per candidate line.
+        if self.selections.len() <= 64 {
+            let (mut known, mut held) = (0u64, 0u64);
+            return self.condition.eval(&mut |i| {
+                let bit = 1u64 << i;
+                if known & bit == 0 {
+                    known |= bit;
+                    if self.selections[i].matches(record) {
+                        held |= bit;
+                    }
+                }
+                held & bit != 0
+            });
+        }
         let mut cache: Vec<Option<bool>> = vec![None; self.selections.len()];
         self.condition
             .eval(&mut |i| *cache[i].get_or_insert_with(|| self.selections[i].matches(record)))
