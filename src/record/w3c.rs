@@ -74,11 +74,15 @@ impl W3cLayout {
             guessed = guess_columns(line);
             guessed.as_ref().unwrap_or(&default_layout().columns)
         };
-        let values = line.trim_ascii_end().split(|&b| b == b' ');
-        for (column, value) in columns.iter().zip(values) {
+        let values = line.trim_ascii_end();
+        // Field ends found with memchr's SIMD search rather than a test of every byte.
+        let ends = memchr::memchr_iter(b' ', values).chain(std::iter::once(values.len()));
+        let mut start = 0;
+        for (column, end) in columns.iter().zip(ends) {
             if let Some(field) = column {
-                record.set(*field, value);
+                record.set(*field, &values[start..end]);
             }
+            start = end + 1;
         }
         let date = record.get(Field::Date).or(self.header_date.as_deref());
         record.time = match (date, record.get(Field::Time)) {
