@@ -47,6 +47,9 @@ pub enum Matcher {
         kind: LiteralKind,
         needle: Vec<u8>,
         cased: bool,
+        /// For `contains`: the needle's searcher, built once (building one for each value
+        /// tested cost more than the search).
+        finder: Option<Box<memchr::memmem::Finder<'static>>>,
     },
     /// A Sigma string with wildcards, as an anchored regex; `pieces` are its literal parts.
     Wildcard { re: Regex, pieces: Vec<Vec<u8>> },
@@ -86,10 +89,13 @@ impl Matcher {
             } else {
                 needle.to_ascii_lowercase()
             };
+            let finder = (kind == LiteralKind::Contains)
+                .then(|| Box::new(memchr::memmem::Finder::new(&needle).into_owned()));
             return Ok(Matcher::Literal {
                 kind,
                 needle,
                 cased,
+                finder,
             });
         }
         let mut pattern = String::from(if cased { "(?s)^" } else { "(?is)^" });
@@ -120,11 +126,12 @@ impl Matcher {
                 kind,
                 needle,
                 cased,
+                finder,
             } => {
-                if *cased {
-                    literal_test(*kind, raw, needle)
-                } else {
-                    literal_test(*kind, lower(), needle)
+                let hay = if *cased { raw } else { lower() };
+                match finder {
+                    Some(finder) => finder.find(hay).is_some(),
+                    None => literal_test(*kind, hay, needle),
                 }
             }
             Matcher::Regex { run: Some(run), .. } => run.is_match(raw),
