@@ -38,6 +38,9 @@ pub struct Fdr {
     /// byte `b` lie in `buckets[bucket]`, so a candidate is compared only with those.
     first: [Box<[u32; 257]>; BUCKETS],
     literals: Vec<Vec<u8>>,
+    /// Each literal's first 8 bytes as a word and the mask that ignores ASCII case in it:
+    /// one comparison rules out most literals that share a candidate's first byte.
+    probes: Vec<(u64, u64)>,
 }
 
 impl Fdr {
@@ -84,11 +87,13 @@ impl Fdr {
                 allow(&mut table[..], bucket, &literals[i]);
             }
         }
+        let probes = literals.iter().map(|l| super::teddy::probe_of(l)).collect();
         Fdr {
             table,
             buckets,
             first,
             literals,
+            probes,
         }
     }
 
@@ -172,12 +177,19 @@ impl Fdr {
         accept: &mut dyn Hits,
     ) -> Option<usize> {
         let byte = usize::from(text[start].to_ascii_lowercase());
+        let word = text
+            .get(start..start + 8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
         let mut remaining = buckets;
         while remaining != 0 {
             let b = remaining.trailing_zeros() as usize;
             remaining &= remaining - 1;
             let range = self.first[b][byte] as usize..self.first[b][byte + 1] as usize;
             for &i in &self.buckets[b][range] {
+                let (probe, mask) = self.probes[i];
+                if word.is_some_and(|w| w & mask != probe) {
+                    continue;
+                }
                 if accept.wanted(i) && self.matches_at(text, start, i) && accept.found(start, i) {
                     return Some(i);
                 }

@@ -341,8 +341,11 @@ impl Masks {
     }
 }
 
-/// The probe word of a literal's bytes from its fingerprint on (see [`Member::probe`]).
-fn probe_of(bytes: &[u8]) -> (u64, u64) {
+/// The probe word of a literal's bytes from its fingerprint on (see [`Member::probe`]), and
+/// of a whole literal for FDR: the first (up to) 8 bytes of `bytes` as a little-endian word, with letters' case bit
+/// cleared, and the mask that clears it in a haystack word (0 where `bytes` is shorter): a
+/// haystack word `w` can start `bytes` only if `w & mask == probe`.
+pub(super) fn probe_of(bytes: &[u8]) -> (u64, u64) {
     let (mut probe, mut mask) = (0u64, 0u64);
     for (i, &b) in bytes.iter().take(8).enumerate() {
         let byte_mask: u8 = if b.is_ascii_alphabetic() { 0xdf } else { 0xff };
