@@ -33,14 +33,21 @@ pub struct Fdr {
     /// A fixed-size array, so an index masked to 12 bits needs no bounds check.
     table: Box<[u64; DOMAIN]>,
     /// Each bucket's literals, ordered by first byte (in lower case).
-    buckets: [Vec<usize>; BUCKETS],
+    buckets: [Vec<Probe>; BUCKETS],
     /// `first[bucket][b]..first[bucket][b + 1]`: where the bucket's literals that start with
     /// byte `b` lie in `buckets[bucket]`, so a candidate is compared only with those.
     first: [Box<[u32; 257]>; BUCKETS],
     literals: Vec<Vec<u8>>,
-    /// Each literal's first 8 bytes as a word and the mask that ignores ASCII case in it:
-    /// one comparison rules out most literals that share a candidate's first byte.
-    probes: Vec<(u64, u64)>,
+}
+
+/// A literal of a bucket: its first 8 bytes as a word and the mask that ignores ASCII case
+/// in it (one comparison rules out most literals that share a candidate's first byte), kept
+/// beside its id so that a candidate reads one array.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    word: u64,
+    mask: u64,
+    id: usize,
 }
 
 impl Fdr {
@@ -87,13 +94,20 @@ impl Fdr {
                 allow(&mut table[..], bucket, &literals[i]);
             }
         }
-        let probes = literals.iter().map(|l| super::teddy::probe_of(l)).collect();
+        let buckets = buckets.map(|members| {
+            members
+                .into_iter()
+                .map(|id| {
+                    let (word, mask) = super::teddy::probe_of(&literals[id]);
+                    Probe { word, mask, id }
+                })
+                .collect()
+        });
         Fdr {
             table,
             buckets,
             first,
             literals,
-            probes,
         }
     }
 
@@ -185,11 +199,14 @@ impl Fdr {
             let b = remaining.trailing_zeros() as usize;
             remaining &= remaining - 1;
             let range = self.first[b][byte] as usize..self.first[b][byte + 1] as usize;
-            for &i in &self.buckets[b][range] {
-                let (probe, mask) = self.probes[i];
-                if word.is_some_and(|w| w & mask != probe) {
+            let Some(members) = self.buckets[b].get(range) else {
+                continue;
+            };
+            for m in members {
+                if word.is_some_and(|w| w & m.mask != m.word) {
                     continue;
                 }
+                let i = m.id;
                 if accept.wanted(i) && self.matches_at(text, start, i) && accept.found(start, i) {
                     return Some(i);
                 }
