@@ -274,10 +274,11 @@ impl HostFacts {
         self.inetpub_seen |= under_inetpub;
         let eml_under_inetpub =
             depth > 1 && under_inetpub && last.eq_ignore_ascii_case("readme.eml");
-        let components = &components[..depth.min(MAX_DEPTH)];
-        PLACES
-            .iter()
-            .find(|p| depth <= MAX_DEPTH && path_is_place(components, p))
+        let at_place = match components.get(..depth) {
+            Some(components) => PLACES.iter().find(|p| path_is_place(components, p)),
+            None => None,
+        };
+        at_place
             .map(|p| p.role)
             .or(eml_under_inetpub.then_some(Role::ReadmeEml))
     }

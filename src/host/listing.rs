@@ -59,7 +59,7 @@ impl Listed<'_> {
     }
 
     /// The path's components below the drive, in order.
-    pub fn components(&self) -> impl Iterator<Item = &str> + Clone {
+    pub fn components(&self) -> impl Iterator<Item = &str> {
         let below = self.folder.split_once(":\\").map_or("", |(_, b)| b);
         below
             .split('\\')
