@@ -224,19 +224,14 @@ fn quoted_len(text: &str) -> Option<usize> {
 /// A `"..."` string with `\\` and `\"` escapes at the start of `text`: its content and
 /// how many bytes it took.
 fn quoted(text: &str) -> Option<(String, usize)> {
-    let mut chars = text.char_indices();
-    if chars.next()?.1 != '"' {
-        return None;
+    let len = quoted_len(text)?;
+    let mut out = String::with_capacity(len);
+    let mut chars = text[1..len - 1].chars();
+    while let Some(c) = chars.next() {
+        // `quoted_len` saw a character after every `\`.
+        out.push(if c == '\\' { chars.next()? } else { c });
     }
-    let mut out = String::new();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => out.push(chars.next()?.1),
-            '"' => return Some((out, i + 1)),
-            c => out.push(c),
-        }
-    }
-    None
+    Some((out, len))
 }
 
 fn parse_data(data: &str, unicode: bool) -> Option<RegData> {
