@@ -58,6 +58,8 @@ pub struct HashingReader<R> {
     hasher: Hasher,
     /// The inner reader said end of input (reading on would only say it again).
     ended: bool,
+    /// Where the input ends, when known ([`HashingReader::ending_at`]).
+    end_at: Option<u64>,
 }
 
 /// Where the hashing happens.
@@ -145,7 +147,17 @@ impl<R: Read> HashingReader<R> {
             size: 0,
             hasher,
             ended: false,
+            end_at: None,
         }
+    }
+
+    /// Ends the input once `size` bytes are read (a regular file's size when it was opened,
+    /// when above zero): the read that would only say "end of file" is not made. A log that
+    /// grows while it is read is read up to where it was when opened (or as far as the read
+    /// that reached that point went), and the size and digest recorded are of those bytes.
+    pub fn ending_at(mut self, size: Option<u64>) -> Self {
+        self.end_at = size.filter(|&n| n > 0);
+        self
     }
 
     /// The digest of everything read; reading after this is not hashed.
@@ -170,9 +182,9 @@ impl<R: Read> Read for HashingReader<R> {
             return Ok(0);
         }
         let n = self.inner.read(buf)?;
-        self.ended = n == 0;
         self.hasher.update(&buf[..n], self.size);
         self.size += n as u64;
+        self.ended = n == 0 || self.end_at.is_some_and(|end| self.size >= end);
         Ok(n)
     }
 }
@@ -239,6 +251,42 @@ mod tests {
                 size: 3
             }
         );
+    }
+
+    /// Counts the reads made of it.
+    struct CountedReads<'a>(&'a [u8], usize);
+
+    impl Read for CountedReads<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 += 1;
+            self.0.read(buf)
+        }
+    }
+
+    #[test]
+    fn a_file_of_known_size_ends_without_a_read_that_says_so() {
+        let mut r = HashingReader::new(CountedReads(b"abcdef", 0)).ending_at(Some(6));
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        assert!(r.ended());
+        assert_eq!(r.inner.1, 1, "one read brought all six bytes, none asked for more");
+        assert_eq!(r.finish().size, 6);
+    }
+
+    #[test]
+    fn a_size_of_zero_or_a_short_one_still_reads_to_the_end() {
+        // Files under /proc say 0 bytes and hold more; a file may grow after its stat.
+        for (end, expected) in [(Some(0), 6), (Some(2), 6), (None, 6)] {
+            let mut r = HashingReader::new(CountedReads(b"abcdef", 0)).ending_at(end);
+            let mut buf = [0u8; 16];
+            while r.read(&mut buf).unwrap() > 0 {}
+            assert_eq!(r.finish().size, expected, "ending at {end:?}");
+        }
+        // Grown past the size it was opened at: what that one read brought is kept.
+        let mut r = HashingReader::new(CountedReads(b"abcdef", 0)).ending_at(Some(2));
+        let mut small = [0u8; 3];
+        assert_eq!(r.read(&mut small).unwrap(), 3);
+        assert_eq!(r.read(&mut small).unwrap(), 0);
+        assert_eq!(r.finish().size, 3);
     }
 
     #[test]

@@ -160,7 +160,10 @@ impl Opened {
     pub fn finish(self) -> io::Result<Digest> {
         drop(self.reader);
         let mut raw = self.raw.lock().unwrap_or_else(|e| e.into_inner());
-        io::copy(&mut *raw, &mut io::sink())?;
+        // Most decoders read to the end already; `io::copy` zeroes its buffer first.
+        if !raw.ended() {
+            io::copy(&mut *raw, &mut io::sink())?;
+        }
         Ok(raw.finish())
     }
 }
@@ -220,7 +223,11 @@ fn counted(
         Some(p) => Box::new(Counted::new(file, p.clone(), Side::Stored)),
         None => file,
     };
-    let raw: SharedRaw = Arc::new(Mutex::new(HashingReader::with_choice(file, hash)));
+    let mut hashing = HashingReader::with_choice(file, hash);
+    if regular_file {
+        hashing = hashing.ending_at(stored_size);
+    }
+    let raw: SharedRaw = Arc::new(Mutex::new(hashing));
     // A small file needs no large buffer (object stores hold many files of a few KiB).
     let capacity = stored_size.map_or(READ_BUFFER, |n| (n as usize).clamp(8 << 10, READ_BUFFER));
     let mut buffered = BufReader::with_capacity(capacity, SharedReader(raw.clone()));
