@@ -268,7 +268,10 @@ mod tests {
         let mut r = HashingReader::new(CountedReads(b"abcdef", 0)).ending_at(Some(6));
         io::copy(&mut r, &mut io::sink()).unwrap();
         assert!(r.ended());
-        assert_eq!(r.inner.1, 1, "one read brought all six bytes, none asked for more");
+        assert_eq!(
+            r.inner.1, 1,
+            "one read brought all six bytes, none asked for more"
+        );
         assert_eq!(r.finish().size, 6);
     }
 

@@ -3,7 +3,7 @@
 //! no answer at all (the worm may have taken the server over, which leaves it silent). Only
 //! requests that gave findings wait; they are released in the order their answers come.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use crate::finding::set_answer;
@@ -38,7 +38,7 @@ fn finding_bytes(f: &Finding) -> usize {
 /// Findings waiting for answers, by (server, client).
 #[derive(Debug, Default)]
 pub struct Answers {
-    waiting: HashMap<(SocketAddr, SocketAddr), VecDeque<Waiting>>,
+    waiting: foldhash::HashMap<(SocketAddr, SocketAddr), VecDeque<Waiting>>,
     count: usize,
     bytes: usize,
 }

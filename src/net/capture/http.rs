@@ -6,8 +6,10 @@ use crate::finding::{display_cow, request_finding, shorten, LinePosition};
 use crate::model::ClientPolicy;
 use crate::model::{Finding, Wire};
 use crate::record::{Field, LogFormat, Record};
+use std::net::SocketAddr;
 
 use super::reassembly::Request;
+use crate::net::AddressText;
 
 /// Header fields copied into the record.
 const HEADERS: [(&[u8], Field); 5] = [
@@ -53,9 +55,9 @@ pub fn with_request_record<T>(
     request: &Request,
     use_record: impl FnOnce(&Record, &[u8]) -> T,
 ) -> T {
-    let client_ip = request.client.ip().to_string();
-    let server_ip = request.server.ip().to_string();
-    let server_port = request.server.port().to_string();
+    let client_ip = AddressText::ip(request.client.ip());
+    let server_ip = AddressText::ip(request.server.ip());
+    let server_port = AddressText::port(request.server.port());
     let head = request.head.as_slice();
     // The request line of a padded request can be 8 KB: lines are found with memchr.
     let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
@@ -94,12 +96,12 @@ fn network_finding(
 ) -> Finding {
     if let Some(r) = f.request_mut() {
         r.format = format.to_string();
-        r.server = Some(request.server.ip().to_string());
+        r.server = Some(AddressText::ip(request.server.ip()).as_str().to_string());
         r.wire = Some(Wire {
             frame: request.frame,
             client_port: request.client.port(),
             server_port: request.server.port(),
-            flow: format!("{} -> {}", request.client, request.server),
+            flow: flow_text(request.client, request.server),
         });
         r.text = shorten(&display_cow(request_line), crate::finding::EVIDENCE_CHARS);
         if !request.complete {
@@ -107,4 +109,47 @@ fn network_finding(
         }
     }
     f
+}
+
+/// `client -> server`, as `SocketAddr`'s `Display` writes them (IPv6 in brackets).
+fn flow_text(client: SocketAddr, server: SocketAddr) -> String {
+    let mut flow = String::with_capacity(48);
+    for (i, end) in [client, server].into_iter().enumerate() {
+        if i > 0 {
+            flow.push_str(" -> ");
+        }
+        let ip = AddressText::ip(end.ip());
+        let port = AddressText::port(end.port());
+        if end.is_ipv6() {
+            flow.push('[');
+            flow.push_str(ip.as_str());
+            flow.push(']');
+        } else {
+            flow.push_str(ip.as_str());
+        }
+        flow.push(':');
+        flow.push_str(port.as_str());
+    }
+    flow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flows_read_as_socket_addresses_do() {
+        for (client, server) in [
+            ("192.0.2.7:1034", "198.51.100.80:80"),
+            ("0.0.0.0:0", "255.255.255.255:65535"),
+            ("[2001:db8::7]:1034", "[::ffff:192.0.2.1]:80"),
+            ("[fe80::1]:5", "10.0.0.1:8080"),
+        ] {
+            let (c, s): (SocketAddr, SocketAddr) =
+                (client.parse().unwrap(), server.parse().unwrap());
+            assert_eq!(flow_text(c, s), format!("{c} -> {s}"));
+            assert_eq!(AddressText::ip(c.ip()).as_str(), c.ip().to_string());
+            assert_eq!(AddressText::port(s.port()).as_str(), s.port().to_string());
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! target. Small sources idle for longer than the window can never reach the threshold with
 //! what they hold, so they are dropped; their number is capped besides.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::net::spread::Tally;
@@ -28,7 +28,7 @@ struct Small {
 #[derive(Debug)]
 pub struct SynTracker {
     window: i64,
-    small: HashMap<IpAddr, Small>,
+    small: foldhash::HashMap<IpAddr, Small>,
     full: BTreeMap<IpAddr, Tally>,
     last_sweep: i64,
 }
@@ -38,7 +38,7 @@ impl SynTracker {
     pub fn new(window: i64) -> Self {
         SynTracker {
             window,
-            small: HashMap::new(),
+            small: foldhash::HashMap::default(),
             full: BTreeMap::new(),
             last_sweep: i64::MIN,
         }
