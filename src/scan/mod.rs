@@ -537,31 +537,16 @@ fn read_head(reader: &mut dyn Read) -> (Vec<u8>, Option<io::Error>) {
             if scratch.len() < SNIFF_BYTES {
                 scratch.resize(SNIFF_BYTES, 0);
             }
-            let (filled, error) = fill(reader, &mut scratch[..SNIFF_BYTES]);
+            let (filled, error) = source::fill(reader, &mut scratch[..SNIFF_BYTES]);
             (scratch[..filled].to_vec(), error)
         }
         Err(_) => {
             let mut head = vec![0; SNIFF_BYTES];
-            let (filled, error) = fill(reader, &mut head);
+            let (filled, error) = source::fill(reader, &mut head);
             head.truncate(filled);
             (head, error)
         }
     })
-}
-
-/// Reads until `buf` is full or the input ends; the bytes read and the error that stopped
-/// reading early, if any.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (filled, Some(e)),
-        }
-    }
-    (filled, None)
 }
 
 fn read_error(e: &io::Error, report: &mut InputReport) {

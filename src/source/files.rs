@@ -48,16 +48,8 @@ pub fn head_decoded(path: &Path, n: u64) -> io::Result<Vec<u8>> {
     // Into a buffer of the full size: `read_to_end` from empty starts with tiny reads, and
     // each one costs a decompressor call (a tenth of the time on folders of small files).
     let mut head = vec![0u8; usize::try_from(n).unwrap_or(usize::MAX).min(1 << 24)];
-    let mut filled = 0;
-    while filled < head.len() {
-        match reader.read(&mut head[filled..]) {
-            Ok(0) => break,
-            Ok(got) => filled += got,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // A damaged archive still gives what it decoded before the damage.
-            Err(_) => break,
-        }
-    }
+    // A damaged archive still gives what it decoded before the damage.
+    let (filled, _damage) = super::fill(&mut reader, &mut head);
     head.truncate(filled);
     Ok(head)
 }

@@ -96,6 +96,21 @@ pub fn expand_inputs(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<Inpu
     walk::expand(paths, WalkOptions::default(), problems)
 }
 
+/// Reads until `buf` is full or the input ends: the bytes read, and the error that stopped
+/// reading early, if any (what came before it is in `buf`).
+pub fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
+}
+
 /// An io error in plain words.
 pub fn describe_io(e: &io::Error) -> String {
     match e.kind() {

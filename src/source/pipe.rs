@@ -52,23 +52,13 @@ impl PipedReader {
     }
 }
 
-/// Reads until `block` is full or the input ends.
+/// Reads until `block` is full or the input ends. What came before an error is given
+/// first; the error comes again on the next read.
 fn fill(inner: &mut dyn Read, block: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < block.len() {
-        match inner.read(&mut block[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if n > 0 => {
-                // Give what came before the error first; the error comes again next read.
-                let _ = e;
-                break;
-            }
-            Err(e) => return Err(e),
-        }
+    match super::fill(inner, block) {
+        (0, Some(e)) => Err(e),
+        (n, _) => Ok(n),
     }
-    Ok(n)
 }
 
 impl Read for PipedReader {
