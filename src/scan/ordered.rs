@@ -387,6 +387,39 @@ mod tests {
     }
 
     #[test]
+    fn workers_waiting_for_room_are_let_go_when_a_slow_first_item_ends() {
+        // The reader waits for a slow first item while the other workers fill the board and
+        // wait for room. Taking the first item must let them go, although the board was not
+        // full when the reader began to wait: nothing hangs, nothing is lost.
+        let items: Vec<u32> = (0..(POSTED_AHEAD as u32 * 8)).collect();
+        let (done, finished) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let mut results = Vec::new();
+            in_order(
+                &items,
+                3,
+                |&n, _emit: &mut dyn FnMut(u32)| {
+                    if n == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    n
+                },
+                |_, d| {
+                    if let Delivery::Done(n) = d {
+                        results.push(n);
+                    }
+                },
+            );
+            let _ = done.send(results);
+        });
+        let results = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the run ends: workers waiting for room are woken");
+        handle.join().unwrap();
+        assert_eq!(results, (0..(POSTED_AHEAD as u32 * 8)).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn random_mixes_of_small_and_streaming_items_keep_their_order() {
         // Runs of small items, with streaming ones anywhere, on more threads than cores:
         // whatever wakes the reader, every event comes, in order, and nothing hangs.
