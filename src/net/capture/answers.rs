@@ -82,6 +82,9 @@ impl Answers {
         ends: bool,
         out: &mut Vec<Finding>,
     ) {
+        if self.waiting.is_empty() {
+            return;
+        }
         let key = (src, dst);
         let Some(queue) = self.waiting.get_mut(&key) else {
             return;
