@@ -27,6 +27,24 @@ pub fn timestamp(secs: i64) -> Option<crate::model::Timestamp> {
     DateTime::from_timestamp(secs, 0).map(|t| crate::model::Timestamp(t.fixed_offset()))
 }
 
+/// Each octet's decimal digits (left-aligned) and how many there are.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut table = [([0u8; 3], 0u8); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (h, t, u) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        table[n] = if n >= 100 {
+            ([b'0' + h, b'0' + t, b'0' + u], 3)
+        } else if n >= 10 {
+            ([b'0' + t, b'0' + u, 0], 2)
+        } else {
+            ([b'0' + u, 0, 0], 1)
+        };
+        n += 1;
+    }
+    table
+};
+
 /// Text of an address or port, written into a buffer on the stack: formatting addresses
 /// through `Display` was a seventh of the instructions of a capture full of requests.
 pub struct AddressText {
@@ -47,7 +65,9 @@ impl AddressText {
                     if i > 0 {
                         text.push(b'.');
                     }
-                    text.decimal(u32::from(octet));
+                    let (digits, len) = OCTETS[usize::from(octet)];
+                    text.bytes[text.len..text.len + 3].copy_from_slice(&digits);
+                    text.len += usize::from(len);
                 }
             }
             IpAddr::V6(v6) => {

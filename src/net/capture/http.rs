@@ -151,5 +151,9 @@ mod tests {
             assert_eq!(AddressText::ip(c.ip()).as_str(), c.ip().to_string());
             assert_eq!(AddressText::port(s.port()).as_str(), s.port().to_string());
         }
+        for n in 0..=255u8 {
+            let ip = std::net::IpAddr::from([n, 0, 255 - n, 9]);
+            assert_eq!(AddressText::ip(ip).as_str(), ip.to_string());
+        }
     }
 }
