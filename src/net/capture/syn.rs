@@ -16,45 +16,12 @@ const MAX_SMALL_SOURCES: usize = 250_000;
 
 #[derive(Debug, Default)]
 struct Small {
-    /// Targets with the time of their first SYN, kept inline: a vector per source was an
-    /// allocation and a free for each of a capture's many one-connection clients.
-    targets: Targets,
+    /// Targets with the time of their first SYN.
+    targets: Vec<(IpAddr, i64)>,
     /// SYNs seen, and times of the first and last one.
     syns: u64,
     first: i64,
     last: i64,
-}
-
-/// Up to [`SMALL_TARGETS`] targets, in the order they came.
-#[derive(Debug)]
-struct Targets {
-    slots: [(IpAddr, i64); SMALL_TARGETS],
-    len: usize,
-}
-
-impl Default for Targets {
-    fn default() -> Self {
-        Targets {
-            slots: [(IpAddr::from([0u8; 4]), 0); SMALL_TARGETS],
-            len: 0,
-        }
-    }
-}
-
-impl Targets {
-    fn iter(&self) -> impl Iterator<Item = &(IpAddr, i64)> {
-        self.slots[..self.len].iter()
-    }
-
-    /// Keeps a target; false when all slots are taken.
-    fn push(&mut self, target: (IpAddr, i64)) -> bool {
-        let Some(slot) = self.slots.get_mut(self.len) else {
-            return false;
-        };
-        *slot = target;
-        self.len += 1;
-        true
-    }
 }
 
 /// Port-80 SYNs per source.
@@ -95,7 +62,8 @@ impl SynTracker {
         if small.targets.iter().any(|(t, _)| *t == target) {
             return;
         }
-        if small.targets.push((target, secs)) {
+        if small.targets.len() < SMALL_TARGETS {
+            small.targets.push((target, secs));
             return;
         }
         let small = self.small.remove(&source).unwrap_or_default();
@@ -130,7 +98,7 @@ impl SynTracker {
 /// the window sees each target when it was first hit.
 fn promote(source: IpAddr, small: Small, target: IpAddr, secs: i64, window: i64) -> Tally {
     let mut tally = Tally::default();
-    for (t, at) in small.targets.iter() {
+    for (t, at) in &small.targets {
         tally.add_syn(source, *t, *at, window);
     }
     tally.add_syn(source, target, secs, window);
