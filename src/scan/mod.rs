@@ -10,7 +10,7 @@ mod records;
 mod split;
 pub use split::MIN_SPLIT_BYTES;
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
@@ -528,25 +528,16 @@ fn choose_format_after(
 /// bytes read before an error are kept).
 fn read_head(reader: &mut dyn Read) -> (Vec<u8>, Option<io::Error>) {
     thread_local! {
-        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
     }
     // Read into this thread's zeroed buffer and copy out what came: a fresh 64 KiB vector
     // was zeroed and freed for every input, a visible share on folders of many small files.
-    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut scratch) => {
-            if scratch.len() < SNIFF_BYTES {
-                scratch.resize(SNIFF_BYTES, 0);
-            }
-            let (filled, error) = source::fill(reader, &mut scratch[..SNIFF_BYTES]);
-            (scratch[..filled].to_vec(), error)
-        }
-        Err(_) => {
-            let mut head = vec![0; SNIFF_BYTES];
-            let (filled, error) = source::fill(reader, &mut head);
-            head.truncate(filled);
-            (head, error)
-        }
-    })
+    let mut scratch = SCRATCH.take();
+    scratch.resize(SNIFF_BYTES, 0);
+    let (filled, error) = source::fill(reader, &mut scratch);
+    let head = scratch[..filled].to_vec();
+    SCRATCH.set(scratch);
+    (head, error)
 }
 
 fn read_error(e: &io::Error, report: &mut InputReport) {

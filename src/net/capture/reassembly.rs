@@ -253,16 +253,23 @@ impl Reassembler {
     /// Closes flows idle since before `now - idle_secs`, oldest first.
     pub fn expire(&mut self, now: i64) {
         let cutoff = now.saturating_sub(self.limits.idle_secs);
+        self.close_ranked(|s| (s.last_secs < cutoff).then_some(s.last_secs));
+    }
+
+    /// Closes the flows `rank` ranks, lowest rank first and flows of one rank in the order
+    /// they opened. Sorted as small tuples that point at their keys: moving the addresses
+    /// about (and comparing them) cost more than the rest of the sort.
+    fn close_ranked<R: Ord + Copy>(&mut self, rank: impl Fn(&Stream) -> Option<R>) {
         let mut keys = Vec::new();
-        let mut idle: Vec<(i64, u64, usize)> = Vec::new();
-        for (key, stream) in self.streams.iter().filter(|(_, s)| s.last_secs < cutoff) {
-            idle.push((stream.last_secs, stream.opened, keys.len()));
-            keys.push(*key);
+        let mut ranked: Vec<(R, u64, usize)> = Vec::new();
+        for (key, stream) in &self.streams {
+            if let Some(r) = rank(stream) {
+                ranked.push((r, stream.opened, keys.len()));
+                keys.push(*key);
+            }
         }
-        // Sorted as small tuples that point at their keys: moving the addresses about cost
-        // more than the comparisons.
-        idle.sort_unstable();
-        for (_, _, at) in idle {
+        ranked.sort_unstable();
+        for (_, _, at) in ranked {
             self.close(&keys[at]);
         }
     }
@@ -295,15 +302,7 @@ impl Reassembler {
 
     /// Closes every flow (end of capture), in the order their heads began.
     pub fn finish(&mut self) -> Vec<Request> {
-        let mut keys: Vec<(u64, u64, Key)> = self
-            .streams
-            .iter()
-            .map(|(k, s)| (s.head_at.map_or(u64::MAX, |a| a.frame), s.opened, *k))
-            .collect();
-        keys.sort_unstable_by_key(|&(frame, opened, _)| (frame, opened));
-        for (_, _, key) in keys {
-            self.close(&key);
-        }
+        self.close_ranked(|s| Some(s.head_at.map_or(u64::MAX, |a| a.frame)));
         self.take()
     }
 }
