@@ -30,6 +30,7 @@ col-verdict = verdict
 col-day = day
 more-rows = … and { $count } more (see --format jsonl for all)
 window-line = Time window (--since/--until): { $outside } candidate lines or requests fell outside it and were not checked; { $untimed } candidate lines had no time and were checked.
+repeats-line = Of these findings, { $omitted } repeated an earlier finding's rule, client, server and status more than { $limit } times in one input: they count in the verdicts and in each input's record (repeats), and are not written one by one (--repeats 0 writes them all).
 inputs-not-hashed = Inputs were not hashed (--hash none): their records carry sizes, no SHA-256.
 inputs-line = Scanned { $inputs ->
         [one] one input

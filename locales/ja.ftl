@@ -21,6 +21,7 @@ col-verdict = 判定
 col-day = 日付
 more-rows = … ほか { $count } 件（すべて見るには --format jsonl を使ってください）
 window-line = 時間の範囲（--since/--until）：範囲外の候補行・リクエスト { $outside } 件は調べていません。時刻のない候補行 { $untimed } 件は調べました。
+repeats-line = このうち { $omitted } 件は、同じ入力の中でルール・送信元・サーバー・ステータスが同じ検出が { $limit } 件を超えた分です。判定と各入力の記録（repeats）には数えていますが、1 件ずつは出力していません（--repeats 0 ですべて出力します）。
 inputs-not-hashed = 入力のハッシュは計算していません（--hash none）。記録にはサイズだけが残り、SHA-256 はありません。
 inputs-line = { $inputs } 件の入力を調べました：{ $bytes } バイト、{ $lines } 行、検出 { $findings } 件。
 problems-line = 最後まで読めなかった入力や集計が { $count } 件あります。「読み切れなかったもの」を確認してください。

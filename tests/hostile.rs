@@ -203,7 +203,7 @@ fn a_fifo_named_as_a_path_is_read_once_whole() {
         let (fifo, text) = (fifo.clone(), text.clone());
         std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
     };
-    let (code, records) = common::scan_jsonl(&[&fifo], &[]);
+    let (code, records) = common::scan_jsonl(&[&fifo], &["--repeats", "0"]);
     writer.join().unwrap();
     assert_eq!(code, 1);
     assert_eq!(common::of_type(&records, "finding").len(), 200);
@@ -495,6 +495,8 @@ fn endless_inputs_named_explicitly_end_with_a_problem() {
         "--quiet",
         "--max-bytes",
         "1000000",
+        "--repeats",
+        "0",
         "-",
     ];
     let out = run_bounded(&args, Some(line.repeat(100).as_bytes()));

@@ -138,3 +138,31 @@ fn stateless_formats_split_too() {
     let path = write(dir.path(), "access_log", text.as_bytes());
     assert_same_for_every_thread_count(&path, "32768");
 }
+
+#[test]
+fn repeated_findings_are_counted_alike_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for n in 0..3000 {
+        // Runs of one line (counted without a parse) between probes whose times change.
+        let second = if n % 400 < 200 { 0 } else { n % 60 };
+        writeln!(
+            text,
+            "192.0.2.{} - - [05/Aug/2001:10:{:02}:{second:02} +0900] \"GET /default.ida?{} HTTP/1.0\" 404 0",
+            n / 1000 + 1,
+            n / 400,
+            worm_query('N')
+        )
+        .unwrap();
+    }
+    let path = write(dir.path(), "access_log", text.as_bytes());
+    assert_same_for_every_thread_count(&path, "16384");
+    let out = String::from_utf8(scan(&path, &["-j", "2", "--split-min-bytes", "16384"])).unwrap();
+    let input = out
+        .lines()
+        .find(|l| l.contains("\"type\":\"input\""))
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(input).unwrap();
+    assert_eq!(input["findings"], 3000);
+    assert_eq!(input["findings_omitted"], 2700);
+}

@@ -157,6 +157,11 @@ impl Detector {
         }
     }
 
+    /// Whether rule `rule` is a base of a loaded correlation (its findings are each counted).
+    pub fn feeds_correlations(&self, rule: usize) -> bool {
+        !self.bases[rule].is_empty()
+    }
+
     /// Notes on a finding of rule `rule` what its correlations need from `record`.
     pub fn tag_for_correlations(&self, rule: usize, record: &Record, finding: &mut Finding) {
         for (correlation, slot, fields) in &self.bases[rule] {

@@ -54,7 +54,7 @@ fn served(statuses: &[(&str, u64)]) -> TargetTally {
     let mut t = TargetTally::default();
     for (status, n) in statuses {
         for _ in 0..*n {
-            t.served.statuses.add(Some(status));
+            t.served.statuses.add(Some(status), 1);
         }
         t.tally.count += n;
         t.tally.ids.entry(EvidenceKind::Log).or_default().push(100);

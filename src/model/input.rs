@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::states::EvidenceKind;
+use std::net::IpAddr;
+
+use super::states::{EvidenceKind, Exposure};
+use super::time::Timestamp;
 
 /// One input read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,4 +55,38 @@ pub struct StreamFacts {
     pub lines_outside_window: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines_without_time: Option<u64>,
+    /// Of `findings`, those past `--repeats` of their kind: counted in the verdicts, not
+    /// written one by one (each kind is in `repeats`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_omitted: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<Repeat>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Findings of one kind past `--repeats` in one input: what they share, how many were
+/// written and how many only counted, and their first and last lines and times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repeat {
+    pub rule_id: String,
+    pub family: String,
+    pub client_ip: Option<IpAddr>,
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+    pub status: Option<String>,
+    /// What the answers said of the server, for requests whose answer tells.
+    pub exposure: Option<Exposure>,
+    pub written: u64,
+    pub omitted: u64,
+    /// Of the omitted ones (captures: frames).
+    pub first_line: u64,
+    pub last_line: u64,
+    #[serde(with = "super::time::exact")]
+    pub first_time: Option<Timestamp>,
+    #[serde(with = "super::time::exact")]
+    pub last_time: Option<Timestamp>,
 }

@@ -17,7 +17,7 @@ pub use finding::{
     ProxyEvidence, RequestEvidence, ScanEvidence, ScanSource, TraceEvidence, Wire,
     MAX_LINKED_FINDINGS,
 };
-pub use input::{InputRecord, InputTag, StreamFacts};
+pub use input::{InputRecord, InputTag, Repeat, StreamFacts};
 pub use network::{BestModel, Locality, LocalityFit, ModelFit, ScanDetail, WindowPeak};
 pub use problem::{full as problems_whole, Problem, ProblemKind, Severity};
 pub use states::{Confidence, EvidenceKind, Exposure, Level, PatchStatus, Role, State};

@@ -102,9 +102,10 @@ pub struct TimeWindow {
 }
 
 /// Where a line's time falls against a [`TimeWindow`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WindowCheck {
     /// Inside the window, or no window was asked for.
+    #[default]
     Inside,
     /// Outside: the line is not checked.
     Outside,

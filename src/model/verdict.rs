@@ -103,13 +103,13 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
-    /// Counts one answer.
-    pub fn add(&mut self, status: Option<&str>) {
+    /// Counts `n` answers with `status`.
+    pub fn add(&mut self, status: Option<&str>, n: u64) {
         match status {
-            Some("404") => self.not_found += 1,
-            Some(s) if s.starts_with('2') && s.len() == 3 => self.success += 1,
-            Some(_) => self.other += 1,
-            None => self.none += 1,
+            Some("404") => self.not_found += n,
+            Some(s) if s.starts_with('2') && s.len() == 3 => self.success += n,
+            Some(_) => self.other += n,
+            None => self.none += n,
         }
     }
 

@@ -351,6 +351,11 @@ pub struct ScanArgs {
     /// Report every rule that hit a line, not only the most specific built-in family.
     #[arg(long)]
     pub all_hits: bool,
+    /// Findings of one kind (rule, client, server and status) written per input; past that
+    /// they are counted, in the verdicts and the input's record, but not written one by one.
+    /// 0 writes every finding.
+    #[arg(long, value_name = "N", default_value_t = crate::scan::repeats::DEFAULT_REPEATS)]
+    pub repeats: u64,
     /// `sha256`: record the SHA-256 of every log, capture and table read (chain of
     /// custody). `none`: sizes only, for evidence already hashed at acquisition (host
     /// evidence files are always hashed: their checks compare contents).

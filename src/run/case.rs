@@ -15,6 +15,7 @@ use crate::model::{
 use crate::net::spread::{
     scan_finding, SpreadOptions, SpreadTallies, Subject, Tally as SpreadTally,
 };
+use crate::scan::repeats::Repeated;
 use crate::scan::InputReport;
 use crate::sink::{RunInfo, RunTotals, Sink};
 use crate::source::Problem;
@@ -157,8 +158,16 @@ impl Case {
             record,
             tallies,
             problems,
+            repeats,
         } = part;
         self.totals.inputs += 1;
+        for repeated in &repeats {
+            self.totals.findings += repeated.omitted;
+            self.totals.findings_omitted += repeated.omitted;
+            let (first, last) = (repeated.first_time, repeated.last_time);
+            self.aggregator
+                .add_repeated(&repeated.sample, repeated.omitted, first, last);
+        }
         if let Some(stream) = &record.stream {
             self.totals.bytes += stream.decompressed_bytes;
             self.totals.lines += stream.lines;
@@ -277,6 +286,10 @@ pub struct InputPart {
     pub tallies: Option<Vec<(Subject, SpreadTally)>>,
     #[serde(with = "crate::model::problems_whole")]
     pub problems: Vec<Problem>,
+    /// The kinds of findings past `--repeats`, each with a sample the verdicts count by
+    /// (partial results of an older version have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<Repeated>,
 }
 
 impl InputPart {
@@ -286,6 +299,7 @@ impl InputPart {
             record: input_record(&report),
             tallies: report.network.map(|n| n.tallies),
             problems: report.problems,
+            repeats: report.repeats,
         }
     }
 }
@@ -343,6 +357,8 @@ fn input_record(report: &InputReport) -> InputRecord {
             findings: report.findings,
             lines_outside_window: report.windowed.then_some(report.stats.outside_window),
             lines_without_time: report.windowed.then_some(report.stats.untimed),
+            findings_omitted: report.repeats.iter().map(|r| r.omitted).sum(),
+            repeats: report.repeats.iter().map(Repeated::summary).collect(),
         }),
     }
 }

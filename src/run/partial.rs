@@ -56,6 +56,13 @@ pub struct ReadingSettings {
     pub since: Option<crate::model::Timestamp>,
     pub until: Option<crate::model::Timestamp>,
     pub max_line: usize,
+    /// `--repeats` (partial results of an older version: the default).
+    #[serde(default = "default_repeats")]
+    pub repeats: u64,
+}
+
+fn default_repeats() -> u64 {
+    crate::scan::repeats::DEFAULT_REPEATS
 }
 
 /// The counts of a finished partial result.

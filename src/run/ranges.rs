@@ -15,6 +15,7 @@ use crate::detect::Detector;
 use crate::model::{ClientFrom, ClientPolicy, Finding, TimeWindow};
 use crate::record::{LogFormat, Parser};
 use crate::scan::range::RangeReport;
+use crate::scan::repeats::RepeatFilter;
 use crate::scan::{replay_kept, InputReport, ScanOptions};
 use crate::source::{Compression, Digest, HashChoice, Severity};
 
@@ -28,6 +29,7 @@ pub fn replay_options(reading: &ReadingSettings) -> ScanOptions {
         local_offset: offset,
         all_hits: reading.all_hits,
         max_line: reading.max_line,
+        repeats: reading.repeats,
         window: TimeWindow {
             since: reading.since,
             before: reading.until,
@@ -56,6 +58,8 @@ pub struct RangeJoin<'a> {
     size: Option<u64>,
     digest: Option<DigestPart>,
     report: InputReport,
+    /// The file's findings per kind, as one scan of it counts them (`--repeats`).
+    repeats: RepeatFilter,
 }
 
 impl<'a> RangeJoin<'a> {
@@ -76,6 +80,7 @@ impl<'a> RangeJoin<'a> {
             size: None,
             digest: None,
             report: InputReport::new(path),
+            repeats: RepeatFilter::new(options.repeats),
         }
     }
 
@@ -90,7 +95,7 @@ impl<'a> RangeJoin<'a> {
             r.line += self.lines_before;
         }
         self.report.findings += 1;
-        events.finding(finding);
+        self.repeats.pass(finding, &mut |f| events.finding(f));
     }
 
     /// The digest a hashing task gave for the file.
@@ -113,6 +118,11 @@ impl<'a> RangeJoin<'a> {
         if let Some(kept) = range.kept {
             self.replay(kept, range.start, events);
         }
+        for mut repeated in range.repeats {
+            repeated.shift_lines(self.lines_before);
+            self.report.findings += repeated.omitted;
+            self.repeats.absorb(repeated);
+        }
         self.report.stats.add(&range.stats);
         self.lines_before += range.stats.lines;
         self.report.problems.extend(range.problems);
@@ -130,9 +140,10 @@ impl<'a> RangeJoin<'a> {
             return;
         };
         let mut found = 0;
+        let repeats = &mut self.repeats;
         let mut out = |f: Finding| {
             found += 1;
-            events.finding(f);
+            repeats.pass(f, &mut |f| events.finding(f));
         };
         replay_kept(
             kept,
@@ -154,6 +165,7 @@ impl<'a> RangeJoin<'a> {
 
     /// The joined file as one input part.
     pub fn finish(mut self) -> InputPart {
+        self.report.repeats = std::mem::take(&mut self.repeats).into_repeats();
         let size = self.digest.as_ref().map(|d| d.size).or(self.size);
         if let Some(size) = size.filter(|&s| s > self.next_start) {
             self.gap(self.next_start, size);

@@ -268,6 +268,7 @@ fn partial_header(detector: &Detector, args: &ScanArgs) -> PartialHeader {
             since: args.since,
             until: args.until,
             max_line: args.max_line,
+            repeats: args.repeats,
         },
     }
 }
@@ -353,6 +354,7 @@ fn scan_options(
         field_map,
         client: std::sync::Arc::new(args.reading.client_policy()),
         claim_host_evidence: true,
+        repeats: args.repeats,
     }
 }
 

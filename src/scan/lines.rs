@@ -4,6 +4,7 @@
 
 use std::io::{self, Read};
 
+use super::repeats::{count_into, key_part, RepeatFilter, Repeated, Seen};
 use super::ScanOptions;
 use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{request_finding, LinePosition};
@@ -75,8 +76,54 @@ pub struct LineScanner<'d> {
     nuls: (u64, u64),
     /// Lines cut to `max_line` before they were checked (lines that fit in one read).
     cut_lines: u64,
-    /// The rules that hit the line being checked (kept to spare an allocation per line).
+    /// The rules that hit the line being checked, and the count of findings per kind.
+    scratch: LineScratch,
+}
+
+/// What [`detect_line`] keeps from line to line: the rules that hit the line being checked
+/// (kept to spare an allocation per line), and the count of findings per kind
+/// (`--repeats`).
+#[derive(Debug, Default)]
+pub struct LineScratch {
     hits: Vec<usize>,
+    repeats: RepeatFilter,
+    last: LastLine,
+}
+
+/// What the line checked last gave, when all of it was counted and nothing written: the
+/// same bytes again give the same, and are counted without a search or a parse.
+#[derive(Debug, Default)]
+struct LastLine {
+    counted: bool,
+    /// The kinds of its findings, one after the other, and where each ends.
+    keys: Vec<u8>,
+    key_ends: Vec<usize>,
+    time: Option<crate::model::Timestamp>,
+    check: WindowCheck,
+}
+
+impl LineScratch {
+    /// Scratch whose filter writes `repeats` findings of each kind (0: all).
+    pub fn new(repeats: u64) -> Self {
+        LineScratch {
+            hits: Vec::new(),
+            repeats: RepeatFilter::new(repeats),
+            last: LastLine::default(),
+        }
+    }
+
+    /// Counts the line at `line`, the same bytes as the last one checked, as that one was
+    /// counted.
+    fn count_last_again(&mut self, line: u64) {
+        let mut from = 0;
+        for &end in &self.last.key_ends {
+            let counted =
+                self.repeats
+                    .count_again(&self.last.keys[from..end], line, self.last.time);
+            debug_assert!(counted, "a kind past the limit stays past it");
+            from = end;
+        }
+    }
 }
 
 /// Lines kept by a scanner in recording mode, in order.
@@ -142,7 +189,7 @@ pub fn detect_line(
     ctx: &ParseContext,
     raw: &[u8],
     position: LinePosition,
-    hits: &mut Vec<usize>,
+    scratch: &mut LineScratch,
     out: &mut FindingOut<'_>,
 ) -> WindowCheck {
     let LineRules {
@@ -151,9 +198,25 @@ pub fn detect_line(
         window,
     } = rules;
     let Some(record) = parse_line(parser, ctx, raw) else {
+        // A directive changes the parser: the same bytes again are parsed again.
+        scratch.last.counted = false;
         return WindowCheck::Inside;
     };
     let check = window.check(record.time);
+    let LineScratch {
+        hits,
+        repeats,
+        last,
+    } = scratch;
+    *last = LastLine {
+        counted: true,
+        keys: std::mem::take(&mut last.keys),
+        key_ends: std::mem::take(&mut last.key_ends),
+        time: record.time,
+        check,
+    };
+    last.keys.clear();
+    last.key_ends.clear();
     if check == WindowCheck::Outside {
         return check;
     }
@@ -162,11 +225,56 @@ pub fn detect_line(
         detector.keep_reported_hits(hits);
     }
     for &i in hits.iter() {
-        let mut finding = request_finding(&detector.rules()[i], &record, position, ctx.client);
-        detector.tag_for_correlations(i, &record, &mut finding);
-        out(finding);
+        let rule = &detector.rules()[i];
+        let slot = if repeats.is_off() || detector.feeds_correlations(i) {
+            None
+        } else {
+            line_kind(i, &record, repeats.key());
+            match repeats.see() {
+                Seen::Write => None,
+                Seen::Repeat(slot) => Some(slot),
+            }
+        };
+        match slot {
+            // A repeat costs a count, not a finding.
+            Some(Some(repeated)) => repeated.count(position.line, record.time),
+            Some(empty) => count_into(empty, request_finding(rule, &record, position, ctx.client)),
+            None => {
+                last.counted = false;
+                let mut finding = request_finding(rule, &record, position, ctx.client);
+                detector.tag_for_correlations(i, &record, &mut finding);
+                out(finding);
+            }
+        }
+        if last.counted {
+            last.keys.extend_from_slice(repeats.current_key());
+            last.key_ends.push(last.keys.len());
+        }
     }
     check
+}
+
+/// The kind of rule `rule`'s finding on `record`, from the raw fields a finding's kind is
+/// made of (see [`super::repeats`]): lines of one kind here give findings of one kind.
+fn line_kind(rule: usize, record: &Record, key: &mut Vec<u8>) {
+    use crate::record::Field;
+    key.extend_from_slice(&(rule as u32).to_le_bytes());
+    for field in [
+        Field::ClientIp,
+        Field::ForwardedFor,
+        Field::ServerIp,
+        Field::Host,
+        Field::ComputerName,
+        Field::Status,
+    ] {
+        key_part(key, record.get(field));
+    }
+    // The path of the request (what tells a backdoor request from others), not its query.
+    let stem = record.get(Field::UriStem);
+    key_part(
+        key,
+        stem.map(|s| s.split(|&b| b == b'?').next().unwrap_or(s)),
+    );
 }
 
 /// Runs kept lines through `parser` and the rules, as the scanner that kept them would have:
@@ -187,14 +295,23 @@ pub fn replay_kept(
         all_hits: options.all_hits,
         window: options.window,
     };
-    let mut hits = Vec::new();
+    // The join's filter counts repeats: these findings are few (the kept lines of a chunk).
+    let mut scratch = LineScratch::new(0);
     for line in kept {
         let position = LinePosition {
             path,
             line: line.line + lines_before,
             offset: line.offset + offset,
         };
-        let check = detect_line(rules, parser, &ctx, &line.bytes, position, &mut hits, out);
+        let check = detect_line(
+            rules,
+            parser,
+            &ctx,
+            &line.bytes,
+            position,
+            &mut scratch,
+            out,
+        );
         stats.count_window(check);
     }
 }
@@ -226,7 +343,7 @@ impl<'d> LineScanner<'d> {
             recording: None,
             nuls: (0, 0),
             cut_lines: 0,
-            hits: Vec::new(),
+            scratch: LineScratch::new(options.repeats),
         }
     }
 
@@ -249,6 +366,13 @@ impl<'d> LineScanner<'d> {
         stats.outside_window = self.window_counts.outside_window;
         stats.untimed = self.window_counts.untimed;
         (stats, result)
+    }
+
+    /// The kinds of findings this scanner counted past `--repeats` (lines numbered from
+    /// where it started).
+    pub fn take_repeats(&mut self) -> Vec<Repeated> {
+        let limit = self.scratch.repeats.limit();
+        std::mem::replace(&mut self.scratch.repeats, RepeatFilter::new(limit)).into_repeats()
     }
 
     fn run_in(
@@ -392,7 +516,7 @@ impl<'d> LineScanner<'d> {
                         memchr::memchr(b'\n', &region[start..]).map_or(region.len(), |e| start + e);
                     self.scan_span(region, line_start..end, &mut walker, at, out);
                     // From the newline itself: a directive's mark is that newline and its `#`.
-                    pos = end;
+                    pos = self.pass_same_lines(region, line_start..end, &mut walker);
                     if pos + 1 >= region.len() {
                         break;
                     }
@@ -400,6 +524,32 @@ impl<'d> LineScanner<'d> {
             }
         }
         walker.line_at(region.len()) - at.line
+    }
+
+    /// Counts the lines after the one at `span` that repeat its bytes exactly, when all that
+    /// line gave was counted (`--repeats`): a flood of one request costs a comparison per
+    /// line. Returns the newline of the last line counted.
+    fn pass_same_lines(
+        &mut self,
+        region: &[u8],
+        span: std::ops::Range<usize>,
+        walker: &mut RegionWalker,
+    ) -> usize {
+        let mut end = span.end;
+        let line = &region[span.clone()];
+        if !self.scratch.last.counted || line.len() > self.max_line || self.recording.is_some() {
+            return end;
+        }
+        let mut number = walker.line_at(span.start);
+        while region.get(end + 1..end + 1 + line.len()) == Some(line)
+            && region.get(end + 1 + line.len()) == Some(&b'\n')
+        {
+            number += 1;
+            self.scratch.count_last_again(number);
+            self.window_counts.count_window(self.scratch.last.check);
+            end += 1 + line.len();
+        }
+        end
     }
 
     /// Counts the NUL block at `at` and returns where it ends.
@@ -454,7 +604,7 @@ impl<'d> LineScanner<'d> {
             &self.ctx,
             raw,
             position,
-            &mut self.hits,
+            &mut self.scratch,
             out,
         );
         self.window_counts.count_window(check);

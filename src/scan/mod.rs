@@ -7,6 +7,7 @@ mod network;
 mod ordered;
 pub mod range;
 mod records;
+pub mod repeats;
 mod split;
 pub use split::MIN_SPLIT_BYTES;
 
@@ -70,6 +71,8 @@ pub struct ScanOptions {
     /// ([`InputReport::host_evidence`]). The scan looks at each file's first bytes anyway;
     /// a separate look beforehand opened and decoded every file twice.
     pub claim_host_evidence: bool,
+    /// Findings of one kind written per input (`--repeats`; 0: all); the rest are counted.
+    pub repeats: u64,
 }
 
 impl ScanOptions {
@@ -101,6 +104,7 @@ impl Default for ScanOptions {
             field_map: std::sync::Arc::new(FieldMap::builtin().clone()),
             client: std::sync::Arc::default(),
             claim_host_evidence: false,
+            repeats: repeats::DEFAULT_REPEATS,
         }
     }
 }
@@ -115,8 +119,11 @@ pub struct InputReport {
     /// Format read as (None when not read as a log).
     pub format: Option<LogFormat>,
     pub stats: LineStats,
-    /// Findings handed on (they went to the scan's consumer as they were made).
+    /// Findings made: those handed on (they went to the scan's consumer as they were made)
+    /// and those in `repeats`.
     pub findings: u64,
+    /// The kinds of findings past `--repeats`: counted, not handed on.
+    pub repeats: Vec<repeats::Repeated>,
     pub problems: Vec<Problem>,
     /// Captures and connection tables: what they gave besides findings.
     pub network: Option<NetworkInput>,
@@ -137,6 +144,7 @@ impl InputReport {
             format: None,
             stats: LineStats::default(),
             findings: 0,
+            repeats: Vec::new(),
             problems: Vec::new(),
             network: None,
             windowed: false,
@@ -222,8 +230,9 @@ fn lost_input(input: &Input) -> InputReport {
     report
 }
 
-/// Scans one input, handing its findings to `out`; never fails: what goes wrong becomes a
-/// problem in the report.
+/// Scans one input, handing its findings to `out` (past `--repeats` of a kind, they are
+/// counted in the report's `repeats`); never fails: what goes wrong becomes a problem in the
+/// report.
 pub fn scan_input(
     input: &Input,
     detector: &Detector,
@@ -231,12 +240,19 @@ pub fn scan_input(
     out: &mut FindingOut<'_>,
 ) -> InputReport {
     let mut found = 0u64;
+    let mut filter = repeats::RepeatFilter::new(options.repeats);
     let mut counted = |f: Finding| {
         found += 1;
-        out(f)
+        filter.pass(f, out)
     };
     let mut report = scan_input_to(input, detector, options, &mut counted);
+    // The scanners' tallies: findings counted before they were made.
+    for repeated in std::mem::take(&mut report.repeats) {
+        found += repeated.omitted;
+        filter.absorb(repeated);
+    }
     report.findings = found;
+    report.repeats = filter.into_repeats();
     report
 }
 
@@ -489,6 +505,7 @@ fn scan_head_and_rest(
     );
     let (stats, result) = scanner.run(head, reader, out);
     report.stats = stats;
+    report.repeats = scanner.take_repeats();
     report.note_long_lines(options.max_line);
     report.note_nuls();
     result

@@ -69,6 +69,10 @@ pub struct RangeReport {
     pub stats: LineStats,
     /// W3C: candidate and directive lines, numbered from the range's start.
     pub kept: Option<Vec<RecordedLine>>,
+    /// Findings counted past `--repeats`, lines numbered from the range's start (partial
+    /// results of an older version have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<super::repeats::Repeated>,
     #[serde(with = "crate::model::problems_whole")]
     pub problems: Vec<Problem>,
 }
@@ -83,6 +87,7 @@ impl RangeReport {
             format: None,
             stats: LineStats::default(),
             kept: None,
+            repeats: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -201,6 +206,7 @@ fn scan_lines(
     };
     let (stats, result) = scanner.run(first, &mut reader, &mut emit);
     report.stats = stats;
+    report.repeats = scanner.take_repeats();
     if let Some(recording) = scanner.recording.take() {
         if recording.overflowed {
             let reason = format!(

@@ -17,6 +17,7 @@ use std::path::Path;
 
 use super::lines::{replay_kept, LineScanner, LineStats, Recording};
 use super::ordered::{self, Delivery};
+use super::repeats::Repeated;
 use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
 use crate::model::{Finding, FindingOut};
@@ -55,6 +56,8 @@ struct ChunkResult {
     /// The parser's state at the chunk's end (direct chunks).
     parser: Parser,
     error: Option<io::Error>,
+    /// Findings counted past `--repeats` (lines numbered from the chunk's start).
+    repeats: Vec<Repeated>,
 }
 
 /// A file opened for reading, with its path and size.
@@ -313,6 +316,10 @@ impl Join<'_> {
             None => self.parser = part.parser,
         }
         let report = &mut self.report;
+        for mut repeated in part.repeats {
+            repeated.shift_lines(self.lines_before);
+            report.repeats.push(repeated);
+        }
         self.lines_before += part.stats.lines;
         report.stats.add(&part.stats);
         if let Some(e) = part.error {
@@ -374,6 +381,7 @@ fn scan_chunk(
         range,
         stats,
         recording: scanner.recording.take(),
+        repeats: scanner.take_repeats(),
         parser: scanner.parser,
         error,
     }

@@ -62,8 +62,11 @@ pub struct RunTotals {
     pub inputs: u64,
     pub bytes: u64,
     pub lines: u64,
-    /// Findings of those inputs.
+    /// Findings of those inputs, written or not.
     pub findings: u64,
+    /// Of those, findings past `--repeats` of their kind: counted, not written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_omitted: u64,
     /// Hosts swept and their findings (host evidence).
     pub hosts: u64,
     pub host_findings: u64,
@@ -77,6 +80,10 @@ pub struct RunTotals {
     pub lines_outside_window: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines_without_time: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Receives a run's events. Every method has a default that ignores the event.

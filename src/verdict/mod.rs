@@ -63,19 +63,24 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one finding; its id is kept when `keep_id` (and this tally has room).
-    pub fn add(&mut self, finding: &Finding, peer: Option<&str>, keep_id: bool) -> bool {
-        *self.families.entry(finding.family.clone()).or_default() += 1;
-        self.count += 1;
-        if let Some(t) = finding.time {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
-        }
+    /// Counts `weight.count` findings like `finding`; its id is kept when `keep_id` (and
+    /// this tally has room).
+    pub fn add(
+        &mut self,
+        finding: &Finding,
+        weight: Weight,
+        peer: Option<&str>,
+        keep_id: bool,
+    ) -> bool {
+        *self.families.entry(finding.family.clone()).or_default() += weight.count;
+        self.count += weight.count;
+        self.first = [self.first, weight.first].into_iter().flatten().min();
+        self.last = [self.last, weight.last].into_iter().flatten().max();
         if let Some(p) = peer {
             self.peers.insert(p);
         }
         let ids = self.ids.entry(finding.evidence_kind()).or_default();
-        let kept = keep_id && ids.len() < MAX_EVIDENCE_IDS;
+        let kept = weight.id.is_some() && keep_id && ids.len() < MAX_EVIDENCE_IDS;
         if kept {
             ids.push(finding.id);
         }
@@ -94,6 +99,29 @@ impl Tally {
         for (kind, ids) in &other.ids {
             let mine = self.ids.entry(*kind).or_default();
             mine.extend(ids.iter().take(MAX_EVIDENCE_IDS.saturating_sub(mine.len())));
+        }
+    }
+}
+
+/// How many findings one call to the tallies stands for: one finding (with its id), or the
+/// findings of one kind past `--repeats` (no ids: they were not written).
+#[derive(Debug, Clone, Copy)]
+pub struct Weight {
+    pub count: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// Whether the finding has an id to link.
+    pub id: Option<u64>,
+}
+
+impl Weight {
+    /// One written finding.
+    pub fn one(finding: &Finding) -> Self {
+        Weight {
+            count: 1,
+            first: finding.time,
+            last: finding.time,
+            id: Some(finding.id),
         }
     }
 }
@@ -160,24 +188,49 @@ impl Aggregator {
 
     /// Counts one finding (findings that saw no request are not for this tally).
     pub fn add(&mut self, finding: &Finding) {
+        self.add_weighted(finding, Weight::one(finding));
+    }
+
+    /// Counts `count` findings like `sample` that were not written (`--repeats`), the first
+    /// and last of them at `first` and `last`.
+    pub fn add_repeated(
+        &mut self,
+        sample: &Finding,
+        count: u64,
+        first: Option<Timestamp>,
+        last: Option<Timestamp>,
+    ) {
+        let weight = Weight {
+            count,
+            first,
+            last,
+            id: None,
+        };
+        self.add_weighted(sample, weight);
+    }
+
+    fn add_weighted(&mut self, finding: &Finding, weight: Weight) {
         let Some(request) = finding.request() else {
             return;
         };
         let target = target_name(finding);
         if let Some(source) = request.client_ip {
-            self.add_source(source, finding, &target);
+            self.add_source(source, finding, weight, &target);
         }
         let source = request.client_ip.map(|ip| ip.to_string());
         if !self.targets.contains_key(&target) && self.targets.len() >= MAX_TARGETS {
-            self.overflow.target_findings += 1;
+            self.overflow.target_findings += weight.count;
             self.overflow.targets.insert(&target);
             return;
         }
         let keep_id = self.ids_kept < MAX_IDS_KEPT;
         let entry = self.targets.entry(target).or_default();
-        let kept = entry.tally.add(finding, source.as_deref(), keep_id);
-        entry.served.statuses.add(request.status.as_deref());
-        add_exposure(&mut entry.served, request.exposure);
+        let kept = entry.tally.add(finding, weight, source.as_deref(), keep_id);
+        entry
+            .served
+            .statuses
+            .add(request.status.as_deref(), weight.count);
+        add_exposure(&mut entry.served, request.exposure, weight.count);
         if let Some(name) = &request.server_name {
             // Host headers come from the clients: a few names are the server's, thousands are
             // an attacker's noise.
@@ -185,14 +238,14 @@ impl Aggregator {
                 entry.also_known_as.insert(name.clone());
             }
         }
-        self.count_id(kept);
+        self.count_id(kept, weight);
     }
 
-    fn add_source(&mut self, source: IpAddr, finding: &Finding, target: &str) {
+    fn add_source(&mut self, source: IpAddr, finding: &Finding, weight: Weight, target: &str) {
         let keep_id = self.ids_kept < MAX_IDS_KEPT;
         if let Some(tally) = self.sources.get_mut(&source) {
-            let kept = tally.add(finding, Some(target), keep_id);
-            self.count_id(kept);
+            let kept = tally.add(finding, weight, Some(target), keep_id);
+            self.count_id(kept, weight);
             return;
         }
         let inside = self.is_internal(&source);
@@ -206,21 +259,21 @@ impl Aggregator {
             (room, (&mut o.outside_findings, &mut o.outside_sources))
         };
         if !room {
-            *overflow.0 += 1;
+            *overflow.0 += weight.count;
             overflow.1.insert(&source.to_string());
             return;
         }
         self.inside_sources += usize::from(inside);
         let mut tally = Tally::default();
-        let kept = tally.add(finding, Some(target), keep_id);
+        let kept = tally.add(finding, weight, Some(target), keep_id);
         self.sources.insert(source, tally);
-        self.count_id(kept);
+        self.count_id(kept, weight);
     }
 
-    fn count_id(&mut self, kept: bool) {
+    fn count_id(&mut self, kept: bool, weight: Weight) {
         if kept {
             self.ids_kept += 1;
-        } else if self.ids_kept >= MAX_IDS_KEPT {
+        } else if self.ids_kept >= MAX_IDS_KEPT && weight.id.is_some() {
             self.overflow.ids_dropped += 1;
         }
     }
@@ -261,15 +314,15 @@ impl Aggregator {
     }
 }
 
-fn add_exposure(served: &mut ServedDetail, exposure: Option<crate::model::Exposure>) {
+fn add_exposure(served: &mut ServedDetail, exposure: Option<crate::model::Exposure>, n: u64) {
     use crate::model::Exposure;
     let counts: &mut ExposureCounts = &mut served.exposure;
     match exposure {
-        Some(Exposure::NoMapping) => counts.no_mapping += 1,
-        Some(Exposure::Patched) => counts.patched += 1,
-        Some(Exposure::Unknown) => counts.unknown += 1,
-        Some(Exposure::Backdoor) => served.backdoor_answered += 1,
-        Some(Exposure::Traversal) => served.traversal_answered += 1,
+        Some(Exposure::NoMapping) => counts.no_mapping += n,
+        Some(Exposure::Patched) => counts.patched += n,
+        Some(Exposure::Unknown) => counts.unknown += n,
+        Some(Exposure::Backdoor) => served.backdoor_answered += n,
+        Some(Exposure::Traversal) => served.traversal_answered += n,
         Some(Exposure::NotIis) | None => {}
     }
 }

@@ -51,6 +51,8 @@ pub struct SummarySink<W: Write> {
     correlations_total: u64,
     /// The run was asked not to hash its inputs.
     unhashed: bool,
+    /// `--repeats`, as the inputs' records give it (0 until one has repeats).
+    repeats_limit: u64,
 }
 
 impl<W: Write> SummarySink<W> {
@@ -67,6 +69,7 @@ impl<W: Write> SummarySink<W> {
             correlations: Vec::new(),
             correlations_total: 0,
             unhashed: false,
+            repeats_limit: 0,
         }
     }
 
@@ -195,6 +198,14 @@ impl<W: Write> SummarySink<W> {
         );
         writeln!(self.out)?;
         self.paragraph(&line, "", "")?;
+        if totals.findings_omitted > 0 {
+            let args = [
+                ("omitted", totals.findings_omitted.into()),
+                ("limit", self.repeats_limit.into()),
+            ];
+            let line = self.messages.get("repeats-line", &args);
+            self.paragraph(&line, "", "")?;
+        }
         if self.unhashed {
             let line = self.messages.get("inputs-not-hashed", &[]);
             self.paragraph(&line, "", "")?;
@@ -252,6 +263,12 @@ impl<W: Write> SummarySink<W> {
 impl<W: Write> Sink for SummarySink<W> {
     fn begin(&mut self, run: &super::RunInfo) -> io::Result<()> {
         self.unhashed = run.input_hash == crate::source::HashChoice::None;
+        Ok(())
+    }
+
+    fn input(&mut self, input: &crate::model::InputRecord) -> io::Result<()> {
+        let repeats = input.stream.iter().flat_map(|s| &s.repeats);
+        self.repeats_limit = repeats.fold(self.repeats_limit, |l, r| l.max(r.written));
         Ok(())
     }
 
