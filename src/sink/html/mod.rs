@@ -142,7 +142,23 @@ impl<W: Write> HtmlSink<W> {
         html! {
             p.conclusion.(class) #conclusion { (self.messages.get(key, &args)) }
             @if totals.findings > 0 { p.note { (self.t("note-attempt")) } }
+            @if totals.findings_omitted > 0 { p.note #repeats { (self.repeats_note(totals)) } }
         }
+    }
+
+    /// What `--repeats` left unwritten, and how to write it all.
+    fn repeats_note(&self, totals: &RunTotals) -> String {
+        let repeats = self
+            .inputs
+            .iter()
+            .flat_map(|i| i.stream.iter())
+            .flat_map(|s| &s.repeats);
+        let limit = repeats.map(|r| r.written).max().unwrap_or(0);
+        let args = [
+            ("omitted", totals.findings_omitted.into()),
+            ("limit", limit.into()),
+        ];
+        self.messages.get("repeats-line", &args)
     }
 
     /// One card per host of ours, in the verdicts' order (most urgent first).

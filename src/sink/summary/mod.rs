@@ -87,6 +87,12 @@ impl<W: Write> SummarySink<W> {
     }
 
     /// The zone's name for headers: `UTC` or `+09:00`.
+    /// The day of `time` in the summary's zone (`-`: no time).
+    fn day(&self, time: Option<Timestamp>) -> String {
+        time.map(|t| t.in_zone(self.options.tz).chars().take(10).collect())
+            .unwrap_or_else(|| "-".to_string())
+    }
+
     fn zone(&self) -> String {
         if self.options.tz.local_minus_utc() == 0 {
             "UTC".to_string()
@@ -267,18 +273,25 @@ impl<W: Write> Sink for SummarySink<W> {
     }
 
     fn input(&mut self, input: &crate::model::InputRecord) -> io::Result<()> {
-        let repeats = input.stream.iter().flat_map(|s| &s.repeats);
-        self.repeats_limit = repeats.fold(self.repeats_limit, |l, r| l.max(r.written));
+        for repeat in input.stream.iter().flat_map(|s| &s.repeats) {
+            self.repeats_limit = self.repeats_limit.max(repeat.written);
+            // Counted, not written: their day when they share one, else the days they span.
+            let (first, last) = (self.day(repeat.first_time), self.day(repeat.last_time));
+            let day = if first == last {
+                first
+            } else {
+                format!("{first}..{last}")
+            };
+            let families = self.per_day.entry(day).or_default();
+            *families.entry(repeat.family.clone()).or_default() += repeat.omitted;
+        }
         Ok(())
     }
 
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         match &f.evidence {
             Evidence::Request(_) => {
-                let day = f
-                    .time
-                    .map(|t| t.in_zone(self.options.tz).chars().take(10).collect())
-                    .unwrap_or_else(|| "-".to_string());
+                let day = self.day(f.time);
                 *self
                     .per_day
                     .entry(day)
