@@ -32,26 +32,34 @@ const FORMATS: [LogFormat; LogFormat::ALL.len()] = LogFormat::ALL;
 /// A whole input: compression sniffed and decoded, then a capture, a table or a log found by
 /// its first bytes, and scanned. The first byte picks a format hint (or none).
 pub fn scan_input(data: &[u8]) {
-    let (hint, bytes) = match data.split_first() {
+    let (hint, repeats, bytes) = match data.split_first() {
         Some((&first, rest)) => (
             FORMATS
                 .get(usize::from(first) % (FORMATS.len() + 1))
                 .copied(),
+            // A small limit too, so that short inputs reach the counting of repeats.
+            u64::from(first / 64),
             rest,
         ),
-        None => (None, data),
+        None => (None, 0, data),
     };
     let options = ScanOptions {
         format_hint: hint,
         max_line: 4096,
+        repeats,
         ..ScanOptions::default()
     };
     let mut reader = bytes;
-    let mut findings = 0u64;
+    let mut written = 0u64;
     let report = scan_reader(&mut reader, "fuzz", detector(), &options, &mut |_| {
-        findings += 1
+        written += 1
     });
-    assert_eq!(report.findings, findings);
+    let omitted: u64 = report.repeats.iter().map(|r| r.omitted).sum();
+    assert_eq!(report.findings, written + omitted);
+    assert!(report
+        .repeats
+        .iter()
+        .all(|r| r.written == repeats && r.first_line <= r.last_line));
 }
 
 /// One line through every log parser (W3C with the directives a log may carry first) and

@@ -239,13 +239,26 @@ pub fn scan_input(
     options: &ScanOptions,
     out: &mut FindingOut<'_>,
 ) -> InputReport {
+    with_repeats(options.repeats, out, |out| {
+        scan_input_to(input, detector, options, out)
+    })
+}
+
+/// Runs `scan` with one input's repeat filter between it and `out`: the findings past
+/// `limit` of a kind, and the tallies of the scanners, end in the report's `repeats`, and
+/// `findings` counts them all.
+fn with_repeats(
+    limit: u64,
+    out: &mut FindingOut<'_>,
+    scan: impl FnOnce(&mut FindingOut<'_>) -> InputReport,
+) -> InputReport {
     let mut found = 0u64;
-    let mut filter = repeats::RepeatFilter::new(options.repeats);
+    let mut filter = repeats::RepeatFilter::new(limit);
     let mut counted = |f: Finding| {
         found += 1;
         filter.pass(f, out)
     };
-    let mut report = scan_input_to(input, detector, options, &mut counted);
+    let mut report = scan(&mut counted);
     // The scanners' tallies: findings counted before they were made.
     for repeated in std::mem::take(&mut report.repeats) {
         found += repeated.omitted;
@@ -371,26 +384,20 @@ pub fn scan_reader(
         }
         Err(e) => Err(e),
     };
-    let result = decoded.and_then(|mut decoded| {
-        let mut found = 0u64;
-        let mut counted = |f: Finding| {
-            found += 1;
-            out(f)
-        };
-        let result = read_and_scan(
-            &mut *decoded,
-            (detector, options),
-            None,
-            &mut report,
-            &mut counted,
-        );
-        report.findings = found;
-        result
-    });
-    if let Err(e) = result {
-        read_error(&e, &mut report);
-    }
-    report
+    let mut decoded = match decoded {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            read_error(&e, &mut report);
+            return report;
+        }
+    };
+    with_repeats(options.repeats, out, |out| {
+        let read = read_and_scan(&mut *decoded, (detector, options), None, &mut report, out);
+        if let Err(e) = read {
+            read_error(&e, &mut report);
+        }
+        report
+    })
 }
 
 /// The file name of an input in lower case (host evidence is also told by name).
