@@ -110,3 +110,21 @@ fn the_summary_says_what_was_counted_and_not_written() {
     assert!(text.contains("Of these findings, 240 repeated"), "{text}");
     assert!(text.contains("more than 10 times"), "{text}");
 }
+
+#[test]
+fn identical_lines_with_nul_blocks_have_every_block_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    for _ in 0..300 {
+        bytes.extend(std::iter::repeat_n(0u8, 64));
+        bytes.extend_from_slice(b"GET /a.ida HTTP/1.0\n");
+    }
+    let log = write(dir.path(), "flood.log", &bytes);
+    let (_, records) = scan_jsonl(&[&log], &[]);
+    let problems = of_type(&records, "problem");
+    let reason = problems[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("19200 NUL bytes in 300 block(s)"),
+        "{reason}"
+    );
+}

@@ -537,7 +537,12 @@ impl<'d> LineScanner<'d> {
     ) -> usize {
         let mut end = span.end;
         let line = &region[span.clone()];
-        if !self.scratch.last.counted || line.len() > self.max_line || self.recording.is_some() {
+        // NUL blocks are counted where the search meets them: lines with NULs take that path.
+        if !self.scratch.last.counted
+            || line.len() > self.max_line
+            || self.recording.is_some()
+            || memchr::memchr(0, line).is_some()
+        {
             return end;
         }
         let mut number = walker.line_at(span.start);
