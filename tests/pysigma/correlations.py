@@ -239,7 +239,7 @@ def main():
         (rules_dir / file).write_text((ROOT / "rules" / file).read_text(encoding="utf-8"))
     for name, rule in CORRELATIONS:
         (rules_dir / f"mr_{name}.yml").write_text(json.dumps(rule), encoding="utf-8")
-    out = run([opts.wormtrace, "scan", "--no-builtin", "--all-hits", "--rules", rules_dir,
+    out = run([opts.wormtrace, "scan", "--no-builtin", "--all-hits", "--repeats", "0", "--rules", rules_dir,
                "--format", "jsonl", "-q", *paths])
     records = [json.loads(line) for line in out.splitlines()]
     db = load(opts.wormtrace, paths)

@@ -245,7 +245,7 @@ def sql_matches(db, sql, logsource):
 
 def wormtrace_matches(wormtrace, rule_dirs, inputs):
     """(rule id) -> set of (path, line) from one scan with every rule loaded."""
-    cmd = [wormtrace, "scan", "--no-builtin", "--all-hits", "--format", "jsonl", "-q", "-j", "2"]
+    cmd = [wormtrace, "scan", "--no-builtin", "--all-hits", "--repeats", "0", "--format", "jsonl", "-q", "-j", "2"]
     for d in rule_dirs:
         cmd += ["--rules", d]
     hits = {}
