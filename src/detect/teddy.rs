@@ -56,7 +56,19 @@ pub struct Teddy {
     first_byte: Box<[[u16; 257]; BUCKETS]>,
     /// Literal lengths, by id.
     lengths: Vec<usize>,
+    /// Per (lower-case) byte: how far the comparisons of a position holding it reach.
+    reach: Box<[Reach]>,
     avx2: bool,
+}
+
+/// What the literals whose fingerprint starts with one byte `c` compare around a position
+/// holding `c`: the largest fingerprint offset (`back`), the most bytes a literal runs on
+/// from its fingerprint's start (`ahead`), and the literals made of `c` alone (bucket, id).
+#[derive(Debug, Clone, Default)]
+struct Reach {
+    back: usize,
+    ahead: usize,
+    uniform: Vec<(usize, usize)>,
 }
 
 impl Teddy {
@@ -84,6 +96,7 @@ impl Teddy {
             members: Default::default(),
             first_byte: Box::new([[0; 257]; BUCKETS]),
             lengths: literals.iter().map(Vec::len).collect(),
+            reach: vec![Reach::default(); 256].into_boxed_slice(),
             avx2: avx2_available(),
         };
         // A literal whose fingerprint is one byte repeated (`xxx` of Code Red II's `X` run)
@@ -106,6 +119,12 @@ impl Teddy {
                 None => teddy.cheapest_bucket(member.fingerprint(), shared),
             };
             teddy.masks.allow(bucket, member.fingerprint());
+            let reach = &mut teddy.reach[usize::from(member.text[member.offset])];
+            reach.back = reach.back.max(member.offset);
+            reach.ahead = reach.ahead.max(member.text.len() - member.offset);
+            if member.text.iter().all(|&b| b == member.text[0]) {
+                reach.uniform.push((bucket, member.id));
+            }
             teddy.members[bucket].push(member);
         }
         teddy.index_first_bytes();
@@ -166,15 +185,53 @@ impl Teddy {
         mut live: u8,
         accept: &mut dyn Hits,
     ) -> Option<(usize, usize)> {
-        for p in at..text.len() {
+        let mut p = at;
+        while p < text.len() {
             let buckets = self.buckets_at(text, p) & live;
             if buckets != 0 {
+                if in_run(text, p) {
+                    if let Some(next) = self.past_run(text, p, buckets, accept) {
+                        p = next;
+                        continue;
+                    }
+                }
                 if let Some(hit) = self.verify(text, p, from, buckets, &mut live, accept) {
                     return Some(hit);
                 }
             }
+            p += 1;
         }
         None
+    }
+
+    /// Where to go on from position `p` inside a run of one byte (Code Red's `N` and `X`
+    /// padding, thousands long in hostile logs): while every comparison from a position lies
+    /// inside the run, the positions compare alike, and none can match unless `buckets` hold
+    /// a wanted literal made of that byte alone. Then the search goes on from the first
+    /// position whose comparisons reach past the run's end; None: `p` must be verified.
+    #[cold]
+    fn past_run(&self, text: &[u8], p: usize, buckets: u8, accept: &dyn Hits) -> Option<usize> {
+        // Runs shorter than this are not worth the bookkeeping (and `...` or `000` are
+        // everywhere in ordinary lines).
+        const SHORTEST_RUN: usize = 16;
+        let c = text[p];
+        if text.get(p..p + SHORTEST_RUN)?.iter().any(|&b| b != c) {
+            return None;
+        }
+        let reach = &self.reach[usize::from(c.to_ascii_lowercase())];
+        // A literal of this byte alone may match anywhere in the run: every position counts.
+        let may_match = reach
+            .uniform
+            .iter()
+            .any(|&(bucket, id)| buckets & (1 << bucket) != 0 && accept.wanted(id));
+        let behind = text[..p].iter().rev().take(reach.back);
+        if may_match || behind.take_while(|&&b| b == c).count() < reach.back {
+            return None;
+        }
+        let run_end = p + text[p..].iter().take_while(|&&b| b == c).count();
+        // A comparison from a position reaches at least the position itself.
+        let last_alike = run_end.checked_sub(reach.ahead.max(1))?;
+        (p <= last_alike).then_some(last_alike + 1)
     }
 
     /// The buckets that still hold a literal `accept` wants.
@@ -283,6 +340,13 @@ impl Teddy {
                 let mut buckets = [0u8; 32];
                 // SAFETY: `buckets` holds 32 bytes, the size of the unaligned store.
                 unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().cast(), passed) };
+                // A run of one byte passes the tables at every position of a block.
+                if hits == u32::MAX && in_run(text, p) {
+                    if let Some(next) = self.past_run(text, p, buckets[0] & live, accept) {
+                        p = next;
+                        continue;
+                    }
+                }
                 while hits != 0 {
                     let j = hits.trailing_zeros() as usize;
                     hits &= hits - 1;
@@ -301,6 +365,13 @@ impl Teddy {
         }
         self.find_scalar(text, p, from, live, accept)
     }
+}
+
+/// Whether the fingerprint at `p` is one byte three times: the cheap test before
+/// [`Teddy::past_run`], which ordinary positions fail at once.
+#[inline(always)]
+fn in_run(text: &[u8], p: usize) -> bool {
+    matches!(text.get(p..p + 3), Some(&[a, b, c]) if a == b && b == c)
 }
 
 impl Masks {
@@ -484,6 +555,161 @@ mod tests {
                         assert!(text[start..start + l.len()].eq_ignore_ascii_case(l));
                     }
                 }
+            }
+        }
+    }
+
+    /// Every (start, id) of every literal in `text`, by brute force.
+    fn all_hits(text: &[u8], literals: &[Vec<u8>]) -> Vec<(usize, usize)> {
+        let mut hits: Vec<(usize, usize)> = (0..text.len())
+            .flat_map(|i| (0..literals.len()).map(move |id| (i, id)))
+            .filter(|&(i, id)| {
+                let l = &literals[id];
+                text.get(i..i + l.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(l))
+            })
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+
+    /// Texts of runs of one byte (up to 120 long) and a few pieces of Code Red requests.
+    fn runs_and_pieces(seed: &mut u64, pieces: &[&[u8]]) -> Vec<u8> {
+        let mut text = Vec::new();
+        while text.len() < 400 {
+            let piece = pieces[(next(seed) % pieces.len() as u64) as usize];
+            let times = if piece.len() == 1 {
+                next(seed) % 120
+            } else {
+                1
+            };
+            (0..times).for_each(|_| text.extend_from_slice(piece));
+        }
+        text
+    }
+
+    /// Each literal wanted once, as the per-line listing of literals asks.
+    struct Once(Vec<usize>);
+
+    impl Hits for Once {
+        fn wanted(&self, id: usize) -> bool {
+            !self.0.contains(&id)
+        }
+        fn found(&mut self, _start: usize, id: usize) -> bool {
+            self.0.push(id);
+            false
+        }
+        fn once_each(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn runs_of_one_byte_are_passed_over_without_missing_a_hit() {
+        let sets: [&[&str]; 3] = [
+            // Literals made of the run's byte alone: no run is passed over while wanted.
+            &[
+                "nnnnnnnn%u9090",
+                "?nnnn",
+                "xxxxxxxxxxxxxxxxxxxx",
+                "x%u78",
+                "nnnn",
+                "aaa",
+            ],
+            // None: runs are passed over, and what ends or starts in them is still found.
+            &[
+                "nnnnnnnn%u9090",
+                "?nnnn",
+                "x%u78",
+                "/default.ida",
+                "xxxxxxxxa",
+                "nnnnnnnnnnnnnnnnnnnnnnnn?",
+            ],
+            // A fingerprint (`qqq`) after the literal's first byte: comparisons reach back.
+            &["eqqqqq", "qqqqqz"],
+        ];
+        let pieces: [&[u8]; 11] = [
+            b"N",
+            b"n",
+            b"X",
+            b"x",
+            b"a",
+            b"%u9090",
+            b"?",
+            b"/default.ida",
+            b"e",
+            b"q",
+            b"z",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for set in sets {
+            let literals: Vec<Vec<u8>> = set.iter().map(|s| s.as_bytes().to_vec()).collect();
+            let teddy = Teddy::new(&literals);
+            let scalar = Teddy {
+                avx2: false,
+                ..teddy.clone()
+            };
+            for round in 0..600 {
+                let text = runs_and_pieces(&mut seed, &pieces);
+                let expected = all_hits(&text, &literals);
+                let mut ids: Vec<usize> = expected.iter().map(|&(_, id)| id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                for searcher in [&teddy, &scalar] {
+                    let mut got = Vec::new();
+                    searcher.find(&text, 0, &mut |start, id| {
+                        got.push((start, id));
+                        false
+                    });
+                    got.sort_unstable();
+                    got.dedup();
+                    let shown = String::from_utf8_lossy(&text);
+                    assert_eq!(got, expected, "round {round}: {shown}");
+                    let mut once = Once(Vec::new());
+                    searcher.find(&text, 0, &mut once);
+                    once.0.sort_unstable();
+                    assert_eq!(once.0, ids, "once each, round {round}: {shown}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_skip_over_a_run_passes_no_fingerprint_of_a_hit() {
+        let literals: Vec<Vec<u8>> = ["?nnnn", "nnnnnnnn%u", "x%u", "%u78", "~~q", "qq", "nnnn"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let teddy = Teddy::new(&literals);
+        let offset = |id: usize| {
+            let members = teddy.members.iter().flatten();
+            members
+                .filter(|m| m.id == id)
+                .map(|m| m.offset)
+                .next()
+                .unwrap()
+        };
+        let pieces: [&[u8]; 8] = [b"n", b"N", b"x", b"~", b"?", b"%u", b"q", b"a"];
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        for round in 0..3000 {
+            let text = runs_and_pieces(&mut seed, &pieces);
+            // Literals made of one byte found already (wanted: false), or not.
+            let found_uniform = round % 2 == 0;
+            let accept = Once(if found_uniform { vec![6] } else { Vec::new() });
+            let p = (next(&mut seed) as usize) % text.len();
+            let Some(skip_to) = teddy.past_run(&text, p, 0xff, &accept) else {
+                continue;
+            };
+            assert!(skip_to > p);
+            for (start, id) in all_hits(&text, &literals) {
+                if found_uniform && id == 6 {
+                    continue;
+                }
+                let at = start + offset(id);
+                assert!(
+                    !(p..skip_to).contains(&at),
+                    "round {round}: {id} at {at} passed over ({p}..{skip_to})"
+                );
             }
         }
     }
