@@ -173,13 +173,21 @@ impl RepeatFilter {
             if self.kinds.len() >= MAX_KINDS {
                 return Seen::Write;
             }
+            // A new kind is written whatever the limit (at least 1): no second lookup.
             let key = self.key.clone().into_boxed_slice();
-            self.kinds.insert(key, Kind::default());
+            self.kinds.insert(
+                key,
+                Kind {
+                    written: 1,
+                    repeated: None,
+                },
+            );
+            return Seen::Write;
         }
         let kind = self
             .kinds
             .get_mut(self.key.as_slice())
-            .expect("inserted above");
+            .expect("looked up above");
         if kind.written < self.limit {
             kind.written += 1;
             return Seen::Write;
@@ -193,10 +201,7 @@ impl RepeatFilter {
         if self.limit == 0 || !finding.correlate.is_empty() {
             return out(finding);
         }
-        let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        finding_key(&finding, &mut key);
-        self.key = key;
+        finding_key(&finding, self.key());
         match self.see() {
             Seen::Write => out(finding),
             Seen::Repeat(slot) => count_into(slot, finding),
@@ -205,10 +210,7 @@ impl RepeatFilter {
 
     /// Adds the tally of a filter that stood before this one (a scanner's, a chunk's).
     pub fn absorb(&mut self, repeated: Repeated) {
-        let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        finding_key(&repeated.sample, &mut key);
-        self.key = key;
+        finding_key(&repeated.sample, self.key());
         // Past MAX_KINDS too: a tally is never dropped, and the scanners' kinds are few.
         let kind = self
             .kinds
