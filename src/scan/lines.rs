@@ -208,13 +208,9 @@ pub fn detect_line(
         repeats,
         last,
     } = scratch;
-    *last = LastLine {
-        counted: true,
-        keys: std::mem::take(&mut last.keys),
-        key_ends: std::mem::take(&mut last.key_ends),
-        time: record.time,
-        check,
-    };
+    last.counted = true;
+    last.time = record.time;
+    last.check = check;
     last.keys.clear();
     last.key_ends.clear();
     if check == WindowCheck::Outside {
