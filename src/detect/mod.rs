@@ -406,8 +406,13 @@ impl AtomSearcher {
     /// Calls `each(id)` once for every literal found in `text` (whole-value or not; the
     /// directive and NUL marks left out), in one pass of the same search.
     fn each_literal(&self, text: &[u8], each: &mut dyn FnMut(usize)) {
+        // Teddy passes over long runs of one byte itself; the shift-or search would test
+        // every position of one, so it sees the runs cut short.
         let mut squeezed = Vec::new();
-        let text = squeeze_runs(text, self.longest, &mut squeezed);
+        let text = match &self.search {
+            LiteralSearch::Teddy(_) => text,
+            LiteralSearch::Fdr(_) => squeeze_runs(text, self.longest, &mut squeezed),
+        };
         struct Listing<'e> {
             /// Literals found, as bits while they fit (no allocation per candidate line).
             seen_bits: u128,

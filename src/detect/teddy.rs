@@ -56,19 +56,17 @@ pub struct Teddy {
     first_byte: Box<[[u16; 257]; BUCKETS]>,
     /// Literal lengths, by id.
     lengths: Vec<usize>,
-    /// Per (lower-case) byte: how far the comparisons of a position holding it reach.
-    reach: Box<[Reach]>,
     avx2: bool,
 }
 
-/// What the literals whose fingerprint starts with one byte `c` compare around a position
-/// holding `c`: the largest fingerprint offset (`back`), the most bytes a literal runs on
-/// from its fingerprint's start (`ahead`), and the literals made of `c` alone (bucket, id).
-#[derive(Debug, Clone, Default)]
+/// What the literals still wanted whose fingerprint starts with one byte `c` compare around
+/// a position holding `c`: the largest fingerprint offset (`back`), the most bytes a literal
+/// runs on from its fingerprint's start (`ahead`), and whether one is made of `c` alone.
+#[derive(Debug, Clone, Copy, Default)]
 struct Reach {
     back: usize,
     ahead: usize,
-    uniform: Vec<(usize, usize)>,
+    uniform: bool,
 }
 
 impl Teddy {
@@ -96,7 +94,6 @@ impl Teddy {
             members: Default::default(),
             first_byte: Box::new([[0; 257]; BUCKETS]),
             lengths: literals.iter().map(Vec::len).collect(),
-            reach: vec![Reach::default(); 256].into_boxed_slice(),
             avx2: avx2_available(),
         };
         // A literal whose fingerprint is one byte repeated (`xxx` of Code Red II's `X` run)
@@ -119,12 +116,6 @@ impl Teddy {
                 None => teddy.cheapest_bucket(member.fingerprint(), shared),
             };
             teddy.masks.allow(bucket, member.fingerprint());
-            let reach = &mut teddy.reach[usize::from(member.text[member.offset])];
-            reach.back = reach.back.max(member.offset);
-            reach.ahead = reach.ahead.max(member.text.len() - member.offset);
-            if member.text.iter().all(|&b| b == member.text[0]) {
-                reach.uniform.push((bucket, member.id));
-            }
             teddy.members[bucket].push(member);
         }
         teddy.index_first_bytes();
@@ -190,7 +181,7 @@ impl Teddy {
             let buckets = self.buckets_at(text, p) & live;
             if buckets != 0 {
                 if in_run(text, p) {
-                    if let Some(next) = self.past_run(text, p, buckets, accept) {
+                    if let Some(next) = self.past_run(text, p, accept) {
                         p = next;
                         continue;
                     }
@@ -206,11 +197,11 @@ impl Teddy {
 
     /// Where to go on from position `p` inside a run of one byte (Code Red's `N` and `X`
     /// padding, thousands long in hostile logs): while every comparison from a position lies
-    /// inside the run, the positions compare alike, and none can match unless `buckets` hold
-    /// a wanted literal made of that byte alone. Then the search goes on from the first
-    /// position whose comparisons reach past the run's end; None: `p` must be verified.
+    /// inside the run, the positions compare alike, and none can match unless a wanted
+    /// literal is made of that byte alone. Then the search goes on from the first position
+    /// whose comparisons reach past the run's end; None: `p` must be verified.
     #[cold]
-    fn past_run(&self, text: &[u8], p: usize, buckets: u8, accept: &dyn Hits) -> Option<usize> {
+    fn past_run(&self, text: &[u8], p: usize, accept: &dyn Hits) -> Option<usize> {
         // Runs shorter than this are not worth the bookkeeping (and `...` or `000` are
         // everywhere in ordinary lines).
         const SHORTEST_RUN: usize = 16;
@@ -218,14 +209,9 @@ impl Teddy {
         if text.get(p..p + SHORTEST_RUN)?.iter().any(|&b| b != c) {
             return None;
         }
-        let reach = &self.reach[usize::from(c.to_ascii_lowercase())];
-        // A literal of this byte alone may match anywhere in the run: every position counts.
-        let may_match = reach
-            .uniform
-            .iter()
-            .any(|&(bucket, id)| buckets & (1 << bucket) != 0 && accept.wanted(id));
+        let reach = self.reach(c, accept);
         let behind = text[..p].iter().rev().take(reach.back);
-        if may_match || behind.take_while(|&&b| b == c).count() < reach.back {
+        if reach.uniform || behind.take_while(|&&b| b == c).count() < reach.back {
             return None;
         }
         let run_end = p + text[p..].iter().take_while(|&&b| b == c).count();
@@ -234,12 +220,26 @@ impl Teddy {
         (p <= last_alike).then_some(last_alike + 1)
     }
 
-    /// The buckets that still hold a literal `accept` wants.
-    fn live_buckets(&self, accept: &dyn Hits) -> u8 {
-        (0..BUCKETS).fold(0, |live, b| {
-            let wanted = self.members[b].iter().any(|m| accept.wanted(m.id));
-            live | (u8::from(wanted) << b)
-        })
+    /// How far the comparisons at a position holding `c` reach, over the literals `accept`
+    /// still wants: once a line's `N` run has given its literals, the rest of the run is
+    /// passed over up to where the literals still looked for could start.
+    fn reach(&self, c: u8, accept: &dyn Hits) -> Reach {
+        let c = usize::from(c.to_ascii_lowercase());
+        let mut reach = Reach::default();
+        for (members, index) in self.members.iter().zip(self.first_byte.iter()) {
+            let same_first = usize::from(index[c])..usize::from(index[c + 1]);
+            for m in members[same_first].iter().filter(|m| accept.wanted(m.id)) {
+                reach.back = reach.back.max(m.offset);
+                reach.ahead = reach.ahead.max(m.text.len() - m.offset);
+                reach.uniform |= m.text.iter().all(|&b| b == m.text[0]);
+            }
+        }
+        reach
+    }
+
+    /// Whether `bucket` still holds a literal `accept` wants.
+    fn bucket_live(&self, bucket: usize, accept: &dyn Hits) -> bool {
+        self.members[bucket].iter().any(|m| accept.wanted(m.id))
     }
 
     /// The buckets whose fingerprint tables pass the bytes at `p`.
@@ -296,8 +296,9 @@ impl Teddy {
                     if accept.found(start, m.id) {
                         return Some((start, m.id));
                     }
-                    if accept.once_each() {
-                        *live = self.live_buckets(accept);
+                    // Only a find changes what is wanted, and only in its own bucket.
+                    if accept.once_each() && !self.bucket_live(bucket, accept) {
+                        *live &= !(1 << bucket);
                     }
                 }
             }
@@ -342,7 +343,7 @@ impl Teddy {
                 unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().cast(), passed) };
                 // A run of one byte passes the tables at every position of a block.
                 if hits == u32::MAX && in_run(text, p) {
-                    if let Some(next) = self.past_run(text, p, buckets[0] & live, accept) {
+                    if let Some(next) = self.past_run(text, p, accept) {
                         p = next;
                         continue;
                     }
@@ -693,16 +694,18 @@ mod tests {
         let mut seed = 0x1234_5678_9abc_def1u64;
         for round in 0..3000 {
             let text = runs_and_pieces(&mut seed, &pieces);
-            // Literals made of one byte found already (wanted: false), or not.
-            let found_uniform = round % 2 == 0;
-            let accept = Once(if found_uniform { vec![6] } else { Vec::new() });
+            // Some literals found already (wanted: false): a skip may pass over their hits.
+            let found: Vec<usize> = (0..literals.len())
+                .filter(|_| next(&mut seed) % 3 == 0)
+                .collect();
+            let accept = Once(found.clone());
             let p = (next(&mut seed) as usize) % text.len();
-            let Some(skip_to) = teddy.past_run(&text, p, 0xff, &accept) else {
+            let Some(skip_to) = teddy.past_run(&text, p, &accept) else {
                 continue;
             };
             assert!(skip_to > p);
             for (start, id) in all_hits(&text, &literals) {
-                if found_uniform && id == 6 {
+                if found.contains(&id) {
                     continue;
                 }
                 let at = start + offset(id);

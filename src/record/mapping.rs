@@ -49,12 +49,65 @@ fn web_field(name: &str) -> Option<Field> {
     Field::from_name(name).filter(|f| !f.is_network())
 }
 
+/// A part of an NCSA line, by its Apache `LogFormat` directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NcsaPart {
+    /// `%v`, the virtual host some configurations put first.
+    VirtualHost,
+    /// `%h`, the client.
+    Client,
+    /// `%u`, the authenticated user.
+    User,
+    /// `%t`, the bracketed time (its date and clock).
+    Time,
+    /// `%r`, the request line.
+    Request,
+    /// `%>s`, the final status.
+    Status,
+    /// `%b`, the bytes sent.
+    Bytes,
+    /// `%{Referer}i`.
+    Referer,
+    /// `%{User-agent}i`.
+    UserAgent,
+}
+
+impl NcsaPart {
+    const ALL: [NcsaPart; 9] = [
+        NcsaPart::VirtualHost,
+        NcsaPart::Client,
+        NcsaPart::User,
+        NcsaPart::Time,
+        NcsaPart::Request,
+        NcsaPart::Status,
+        NcsaPart::Bytes,
+        NcsaPart::Referer,
+        NcsaPart::UserAgent,
+    ];
+
+    /// The directive the mapping file names it by.
+    pub fn directive(self) -> &'static str {
+        match self {
+            NcsaPart::VirtualHost => "%v",
+            NcsaPart::Client => "%h",
+            NcsaPart::User => "%u",
+            NcsaPart::Time => "%t",
+            NcsaPart::Request => "%r",
+            NcsaPart::Status => "%>s",
+            NcsaPart::Bytes => "%b",
+            NcsaPart::Referer => "%{Referer}i",
+            NcsaPart::UserAgent => "%{User-agent}i",
+        }
+    }
+}
+
 /// Native field name to taxonomy field, for every format the record stage parses.
 #[derive(Debug, Clone)]
 pub struct FieldMap {
     w3c: HashMap<String, Field>,
     iis_native: [Option<Field>; IIS_NATIVE_COLUMNS],
-    ncsa: HashMap<String, Vec<Field>>,
+    /// By [`NcsaPart`], looked up for every NCSA line (no string hashing there).
+    ncsa: [Vec<Field>; NcsaPart::ALL.len()],
     apache_client: Option<Field>,
     aws_alb: Vec<Option<Slot>>,
     aws_elb: Vec<Option<Slot>>,
@@ -85,7 +138,7 @@ impl FieldMap {
                 .map(|(k, v)| Ok((k.to_ascii_lowercase(), single(&k, v)?)))
                 .collect::<Result<_, _>>()?,
             iis_native: iis_native_columns(&doc["iis-native"])?,
-            ncsa: named_fields(&doc["ncsa"])?.into_iter().collect(),
+            ncsa: ncsa_parts(&doc["ncsa"])?,
             apache_client: named_fields(&doc["apache-error"])?
                 .into_iter()
                 .find(|(k, _)| k == "[client]")
@@ -137,9 +190,9 @@ impl FieldMap {
         self.iis_native.get(position).copied().flatten()
     }
 
-    /// The taxonomy fields an NCSA directive (`%h`, `%r`, ...) fills, in order.
-    pub fn ncsa(&self, directive: &str) -> &[Field] {
-        self.ncsa.get(directive).map(Vec::as_slice).unwrap_or(&[])
+    /// The taxonomy fields a part of an NCSA line fills, in order.
+    pub fn ncsa(&self, part: NcsaPart) -> &[Field] {
+        &self.ncsa[part as usize]
     }
 
     /// The taxonomy field of the `[client ...]` part of an Apache error line.
@@ -153,6 +206,18 @@ fn parse_fields(names: &str) -> Result<Vec<Field>, MappingError> {
         .split_whitespace()
         .map(|n| web_field(n).ok_or_else(|| MappingError(format!("unknown field {n:?}"))))
         .collect()
+}
+
+fn ncsa_parts(node: &Yaml) -> Result<[Vec<Field>; NcsaPart::ALL.len()], MappingError> {
+    let mut parts: [Vec<Field>; NcsaPart::ALL.len()] = Default::default();
+    for (directive, fields) in named_fields(node)? {
+        let part = NcsaPart::ALL
+            .into_iter()
+            .find(|p| p.directive() == directive)
+            .ok_or_else(|| MappingError(format!("unknown NCSA directive {directive:?}")))?;
+        parts[part as usize] = fields;
+    }
+    Ok(parts)
 }
 
 fn named_fields(node: &Yaml) -> Result<Vec<(String, Vec<Field>)>, MappingError> {
@@ -231,7 +296,7 @@ mod tests {
         assert_eq!(map.iis_native(11), None);
         assert_eq!(map.iis_native(14), Some(Field::UriQuery));
         assert_eq!(
-            map.ncsa("%r"),
+            map.ncsa(NcsaPart::Request),
             &[
                 Field::Method,
                 Field::UriStem,
@@ -248,5 +313,8 @@ mod tests {
             FieldMap::parse("iis-w3c: {a: nosuch}\niis-native: []\nncsa: {}\napache-error: {}")
                 .unwrap_err();
         assert!(err.to_string().contains("nosuch"));
+        let unknown_directive = BUILTIN_MAPPING.replace("\"%v\":", "\"%Z\":");
+        let err = FieldMap::parse(&unknown_directive).unwrap_err();
+        assert!(err.to_string().contains("%Z"), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 //! NCSA common and combined logs (Apache, nginx), with or without a leading virtual host.
 
+use super::mapping::NcsaPart;
 use super::{time, Field, LogFormat, ParseContext, Record};
 use crate::model::Timestamp;
 
@@ -16,7 +17,11 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
     };
     let stamp = &line_trimmed[open + 1..close];
     record.time = time::ncsa(stamp).map(Timestamp);
-    set_all(&mut record, ctx.map.ncsa("%t"), &split_stamp(stamp));
+    set_all(
+        &mut record,
+        ctx.map.ncsa(NcsaPart::Time),
+        &split_stamp(stamp),
+    );
     let rest = line_trimmed[close + 1..].trim_ascii_start();
     let Some(after_request) = set_request(&mut record, rest, ctx) else {
         return record;
@@ -32,13 +37,20 @@ fn timestamp_start(line: &[u8]) -> Option<usize> {
 }
 
 fn set_identity<'a>(record: &mut Record<'a>, head: &'a [u8], ctx: &ParseContext) {
-    let tokens: Vec<&[u8]> = head
-        .split(|&b| b == b' ')
-        .filter(|t| !t.is_empty())
-        .collect();
+    // The first four words are all the layout needs (a user name runs on to the stamp).
+    let mut tokens: [&[u8]; 4] = [&[]; 4];
+    let mut count = 0;
+    for (slot, word) in tokens
+        .iter_mut()
+        .zip(head.split(|&b| b == b' ').filter(|t| !t.is_empty()))
+    {
+        *slot = word;
+        count += 1;
+    }
+    let tokens = &tokens[..count];
     if tokens.len() < 3 {
         if let Some(host) = tokens.first() {
-            set_all(record, ctx.map.ncsa("%h"), &[host]);
+            set_all(record, ctx.map.ncsa(NcsaPart::Client), &[host]);
         }
         return;
     }
@@ -46,23 +58,23 @@ fn set_identity<'a>(record: &mut Record<'a>, head: &'a [u8], ctx: &ParseContext)
     let has_vhost = tokens.len() >= 4 && tokens[1] != b"-" && tokens[2] == b"-";
     let (host_at, user_at) = if has_vhost { (1, 3) } else { (0, 2) };
     if has_vhost {
-        set_all(record, ctx.map.ncsa("%v"), &[tokens[0]]);
+        set_all(record, ctx.map.ncsa(NcsaPart::VirtualHost), &[tokens[0]]);
     }
-    set_all(record, ctx.map.ncsa("%h"), &[tokens[host_at]]);
+    set_all(record, ctx.map.ncsa(NcsaPart::Client), &[tokens[host_at]]);
     // A user name may hold spaces: it runs from its first token to the timestamp.
     let user_start = tokens[user_at].as_ptr() as usize - head.as_ptr() as usize;
     set_all(
         record,
-        ctx.map.ncsa("%u"),
+        ctx.map.ncsa(NcsaPart::User),
         &[head[user_start..].trim_ascii()],
     );
 }
 
-fn split_stamp(stamp: &[u8]) -> Vec<&[u8]> {
+fn split_stamp(stamp: &[u8]) -> [&[u8]; 2] {
     let date_end = memchr::memchr(b':', stamp).unwrap_or(stamp.len());
     let clock = stamp.get(date_end + 1..).unwrap_or_default();
     let clock_end = memchr::memchr(b' ', clock).unwrap_or(clock.len());
-    vec![&stamp[..date_end], &clock[..clock_end]]
+    [&stamp[..date_end], &clock[..clock_end]]
 }
 
 /// Reads `"%r"`; returns what follows its closing quote.
@@ -73,7 +85,7 @@ fn set_request<'a>(
 ) -> Option<&'a [u8]> {
     let body = rest.strip_prefix(b"\"")?;
     let end = request_end(body);
-    if ctx.map.ncsa("%r").contains(&Field::Method) {
+    if ctx.map.ncsa(NcsaPart::Request).contains(&Field::Method) {
         record.set_request_line(&body[..end]);
     }
     Some(body.get(end + 1..).unwrap_or_default())
@@ -100,18 +112,18 @@ fn set_tail<'a>(record: &mut Record<'a>, tail: &'a [u8], ctx: &ParseContext) {
     let tail = tail.trim_ascii_start();
     let mut words = tail.splitn(3, |&b| b == b' ');
     if let Some(status) = words.next() {
-        set_all(record, ctx.map.ncsa("%>s"), &[status]);
+        set_all(record, ctx.map.ncsa(NcsaPart::Status), &[status]);
     }
     if let Some(bytes) = words.next() {
-        set_all(record, ctx.map.ncsa("%b"), &[bytes]);
+        set_all(record, ctx.map.ncsa(NcsaPart::Bytes), &[bytes]);
     }
     let Some(quoted) = words.next() else { return };
     let Some((referer, agent)) = referer_and_agent(quoted) else {
         return;
     };
     record.format = LogFormat::NcsaCombined;
-    set_all(record, ctx.map.ncsa("%{Referer}i"), &[referer]);
-    set_all(record, ctx.map.ncsa("%{User-agent}i"), &[agent]);
+    set_all(record, ctx.map.ncsa(NcsaPart::Referer), &[referer]);
+    set_all(record, ctx.map.ncsa(NcsaPart::UserAgent), &[agent]);
 }
 
 fn referer_and_agent(quoted: &[u8]) -> Option<(&[u8], &[u8])> {

@@ -127,13 +127,12 @@ impl Matcher {
                 needle,
                 cased,
                 finder,
-            } => {
-                let hay = if *cased { raw } else { lower() };
-                match finder {
-                    Some(finder) => finder.find(hay).is_some(),
-                    None => literal_test(*kind, hay, needle),
-                }
-            }
+            } => match finder {
+                Some(finder) => finder.find(if *cased { raw } else { lower() }).is_some(),
+                None if *cased => literal_test(*kind, raw, needle),
+                // Anchored comparisons fold case byte by byte: no lower-cased copy is made.
+                None => caseless_test(*kind, raw, needle),
+            },
             Matcher::Regex { run: Some(run), .. } => run.is_match(raw),
             Matcher::Regex { re, .. } | Matcher::Wildcard { re, .. } => re.is_match(raw),
             Matcher::Null | Matcher::Exists(_) | Matcher::FieldRef(_) => false,
@@ -225,6 +224,20 @@ fn literal_test(kind: LiteralKind, hay: &[u8], needle: &[u8]) -> bool {
     }
 }
 
+/// [`literal_test`] ignoring ASCII case, for a lower-case `needle`.
+fn caseless_test(kind: LiteralKind, hay: &[u8], needle: &[u8]) -> bool {
+    let n = needle.len();
+    match kind {
+        LiteralKind::Equals => hay.eq_ignore_ascii_case(needle),
+        LiteralKind::Contains => n == 0 || hay.windows(n).any(|w| w.eq_ignore_ascii_case(needle)),
+        LiteralKind::StartsWith => hay.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(needle)),
+        LiteralKind::EndsWith => hay
+            .len()
+            .checked_sub(n)
+            .is_some_and(|start| hay[start..].eq_ignore_ascii_case(needle)),
+    }
+}
+
 /// Escapes bytes for a regex; bytes outside ASCII are matched as raw bytes.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -288,6 +301,24 @@ mod tests {
         assert!(m("Root.EXE", LiteralKind::EndsWith, true).test(&t, &r));
         assert!(m("/scripts/", LiteralKind::StartsWith, false).test(&t, &r));
         assert!(!m("/scripts/", LiteralKind::Equals, false).test(&t, &r));
+    }
+
+    proptest::proptest! {
+        /// Comparing in place ignoring case agrees with comparing the lower-cased value.
+        #[test]
+        fn caseless_tests_agree_with_lowering(
+            hay in proptest::collection::vec(proptest::sample::select(b"aAbB%9\xc4".to_vec()), 0..12),
+            needle in proptest::collection::vec(proptest::sample::select(b"ab%9\xc4".to_vec()), 0..4),
+        ) {
+            let lower = hay.to_ascii_lowercase();
+            for kind in [LiteralKind::Equals, LiteralKind::Contains, LiteralKind::StartsWith, LiteralKind::EndsWith] {
+                proptest::prop_assert_eq!(
+                    caseless_test(kind, &hay, &needle),
+                    literal_test(kind, &lower, &needle),
+                    "{:?}", kind
+                );
+            }
+        }
     }
 
     #[test]
