@@ -247,18 +247,23 @@ pub fn keep_most_specific(findings: &mut Vec<Finding>) {
     keep_most_specific_by(findings, |f| specificity(&f.family, f.confidence));
 }
 
-/// [`keep_most_specific`] on the rules that hit a line (indexes into `rules`), before any
-/// finding is built: a long request hit by four rules is then copied once, not four times.
-pub fn keep_most_specific_rules(hits: &mut Vec<usize>, rules: &[Rule]) {
-    keep_most_specific_by(hits, |&i| {
-        let rule = &rules[i];
-        let family = rule.family.as_deref().unwrap_or(OTHER_FAMILY);
-        specificity(family, rule_confidence(rule))
-    });
+/// [`keep_most_specific`] on the rules that hit a line (indexes into `ranks`, each rule's
+/// [`rule_specificity`]), before any finding is built: a long request hit by four rules is
+/// then copied once, not four times.
+pub fn keep_most_specific_rules(hits: &mut Vec<usize>, ranks: &[Specificity]) {
+    if hits.len() > 1 {
+        keep_most_specific_by(hits, |&i| ranks[i]);
+    }
 }
 
 /// How specific a built-in family's hit is (lower is more), None for other families.
-type Specificity = Option<(usize, std::cmp::Reverse<Confidence>)>;
+pub type Specificity = Option<(usize, std::cmp::Reverse<Confidence>)>;
+
+/// How specific the hits of `rule` are (worked out once per rule, not per line).
+pub fn rule_specificity(rule: &Rule) -> Specificity {
+    let family = rule.family.as_deref().unwrap_or(OTHER_FAMILY);
+    specificity(family, rule_confidence(rule))
+}
 
 fn specificity(family: &str, confidence: Confidence) -> Specificity {
     FAMILY_PRECEDENCE

@@ -43,6 +43,8 @@ pub struct Detector {
     bases: Vec<Vec<(usize, usize, Vec<crate::record::Field>)>>,
     /// The correlation over network connections, when one is loaded.
     spreading: Option<spreading::Spreading>,
+    /// Per rule: how specific its hits are (see [`crate::finding::keep_most_specific_rules`]).
+    ranks: Vec<crate::finding::Specificity>,
 }
 
 impl Detector {
@@ -93,6 +95,7 @@ impl Detector {
             None => Vec::new(),
         };
         let bases = vec![Vec::new(); rules.len()];
+        let ranks = rules.iter().map(crate::finding::rule_specificity).collect();
         Detector {
             rules,
             atoms,
@@ -102,6 +105,7 @@ impl Detector {
             correlations: Vec::new(),
             bases,
             spreading: None,
+            ranks,
         }
     }
 
@@ -149,7 +153,7 @@ impl Detector {
             .copied()
             .filter(|&i| !self.bases[i].is_empty())
             .collect();
-        crate::finding::keep_most_specific_rules(hits, &self.rules);
+        crate::finding::keep_most_specific_rules(hits, &self.ranks);
         if !counted.is_empty() {
             hits.extend(counted);
             hits.sort_unstable();

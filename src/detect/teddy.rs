@@ -34,6 +34,8 @@ struct Member {
     /// look-alikes the nibble tables pass before any byte-wise comparison.
     probe: u64,
     probe_mask: u64,
+    /// Made of one byte alone (`nnnn`): it matches anywhere in a long enough run.
+    uniform: bool,
 }
 
 /// The nibble tables of all buckets.
@@ -81,6 +83,7 @@ impl Teddy {
                 let (probe, probe_mask) = probe_of(&text[offset..]);
                 Member {
                     offset,
+                    uniform: text.iter().all(|&b| b == text[0]),
                     text,
                     id,
                     probe,
@@ -214,7 +217,7 @@ impl Teddy {
         if reach.uniform || behind.take_while(|&&b| b == c).count() < reach.back {
             return None;
         }
-        let run_end = p + text[p..].iter().take_while(|&&b| b == c).count();
+        let run_end = run_end(text, p);
         // A comparison from a position reaches at least the position itself.
         let last_alike = run_end.checked_sub(reach.ahead.max(1))?;
         (p <= last_alike).then_some(last_alike + 1)
@@ -231,7 +234,7 @@ impl Teddy {
             for m in members[same_first].iter().filter(|m| accept.wanted(m.id)) {
                 reach.back = reach.back.max(m.offset);
                 reach.ahead = reach.ahead.max(m.text.len() - m.offset);
-                reach.uniform |= m.text.iter().all(|&b| b == m.text[0]);
+                reach.uniform |= m.uniform;
             }
         }
         reach
@@ -291,7 +294,7 @@ impl Teddy {
                     && accept.wanted(m.id)
                     && text
                         .get(start..start + m.text.len())
-                        .is_some_and(|t| t.eq_ignore_ascii_case(&m.text));
+                        .is_some_and(|t| eq_folded(t, &m.text));
                 if found {
                     if accept.found(start, m.id) {
                         return Some((start, m.id));
@@ -322,11 +325,11 @@ impl Teddy {
         let low_nibble = _mm256_set1_epi8(0x0f);
         let mut p = from;
         let mut live = 0xffu8;
-        while p + 32 + WIDTH - 1 <= text.len() {
+        while let Some((at, fresh)) = block_at(text.len(), p) {
             let mut passed = _mm256_set1_epi8(-1);
             for k in 0..WIDTH {
-                // SAFETY: p + k + 32 <= text.len() by the loop condition.
-                let bytes = unsafe { _mm256_loadu_si256(text.as_ptr().add(p + k).cast()) };
+                // SAFETY: at + k + 32 <= text.len() (see `block_at`).
+                let bytes = unsafe { _mm256_loadu_si256(text.as_ptr().add(at + k).cast()) };
                 let low = _mm256_and_si256(bytes, low_nibble);
                 let high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_nibble);
                 let allowed = _mm256_and_si256(
@@ -336,13 +339,13 @@ impl Teddy {
                 passed = _mm256_and_si256(passed, allowed);
             }
             let none = _mm256_cmpeq_epi8(passed, _mm256_setzero_si256());
-            let mut hits = !(_mm256_movemask_epi8(none) as u32);
+            let mut hits = !(_mm256_movemask_epi8(none) as u32) & fresh;
             if hits != 0 {
                 let mut buckets = [0u8; 32];
                 // SAFETY: `buckets` holds 32 bytes, the size of the unaligned store.
                 unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().cast(), passed) };
                 // A run of one byte passes the tables at every position of a block.
-                if hits == u32::MAX && in_run(text, p) {
+                if hits == fresh && in_run(text, p) {
                     if let Some(next) = self.past_run(text, p, accept) {
                         p = next;
                         continue;
@@ -356,16 +359,29 @@ impl Teddy {
                         continue;
                     }
                     if let Some(found) =
-                        self.verify(text, p + j, from, candidates, &mut live, accept)
+                        self.verify(text, at + j, from, candidates, &mut live, accept)
                     {
                         return Some(found);
                     }
                 }
             }
-            p += 32;
+            p = at + 32;
         }
         self.find_scalar(text, p, from, live, accept)
     }
+}
+
+/// The block of 32 positions to judge next, from `p` in a text of `len` bytes, and the
+/// positions in it not judged yet (as bits). Near the end the block is moved back to end
+/// where the last full one can, and re-judges nothing: only the last `WIDTH - 1` positions
+/// (whose fingerprints run past the end) are left to the one-by-one search.
+fn block_at(len: usize, p: usize) -> Option<(usize, u32)> {
+    const SPAN: usize = 32 + WIDTH - 1;
+    if p + SPAN <= len {
+        return Some((p, u32::MAX));
+    }
+    let at = len.checked_sub(SPAN)?;
+    (p + WIDTH - 1 < len).then(|| (at, u32::MAX << (p - at)))
 }
 
 /// Whether the fingerprint at `p` is one byte three times: the cheap test before
@@ -373,6 +389,58 @@ impl Teddy {
 #[inline(always)]
 fn in_run(text: &[u8], p: usize) -> bool {
     matches!(text.get(p..p + 3), Some(&[a, b, c]) if a == b && b == c)
+}
+
+/// Where the run of `text[p]` that starts at `p` ends, judged 8 bytes at a time.
+fn run_end(text: &[u8], p: usize) -> usize {
+    let spread = u64::from(text[p]) * ONES;
+    let mut end = p;
+    for chunk in text[p..].chunks_exact(8) {
+        let differ = word(chunk) ^ spread;
+        if differ != 0 {
+            return end + differ.trailing_zeros() as usize / 8;
+        }
+        end += 8;
+    }
+    end + text[end..].iter().take_while(|&&b| b == text[p]).count()
+}
+
+/// Whether `text` equals `lower` (in ASCII lower case) ignoring ASCII case, 8 bytes at a
+/// time: Code Red's 224-byte padding literals are compared whole at every candidate.
+fn eq_folded(text: &[u8], lower: &[u8]) -> bool {
+    if text.len() != lower.len() {
+        return false;
+    }
+    let (mut a, mut b) = (text.chunks_exact(8), lower.chunks_exact(8));
+    let words_equal = (&mut a)
+        .zip(&mut b)
+        .all(|(x, y)| fold_case(word(x)) == word(y));
+    words_equal
+        && a.remainder()
+            .iter()
+            .zip(b.remainder())
+            .all(|(x, y)| x.to_ascii_lowercase() == *y)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Up to 8 bytes as a little-endian word (zero-padded).
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = bytes.len().min(8);
+    w[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// The word with its bytes `A`..=`Z` lowered (others, and bytes above ASCII, untouched):
+/// adding to each byte's low 7 bits sets its top bit at a bound, without carries between
+/// bytes.
+fn fold_case(w: u64) -> u64 {
+    let low7 = w & (0x7f * ONES);
+    let from_a = low7 + u64::from(0x80 - b'A') * ONES;
+    let past_z = low7 + u64::from(0x7f - b'Z') * ONES;
+    let upper = from_a & !past_z & !w & (0x80 * ONES);
+    w | (upper >> 2)
 }
 
 impl Masks {
@@ -557,6 +625,17 @@ mod tests {
                     }
                 }
             }
+            // Every hit, near the end of short texts too (the last block overlaps the one
+            // before it).
+            for searcher in [&teddy, &scalar] {
+                let mut got = Vec::new();
+                searcher.find(&text, 0, &mut |start, id| {
+                    got.push((start, id));
+                    false
+                });
+                got.sort_unstable();
+                assert_eq!(got, all_hits(&text, &literals), "round {round}: {text:?}");
+            }
         }
     }
 
@@ -715,6 +794,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn words_fold_case_as_bytes_do() {
+        let mut seed = 0x0bad_cafe_u64;
+        for _ in 0..20_000 {
+            let w = next(&mut seed);
+            let bytes = w.to_le_bytes().map(|b| b.to_ascii_lowercase());
+            assert_eq!(fold_case(w), u64::from_le_bytes(bytes), "{w:#x}");
+        }
+        for b in 0..=255u8 {
+            let lowered = u64::from(b.to_ascii_lowercase()) * ONES;
+            assert_eq!(fold_case(u64::from(b) * ONES), lowered, "{b:#x}");
+        }
+        assert!(eq_folded(
+            b"GET /Default.IDA?NNNNNNNNNx",
+            b"get /default.ida?nnnnnnnnnx"
+        ));
+        assert!(!eq_folded(
+            b"GET /Default.IDA?NNNNNNNNNx",
+            b"get /default.ida?nnnnnnnnny"
+        ));
+        assert!(!eq_folded(b"[", b"{"), "case folds letters only");
+        assert_eq!(run_end(b"xNNNNNNNNNNNNa", 1), 13);
+        assert_eq!(run_end(b"NNNNNNNNNNNNNNNN", 3), 16);
     }
 
     #[test]

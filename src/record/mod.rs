@@ -316,7 +316,9 @@ impl<'a> Record<'a> {
                     (None, None) => None,
                     (Some(s), None) => Some(s.to_vec()),
                     (s, Some(q)) => {
-                        let mut uri = s.unwrap_or_default().to_vec();
+                        let s = s.unwrap_or_default();
+                        let mut uri = Vec::with_capacity(s.len() + 1 + q.len());
+                        uri.extend_from_slice(s);
                         uri.push(b'?');
                         uri.extend_from_slice(q);
                         Some(uri)

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use memchr::memmem::Finder;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::run_prefix::RunPrefix;
@@ -49,7 +50,7 @@ pub enum Matcher {
         cased: bool,
         /// For `contains`: the needle's searcher, built once (building one for each value
         /// tested cost more than the search).
-        finder: Option<Box<memchr::memmem::Finder<'static>>>,
+        finder: Option<Box<ContainsSearch>>,
     },
     /// A Sigma string with wildcards, as an anchored regex; `pieces` are its literal parts.
     Wildcard { re: Regex, pieces: Vec<Vec<u8>> },
@@ -68,6 +69,75 @@ pub enum Matcher {
     Number(Compare, f64),
     /// `fieldref`: equal (case-folded) to another field's value.
     FieldRef(Target),
+}
+
+/// How a `contains` needle is looked for.
+#[derive(Debug, Clone)]
+pub struct ContainsSearch {
+    /// The whole needle, searched in the value (lower-cased unless the test is cased).
+    whole: Finder<'static>,
+    /// A caseless needle's longest stretch without ASCII letters (which case cannot change),
+    /// and where it starts in the needle: it is searched in the raw value and the needle
+    /// compared around each find, so no lower-cased copy of the value is made.
+    anchor: Option<(usize, Finder<'static>)>,
+}
+
+/// Anchors shorter than this find too much to be worth it.
+const SHORTEST_ANCHOR: usize = 3;
+
+impl ContainsSearch {
+    fn new(needle: &[u8], cased: bool) -> ContainsSearch {
+        let anchor = (!cased)
+            .then(|| longest_caseless_stretch(needle))
+            .filter(|stretch| stretch.len() >= SHORTEST_ANCHOR)
+            .map(|stretch| (stretch.start, Finder::new(&needle[stretch]).into_owned()));
+        ContainsSearch {
+            whole: Finder::new(needle).into_owned(),
+            anchor,
+        }
+    }
+
+    /// Whether `needle` (this search's, lower-cased unless cased) is in the value `raw`;
+    /// `lower` gives the value lower-cased.
+    fn contains<'r>(
+        &self,
+        raw: &[u8],
+        needle: &[u8],
+        cased: bool,
+        lower: &dyn Fn() -> &'r [u8],
+    ) -> bool {
+        let Some((offset, anchor)) = &self.anchor else {
+            return self.whole.find(if cased { raw } else { lower() }).is_some();
+        };
+        // Finds may overlap: each is tried, not only those `find_iter` would give.
+        let mut from = 0;
+        while let Some(hit) = raw.get(from..).and_then(|rest| anchor.find(rest)) {
+            let at = from + hit;
+            let around = at
+                .checked_sub(*offset)
+                .and_then(|start| raw.get(start..start + needle.len()));
+            if around.is_some_and(|window| window.eq_ignore_ascii_case(needle)) {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
+    }
+}
+
+/// The longest run of `needle` holding no ASCII letter.
+fn longest_caseless_stretch(needle: &[u8]) -> std::ops::Range<usize> {
+    let mut best = 0..0;
+    let mut start = 0;
+    for (i, b) in needle.iter().chain([&b'a']).enumerate() {
+        if b.is_ascii_alphabetic() {
+            if i - start > best.len() {
+                best = start..i;
+            }
+            start = i + 1;
+        }
+    }
+    best
 }
 
 impl Matcher {
@@ -90,7 +160,7 @@ impl Matcher {
                 needle.to_ascii_lowercase()
             };
             let finder = (kind == LiteralKind::Contains)
-                .then(|| Box::new(memchr::memmem::Finder::new(&needle).into_owned()));
+                .then(|| Box::new(ContainsSearch::new(&needle, cased)));
             return Ok(Matcher::Literal {
                 kind,
                 needle,
@@ -128,7 +198,7 @@ impl Matcher {
                 cased,
                 finder,
             } => match finder {
-                Some(finder) => finder.find(if *cased { raw } else { lower() }).is_some(),
+                Some(finder) => finder.contains(raw, needle, *cased, lower),
                 None if *cased => literal_test(*kind, raw, needle),
                 // Anchored comparisons fold case byte by byte: no lower-cased copy is made.
                 None => caseless_test(*kind, raw, needle),
@@ -319,6 +389,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn caseless_contains_finds_what_lowering_finds() {
+        let needles: [&[u8]; 6] = [
+            b"%u9090%u6858",
+            b"..%c1%1c..",
+            b"%%%",
+            b"%%%a",
+            b"cmd.exe",
+            b"9%u",
+        ];
+        // `%%%%A`: the anchor's first find fails and an overlapping one holds the needle.
+        let hays: [&[u8]; 7] = [
+            b"%%%%A",
+            b"x%U9090%u6858y",
+            b"/..%C1%1C../",
+            b"%%%%",
+            b"/CMD.EXE",
+            b"%u9090%U685",
+            b"99%U",
+        ];
+        for needle in needles {
+            let search = ContainsSearch::new(needle, false);
+            for hay in hays {
+                let lower = hay.to_ascii_lowercase();
+                let expected = memchr::memmem::find(&lower, needle).is_some();
+                let got = search.contains(hay, needle, false, &|| &lower);
+                assert_eq!(got, expected, "{needle:?} in {hay:?}");
+            }
+        }
+        assert_eq!(longest_caseless_stretch(b"%u9090%u6858%ucbd3%u7801"), 2..7);
+        assert_eq!(longest_caseless_stretch(b"cmd"), 0..0);
     }
 
     #[test]
