@@ -12,7 +12,7 @@ pub mod spreading;
 mod teddy;
 
 use crate::model::{CorrelationTag, Finding};
-use crate::record::Record;
+use crate::record::{LogFormat, Record};
 use sigma::atoms::{rule_atoms, Atom, AtomSet};
 use sigma::Rule;
 
@@ -45,6 +45,9 @@ pub struct Detector {
     spreading: Option<spreading::Spreading>,
     /// Per rule: how specific its hits are (see [`crate::finding::keep_most_specific_rules`]).
     ranks: Vec<crate::finding::Specificity>,
+    /// Per rule: the log formats its logsource covers, one bit per format (`1 << format`),
+    /// so no strings are compared per line.
+    coverage: Vec<u32>,
 }
 
 impl Detector {
@@ -96,6 +99,15 @@ impl Detector {
         };
         let bases = vec![Vec::new(); rules.len()];
         let ranks = rules.iter().map(crate::finding::rule_specificity).collect();
+        let coverage = rules
+            .iter()
+            .map(|rule| {
+                LogFormat::ALL
+                    .iter()
+                    .filter(|&&format| rule.logsource.covers(format))
+                    .fold(0, |bits, &format| bits | format_bit(format))
+            })
+            .collect();
         Detector {
             rules,
             atoms,
@@ -106,6 +118,7 @@ impl Detector {
             bases,
             spreading: None,
             ranks,
+            coverage,
         }
     }
 
@@ -226,11 +239,17 @@ impl Detector {
         }
         out.sort_unstable();
         out.dedup();
-        out.retain(|&i| {
-            let rule = &self.rules[i];
-            rule.logsource.covers(record.format) && rule.matches(record)
-        });
+        let format = format_bit(record.format);
+        out.retain(|&i| self.coverage[i] & format != 0 && self.rules[i].matches(record));
     }
+}
+
+// Every format has a bit in a u32.
+const _: () = assert!(LogFormat::ALL.len() <= 32);
+
+/// The bit of `format` in [`Detector::coverage`].
+fn format_bit(format: LogFormat) -> u32 {
+    1 << format as u32
 }
 
 /// Lines longer than this are looked at for runs of one byte before their literals are
