@@ -24,6 +24,7 @@ cases=(
   "capture, request heads never finished|flows|25000000|flows.pcap|plain"
   "capture of 8 KB Code Red requests|code-red-capture|200000000|codered.pcap|plain"
   "X/N runs of 4-8 KB after /default.ida|x-run|300000000|xrun.log|plain"
+  "Code Red flood, 762 clients, no line repeated|code-red-flood|200000000|flood.log|plain"
   "9.1 M probes in 15 KB of zstd|hits|182000000|hits.log.zst|zst"
   "10 GB of X/N runs in a .gz|x-run|10000000000|xrun10g.log.gz|gz"
 )

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 $gen --out "$tmp/samples" > /dev/null
 # Load balancer, CDN, proxy and JSON logs: the same requests in every format.
 $gen --modern "$tmp/modern"
-for c in x-run netstat reg metabase listing flows code-red-capture; do
+for c in x-run code-red-flood netstat reg metabase listing flows code-red-capture; do
   $gen --big "$tmp/$c" --hostile "$c" --bytes 20000
 done
 corpus=fuzz/corpus

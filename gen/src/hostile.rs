@@ -7,12 +7,13 @@ use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 
 use crate::net::{pcap_header, pcap_record, tcp_packet, Flags, Link, Packet};
-use crate::requests::TAIL;
+use crate::requests::{code_red_query, TAIL};
 
 /// The cases, by name.
-pub const CASES: [&str; 8] = [
+pub const CASES: [&str; 9] = [
     "hits",
     "x-run",
+    "code-red-flood",
     "netstat",
     "reg",
     "metabase",
@@ -26,6 +27,7 @@ pub fn write_case(name: &str, bytes: u64, out: &mut dyn Write) -> io::Result<()>
     match name {
         "hits" => many_hits(out, bytes),
         "x-run" => x_runs(out, bytes),
+        "code-red-flood" => code_red_flood(out, bytes),
         "netstat" => many_local_addresses(out, bytes),
         "reg" => big_reg_export(out, bytes),
         "metabase" => big_metabase(out, bytes),
@@ -70,6 +72,25 @@ fn x_runs(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
             "192.0.2.{} - - [04/Aug/2001:10:00:{:02} +0900] \"GET /default.ida?{run}{TAIL} HTTP/1.0\" 404 205\n",
             n % 250 + 1,
             n % 60
+        )
+    })
+}
+
+/// An NCSA log of a server the worms found in August 2001: the published Code Red and Code
+/// Red II requests (224 `N` or `X`, the whole tail) from 762 clients, a second apart, so no
+/// line repeats the one before and each is parsed and judged: the heaviest realistic load
+/// per byte.
+fn code_red_flood(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
+    const NETWORKS: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+    lines_until(out, bytes, |n| {
+        let [a, b, c] = NETWORKS[(n % 3) as usize];
+        let client = Ipv4Addr::new(a, b, c, (n / 3 % 254 + 1) as u8);
+        let letter = if n % 4 == 0 { 'X' } else { 'N' };
+        let (day, second) = (4 + n / 86_400 % 24, n % 86_400);
+        let (h, m, s) = (second / 3600, second / 60 % 60, second % 60);
+        format!(
+            "{client} - - [{day:02}/Aug/2001:{h:02}:{m:02}:{s:02} +0900] \"GET /default.ida?{} HTTP/1.0\" 404 205\n",
+            code_red_query(letter)
         )
     })
 }
@@ -226,5 +247,29 @@ fn packet(
         interface: 0,
         link: Link::Ethernet,
         ip: tcp_packet(src, dst, seq, flags, payload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flood_repeats_no_line_and_comes_from_762_clients_of_both_families() {
+        let mut out = Vec::new();
+        write_case("code-red-flood", 3_000_000, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.windows(2).all(|w| w[0] != w[1]),
+            "a line repeats the one before"
+        );
+        let clients: std::collections::HashSet<&str> =
+            lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+        assert_eq!(clients.len(), 762);
+        for letter in ['N', 'X'] {
+            let query = code_red_query(letter);
+            assert!(lines.iter().any(|l| l.contains(&query)), "{letter}");
+        }
     }
 }

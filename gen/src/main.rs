@@ -49,7 +49,7 @@ struct Options {
     /// mixed case and many 404s: text the prefilter must look at and the rules reject).
     #[arg(long, default_value = "plain")]
     mix: String,
-    /// With --big: write the hostile case of this name instead of a log (hits, x-run,
+    /// With --big: write the hostile case of this name instead of a log (hits, x-run, code-red-flood,
     /// netstat, reg, metabase, listing, flows, code-red-capture), about --bytes long.
     #[arg(long, value_name = "CASE")]
     hostile: Option<String>,
