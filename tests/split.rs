@@ -140,6 +140,51 @@ fn stateless_formats_split_too() {
 }
 
 #[test]
+fn chunks_count_the_kinds_the_input_has_filled_alike_for_every_thread_count() {
+    // 40 clients in two families, times changing: with two findings written per kind,
+    // a chunk counts (unbuilt) the kinds the chunks joined before it filled.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for n in 0..3000 {
+        let letter = if n % 3 == 0 { 'X' } else { 'N' };
+        writeln!(
+            text,
+            "192.0.2.{} - - [05/Aug/2001:10:{:02}:{:02} +0900] \"GET /default.ida?{} HTTP/1.0\" 404 0",
+            n % 40 + 1,
+            n / 60 % 60,
+            n % 60,
+            worm_query(letter)
+        )
+        .unwrap();
+    }
+    let path = write(dir.path(), "access_log", text.as_bytes());
+    let args = |threads: &'static str, split: &'static str| {
+        ["-j", threads, "--split-min-bytes", split, "--repeats", "2"]
+    };
+    let whole = scan(&path, &args("1", "999999999999"));
+    for threads in ["1", "2", "3"] {
+        let split = scan(&path, &args(threads, "16384"));
+        assert!(
+            whole == split,
+            "-j {threads} with chunks differs from one unsplit thread"
+        );
+    }
+    let out = String::from_utf8(whole).unwrap();
+    let input = out
+        .lines()
+        .find(|l| l.contains("\"type\":\"input\""))
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(input).unwrap();
+    assert_eq!(input["findings"], 3000);
+    // 40 clients, each sending both families: 80 kinds, two written each.
+    let written = out
+        .lines()
+        .filter(|l| l.contains("\"type\":\"finding\""))
+        .count();
+    assert_eq!(written, 160);
+}
+
+#[test]
 fn repeated_findings_are_counted_alike_in_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::new();

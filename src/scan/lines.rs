@@ -3,6 +3,7 @@
 //! on their first `max_line` bytes and the rest is counted, not kept.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use super::repeats::{count_into, key_part, RepeatFilter, Repeated, Seen};
 use super::ScanOptions;
@@ -222,7 +223,9 @@ pub fn detect_line(
     }
     for &i in hits.iter() {
         let rule = &detector.rules()[i];
-        let slot = if repeats.is_off() || detector.feeds_correlations(i) {
+        // Findings a correlation counts are each handed on, not keyed.
+        let keyed = !(repeats.is_off() || detector.feeds_correlations(i));
+        let slot = if !keyed {
             None
         } else {
             line_kind(i, &record, repeats.key());
@@ -239,6 +242,9 @@ pub fn detect_line(
                 last.counted = false;
                 let mut finding = request_finding(rule, &record, position, ctx.client);
                 detector.tag_for_correlations(i, &record, &mut finding);
+                if keyed && repeats.consults() {
+                    repeats.note_finding(&finding);
+                }
                 out(finding);
             }
         }
@@ -362,6 +368,12 @@ impl<'d> LineScanner<'d> {
         stats.outside_window = self.window_counts.outside_window;
         stats.untimed = self.window_counts.untimed;
         (stats, result)
+    }
+
+    /// Counts at once the findings of kinds the input's filter has filled (a chunk of a split
+    /// input; see [`super::repeats::FullKinds`]).
+    pub fn count_kinds_filled_in(&mut self, full: Arc<super::repeats::FullKinds>) {
+        self.scratch.repeats.consult(full);
     }
 
     /// The kinds of findings this scanner counted past `--repeats` (lines numbered from

@@ -14,6 +14,7 @@ pub use split::MIN_SPLIT_BYTES;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use chrono::FixedOffset;
 
@@ -239,8 +240,8 @@ pub fn scan_input(
     options: &ScanOptions,
     out: &mut FindingOut<'_>,
 ) -> InputReport {
-    with_repeats(options.repeats, out, |out| {
-        scan_input_to(input, detector, options, out)
+    with_repeats(options.repeats, out, |out, full| {
+        scan_input_to(input, detector, options, out, full)
     })
 }
 
@@ -250,15 +251,16 @@ pub fn scan_input(
 fn with_repeats(
     limit: u64,
     out: &mut FindingOut<'_>,
-    scan: impl FnOnce(&mut FindingOut<'_>) -> InputReport,
+    scan: impl FnOnce(&mut FindingOut<'_>, &Arc<repeats::FullKinds>) -> InputReport,
 ) -> InputReport {
     let mut found = 0u64;
-    let mut filter = repeats::RepeatFilter::new(limit);
+    let full = Arc::new(repeats::FullKinds::default());
+    let mut filter = repeats::RepeatFilter::marking(limit, full.clone());
     let mut counted = |f: Finding| {
         found += 1;
         filter.pass(f, out)
     };
-    let mut report = scan(&mut counted);
+    let mut report = scan(&mut counted, &full);
     // The scanners' tallies: findings counted before they were made.
     for repeated in std::mem::take(&mut report.repeats) {
         found += repeated.omitted;
@@ -274,6 +276,7 @@ fn scan_input_to(
     detector: &Detector,
     options: &ScanOptions,
     out: &mut FindingOut<'_>,
+    full: &Arc<repeats::FullKinds>,
 ) -> InputReport {
     let mut report = InputReport::new(input.label());
     let opened = match input {
@@ -287,7 +290,8 @@ fn scan_input_to(
                     file: &file,
                     size,
                 };
-                if let Some(report) = split::scan_split(whole, detector, options, &report.path, out)
+                let label = &report.path;
+                if let Some(report) = split::scan_split(whole, detector, options, label, out, full)
                 {
                     return Ok(Err(report));
                 }
@@ -391,7 +395,7 @@ pub fn scan_reader(
             return report;
         }
     };
-    with_repeats(options.repeats, out, |out| {
+    with_repeats(options.repeats, out, |out, _| {
         let read = read_and_scan(&mut *decoded, (detector, options), None, &mut report, out);
         if let Err(e) = read {
             read_error(&e, &mut report);

@@ -11,6 +11,8 @@
 //! whatever the chunks were: a finding among the first `limit` of its kind is among the first
 //! `limit` of its (finer) raw key in its chunk, so the scanner passed it on.
 
+use std::sync::{Arc, RwLock};
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Finding, Repeat, Timestamp};
@@ -108,6 +110,59 @@ impl Repeated {
 struct Kind {
     written: u64,
     repeated: Option<Repeated>,
+    /// In a scanner that consults [`FullKinds`]: the key of the findings of this (raw) kind.
+    finding_key: Option<Box<[u8]>>,
+}
+
+/// The kinds whose first `limit` findings an input's filter has written, shared with the
+/// scanners of the input's chunks: in input order every later finding of such a kind is
+/// counted, so a chunk counts it at once instead of building it (with many kinds, each
+/// chunk would otherwise build up to `limit` findings of every kind for the input's filter
+/// to count). At most [`MAX_KINDS`] keys.
+#[derive(Debug, Default)]
+pub struct FullKinds(RwLock<foldhash::HashSet<Box<[u8]>>>);
+
+impl FullKinds {
+    fn contains(&self, key: &[u8]) -> bool {
+        self.0.read().is_ok_and(|kinds| kinds.contains(key))
+    }
+
+    fn mark(&self, key: &[u8]) {
+        if let Ok(mut kinds) = self.0.write() {
+            kinds.insert(key.into());
+        }
+    }
+}
+
+impl Sharing {
+    /// An input's filter has written `written` findings of the kind `key`.
+    fn note_written(&self, written: u64, limit: u64, key: &[u8]) {
+        if let Sharing::Marks(full) = self {
+            if written == limit {
+                full.mark(key);
+            }
+        }
+    }
+
+    /// Whether a chunk's kind is one the input's filter has filled (it is then counted
+    /// before the chunk has written `limit` of it).
+    fn filled(&self, kind: &Kind) -> bool {
+        match (self, &kind.finding_key) {
+            (Sharing::Consults(full), Some(key)) => full.contains(key),
+            _ => false,
+        }
+    }
+}
+
+/// How a filter shares what is full.
+#[derive(Debug, Default)]
+enum Sharing {
+    #[default]
+    None,
+    /// The input's filter: notes the kinds it has written `limit` of.
+    Marks(Arc<FullKinds>),
+    /// A chunk's scanner: counts the findings of kinds the input's filter has filled.
+    Consults(Arc<FullKinds>),
 }
 
 /// What to do with the next finding of a kind.
@@ -126,6 +181,7 @@ pub struct RepeatFilter {
     kinds: KindMap,
     /// The key of the finding being looked at (kept to spare an allocation per finding).
     key: Vec<u8>,
+    sharing: Sharing,
 }
 
 impl RepeatFilter {
@@ -134,6 +190,35 @@ impl RepeatFilter {
         RepeatFilter {
             limit,
             ..RepeatFilter::default()
+        }
+    }
+
+    /// The input's filter, noting in `full` the kinds it has written `limit` of.
+    pub fn marking(limit: u64, full: Arc<FullKinds>) -> Self {
+        RepeatFilter {
+            sharing: Sharing::Marks(full),
+            ..RepeatFilter::new(limit)
+        }
+    }
+
+    /// Makes this (a chunk scanner's) filter count the findings of kinds `full` holds.
+    pub fn consult(&mut self, full: Arc<FullKinds>) {
+        self.sharing = Sharing::Consults(full);
+    }
+
+    /// Whether [`RepeatFilter::note_finding`] is worth calling.
+    pub fn consults(&self) -> bool {
+        matches!(self.sharing, Sharing::Consults(_))
+    }
+
+    /// Notes the key of the finding just built for the kind last looked up, so that later
+    /// lines of the kind can be checked against the input's full kinds.
+    pub fn note_finding(&mut self, finding: &Finding) {
+        let mut key = Vec::new();
+        finding_key(finding, &mut key);
+        if let Some(kind) = self.kinds.get_mut(self.key.as_slice()) {
+            kind.finding_key
+                .get_or_insert_with(|| key.into_boxed_slice());
         }
     }
 
@@ -169,27 +254,29 @@ impl RepeatFilter {
         if self.limit == 0 {
             return Seen::Write;
         }
-        if !self.kinds.contains_key(self.key.as_slice()) {
-            if self.kinds.len() >= MAX_KINDS {
+        let RepeatFilter {
+            limit,
+            kinds,
+            key,
+            sharing,
+        } = self;
+        if !kinds.contains_key(key.as_slice()) {
+            if kinds.len() >= MAX_KINDS {
                 return Seen::Write;
             }
             // A new kind is written whatever the limit (at least 1): no second lookup.
-            let key = self.key.clone().into_boxed_slice();
-            self.kinds.insert(
-                key,
-                Kind {
-                    written: 1,
-                    repeated: None,
-                },
-            );
+            let kind = Kind {
+                written: 1,
+                ..Kind::default()
+            };
+            kinds.insert(key.clone().into_boxed_slice(), kind);
+            sharing.note_written(1, *limit, key);
             return Seen::Write;
         }
-        let kind = self
-            .kinds
-            .get_mut(self.key.as_slice())
-            .expect("looked up above");
-        if kind.written < self.limit {
+        let kind = kinds.get_mut(key.as_slice()).expect("looked up above");
+        if kind.written < *limit && !sharing.filled(kind) {
             kind.written += 1;
+            sharing.note_written(kind.written, *limit, key);
             return Seen::Write;
         }
         Seen::Repeat(&mut kind.repeated)

@@ -14,10 +14,11 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::lines::{replay_kept, LineScanner, LineStats, Recording};
 use super::ordered::{self, Delivery};
-use super::repeats::Repeated;
+use super::repeats::{FullKinds, Repeated};
 use super::{choose_format, InputReport, ScanOptions};
 use crate::detect::{Detector, Prefilter};
 use crate::model::{Finding, FindingOut};
@@ -79,6 +80,7 @@ pub fn scan_split(
     options: &ScanOptions,
     label: &str,
     out: &mut FindingOut<'_>,
+    full: &Arc<FullKinds>,
 ) -> Option<InputReport> {
     let WholeFile { path, file, size } = whole;
     if size < options.split_min_bytes.max(1) {
@@ -96,6 +98,7 @@ pub fn scan_split(
         parser: Parser::for_format(format),
         lines_before: 0,
         report: InputReport::new(label.to_string()),
+        full,
     };
     join.report.format = Some(format);
     join.report.windowed = options.window.is_set();
@@ -222,6 +225,8 @@ struct Join<'a> {
     parser: Parser,
     lines_before: u64,
     report: InputReport,
+    /// The kinds the input's filter has filled (see [`FullKinds`]), which chunks count.
+    full: &'a Arc<FullKinds>,
 }
 
 impl Join<'_> {
@@ -243,7 +248,7 @@ impl Join<'_> {
                 .map(|(i, r)| Task::Chunk(i, r)),
         );
         let (path, label, format) = (self.path, self.label, self.format);
-        let (detector, options) = (self.detector, self.options);
+        let (detector, options, full) = (self.detector, self.options, self.full);
         let mut digest = None;
         ordered::in_order(
             &tasks,
@@ -257,12 +262,10 @@ impl Join<'_> {
                     let record = stateful && *i > 0;
                     let parser = Parser::for_format(format);
                     let part = scan_chunk(
-                        path,
-                        range.clone(),
+                        (path, range.clone()),
                         parser,
                         record,
-                        detector,
-                        options,
+                        (detector, options, full),
                         label,
                         emit,
                     );
@@ -304,10 +307,8 @@ impl Join<'_> {
                 let mut emit = |f: Finding| out(self.globally(f, start));
                 let parser = self.parser.clone();
                 let (path, label) = (self.path, self.label);
-                let (detector, options) = (self.detector, self.options);
-                scan_chunk(
-                    path, part.range, parser, false, detector, options, label, &mut emit,
-                )
+                let rules = (self.detector, self.options, self.full);
+                scan_chunk((path, part.range), parser, false, rules, label, &mut emit)
             }
             _ => part,
         };
@@ -344,19 +345,17 @@ impl Join<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn scan_chunk(
-    path: &Path,
-    range: Range<u64>,
+    (path, range): (&Path, Range<u64>),
     parser: Parser,
     record: bool,
-    detector: &Detector,
-    options: &ScanOptions,
+    (detector, options, full): (&Detector, &ScanOptions, &Arc<FullKinds>),
     label: &str,
     out: &mut FindingOut<'_>,
 ) -> ChunkResult {
     let ctx = options.parse_context();
     let mut scanner = LineScanner::new(detector, parser, ctx, label, options);
+    scanner.count_kinds_filled_in(full.clone());
     // Half the split size (32 MiB of kept lines by default), and never more than 32 MiB: a
     // chunk that keeps more is scanned again once its start state is known.
     let limit = ((options.split_min_bytes / 2) as usize).min(32 << 20);
