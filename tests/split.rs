@@ -62,6 +62,15 @@ fn scan(path: &Path, extra: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// The `input` record of a scan's JSON Lines.
+fn input_record(out: &str) -> serde_json::Value {
+    let input = out
+        .lines()
+        .find(|l| l.contains("\"type\":\"input\""))
+        .unwrap();
+    serde_json::from_str(input).unwrap()
+}
+
 fn assert_same_for_every_thread_count(path: &Path, split_min: &str) {
     let whole = scan(path, &["-j", "1", "--split-min-bytes", "999999999999"]);
     for threads in ["1", "2", "3", "5"] {
@@ -170,11 +179,7 @@ fn chunks_count_the_kinds_the_input_has_filled_alike_for_every_thread_count() {
         );
     }
     let out = String::from_utf8(whole).unwrap();
-    let input = out
-        .lines()
-        .find(|l| l.contains("\"type\":\"input\""))
-        .unwrap();
-    let input: serde_json::Value = serde_json::from_str(input).unwrap();
+    let input = input_record(&out);
     assert_eq!(input["findings"], 3000);
     // 40 clients, each sending both families: 80 kinds, two written each.
     let written = out
@@ -203,11 +208,7 @@ fn repeated_findings_are_counted_alike_in_chunks() {
     let path = write(dir.path(), "access_log", text.as_bytes());
     assert_same_for_every_thread_count(&path, "16384");
     let out = String::from_utf8(scan(&path, &["-j", "2", "--split-min-bytes", "16384"])).unwrap();
-    let input = out
-        .lines()
-        .find(|l| l.contains("\"type\":\"input\""))
-        .unwrap();
-    let input: serde_json::Value = serde_json::from_str(input).unwrap();
+    let input = input_record(&out);
     assert_eq!(input["findings"], 3000);
     assert_eq!(input["findings_omitted"], 2700);
 }

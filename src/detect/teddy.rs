@@ -628,15 +628,21 @@ mod tests {
             // Every hit, near the end of short texts too (the last block overlaps the one
             // before it).
             for searcher in [&teddy, &scalar] {
-                let mut got = Vec::new();
-                searcher.find(&text, 0, &mut |start, id| {
-                    got.push((start, id));
-                    false
-                });
-                got.sort_unstable();
+                let got = every_hit(searcher, &text);
                 assert_eq!(got, all_hits(&text, &literals), "round {round}: {text:?}");
             }
         }
+    }
+
+    /// Every (start, id) the search reports in `text`, in order.
+    fn every_hit(searcher: &Teddy, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut got = Vec::new();
+        searcher.find(text, 0, &mut |start, id| {
+            got.push((start, id));
+            false
+        });
+        got.sort_unstable();
+        got
     }
 
     /// Every (start, id) of every literal in `text`, by brute force.
@@ -736,12 +742,7 @@ mod tests {
                 ids.sort_unstable();
                 ids.dedup();
                 for searcher in [&teddy, &scalar] {
-                    let mut got = Vec::new();
-                    searcher.find(&text, 0, &mut |start, id| {
-                        got.push((start, id));
-                        false
-                    });
-                    got.sort_unstable();
+                    let mut got = every_hit(searcher, &text);
                     got.dedup();
                     let shown = String::from_utf8_lossy(&text);
                     assert_eq!(got, expected, "round {round}: {shown}");
