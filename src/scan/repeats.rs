@@ -214,11 +214,13 @@ impl RepeatFilter {
     /// Notes the key of the finding just built for the kind last looked up, so that later
     /// lines of the kind can be checked against the input's full kinds.
     pub fn note_finding(&mut self, finding: &Finding) {
-        let mut key = Vec::new();
-        finding_key(finding, &mut key);
+        // Only the kind's first written finding builds its key.
         if let Some(kind) = self.kinds.get_mut(self.key.as_slice()) {
-            kind.finding_key
-                .get_or_insert_with(|| key.into_boxed_slice());
+            kind.finding_key.get_or_insert_with(|| {
+                let mut key = Vec::new();
+                finding_key(finding, &mut key);
+                key.into_boxed_slice()
+            });
         }
     }
 
