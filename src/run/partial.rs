@@ -152,6 +152,8 @@ pub fn host_order(a: &HostReport, b: &HostReport) -> std::cmp::Ordering {
 /// [`finish`]: PartialWriter::finish
 pub struct PartialWriter<W: Write> {
     out: W,
+    /// Each line is made here, then written in one piece.
+    line: Vec<u8>,
     counts: PartialEnd,
     error: Option<io::Error>,
 }
@@ -161,6 +163,7 @@ impl<W: Write> PartialWriter<W> {
     pub fn begin(out: W, header: PartialHeader) -> Self {
         let mut writer = PartialWriter {
             out,
+            line: Vec::new(),
             counts: PartialEnd::default(),
             error: None,
         };
@@ -172,9 +175,13 @@ impl<W: Write> PartialWriter<W> {
         if self.error.is_some() {
             return;
         }
-        let written = serde_json::to_writer(&mut self.out, line)
+        self.line.clear();
+        let written = crate::sink::json_write::append_json(&mut self.line, line)
             .map_err(io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
+            .and_then(|()| {
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)
+            });
         if let Err(e) = written {
             self.error = Some(e);
         }

@@ -135,10 +135,12 @@ impl<'r> RecordLine<'r> {
         self.raw = String::from_utf8_lossy(raw).into_owned();
     }
 
-    /// Writes the record as one JSON line.
+    /// Writes the record as one JSON line (line breakers in strings escaped).
     pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, self).map_err(io::Error::from)?;
-        out.write_all(b"\n")
+        let mut line = Vec::with_capacity(self.raw.len() * 2 + 256);
+        crate::sink::json_write::append_json(&mut line, self)?;
+        line.push(b'\n');
+        out.write_all(&line)
     }
 }
 

@@ -60,29 +60,103 @@ pub fn csv_cell_needs_quote(text: &str) -> bool {
         .starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
-/// Whether serialised JSON holds U+2028, U+2029 or U+0085, which [`json_line_safe`] escapes.
-pub fn has_line_breakers(json: &[u8]) -> bool {
-    // Their UTF-8 starts with E2 or C2, bytes a JSON line rarely holds: look for those only.
-    memchr::memchr2_iter(0xe2, 0xc2, json).any(|i| {
-        let rest = &json[i..];
-        rest.starts_with(&[0xe2, 0x80, 0xa8])
-            || rest.starts_with(&[0xe2, 0x80, 0xa9])
-            || rest.starts_with(&[0xc2, 0x85])
-    })
+/// Writes `text` to `out` as a JSON string, quotes included: the escapes serde_json writes
+/// (`\"`, `\\`, `\n` and the other short ones, `\u00XX` for the other control characters),
+/// and U+2028, U+2029 and U+0085 as `\u` escapes too.
+pub fn json_string(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // Bytes from `run` to `i` need no escape and are copied in one piece.
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Plain ASCII (most of URIs and log lines) is passed over eight bytes at a time, and a
+        // word with a byte to look at is entered at that byte. The last word is padded with
+        // plain bytes: short strings (the keys) then take one step.
+        let marks = bytes_to_look_at(word_at(bytes, i));
+        if marks == 0 {
+            i = (i + 8).min(bytes.len());
+            continue;
+        }
+        i += (marks.trailing_zeros() / 8) as usize;
+        let (width, escape) = json_escape_at(&bytes[i..]);
+        if let Some(escape) = escape {
+            out.extend_from_slice(&bytes[run..i]);
+            escape.write(out);
+            run = i + width;
+        }
+        i += width;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
 }
 
-/// Serialised JSON with U+2028, U+2029 and U+0085 escaped (they only occur inside strings,
-/// where `\u` escapes mean the same).
-pub fn json_line_safe(mut bytes: Vec<u8>) -> Vec<u8> {
-    if !has_line_breakers(&bytes) {
-        return bytes;
+/// The eight bytes at `at` as a little-endian word, padded with `a` past the end.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let rest = &bytes[at..];
+    let mut word = [b'a'; 8];
+    match rest.first_chunk::<8>() {
+        Some(whole) => word = *whole,
+        None => word[..rest.len()].copy_from_slice(rest),
     }
-    let text = String::from_utf8(std::mem::take(&mut bytes))
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    text.replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
-        .replace('\u{0085}', "\\u0085")
-        .into_bytes()
+    u64::from_le_bytes(word)
+}
+
+/// The high bit of each byte of `word` (little-endian) that is a control character, `"`, `\\`
+/// or not ASCII (possibly the start of a line breaker). The lowest mark is always right; marks
+/// above it may be wrong (a borrow carries on), so only the lowest is used.
+fn bytes_to_look_at(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    below_space
+        | zero_bytes(word ^ (ONES * b'"' as u64))
+        | zero_bytes(word ^ (ONES * b'\\' as u64))
+        | word & HIGH
+}
+
+/// How a JSON string writes one character.
+enum JsonEscape {
+    /// `\` and one letter.
+    Short(u8),
+    /// `\u` and four hex digits.
+    Unicode(u16),
+}
+
+impl JsonEscape {
+    fn write(self, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        match self {
+            JsonEscape::Short(letter) => out.extend_from_slice(&[b'\\', letter]),
+            JsonEscape::Unicode(code) => {
+                out.extend_from_slice(b"\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(HEX[usize::from((code >> shift) & 0xf)]);
+                }
+            }
+        }
+    }
+}
+
+/// The width of the character `rest` starts with (1 for a byte that does not start a line
+/// breaker), and its escape if it needs one.
+fn json_escape_at(rest: &[u8]) -> (usize, Option<JsonEscape>) {
+    match rest {
+        [b'"', ..] => (1, Some(JsonEscape::Short(b'"'))),
+        [b'\\', ..] => (1, Some(JsonEscape::Short(b'\\'))),
+        [0x08, ..] => (1, Some(JsonEscape::Short(b'b'))),
+        [b'\t', ..] => (1, Some(JsonEscape::Short(b't'))),
+        [b'\n', ..] => (1, Some(JsonEscape::Short(b'n'))),
+        [0x0c, ..] => (1, Some(JsonEscape::Short(b'f'))),
+        [b'\r', ..] => (1, Some(JsonEscape::Short(b'r'))),
+        [c @ 0..0x20, ..] => (1, Some(JsonEscape::Unicode(u16::from(*c)))),
+        [0xc2, 0x85, ..] => (2, Some(JsonEscape::Unicode(0x85))),
+        [0xe2, 0x80, 0xa8, ..] => (3, Some(JsonEscape::Unicode(0x2028))),
+        [0xe2, 0x80, 0xa9, ..] => (3, Some(JsonEscape::Unicode(0x2029))),
+        _ => (1, None),
+    }
 }
 
 #[cfg(test)]
@@ -111,15 +185,52 @@ mod tests {
         assert_eq!(csv_cell(String::new()), "");
     }
 
+    fn json(text: &str) -> String {
+        let mut out = Vec::new();
+        json_string(&mut out, text);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn line_separators_are_escaped_in_json() {
-        let raw = serde_json::to_vec(&"a\u{2028}b\u{2029}c\u{85}d").unwrap();
-        let safe = json_line_safe(raw);
-        assert_eq!(
-            String::from_utf8(safe.clone()).unwrap(),
-            r#""a\u2028b\u2029c\u0085d""#
-        );
-        let back: String = serde_json::from_slice(&safe).unwrap();
+        let safe = json("a\u{2028}b\u{2029}c\u{85}d");
+        assert_eq!(safe, r#""a\u2028b\u2029c\u0085d""#);
+        let back: String = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, "a\u{2028}b\u{2029}c\u{85}d");
+    }
+
+    /// serde_json's string, with the three line breakers escaped as well.
+    fn serde_json_line_safe(text: &str) -> String {
+        serde_json::to_string(text)
+            .unwrap()
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
+            .replace('\u{85}', "\\u0085")
+    }
+
+    #[test]
+    fn json_strings_are_serde_jsons_at_every_position_of_a_word() {
+        let specials = [
+            "\"", "\\", "\n", "\u{1}", "\u{1f}", "\u{7f}", "\u{2028}", "\u{2029}", "\u{85}", "é",
+            "日", "\u{2027}", "\u{84}",
+        ];
+        for special in specials {
+            for at in 0..20 {
+                let text = format!("{}{special}{}", "x".repeat(at), "y".repeat(19 - at));
+                assert_eq!(json(&text), serde_json_line_safe(&text), "{text:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_strings_read_back_and_match_serde_json(text in "(\\PC|[\u{0}-\u{1f}\u{85}\u{2028}\u{2029}\"\\\\]){0,40}") {
+            let written = json(&text);
+            proptest::prop_assert_eq!(&written, &serde_json_line_safe(&text));
+            let breakers = ['\u{2028}', '\u{2029}', '\u{85}', '\n'];
+            proptest::prop_assert!(!written.contains(breakers), "{}", written);
+            let back: String = serde_json::from_str(&written).unwrap();
+            proptest::prop_assert_eq!(back, text);
+        }
     }
 }

@@ -1,10 +1,11 @@
-//! JSON Lines and JSON documents, written by serde from the model.
+//! JSON Lines and JSON documents, written from the model by [`super::json_write`].
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 
+use super::json_write::append_json;
 use super::{ProblemRecord, RunTotals, Sink, SummaryRecord};
 use crate::i18n::{Lang, Messages};
 use crate::model::Problem;
@@ -18,12 +19,9 @@ struct JsonBuffer(Vec<u8>);
 impl JsonBuffer {
     /// Writes `value` to `out` as JSON safe for readers that split lines on U+2028 and
     /// friends.
-    fn write<T: Serialize>(&mut self, out: &mut dyn Write, value: &T) -> io::Result<()> {
+    fn write<T: Serialize + ?Sized>(&mut self, out: &mut dyn Write, value: &T) -> io::Result<()> {
         self.0.clear();
-        serde_json::to_writer(&mut self.0, value).map_err(io::Error::from)?;
-        if super::escape::has_line_breakers(&self.0) {
-            return out.write_all(&super::escape::json_line_safe(self.0.clone()));
-        }
+        append_json(&mut self.0, value)?;
         out.write_all(&self.0)
     }
 }
@@ -145,7 +143,7 @@ impl<W: Write> JsonSink<W> {
 
     fn key(&mut self, key: &str, first: bool) -> io::Result<()> {
         self.formatter.begin_object_key(&mut self.out, first)?;
-        serde_json::to_writer(&mut self.out, key).map_err(io::Error::from)?;
+        self.buffer.write(&mut self.out, key)?;
         self.formatter.end_object_key(&mut self.out)?;
         self.formatter.begin_object_value(&mut self.out)
     }

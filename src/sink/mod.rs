@@ -9,6 +9,7 @@ pub mod escape;
 pub mod html;
 pub mod iocs;
 mod json_out;
+pub mod json_write;
 mod summary;
 
 use std::io;
