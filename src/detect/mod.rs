@@ -6,6 +6,7 @@
 
 pub mod correlation;
 mod fdr;
+pub mod memo;
 pub mod pack;
 pub mod sigma;
 pub mod spreading;
@@ -48,6 +49,8 @@ pub struct Detector {
     /// Per rule: the log formats its logsource covers, one bit per format (`1 << format`),
     /// so no strings are compared per line.
     coverage: Vec<u32>,
+    /// Per log format: the fields its rules read (see [`memo`]).
+    reads: memo::FieldsRead,
 }
 
 impl Detector {
@@ -107,7 +110,8 @@ impl Detector {
                     .filter(|&&format| rule.logsource.covers(format))
                     .fold(0, |bits, &format| bits | format_bit(format))
             })
-            .collect();
+            .collect::<Vec<u32>>();
+        let reads = memo::FieldsRead::of(&rules, |i, format| coverage[i] & format_bit(format) != 0);
         Detector {
             rules,
             atoms,
@@ -119,6 +123,7 @@ impl Detector {
             spreading: None,
             ranks,
             coverage,
+            reads,
         }
     }
 
@@ -246,6 +251,29 @@ impl Detector {
 
 // Every format has a bit in a u32.
 const _: () = assert!(LogFormat::ALL.len() <= 32);
+
+impl Detector {
+    /// [`Detector::matching_rules`], with the answer taken from `memo` when the rules judged
+    /// the same values before (see [`memo`]).
+    pub fn matching_rules_remembered(
+        &self,
+        record: &Record,
+        out: &mut Vec<usize>,
+        memo: &mut memo::RuleMemo,
+    ) {
+        match memo.recall(record, self.reads.for_format(record.format)) {
+            memo::Remembered::Answer(answer) => {
+                out.clear();
+                out.extend_from_slice(answer);
+            }
+            memo::Remembered::Unknown => {
+                self.matching_rules(record, out);
+                memo.keep(out);
+            }
+            memo::Remembered::NotKept => self.matching_rules(record, out),
+        }
+    }
+}
 
 /// The bit of `format` in [`Detector::coverage`].
 fn format_bit(format: LogFormat) -> u32 {

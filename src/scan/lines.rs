@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::repeats::{count_into, key_part, RepeatFilter, Repeated, Seen};
 use super::ScanOptions;
+use crate::detect::memo::RuleMemo;
 use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{request_finding, LinePosition};
 use crate::model::{FindingOut, TimeWindow, WindowCheck};
@@ -87,6 +88,8 @@ pub struct LineScanner<'d> {
 #[derive(Debug, Default)]
 pub struct LineScratch {
     hits: Vec<usize>,
+    /// The rules' answers for values already judged.
+    memo: RuleMemo,
     repeats: RepeatFilter,
     last: LastLine,
 }
@@ -108,6 +111,7 @@ impl LineScratch {
     pub fn new(repeats: u64) -> Self {
         LineScratch {
             hits: Vec::new(),
+            memo: RuleMemo::default(),
             repeats: RepeatFilter::new(repeats),
             last: LastLine::default(),
         }
@@ -206,6 +210,7 @@ pub fn detect_line(
     let check = window.check(record.time);
     let LineScratch {
         hits,
+        memo,
         repeats,
         last,
     } = scratch;
@@ -217,7 +222,7 @@ pub fn detect_line(
     if check == WindowCheck::Outside {
         return check;
     }
-    detector.matching_rules(&record, hits);
+    detector.matching_rules_remembered(&record, hits, memo);
     if !all_hits {
         detector.keep_reported_hits(hits);
     }

@@ -1,0 +1,240 @@
+//! The rules' answer for a request already judged.
+//!
+//! Which rules match a record depends only on its format and the fields the rules of that
+//! format read: the atom search over the line only narrows the rules to try, and a rule that
+//! matches always has its atoms in the line. So where no rule of a format reads the raw line
+//! (keywords), the answer for one set of field values holds for every line that repeats
+//! them. A worm's flood is such lines: the same request from thousands of clients, at
+//! thousands of times. A line whose values were judged before skips the atom listing and
+//! the rules; it costs a key and a lookup.
+
+use crate::record::{Field, LogFormat, Record, ALL_FIELDS};
+
+use super::sigma::matcher::{Matcher, Target};
+use super::sigma::rule::{Rule, Selection};
+
+/// Answers kept before the memo starts again empty (each holds the key, at most
+/// [`MAX_KEY`] bytes, and the matching rules).
+const MAX_ANSWERS: usize = 1024;
+
+/// Keys longer than this (requests of kilobytes) are not kept.
+const MAX_KEY: usize = 4096;
+
+/// What the rules of each format read: the fields, or nothing to go on when one of them reads
+/// the raw line.
+#[derive(Debug, Clone)]
+pub struct FieldsRead(Vec<Option<Box<[Field]>>>);
+
+impl FieldsRead {
+    /// The fields read by the rules covering each format (`covers(rule, format)`).
+    pub fn of(rules: &[Rule], covers: impl Fn(usize, LogFormat) -> bool) -> Self {
+        let per_format = LogFormat::ALL
+            .iter()
+            .map(|&format| {
+                let mut read = [false; ALL_FIELDS.len()];
+                for (i, rule) in rules.iter().enumerate() {
+                    if covers(i, format) && !note_fields_read(rule, &mut read) {
+                        return None;
+                    }
+                }
+                let fields: Vec<Field> =
+                    ALL_FIELDS.into_iter().filter(|f| read[f.index()]).collect();
+                Some(fields.into_boxed_slice())
+            })
+            .collect();
+        FieldsRead(per_format)
+    }
+
+    /// The fields that decide the rules' answer for `format`, when no rule reads the line.
+    pub fn for_format(&self, format: LogFormat) -> Option<&[Field]> {
+        self.0.get(format as usize)?.as_deref()
+    }
+}
+
+/// Marks the fields `rule` reads in `read`; false when it reads the raw line.
+fn note_fields_read(rule: &Rule, read: &mut [bool; ALL_FIELDS.len()]) -> bool {
+    let mut note = |target: &Target| match target {
+        Target::Field(field) => {
+            read[field.index()] = true;
+            // A query test also sees the whole request target, stem included.
+            if *field == Field::UriQuery {
+                read[Field::UriStem.index()] = true;
+            }
+            true
+        }
+        Target::Missing(_) => true,
+        Target::Line => false,
+    };
+    rule.selections().iter().all(|selection| match selection {
+        Selection::Keywords(_) => false,
+        Selection::Maps(maps) => maps.iter().flatten().all(|item| {
+            note(&item.target)
+                && item.groups.iter().flat_map(|g| &g.0).all(|m| match m {
+                    Matcher::FieldRef(other) => note(other),
+                    _ => true,
+                })
+        }),
+    })
+}
+
+/// Answers of the rules by key (format and the values read), for one scanner.
+#[derive(Debug, Default)]
+pub struct RuleMemo {
+    answers: foldhash::HashMap<Box<[u8]>, Box<[usize]>>,
+    key: Vec<u8>,
+}
+
+/// What the memo knows of a record.
+pub enum Remembered<'m> {
+    /// The rules that matched the same values before.
+    Answer(&'m [usize]),
+    /// Not judged yet: give the answer to [`RuleMemo::keep`].
+    Unknown,
+    /// The record cannot be looked up (a rule reads its line, or its values are too long).
+    NotKept,
+}
+
+impl RuleMemo {
+    /// Looks `record` up, by the values of `fields` (see [`FieldsRead::for_format`]).
+    pub fn recall(&mut self, record: &Record, fields: Option<&[Field]>) -> Remembered<'_> {
+        let Some(fields) = fields else {
+            return Remembered::NotKept;
+        };
+        self.key.clear();
+        self.key.push(record.format as u8);
+        for &field in fields {
+            match record.get(field) {
+                // One more than the length, so that an absent field differs from an empty one.
+                Some(value) => {
+                    self.key
+                        .extend_from_slice(&(value.len() as u32 + 1).to_le_bytes());
+                    self.key.extend_from_slice(value);
+                }
+                None => self.key.extend_from_slice(&0u32.to_le_bytes()),
+            }
+            if self.key.len() > MAX_KEY {
+                return Remembered::NotKept;
+            }
+        }
+        match self.answers.get(self.key.as_slice()) {
+            Some(answer) => Remembered::Answer(answer),
+            None => Remembered::Unknown,
+        }
+    }
+
+    /// Keeps `answer` for the record last looked up with [`RuleMemo::recall`] and found
+    /// [`Remembered::Unknown`].
+    pub fn keep(&mut self, answer: &[usize]) {
+        if self.answers.len() >= MAX_ANSWERS {
+            self.answers.clear();
+        }
+        self.answers
+            .insert(self.key.as_slice().into(), answer.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::pack::{load_rules, RuleOptions};
+    use crate::detect::sigma::Placeholders;
+    use crate::detect::Detector;
+
+    fn web_rule(id: &str, detection: &str) -> Rule {
+        let text = format!(
+            "title: {id}\nid: {id}\nlogsource:\n  category: webserver\ndetection:\n{detection}\nlevel: high\n"
+        );
+        Rule::parse("test.yml", &text, &Placeholders::default()).unwrap()
+    }
+
+    /// A W3C record of `client` asking for `stem` with `query`, from `referer`.
+    fn request<'a>(
+        line: &'a [u8],
+        client: &'a [u8],
+        stem: &'a [u8],
+        referer: &'a [u8],
+    ) -> Record<'a> {
+        let mut r = Record::new(line, LogFormat::IisW3c);
+        r.set(Field::ClientIp, client);
+        r.set(Field::UriStem, stem);
+        r.set(Field::UriQuery, b"a=1");
+        r.set(Field::Referer, referer);
+        r
+    }
+
+    #[test]
+    fn the_builtin_rules_of_access_logs_read_no_address_or_time_and_error_logs_are_not_kept() {
+        let rules = load_rules(&RuleOptions::default()).rules;
+        let detector = Detector::new(rules);
+        let reads = &detector.reads;
+        let fields = reads
+            .for_format(LogFormat::IisW3c)
+            .expect("no rule reads the line");
+        assert!(fields.contains(&Field::UriStem) && fields.contains(&Field::UriQuery));
+        for per_line in [Field::ClientIp, Field::Date, Field::Time] {
+            assert!(!fields.contains(&per_line), "{per_line:?}");
+        }
+        // Error-log rules search the raw line (keywords).
+        assert!(reads.for_format(LogFormat::ApacheError).is_none());
+    }
+
+    #[test]
+    fn remembered_answers_are_the_rules_answers_whatever_field_a_rule_reads() {
+        let detector = Detector::new(vec![
+            web_rule("stem", "  s:\n    cs-uri-stem|endswith: '/x.dll'\n  condition: s"),
+            web_rule(
+                "network",
+                "  s:\n    cs-uri-stem|endswith: '/x.dll'\n    c-ip|cidr: '192.0.2.0/24'\n  condition: s",
+            ),
+            web_rule(
+                "same-as-referer",
+                "  s:\n    cs-uri-stem|endswith: '/x.dll'\n    cs-uri-query|fieldref: cs-referer\n  condition: s",
+            ),
+            web_rule("query", "  s:\n    cs-uri-query|contains: '/x.dll?a'\n  condition: s"),
+        ]);
+        let mut memo = RuleMemo::default();
+        let (mut plain, mut remembered) = (Vec::new(), Vec::new());
+        let lines: [(&[u8], &[u8], &[u8]); 6] = [
+            (b"192.0.2.7", b"/x.dll", b"a=1"),
+            (b"198.51.100.9", b"/x.dll", b"a=1"),
+            (b"192.0.2.7", b"/x.dll", b"-"),
+            (b"198.51.100.9", b"/x.dll", b"a=1"),
+            (b"192.0.2.7", b"/y/x.dll", b"a=1"),
+            (b"192.0.2.7", b"/x.dll", b"a=1"),
+        ];
+        // Twice over, so that the second pass is answered from the memo.
+        for (client, stem, referer) in lines.iter().chain(lines.iter()) {
+            let line = [*client, b" GET ", *stem, b" /x.dll a=1"].concat();
+            let record = request(&line, client, stem, referer);
+            detector.matching_rules(&record, &mut plain);
+            detector.matching_rules_remembered(&record, &mut remembered, &mut memo);
+            assert_eq!(plain, remembered, "{}", String::from_utf8_lossy(&line));
+        }
+        assert!(memo.answers.len() >= 4, "the memo was used");
+    }
+
+    #[test]
+    fn values_judged_are_found_again_and_long_values_are_not_kept() {
+        let fields = [Field::UriStem, Field::Referer];
+        let mut memo = RuleMemo::default();
+        let mut absent = Record::new(b"x", LogFormat::IisW3c);
+        absent.set_cow(Field::UriStem, std::borrow::Cow::Borrowed(b"/a"));
+        assert!(matches!(
+            memo.recall(&absent, Some(&fields)),
+            Remembered::Unknown
+        ));
+        memo.keep(&[1]);
+        assert!(matches!(
+            memo.recall(&absent, Some(&fields)),
+            Remembered::Answer([1])
+        ));
+        let long = vec![b'a'; MAX_KEY + 1];
+        let mut huge = Record::new(b"x", LogFormat::IisW3c);
+        huge.set(Field::UriStem, &long);
+        assert!(matches!(
+            memo.recall(&huge, Some(&fields)),
+            Remembered::NotKept
+        ));
+        assert!(matches!(memo.recall(&absent, None), Remembered::NotKept));
+    }
+}
