@@ -359,8 +359,8 @@ fn finding_key(finding: &Finding, key: &mut Vec<u8>) {
     let Some(request) = finding.request() else {
         return;
     };
-    let client = request.client_ip.map(|ip| ip.to_string());
-    key_part(key, client.as_deref().map(str::as_bytes));
+    let client = request.client_ip.map(crate::net::AddressText::ip);
+    key_part(key, client.as_ref().map(|c| c.as_bytes()));
     key_part(key, request.server.as_deref().map(str::as_bytes));
     key_part(key, request.server_name.as_deref().map(str::as_bytes));
     key_part(key, request.status.as_deref().map(str::as_bytes));

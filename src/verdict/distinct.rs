@@ -30,7 +30,11 @@ impl Distinct {
             add(sketch, value);
             return;
         }
-        if self.exact.len() < EXACT_CAP || self.exact.contains(value) {
+        // Most values were seen before: no copy of them is made.
+        if self.exact.contains(value) {
+            return;
+        }
+        if self.exact.len() < EXACT_CAP {
             self.exact.insert(value.to_string());
             return;
         }

@@ -72,7 +72,12 @@ impl Tally {
         peer: Option<&str>,
         keep_id: bool,
     ) -> bool {
-        *self.families.entry(finding.family.clone()).or_default() += weight.count;
+        match self.families.get_mut(&finding.family) {
+            Some(count) => *count += weight.count,
+            None => {
+                self.families.insert(finding.family.clone(), weight.count);
+            }
+        }
         self.count += weight.count;
         self.first = [self.first, weight.first].into_iter().flatten().min();
         self.last = [self.last, weight.last].into_iter().flatten().max();
@@ -217,7 +222,7 @@ impl Aggregator {
         if let Some(source) = request.client_ip {
             self.add_source(source, finding, weight, &target);
         }
-        let source = request.client_ip.map(|ip| ip.to_string());
+        let source = request.client_ip.map(crate::net::AddressText::ip);
         if !self.targets.contains_key(&target) && self.targets.len() >= MAX_TARGETS {
             self.overflow.target_findings += weight.count;
             self.overflow.targets.insert(&target);
@@ -225,7 +230,12 @@ impl Aggregator {
         }
         let keep_id = self.ids_kept < MAX_IDS_KEPT;
         let entry = self.targets.entry(target).or_default();
-        let kept = entry.tally.add(finding, weight, source.as_deref(), keep_id);
+        let kept = entry.tally.add(
+            finding,
+            weight,
+            source.as_ref().map(|s| s.as_str()),
+            keep_id,
+        );
         entry
             .served
             .statuses
