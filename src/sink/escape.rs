@@ -67,45 +67,59 @@ pub fn json_string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Bytes from `run` to `i` need no escape and are copied in one piece.
+    // Bytes from `run` on need no escape and are copied in one piece when the run ends.
     let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Plain ASCII (most of URIs and log lines) is passed over eight bytes at a time, and a
-        // word with a byte to look at is entered at that byte. The last word is padded with
-        // plain bytes: short strings (the keys) then take one step.
-        let marks = bytes_to_look_at(word_at(bytes, i));
-        if marks == 0 {
-            i = (i + 8).min(bytes.len());
-            continue;
-        }
-        i += (marks.trailing_zeros() / 8) as usize;
-        let (width, escape) = json_escape_at(&bytes[i..]);
+    let mut from = 0;
+    while let Some(at) = next_to_look_at(bytes, from) {
+        let (width, escape) = json_escape_at(&bytes[at..]);
         if let Some(escape) = escape {
-            out.extend_from_slice(&bytes[run..i]);
+            out.extend_from_slice(&bytes[run..at]);
             escape.write(out);
-            run = i + width;
+            run = at + width;
         }
-        i += width;
+        from = at + width;
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 
-/// The eight bytes at `at` as a little-endian word, padded with `a` past the end.
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    let rest = &bytes[at..];
-    let mut word = [b'a'; 8];
-    match rest.first_chunk::<8>() {
-        Some(whole) => word = *whole,
-        None => word[..rest.len()].copy_from_slice(rest),
+/// The first byte at or after `from` that may need an escape: a control character, `"`, `\\`,
+/// or a byte that is not ASCII (possibly the start of a line breaker). Plain ASCII (most of
+/// URIs and log lines) is passed over eight bytes at a time. It may stop at a plain byte (a
+/// borrow in the word arithmetic), which costs a look and nothing else; it never passes over
+/// one that needs an escape.
+fn next_to_look_at(bytes: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(word) = bytes.get(from..from + 8) {
+        let marks = bytes_to_look_at(word_of(word));
+        if marks != 0 {
+            return Some(from + (marks.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
     }
-    u64::from_le_bytes(word)
+    let left = bytes.len() - from;
+    if left == 0 {
+        return None;
+    }
+    // The last word of a long string overlaps the one before it: its first bytes are left out.
+    if let Some(last) = bytes.len().checked_sub(8) {
+        let marks = bytes_to_look_at(word_of(&bytes[last..])) & (u64::MAX << (8 * (8 - left)));
+        return (marks != 0).then(|| last + (marks.trailing_zeros() / 8) as usize);
+    }
+    let plain = |&b: &u8| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\';
+    bytes[from..]
+        .iter()
+        .position(|b| !plain(b))
+        .map(|p| from + p)
+}
+
+/// Eight bytes as a little-endian word.
+fn word_of(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
 }
 
 /// The high bit of each byte of `word` (little-endian) that is a control character, `"`, `\\`
-/// or not ASCII (possibly the start of a line breaker). The lowest mark is always right; marks
-/// above it may be wrong (a borrow carries on), so only the lowest is used.
+/// or not ASCII. Every such byte is marked; a plain byte above a marked one may be marked too
+/// (a borrow carries on).
 fn bytes_to_look_at(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

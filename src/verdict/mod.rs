@@ -358,9 +358,13 @@ pub fn target_name(finding: &Finding) -> String {
     if let Some(server) = finding.request().and_then(|r| r.server.clone()) {
         return server;
     }
-    let path = std::path::Path::new(&finding.path);
-    match path.parent().map(|p| p.display().to_string()) {
-        Some(folder) if !folder.is_empty() => format!("log:{folder}"),
+    // The path is a String, so its folder is text too (no lossy display, no formatting: this
+    // runs for every finding tallied).
+    let folder = std::path::Path::new(&finding.path)
+        .parent()
+        .and_then(|p| p.to_str());
+    match folder {
+        Some(folder) if !folder.is_empty() => ["log:", folder].concat(),
         _ if finding.path == "-" => "log:-".to_string(),
         _ => "log:.".to_string(),
     }
