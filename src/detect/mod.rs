@@ -217,6 +217,26 @@ impl Detector {
         }
     }
 
+    /// Whether some rule could match a record whose line is `line`: a rule without atoms is
+    /// loaded, or an atom occurs in the line (as the prefilter of a log scan decides which lines
+    /// to parse). A record is not worth building otherwise.
+    pub fn may_match(&self, line: &[u8]) -> bool {
+        let searcher = match self.prefilter() {
+            Prefilter::Nothing => return false,
+            Prefilter::Everything => return true,
+            Prefilter::Atoms(searcher) => searcher,
+        };
+        let mut from = 0;
+        while let Some(hit) = searcher.find_at(line, from) {
+            match hit {
+                AtomHit::Atom(_) => return true,
+                // A directive or NUL mark is no atom: look on after it.
+                AtomHit::Directive(at) | AtomHit::Nul(at) => from = at + 1,
+            }
+        }
+        false
+    }
+
     /// The atoms of the rule at `index` (None: the rule is slow).
     pub fn atoms(&self, index: usize) -> Option<&AtomSet> {
         self.atoms[index].as_ref()
@@ -685,6 +705,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_line_may_match_when_an_atom_is_in_it_even_after_a_directive_or_nul_marks() {
+        let d = detector();
+        assert!(d.may_match(b"GET /default.ida?NNNN HTTP/1.0\r\nHost: x\r\n"));
+        assert!(!d.may_match(b"GET /index.html HTTP/1.1\r\nHost: www\r\n"));
+        assert!(d.may_match(b"x\n#Fields: date\n\0\0\0\0\0GET /scripts/root.exe?/c+dir"));
+        assert!(!d.may_match(b"x\n#Fields: date\n\0\0\0\0\0GET /"));
+        // A rule without atoms sees everything; no rule, nothing.
+        let slow = sigma::Rule::parse(
+            "slow.yml",
+            "title: t\nid: s\nlogsource:\n  category: webserver\ndetection:\n  s:\n    cs-uri-stem|re: '.'\n  condition: s\nlevel: low\n",
+            &sigma::Placeholders::default(),
+        )
+        .unwrap();
+        assert!(Detector::new(vec![slow]).may_match(b"GET /"));
+        assert!(!Detector::new(Vec::new()).may_match(b"GET /default.ida"));
     }
 
     #[test]

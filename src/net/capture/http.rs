@@ -28,6 +28,10 @@ pub fn request_findings(
     all_hits: bool,
     client: &ClientPolicy,
 ) -> Vec<Finding> {
+    // Most heads of a capture hold no atom: they are not made into records.
+    if !detector.may_match(&request.head) {
+        return Vec::new();
+    }
     with_request_record(request, |record, request_line| {
         let mut hits = Vec::new();
         detector.matching_rules(record, &mut hits);
