@@ -59,7 +59,24 @@ pub struct At {
     pub nanos: u32,
 }
 
-type Key = (SocketAddr, SocketAddr);
+/// A flow: client then server. Hashed in one word for IPv4 (the derived hash of two socket
+/// addresses wrote six values, and the flow table hashes a key for every segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key(SocketAddr, SocketAddr);
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match (self.0, self.1) {
+            (SocketAddr::V4(a), SocketAddr::V4(b)) => state.write_u128(
+                u128::from(a.ip().to_bits()) << 64
+                    | u128::from(a.port()) << 48
+                    | u128::from(b.ip().to_bits()) << 16
+                    | u128::from(b.port()),
+            ),
+            (a, b) => (a, b).hash(state),
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Stream {
@@ -177,7 +194,7 @@ impl Reassembler {
         payload: &[u8],
         at: At,
     ) {
-        let key = (src, dst);
+        let key = Key(src, dst);
         if syn {
             if !ack {
                 self.open(key, seq.wrapping_add(1), at.secs);
@@ -253,23 +270,26 @@ impl Reassembler {
     /// Closes flows idle since before `now - idle_secs`, oldest first.
     pub fn expire(&mut self, now: i64) {
         let cutoff = now.saturating_sub(self.limits.idle_secs);
-        self.close_ranked(|s| (s.last_secs < cutoff).then_some(s.last_secs));
+        // Seconds as unsigned words in the same order (the sign bit flipped).
+        self.close_ranked(|s| (s.last_secs < cutoff).then_some(s.last_secs as u64 ^ 1 << 63));
     }
 
     /// Closes the flows `rank` ranks, lowest rank first and flows of one rank in the order
-    /// they opened. Sorted as small tuples that point at their keys: moving the addresses
-    /// about (and comparing them) cost more than the rest of the sort.
-    fn close_ranked<R: Ord + Copy>(&mut self, rank: impl Fn(&Stream) -> Option<R>) {
+    /// they opened. Sorted as one 128-bit word per flow (rank, then when it opened) beside
+    /// the place of its key: moving the addresses about and comparing tuples cost more than
+    /// the rest of the sort.
+    fn close_ranked(&mut self, rank: impl Fn(&Stream) -> Option<u64>) {
         let mut keys = Vec::new();
-        let mut ranked: Vec<(R, u64, usize)> = Vec::new();
+        let mut ranked: Vec<(u128, usize)> = Vec::new();
         for (key, stream) in &self.streams {
             if let Some(r) = rank(stream) {
-                ranked.push((r, stream.opened, keys.len()));
+                ranked.push((u128::from(r) << 64 | u128::from(stream.opened), keys.len()));
                 keys.push(*key);
             }
         }
-        ranked.sort_unstable();
-        for (_, _, at) in ranked {
+        // Each flow opened at its own count, so no two words are equal.
+        ranked.sort_unstable_by_key(|&(order, _)| order);
+        for (_, at) in ranked {
             self.close(&keys[at]);
         }
     }
