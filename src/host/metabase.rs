@@ -68,34 +68,64 @@ pub fn read_metabase(source: impl std::io::BufRead) -> Result<MetabaseFacts, Met
     }
 }
 
+/// The attributes of an element that the checks read, unescaped (borrowed where they hold no
+/// escape).
+#[derive(Default)]
+struct Wanted<'e> {
+    location: Option<std::borrow::Cow<'e, str>>,
+    access_flags: Option<std::borrow::Cow<'e, str>>,
+    path: Option<std::borrow::Cow<'e, str>>,
+    server_bindings: Option<std::borrow::Cow<'e, str>>,
+    script_maps: Option<std::borrow::Cow<'e, str>>,
+}
+
+impl<'e> Wanted<'e> {
+    /// One pass over the attributes (each lookup by name walked them all again, and a
+    /// metabase of many sites is nothing but attributes). The first of a name counts; an
+    /// attribute that cannot be read is an error, as before.
+    fn of(element: &'e quick_xml::events::BytesStart) -> Result<Self, MetabaseError> {
+        let mut wanted = Wanted::default();
+        for attribute in element.attributes() {
+            let attribute = attribute?;
+            let slot = match attribute.key.as_ref() {
+                b"Location" => &mut wanted.location,
+                b"AccessFlags" => &mut wanted.access_flags,
+                b"Path" => &mut wanted.path,
+                b"ServerBindings" => &mut wanted.server_bindings,
+                b"ScriptMaps" => &mut wanted.script_maps,
+                _ => continue,
+            };
+            if slot.is_none() {
+                // Borrowed from the element unless the value held escapes.
+                *slot = Some(attribute.unescape_value()?);
+            }
+        }
+        Ok(wanted)
+    }
+}
+
 impl MetabaseFacts {
     fn add_element(
         &mut self,
         element: &quick_xml::events::BytesStart,
     ) -> Result<(), MetabaseError> {
-        let attribute = |name: &[u8]| -> Result<Option<String>, MetabaseError> {
-            match element.try_get_attribute(name)? {
-                Some(a) => Ok(Some(a.unescape_value()?.into_owned())),
-                None => Ok(None),
-            }
-        };
-        let location = attribute(b"Location")?.unwrap_or_default();
-        let location = location.trim();
+        let wanted = Wanted::of(element)?;
+        let location = wanted.location.as_deref().unwrap_or_default().trim();
         if is_drive_vdir(location) && self.drive_vdirs.len() < MAX_ENTRIES {
             self.drive_vdirs.push(DriveVdir {
                 location: location.to_string(),
-                access_flags: attribute(b"AccessFlags")?,
-                path: attribute(b"Path")?,
+                access_flags: wanted.access_flags.map(|a| a.into_owned()),
+                path: wanted.path.map(|p| p.into_owned()),
             });
         }
-        if let Some(bindings) = attribute(b"ServerBindings")? {
-            let room = MAX_ENTRIES.saturating_sub(self.bindings.len());
+        let room = MAX_ENTRIES.saturating_sub(self.bindings.len());
+        if let Some(bindings) = wanted.server_bindings.as_deref().filter(|_| room > 0) {
             self.bindings
-                .extend(binding_names(&bindings).into_iter().take(room));
+                .extend(binding_names(bindings).into_iter().take(room));
         }
-        if let Some(maps) = attribute(b"ScriptMaps")? {
+        if let Some(maps) = &wanted.script_maps {
             self.has_script_maps = true;
-            if maps_ida(&maps) && self.ida_maps.len() < MAX_ENTRIES {
+            if maps_ida(maps) && self.ida_maps.len() < MAX_ENTRIES {
                 self.ida_maps.push(location.to_string());
             }
         }
@@ -122,9 +152,25 @@ fn binding_names(bindings: &str) -> Vec<String> {
 
 /// `/LM/W3SVC/<site>/ROOT/c` or `/d`, any case.
 fn is_drive_vdir(location: &str) -> bool {
-    let parts: Vec<&str> = location.trim_end_matches('/').split('/').collect();
+    // Nearly every location of a large metabase ends otherwise: it is not split.
+    if !location
+        .trim_end_matches('/')
+        .ends_with(['c', 'd', 'C', 'D'])
+    {
+        return false;
+    }
+    // Six parts at most are needed; more means no match (no vector per element).
+    let mut parts = [""; 7];
+    let mut count = 0;
+    for part in location.trim_end_matches('/').split('/') {
+        if count == parts.len() {
+            return false;
+        }
+        parts[count] = part;
+        count += 1;
+    }
     matches!(
-        parts.as_slice(),
+        &parts[..count],
         ["", lm, w3svc, _site, root, drive]
             if lm.eq_ignore_ascii_case("LM")
                 && w3svc.eq_ignore_ascii_case("W3SVC")
@@ -170,5 +216,30 @@ mod tests {
         assert!(facts.has_script_maps);
         assert_eq!(facts.bindings, vec!["10.1.5.23", "www.example.jp"]);
         assert!(parse_metabase("<a>").is_err());
+    }
+
+    #[test]
+    fn attributes_are_read_in_any_order_with_escapes_and_bad_ones_are_errors() {
+        let xml = r#"<MBProperty><IIsWebVirtualDir Path="c:\&amp;x" Other="1" AccessFlags="AccessRead &amp; Script" Location=" /LM/W3SVC/9/ROOT/c/ "/></MBProperty>"#;
+        let facts = parse_metabase(xml).unwrap();
+        assert_eq!(
+            facts.drive_vdirs,
+            vec![DriveVdir {
+                location: "/LM/W3SVC/9/ROOT/c/".into(),
+                access_flags: Some("AccessRead & Script".into()),
+                path: Some(r"c:\&x".into()),
+            }]
+        );
+        for bad in [
+            r#"<a Location="/LM/W3SVC/1/ROOT/c" Location="/x"/>"#,
+            r#"<a Location="/LM/W3SVC/1/ROOT/c" Path="&bogus;"/>"#,
+            r#"<a Location="/LM/W3SVC/1/ROOT/c" Path=c/>"#,
+        ] {
+            assert!(parse_metabase(bad).is_err(), "{bad}");
+        }
+        // Longer or shorter locations are no drive folders.
+        assert!(!is_drive_vdir("/LM/W3SVC/1/ROOT/c/x"));
+        assert!(!is_drive_vdir("/LM/W3SVC/1/ROOT"));
+        assert!(!is_drive_vdir("/LM/W3SVC/1/ROOT/c/x/y/z/w"));
     }
 }
