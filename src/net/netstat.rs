@@ -482,13 +482,20 @@ pub fn parse_endpoint(token: &str) -> Option<Endpoint> {
         let ip = ip.split('%').next()?;
         return endpoint(ip, port);
     }
-    if let Some((ip, port)) = token.rsplit_once(':') {
+    if let Some((ip, port)) = split_at_last(token, b':') {
         if let Some(e) = endpoint(ip, port) {
             return Some(e);
         }
     }
-    let (ip, port) = token.rsplit_once('.')?;
+    let (ip, port) = split_at_last(token, b'.')?;
     endpoint(ip, port)
+}
+
+/// `text` around its last `byte` (ASCII). Tokens are a few bytes long: a plain loop costs
+/// less than setting up a searcher, and this runs twice for every row of a table.
+fn split_at_last(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().rposition(|b| b == byte)?;
+    Some((&text[..at], &text[at + 1..]))
 }
 
 fn endpoint(ip: &str, port: &str) -> Option<Endpoint> {
@@ -496,7 +503,11 @@ fn endpoint(ip: &str, port: &str) -> Option<Endpoint> {
         "*" => None,
         p => Some(p.parse::<u16>().ok()?),
     };
-    let ip = match ip.split('%').next().unwrap_or(ip) {
+    let ip = match ip
+        .bytes()
+        .position(|b| b == b'%')
+        .map_or(ip, |zone| &ip[..zone])
+    {
         "*" | "" => None,
         text => {
             let ip: IpAddr = text.parse().ok()?;
