@@ -107,13 +107,34 @@ impl ListingReader {
     }
 }
 
+/// `str::trim_start`, with the ASCII blanks of a listing passed over a byte at a time (the
+/// Unicode-aware trim decoded every character of the padding on every line). Where ASCII
+/// trimming stops at a byte it does not treat as white space but Unicode does (vertical tab,
+/// anything not ASCII), the full trim takes over, so the result is always `trim_start`'s.
+fn trim_start(text: &str) -> &str {
+    let rest = text.trim_ascii_start();
+    match rest.as_bytes().first() {
+        Some(&b) if b == 0x0b || b >= 0x80 => rest.trim_start(),
+        _ => rest,
+    }
+}
+
+/// `str::trim`, the same way as [`trim_start`].
+fn trim(text: &str) -> &str {
+    let rest = trim_start(text).trim_ascii_end();
+    match rest.as_bytes().last() {
+        Some(&b) if b == 0x0b || b >= 0x80 => rest.trim_end(),
+        _ => rest,
+    }
+}
+
 /// ` Directory of C:\x` (English) or ` C:\x のディレクトリ` (Japanese).
 fn directory_heading(line: &str) -> Option<&str> {
-    let line = line.trim();
+    let line = trim(line);
     let dir = line
         .strip_prefix("Directory of ")
-        .or_else(|| line.strip_suffix("のディレクトリ"))?
-        .trim();
+        .or_else(|| line.strip_suffix("のディレクトリ"))?;
+    let dir = trim(dir);
     let bytes = dir.as_bytes();
     (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':').then_some(dir)
 }
@@ -122,7 +143,7 @@ fn directory_heading(line: &str) -> Option<&str> {
 /// `08/04/01  11:22a   18,432 root.exe`: the date and time, size and name (folder and line
 /// left for the caller). `<DIR>` lines and totals give `None`.
 fn entry(line: &str) -> Option<Listed<'_>> {
-    let mut rest = line.trim_start();
+    let mut rest = trim_start(line);
     let mut stamp = [""; STAMP_WORDS];
     let mut stamp_words = 0;
     let mut size = None;
@@ -144,7 +165,7 @@ fn entry(line: &str) -> Option<Listed<'_>> {
     if !date.contains(['/', '-', '.']) || !has_time {
         return None;
     }
-    let name = rest.trim();
+    let name = trim(rest);
     (!name.is_empty()).then_some(Listed {
         folder: "",
         name,
@@ -173,7 +194,7 @@ fn listed_size(text: &str) -> Option<u64> {
 }
 
 fn split_token(text: &str) -> Option<(&str, &str)> {
-    let text = text.trim_start();
+    let text = trim_start(text);
     if text.is_empty() {
         return None;
     }
@@ -184,6 +205,14 @@ fn split_token(text: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn trims_are_the_standard_trims(text in "[ \t\x0b\x0c\r\u{85}\u{a0}\u{3000}a日]{0,12}") {
+            proptest::prop_assert_eq!(trim_start(&text), text.trim_start());
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+    }
 
     #[test]
     fn english_and_japanese_listings() {

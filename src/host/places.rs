@@ -101,7 +101,9 @@ pub fn component_matches(name: &str, wanted: &str) -> bool {
 /// characters of the long name without spaces, `~` and a number, then the extension cut to
 /// three characters. The number is not checked: it depends on what else the folder held.
 pub fn is_short_name_of(short: &str, long: &str) -> bool {
-    if !short.contains('~') {
+    // Components are short, and this runs for each of every file a listing names: a byte
+    // loop costs less than setting up memchr.
+    if !short.bytes().any(|b| b == b'~') {
         return false;
     }
     let (short_base, short_ext) = split_ext(short);
