@@ -139,10 +139,13 @@ fn split_ext(name: &str) -> (&str, &str) {
 
 /// Whether a Windows path's components (below the drive) are those of `place`.
 pub fn path_is_place(components: &[&str], place: &Place) -> bool {
+    // From the file name back: the name tells places apart, the folders above it are
+    // shared by many (every file under `inetpub` matches its first component).
     components.len() == place.components.len()
         && components
             .iter()
             .zip(place.components)
+            .rev()
             .all(|(name, wanted)| component_matches(name, wanted))
 }
 
