@@ -189,9 +189,15 @@ pub fn netstat(data: &[u8]) {
 pub fn capture(data: &[u8]) {
     let detector = detector();
     let client = wormtrace::model::ClientPolicy::peer_only();
+    let mut memo = wormtrace::detect::memo::RuleMemo::default();
     let mut on_item = |item: CaptureItem<'_>| match item {
         CaptureItem::Request(request) => {
-            http::request_findings(request, detector, ("fuzz.pcap", "pcap"), false, client)
+            let rules = http::RequestRules {
+                detector,
+                memo: &mut memo,
+                all_hits: false,
+            };
+            http::request_findings(request, rules, ("fuzz.pcap", "pcap"), client)
         }
         CaptureItem::Syn { .. } => Vec::new(),
     };

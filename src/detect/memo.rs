@@ -17,8 +17,12 @@ use super::sigma::rule::{Rule, Selection};
 /// [`MAX_KEY`] bytes, and the matching rules).
 const MAX_ANSWERS: usize = 1024;
 
-/// Keys longer than this (requests of kilobytes) are not kept.
-const MAX_KEY: usize = 4096;
+/// Bytes of keys kept before the memo starts again empty: a memo holds at most this much
+/// whatever the requests.
+const MAX_KEY_BYTES: usize = 4 << 20;
+
+/// Keys longer than this are not kept. A Code Red request is 8 KB of padding and tail.
+const MAX_KEY: usize = 16 << 10;
 
 /// What the rules of each format read: the fields, or nothing to go on when one of them reads
 /// the raw line.
@@ -81,6 +85,8 @@ fn note_fields_read(rule: &Rule, read: &mut [bool; ALL_FIELDS.len()]) -> bool {
 #[derive(Debug, Default)]
 pub struct RuleMemo {
     answers: foldhash::HashMap<Box<[u8]>, Box<[usize]>>,
+    /// Bytes of the keys in `answers`.
+    key_bytes: usize,
     key: Vec<u8>,
 }
 
@@ -125,9 +131,11 @@ impl RuleMemo {
     /// Keeps `answer` for the record last looked up with [`RuleMemo::recall`] and found
     /// [`Remembered::Unknown`].
     pub fn keep(&mut self, answer: &[usize]) {
-        if self.answers.len() >= MAX_ANSWERS {
+        if self.answers.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
             self.answers.clear();
+            self.key_bytes = 0;
         }
+        self.key_bytes += self.key.len();
         self.answers
             .insert(self.key.as_slice().into(), answer.into());
     }
@@ -236,5 +244,24 @@ mod tests {
             Remembered::NotKept
         ));
         assert!(matches!(memo.recall(&absent, None), Remembered::NotKept));
+    }
+
+    #[test]
+    fn the_keys_kept_stay_under_their_byte_bound() {
+        let fields = [Field::UriStem];
+        let mut memo = RuleMemo::default();
+        for n in 0..2_000u32 {
+            let value = format!("/{n}/{}", "X".repeat(MAX_KEY - 64));
+            let mut record = Record::new(b"x", LogFormat::IisW3c);
+            record.set(Field::UriStem, value.as_bytes());
+            assert!(matches!(
+                memo.recall(&record, Some(&fields)),
+                Remembered::Unknown
+            ));
+            memo.keep(&[0]);
+            let held: usize = memo.answers.keys().map(|k| k.len()).sum();
+            assert_eq!(held, memo.key_bytes);
+            assert!(held <= MAX_KEY_BYTES, "{held}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! A reassembled request head as a record in the Sigma web taxonomy, so the same rules that
 //! read log lines read the wire, and the findings it gives.
 
+use crate::detect::memo::RuleMemo;
 use crate::detect::Detector;
 use crate::finding::{display_cow, request_finding, shorten, LinePosition};
 use crate::model::ClientPolicy;
@@ -20,21 +21,33 @@ const HEADERS: [(&[u8], Field); 5] = [
     (b"x-forwarded-for", Field::ForwardedFor),
 ];
 
-/// The findings of one request (most specific built-in family only, unless `all_hits`).
+/// What judges a request: the rules, the answers they gave before, and whether every rule
+/// that hit is reported (else only the most specific built-in family).
+pub struct RequestRules<'r> {
+    pub detector: &'r Detector,
+    pub memo: &'r mut RuleMemo,
+    pub all_hits: bool,
+}
+
+/// The findings of one request.
 pub fn request_findings(
     request: &Request,
-    detector: &Detector,
+    rules: RequestRules,
     (path, format): (&str, &'static str),
-    all_hits: bool,
     client: &ClientPolicy,
 ) -> Vec<Finding> {
+    let RequestRules {
+        detector,
+        memo,
+        all_hits,
+    } = rules;
     // Most heads of a capture hold no atom: they are not made into records.
     if !detector.may_match(&request.head) {
         return Vec::new();
     }
     with_request_record(request, |record, request_line| {
         let mut hits = Vec::new();
-        detector.matching_rules(record, &mut hits);
+        detector.matching_rules_remembered(record, &mut hits, memo);
         if !all_hits {
             detector.keep_reported_hits(&mut hits);
         }

@@ -106,6 +106,8 @@ pub fn scan_capture<R: Read + Send>(
     let format = kind.name();
     let mut outside_window = 0;
     let (window, all_hits, client) = (options.window, options.all_hits, options.client.clone());
+    // A worm sends one request from many clients: the rules judge each set of values once.
+    let mut memo = crate::detect::memo::RuleMemo::default();
     let mut findings = |item: CaptureItem<'_>| {
         let CaptureItem::Request(request) = item else {
             return Vec::new();
@@ -115,7 +117,12 @@ pub fn scan_capture<R: Read + Send>(
             outside_window += 1;
             return Vec::new();
         }
-        http::request_findings(request, detector, (path, format), all_hits, &client)
+        let rules = http::RequestRules {
+            detector,
+            memo: &mut memo,
+            all_hits,
+        };
+        http::request_findings(request, rules, (path, format), &client)
     };
     let mut report = read_capture(reader, options, &mut findings, out);
     report.outside_window = outside_window;
