@@ -116,7 +116,9 @@ pub fn read_frames<R: Read + Send>(
         match pcap.next() {
             Ok((used, block)) => {
                 state.block(block, on_frame);
-                pcap.consume(used);
+                // Not `consume`: it moves the unread half of the buffer down each time the
+                // reader passes the middle; `refill` moves only the block left unfinished.
+                pcap.consume_noshift(used);
             }
             Err(PcapError::Eof) => return Ok(state.frames),
             Err(PcapError::Incomplete(_)) => refill(&mut *pcap, &state)?,

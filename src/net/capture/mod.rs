@@ -86,6 +86,8 @@ struct CaptureScan<'d> {
     on_item: &'d mut OnCaptureItem<'d>,
     /// Findings whose answers have come, not yet handed on.
     ready: Vec<Finding>,
+    /// Requests the reassembler completed, handed over with their vector's room kept.
+    done: Vec<Request>,
     options: CaptureOptions,
     reassembler: Reassembler,
     syns: SynTracker,
@@ -141,6 +143,7 @@ pub fn read_capture<'d, R: Read + Send>(
     let mut scan = CaptureScan {
         on_item,
         ready: Vec::new(),
+        done: Vec::new(),
         reassembler: Reassembler::new(options.limits),
         syns: SynTracker::new(options.window_secs.max(1)),
         options,
@@ -153,8 +156,8 @@ pub fn read_capture<'d, R: Read + Send>(
         scan.report.findings += scan.ready.len() as u64;
         scan.ready.drain(..).for_each(&mut *out);
     });
-    let rest = scan.reassembler.finish();
-    scan.requests(rest);
+    scan.done = scan.reassembler.finish();
+    scan.requests();
     scan.answers.finish(&mut scan.ready);
     scan.report.findings += scan.ready.len() as u64;
     scan.ready.drain(..).for_each(&mut *out);
@@ -224,8 +227,8 @@ impl CaptureScan<'_> {
             self.answers.expire(cutoff, &mut self.ready);
             self.last_expiry = frame.secs;
         }
-        let done = self.reassembler.take();
-        self.requests(done);
+        self.reassembler.take_into(&mut self.done);
+        self.requests();
     }
 
     /// A SYN without ACK: its source opened the connection. The spreading correlation's
@@ -250,8 +253,9 @@ impl CaptureScan<'_> {
         }
     }
 
-    fn requests(&mut self, requests: Vec<Request>) {
-        for request in requests {
+    fn requests(&mut self) {
+        let mut done = std::mem::take(&mut self.done);
+        for request in done.drain(..) {
             self.report.requests += 1;
             let findings = (self.on_item)(CaptureItem::Request(&request));
             self.answers.wait(
@@ -262,6 +266,7 @@ impl CaptureScan<'_> {
                 &mut self.ready,
             );
         }
+        self.done = done;
     }
 }
 

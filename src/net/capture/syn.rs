@@ -16,8 +16,9 @@ const MAX_SMALL_SOURCES: usize = 250_000;
 
 #[derive(Debug, Default)]
 struct Small {
-    /// Targets with the time of their first SYN.
-    targets: Vec<(IpAddr, i64)>,
+    /// Targets with the time of their first SYN, in place: a vector for each of a capture's
+    /// many ordinary clients was an allocation per source.
+    targets: [(Option<IpAddr>, i64); SMALL_TARGETS],
     /// SYNs seen, and times of the first and last one.
     syns: u64,
     first: i64,
@@ -28,7 +29,12 @@ struct Small {
 #[derive(Debug)]
 pub struct SynTracker {
     window: i64,
-    small: foldhash::HashMap<IpAddr, Small>,
+    /// Where each small source is in `small`.
+    index: foldhash::HashMap<IpAddr, u32>,
+    /// Small sources in the order they came, compacted at each sweep. Kept apart from the
+    /// index so that a new source is appended rather than written into a random slot of a
+    /// table of wide entries (a cache miss on every new source of a capture of many).
+    small: Vec<(IpAddr, Small)>,
     full: BTreeMap<IpAddr, Tally>,
     last_sweep: i64,
 }
@@ -38,7 +44,8 @@ impl SynTracker {
     pub fn new(window: i64) -> Self {
         SynTracker {
             window,
-            small: foldhash::HashMap::default(),
+            index: foldhash::HashMap::default(),
+            small: Vec::new(),
             full: BTreeMap::new(),
             last_sweep: i64::MIN,
         }
@@ -50,23 +57,42 @@ impl SynTracker {
             tally.add_syn(source, target, secs, self.window);
             return;
         }
-        if secs >= self.last_sweep.saturating_add(self.window) {
+        // Also when the capture's clock stands still: the cap holds whatever the stamps say.
+        let full = self.small.len() >= MAX_SMALL_SOURCES;
+        if full || secs >= self.last_sweep.saturating_add(self.window) {
             self.sweep(secs);
         }
-        let small = self.small.entry(source).or_insert_with(|| Small {
-            first: secs,
-            ..Small::default()
-        });
+        let at = *self.index.entry(source).or_insert_with(|| {
+            self.small.push((
+                source,
+                Small {
+                    first: secs,
+                    ..Small::default()
+                },
+            ));
+            (self.small.len() - 1) as u32
+        }) as usize;
+        let small = &mut self.small[at].1;
         small.syns += 1;
         small.last = secs;
-        if small.targets.iter().any(|(t, _)| *t == target) {
+        let mut free = None;
+        for (i, (t, _)) in small.targets.iter().enumerate() {
+            match t {
+                Some(t) if *t == target => return,
+                Some(_) => {}
+                None => {
+                    free = Some(i);
+                    break;
+                }
+            }
+        }
+        if let Some(i) = free {
+            small.targets[i] = (Some(target), secs);
             return;
         }
-        if small.targets.len() < SMALL_TARGETS {
-            small.targets.push((target, secs));
-            return;
-        }
-        let small = self.small.remove(&source).unwrap_or_default();
+        // Outgrown: the entry is left without SYNs, which the next sweep drops.
+        let small = std::mem::take(small);
+        self.index.remove(&source);
         let tally = promote(source, small, target, secs, self.window);
         self.full.insert(source, tally);
     }
@@ -76,15 +102,18 @@ impl SynTracker {
     fn sweep(&mut self, now: i64) {
         self.last_sweep = now;
         let cutoff = now.saturating_sub(self.window);
-        self.small.retain(|_, s| s.last >= cutoff);
-        if self.small.len() > MAX_SMALL_SOURCES {
+        self.small.retain(|(_, s)| s.syns > 0 && s.last >= cutoff);
+        if self.small.len() >= MAX_SMALL_SOURCES {
             let mut by_age: Vec<(i64, IpAddr)> =
                 self.small.iter().map(|(ip, s)| (s.last, *ip)).collect();
             by_age.sort_unstable();
             let excess = self.small.len() - MAX_SMALL_SOURCES / 2;
-            for (_, ip) in by_age.into_iter().take(excess) {
-                self.small.remove(&ip);
-            }
+            let newest_dropped = by_age[excess - 1];
+            self.small.retain(|(ip, s)| (s.last, *ip) > newest_dropped);
+        }
+        self.index.clear();
+        for (at, (ip, _)) in self.small.iter().enumerate() {
+            self.index.insert(*ip, at as u32);
         }
     }
 
@@ -99,7 +128,9 @@ impl SynTracker {
 fn promote(source: IpAddr, small: Small, target: IpAddr, secs: i64, window: i64) -> Tally {
     let mut tally = Tally::default();
     for (t, at) in &small.targets {
-        tally.add_syn(source, *t, *at, window);
+        if let Some(t) = t {
+            tally.add_syn(source, *t, *at, window);
+        }
     }
     tally.add_syn(source, target, secs, window);
     // SYNs repeated to the same targets while small still count as connections (`syns` includes the one that outgrew it).
@@ -142,5 +173,20 @@ mod tests {
         }
         t.syn(ip("192.168.200.1"), ip("192.0.2.80"), 1000);
         assert_eq!(t.small.len(), 1);
+    }
+
+    #[test]
+    fn small_sources_stay_capped_when_the_clock_stands_still() {
+        let mut t = SynTracker::new(300);
+        for i in 0..(MAX_SMALL_SOURCES as u32 * 2) {
+            let client = IpAddr::from((0x0a00_0000u32 + i).to_be_bytes());
+            t.syn(client, ip("192.0.2.80"), 0);
+        }
+        assert!(t.small.len() <= MAX_SMALL_SOURCES);
+        assert_eq!(t.index.len(), t.small.len());
+        // The newest half is kept: a source seen last is still small, and counted once more.
+        let last = IpAddr::from((0x0a00_0000u32 + MAX_SMALL_SOURCES as u32 * 2 - 1).to_be_bytes());
+        t.syn(last, ip("192.0.2.81"), 0);
+        assert_eq!(t.small[t.index[&last] as usize].1.syns, 2);
     }
 }
