@@ -22,6 +22,7 @@ cases=(
   "MetaBase.xml of many sites|metabase|400000000|MetaBase.xml|plain"
   "dir /s listing, readme.eml everywhere|listing|215000000|dir.txt|plain"
   "capture, request heads never finished|flows|25000000|flows.pcap|plain"
+  "capture, a million flows opened a second|flows-burst|50000000|flows-burst.pcap|plain"
   "capture of 8 KB Code Red requests|code-red-capture|200000000|codered.pcap|plain"
   "X/N runs of 4-8 KB after /default.ida|x-run|300000000|xrun.log|plain"
   "Code Red flood, 762 clients, no line repeated|code-red-flood|200000000|flood.log|plain"

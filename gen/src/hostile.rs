@@ -10,7 +10,7 @@ use crate::net::{pcap_header, pcap_record, tcp_packet, Flags, Link, Packet};
 use crate::requests::{code_red_query, TAIL};
 
 /// The cases, by name.
-pub const CASES: [&str; 9] = [
+pub const CASES: [&str; 10] = [
     "hits",
     "x-run",
     "code-red-flood",
@@ -19,6 +19,7 @@ pub const CASES: [&str; 9] = [
     "metabase",
     "listing",
     "flows",
+    "flows-burst",
     "code-red-capture",
 ];
 
@@ -32,7 +33,8 @@ pub fn write_case(name: &str, bytes: u64, out: &mut dyn Write) -> io::Result<()>
         "reg" => big_reg_export(out, bytes),
         "metabase" => big_metabase(out, bytes),
         "listing" => big_listing(out, bytes),
-        "flows" => many_open_flows(out, bytes),
+        "flows" => many_open_flows(out, bytes, 100),
+        "flows-burst" => many_open_flows(out, bytes, 1_000_000),
         "code-red-capture" => code_red_capture(out, bytes),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -133,8 +135,9 @@ fn big_listing(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
 }
 
 /// A capture of many TCP flows that each send the start of a request head and never finish
-/// it, so reassembly holds state for every one.
-fn many_open_flows(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
+/// it, so reassembly holds state for every one: `per_second` new flows each second (100 keep
+/// about 12,000 open at once; a million open more than the flow table holds, as a SYN flood).
+fn many_open_flows(out: &mut dyn Write, bytes: u64, per_second: u32) -> io::Result<()> {
     out.write_all(&pcap_header(Link::Ethernet, false, false))?;
     let mut written = 24u64;
     let mut n = 0u32;
@@ -161,11 +164,21 @@ fn many_open_flows(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
                 head.as_bytes(),
             ),
         ] {
-            written += write_packet(out, n, (client, server), seq, flags, payload)?;
+            let at = stamp(n, per_second);
+            written += write_packet(out, at, (client, server), seq, flags, payload)?;
         }
         n += 1;
     }
     Ok(())
+}
+
+/// The time of flow `n` when `per_second` flows open each second: seconds after the
+/// capture's start, and nanoseconds.
+fn stamp(n: u32, per_second: u32) -> (u32, u32) {
+    (
+        n / per_second,
+        (n % per_second) * (1_000_000_000 / per_second),
+    )
 }
 
 /// A capture of Code Red requests whose `X` run is stretched to about 8 KB, each in a flow of
@@ -212,29 +225,29 @@ fn code_red_capture(out: &mut dyn Write, bytes: u64) -> io::Result<()> {
             &b""[..],
         ));
         for (seq, flags, payload) in segments {
-            written += write_packet(out, n, (client, server), seq, flags, payload)?;
+            written += write_packet(out, stamp(n, 100), (client, server), seq, flags, payload)?;
         }
         n += 1;
     }
     Ok(())
 }
 
-/// Writes one packet of flow number `n` as a pcap record; returns its length.
+/// Writes one packet stamped `at` (see [`stamp`]) as a pcap record; returns its length.
 fn write_packet(
     out: &mut dyn Write,
-    n: u32,
+    at: (u32, u32),
     (src, dst): (SocketAddr, SocketAddr),
     seq: u32,
     flags: Flags,
     payload: &[u8],
 ) -> io::Result<u64> {
-    let record = pcap_record(&packet(n, src, dst, seq, flags, payload), false, false);
+    let record = pcap_record(&packet(at, src, dst, seq, flags, payload), false, false);
     out.write_all(&record)?;
     Ok(record.len() as u64)
 }
 
 fn packet(
-    n: u32,
+    (secs, nanos): (u32, u32),
     src: SocketAddr,
     dst: SocketAddr,
     seq: u32,
@@ -242,8 +255,8 @@ fn packet(
     payload: &[u8],
 ) -> Packet {
     Packet {
-        secs: 997_000_000 + n / 100,
-        nanos: (n % 100) * 10_000_000,
+        secs: 997_000_000 + secs,
+        nanos,
         interface: 0,
         link: Link::Ethernet,
         ip: tcp_packet(src, dst, seq, flags, payload),
