@@ -3,7 +3,7 @@
 //! targets and only becomes a full [`Tally`] (with its sliding window) at its fifth distinct
 //! target. What a small source holds from before a pause longer than the window can never
 //! count towards the threshold, so it starts over after one; such sources are dropped every
-//! quarter window, and their number is capped besides.
+//! half window, and their number is capped besides.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -17,9 +17,12 @@ const MAX_SMALL_SOURCES: usize = 250_000;
 
 #[derive(Debug, Default)]
 struct Small {
-    /// Targets with the time of their first SYN, in place: a vector for each of a capture's
-    /// many ordinary clients was an allocation per source.
-    targets: [(Option<IpAddr>, i64); SMALL_TARGETS],
+    /// The first target (first reached at `first`), in place; the others with the time of
+    /// their first SYN. Nearly every source of a capture reaches one server, so the vector is
+    /// seldom allocated and an entry is 96 bytes (four targets in place made it 176, and
+    /// every sweep moves the entries kept).
+    first_target: Option<IpAddr>,
+    more: Vec<(IpAddr, i64)>,
     /// SYNs seen, and times of the first and last one.
     syns: u64,
     first: i64,
@@ -59,10 +62,10 @@ impl SynTracker {
             return;
         }
         // Also when the capture's clock stands still: the cap holds whatever the stamps say.
-        // Every quarter window: the fewer sources kept, the fewer cache misses for each one
-        // looked up (the idle ones were a third of the index of a capture of many clients).
+        // Every half window: the fewer sources kept, the fewer cache misses for each one looked
+        // up (a quarter window made the sweeps themselves cost more than they saved).
         let full = self.small.len() >= MAX_SMALL_SOURCES;
-        if full || secs >= self.last_sweep.saturating_add((self.window / 4).max(1)) {
+        if full || secs >= self.last_sweep.saturating_add((self.window / 2).max(1)) {
             self.sweep(secs);
         }
         let small = &mut self.small;
@@ -81,19 +84,19 @@ impl SynTracker {
         }
         small.syns += 1;
         small.last = secs;
-        let mut free = None;
-        for (i, (t, _)) in small.targets.iter().enumerate() {
-            match t {
-                Some(t) if *t == target => return,
-                Some(_) => {}
-                None => {
-                    free = Some(i);
-                    break;
-                }
+        match small.first_target {
+            None => {
+                small.first_target = Some(target);
+                return;
             }
+            Some(first) if first == target => return,
+            Some(_) => {}
         }
-        if let Some(i) = free {
-            small.targets[i] = (Some(target), secs);
+        if small.more.iter().any(|(t, _)| *t == target) {
+            return;
+        }
+        if small.more.len() < SMALL_TARGETS - 1 {
+            small.more.push((target, secs));
             return;
         }
         // Outgrown: the entry is left without SYNs, which the next sweep drops.
@@ -170,10 +173,11 @@ impl SourceIndex {
 /// the window sees each target when it was first hit.
 fn promote(source: IpAddr, small: Small, target: IpAddr, secs: i64, window: i64) -> Tally {
     let mut tally = Tally::default();
-    for (t, at) in &small.targets {
-        if let Some(t) = t {
-            tally.add_syn(source, *t, *at, window);
-        }
+    if let Some(first) = small.first_target {
+        tally.add_syn(source, first, small.first, window);
+    }
+    for (t, at) in &small.more {
+        tally.add_syn(source, *t, *at, window);
     }
     tally.add_syn(source, target, secs, window);
     // SYNs repeated to the same targets while small still count as connections (`syns` includes the one that outgrew it).
