@@ -58,18 +58,24 @@ measure() { # file format
   echo "$((kb / 1024)) $secs"
 }
 
-# Wall seconds of one scan on one core without hashing (`-j1 --hash none`, JSON Lines).
+# Wall seconds of a scan on one core without hashing (`-j1 --hash none`, JSON Lines): the
+# fastest of three runs, timed to the millisecond (this VM's speed moves within seconds, and
+# GNU time's hundredths are a tenth of a small case).
 measure_core() { # file
-  local out
-  out=$(mktemp)
-  /usr/bin/time -f '%e' -o "$out" "$wt" scan --quiet -j1 --hash none --format jsonl \
-    -o /dev/null "$1" > /dev/null 2>&1 || true
-  tail -n 1 "$out"
-  rm -f "$out"
+  local best=""
+  for _ in 1 2 3; do
+    local start end
+    start=$(date +%s%N)
+    "$wt" scan --quiet -j1 --hash none --format jsonl -o /dev/null "$1" > /dev/null 2>&1 || true
+    end=$(date +%s%N)
+    local ms=$(( (end - start) / 1000000 ))
+    if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
+  done
+  awk -v ms="$best" 'BEGIN { printf "%.3f", ms / 1000 }'
 }
 
 {
-  printf '\nScale %s; `wormtrace scan --quiet` with each output; peak RSS (MB) from GNU time, wall seconds, and the rate over the decoded bytes. The last column is the rate on one core: `-j1 --hash none`, JSON Lines (base sizes only).\n\n' "$scale"
+  printf '\nScale %s; `wormtrace scan --quiet` with each output; peak RSS (MB) from GNU time, wall seconds, and the rate over the decoded bytes. The last column is the rate on one core: `-j1 --hash none`, JSON Lines, the fastest of three runs (base sizes only).\n\n' "$scale"
   printf '| case | size | decoded | jsonl MB | json MB | csv MB | summary MB | case MB | report MB | jsonl s | MB/s | one core MB/s |\n'
   printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 } >> "$report"
