@@ -710,6 +710,21 @@ mod tests {
         assert_eq!(r.buffered, 0);
     }
 
+    /// A flow from 192.0.2.1 at `port` sends the start of a head in frame `frame`.
+    fn start_head_from(r: &mut Reassembler, port: u16, frame: u64) {
+        let c = SocketAddr::new("192.0.2.1".parse().unwrap(), port);
+        r.segment(
+            c,
+            S.parse().unwrap(),
+            0,
+            false,
+            true,
+            false,
+            b"GET /",
+            at(frame),
+        );
+    }
+
     #[test]
     fn a_full_table_closes_its_oldest_flows_in_the_order_they_opened() {
         let mut r = Reassembler::new(Limits {
@@ -717,17 +732,7 @@ mod tests {
             ..Limits::default()
         });
         for port in 0..100u16 {
-            let c = SocketAddr::new("192.0.2.1".parse().unwrap(), 2000 + port);
-            r.segment(
-                c,
-                S.parse().unwrap(),
-                0,
-                false,
-                true,
-                false,
-                b"GET /",
-                at(0),
-            );
+            start_head_from(&mut r, 2000 + port, 0);
             assert!(r.streams.len() <= 16);
         }
         let closed: Vec<u16> = r.take().iter().map(|q| q.client.port() - 2000).collect();
@@ -743,17 +748,7 @@ mod tests {
             ..Limits::default()
         });
         for port in 0..5u16 {
-            let c = SocketAddr::new("192.0.2.1".parse().unwrap(), 2000 + port);
-            r.segment(
-                c,
-                S.parse().unwrap(),
-                0,
-                false,
-                true,
-                false,
-                b"GET /",
-                at(port as u64),
-            );
+            start_head_from(&mut r, 2000 + port, port as u64);
         }
         assert!(r.streams.len() <= 2);
         assert_eq!(r.take().len(), 3);
