@@ -17,3 +17,4 @@ pub mod scan;
 pub mod sink;
 pub mod source;
 pub mod verdict;
+pub mod words;

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::source::utf16le_text;
+use crate::words;
 
 /// The dialect a table was written in (from its header, else its rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,26 +371,17 @@ impl<'l> Words<'l> {
     }
 }
 
-const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-
-/// The eight bytes at `at`, when there are eight.
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let eight = bytes.get(at..at + 8)?;
-    Some(u64::from_le_bytes(eight.try_into().ok()?))
-}
-
 /// The first position from `at` that is not an ASCII blank (or the end).
 fn past_blanks(bytes: &[u8], mut at: usize) -> usize {
     // Runs of spaces a word at a time: the first byte that is not a space ends them (a tab
     // or line end is then passed a byte at a time).
-    while let Some(word) = word_at(bytes, at) {
-        let other = word ^ (ONES * u64::from(b' '));
+    while let Some(word) = words::word_at(bytes, at) {
+        let other = words::differs_from(word, b' ');
         if other == 0 {
             at += 8;
             continue;
         }
-        at += (other.trailing_zeros() / 8) as usize;
+        at = words::first_marked(at, other);
         if !bytes[at].is_ascii_whitespace() {
             return at;
         }
@@ -403,15 +395,14 @@ fn past_blanks(bytes: &[u8], mut at: usize) -> usize {
 
 /// The first ASCII blank from `at` (or the end).
 fn next_blank(bytes: &[u8], mut at: usize) -> usize {
-    // Blanks are all below 0x21: the lowest byte below it in a word is found exactly (the
-    // borrow of the subtraction only marks bytes above the first).
-    while let Some(word) = word_at(bytes, at) {
-        let low = word.wrapping_sub(ONES * 0x21) & !word & HIGHS;
+    // Blanks are all below 0x21: the first byte below it in a word is found exactly.
+    while let Some(word) = words::word_at(bytes, at) {
+        let low = words::below(word, 0x21);
         if low == 0 {
             at += 8;
             continue;
         }
-        at += (low.trailing_zeros() / 8) as usize;
+        at = words::first_marked(at, low);
         if bytes[at].is_ascii_whitespace() {
             return at;
         }

@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::words::{self, word_of};
+
 /// Whether `c` must not reach a terminal as it is.
 fn unsafe_for_terminal(c: char) -> bool {
     c.is_control() && c != '\n'
@@ -92,7 +94,7 @@ fn next_to_look_at(bytes: &[u8], mut from: usize) -> Option<usize> {
     while let Some(word) = bytes.get(from..from + 8) {
         let marks = bytes_to_look_at(word_of(word));
         if marks != 0 {
-            return Some(from + (marks.trailing_zeros() / 8) as usize);
+            return Some(words::first_marked(from, marks));
         }
         from += 8;
     }
@@ -103,7 +105,7 @@ fn next_to_look_at(bytes: &[u8], mut from: usize) -> Option<usize> {
     // The last word of a long string overlaps the one before it: its first bytes are left out.
     if let Some(last) = bytes.len().checked_sub(8) {
         let marks = bytes_to_look_at(word_of(&bytes[last..])) & (u64::MAX << (8 * (8 - left)));
-        return (marks != 0).then(|| last + (marks.trailing_zeros() / 8) as usize);
+        return (marks != 0).then(|| words::first_marked(last, marks));
     }
     let plain = |&b: &u8| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\';
     bytes[from..]
@@ -112,23 +114,14 @@ fn next_to_look_at(bytes: &[u8], mut from: usize) -> Option<usize> {
         .map(|p| from + p)
 }
 
-/// Eight bytes as a little-endian word.
-fn word_of(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
-}
-
 /// The high bit of each byte of `word` (little-endian) that is a control character, `"`, `\\`
 /// or not ASCII. Every such byte is marked; a plain byte above a marked one may be marked too
 /// (a borrow carries on).
 fn bytes_to_look_at(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_bytes = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    below_space
-        | zero_bytes(word ^ (ONES * b'"' as u64))
-        | zero_bytes(word ^ (ONES * b'\\' as u64))
-        | word & HIGH
+    words::below(word, 0x20)
+        | words::equal_to(word, b'"')
+        | words::equal_to(word, b'\\')
+        | words::not_ascii(word)
 }
 
 /// How a JSON string writes one character.
