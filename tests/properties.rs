@@ -136,7 +136,7 @@ proptest! {
             r.segment(client, server, *seq, false, true, false, piece, at(i as u64 + 2));
         }
         let mut requests = r.take();
-        requests.extend(r.finish());
+        r.finish(|request| requests.push(request));
         prop_assert_eq!(requests.len(), 1);
         prop_assert!(requests[0].complete);
         prop_assert_eq!(&requests[0].head[..], &bytes[..bytes.len() - 4]);

@@ -2,6 +2,7 @@
 //! the rules like log lines, and (b) SYNs to port 80, tallied per source for scan behaviour.
 
 pub mod answers;
+mod flows;
 pub mod frames;
 pub mod http;
 pub mod link;
@@ -153,21 +154,22 @@ pub fn read_capture<'d, R: Read + Send>(
     };
     let result = read_frames(reader, &mut |frame| {
         scan.frame(frame);
-        scan.report.findings += scan.ready.len() as u64;
-        scan.ready.drain(..).for_each(&mut *out);
+        scan.hand_on(out);
     });
-    scan.done = scan.reassembler.finish();
-    scan.requests();
+    let mut reassembler = std::mem::take(&mut scan.reassembler);
+    reassembler.finish(|request| {
+        scan.request(request);
+        scan.hand_on(out);
+    });
     scan.answers.finish(&mut scan.ready);
-    scan.report.findings += scan.ready.len() as u64;
-    scan.ready.drain(..).for_each(&mut *out);
+    scan.hand_on(out);
     let mut report = scan.report;
     match result {
         Ok(n) => report.frames = n,
         Err(e) => report.error = Some(e),
     }
-    report.evicted_flows = scan.reassembler.evicted;
-    report.cut_heads = scan.reassembler.cut_heads;
+    report.evicted_flows = reassembler.evicted;
+    report.cut_heads = reassembler.cut_heads;
     report.tallies = scan
         .syns
         .into_tallies()
@@ -185,6 +187,12 @@ pub fn read_capture<'d, R: Read + Send>(
 }
 
 impl CaptureScan<'_> {
+    /// Hands on the findings whose answers have come.
+    fn hand_on(&mut self, out: &mut FindingOut<'_>) {
+        self.report.findings += self.ready.len() as u64;
+        self.ready.drain(..).for_each(out);
+    }
+
     fn frame(&mut self, frame: &Frame) {
         self.report.frames = frame.number;
         let segment = match tcp_segment(frame.link_type, frame.data) {
@@ -255,18 +263,20 @@ impl CaptureScan<'_> {
 
     fn requests(&mut self) {
         let mut done = std::mem::take(&mut self.done);
-        for request in done.drain(..) {
-            self.report.requests += 1;
-            let findings = (self.on_item)(CaptureItem::Request(&request));
-            self.answers.wait(
-                request.client,
-                request.server,
-                findings,
-                request.secs,
-                &mut self.ready,
-            );
-        }
+        done.drain(..).for_each(|request| self.request(request));
         self.done = done;
+    }
+
+    fn request(&mut self, request: Request) {
+        self.report.requests += 1;
+        let findings = (self.on_item)(CaptureItem::Request(&request));
+        self.answers.wait(
+            request.client,
+            request.server,
+            findings,
+            request.secs,
+            &mut self.ready,
+        );
     }
 }
 
