@@ -10,7 +10,7 @@
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use hashbrown::HashTable;
+use super::places::Places;
 
 /// A flow: client then server, each address as 128 bits (an IPv4 address in the low 32) and
 /// both ports in one word. Compared and hashed as plain words: the derived comparison and
@@ -82,7 +82,7 @@ const FREE: u128 = u128::MAX;
 #[derive(Debug)]
 pub(super) struct FlowTable<S> {
     /// Each flow's slot, hashed by its key.
-    index: HashTable<Slot>,
+    index: Places,
     hasher: foldhash::fast::RandomState,
     slots: Vec<Option<(Key, S)>>,
     activity: Vec<u128>,
@@ -115,7 +115,7 @@ impl<S> FlowTable<S> {
     /// of new flows, and growing the index would read every key in the slab again).
     pub(super) fn with_bound(bound: usize) -> Self {
         FlowTable {
-            index: HashTable::with_capacity(bound),
+            index: Places::with_room(bound),
             hasher: foldhash::fast::RandomState::default(),
             slots: Vec::new(),
             activity: Vec::new(),
@@ -132,8 +132,14 @@ impl<S> FlowTable<S> {
     /// The slot of a flow held.
     pub(super) fn find(&self, key: &Key) -> Option<Slot> {
         let slots = &self.slots;
-        let held = |&slot: &Slot| slots[slot as usize].as_ref().is_some_and(|(k, _)| k == key);
-        self.index.find(self.hasher.hash_one(key), held).copied()
+        let held = |slot: Slot| slots[slot as usize].as_ref().is_some_and(|(k, _)| k == key);
+        self.index.find(self.hasher.hash_one(key), held)
+    }
+
+    /// Brings the index word where a lookup of `key` starts into the cache (see
+    /// [`Places::prefetch`]).
+    pub(super) fn prefetch(&self, key: &Key) {
+        self.index.prefetch(self.hasher.hash_one(key));
     }
 
     /// Holds a new flow (not held yet), the `opened`-th flow seen, active at `secs`.
@@ -150,19 +156,15 @@ impl<S> FlowTable<S> {
                 if self.slots.is_empty() {
                     self.slots.reserve_exact(self.bound);
                     self.activity.reserve_exact(self.bound);
+                    super::huge::advise(&mut self.slots);
+                    super::huge::advise(&mut self.activity);
                 }
                 self.slots.push(Some((key, state)));
                 self.activity.push(word);
                 (self.slots.len() - 1) as Slot
             }
         };
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        let rehash = |&slot: &Slot| match &slots[slot as usize] {
-            Some((key, _)) => hasher.hash_one(key),
-            None => unreachable!("the index holds only slots in use"),
-        };
-        self.index
-            .insert_unique(self.hasher.hash_one(key), slot, rehash);
+        self.index.insert(self.hasher.hash_one(key), slot);
         slot
     }
 
@@ -194,9 +196,7 @@ impl<S> FlowTable<S> {
     /// Takes the flow in `slot` out (with its key), if the slot holds one.
     pub(super) fn remove_slot(&mut self, slot: Slot) -> Option<(Key, S)> {
         let (key, state) = self.free_slot(slot)?;
-        if let Ok(entry) = self.index.find_entry(self.hasher.hash_one(key), |&s| s == slot) {
-            entry.remove();
-        }
+        self.index.remove(self.hasher.hash_one(key), slot);
         Some((key, state))
     }
 

@@ -5,7 +5,9 @@ pub mod answers;
 mod flows;
 pub mod frames;
 pub mod http;
+mod huge;
 pub mod link;
+mod places;
 pub mod reassembly;
 pub mod syn;
 
@@ -203,8 +205,12 @@ impl CaptureScan<'_> {
             }
         };
         self.report.tcp_segments += 1;
-        if segment.syn && !segment.ack {
-            self.syn(frame, &segment);
+        // The flow's and the SYN source's index words are fetched while the segment is
+        // looked at: in a capture of many new flows each is a cache miss.
+        self.reassembler.prefetch(segment.src, segment.dst);
+        let counted_syn = segment.syn && !segment.ack && self.syn(frame, &segment);
+        if counted_syn {
+            self.syns.prefetch(segment.src.ip());
         }
         let at = At {
             frame: frame.number,
@@ -229,6 +235,10 @@ impl CaptureScan<'_> {
             segment.payload,
             at,
         );
+        if counted_syn {
+            self.syns
+                .syn(segment.src.ip(), segment.dst.ip(), frame.secs);
+        }
         if frame.secs >= self.last_expiry.saturating_add(EXPIRE_EVERY_SECS) {
             self.reassembler.expire(frame.secs);
             let cutoff = frame.secs.saturating_sub(self.options.limits.idle_secs);
@@ -239,9 +249,9 @@ impl CaptureScan<'_> {
         self.requests();
     }
 
-    /// A SYN without ACK: its source opened the connection. The spreading correlation's
-    /// rules say whether it counts.
-    fn syn(&mut self, frame: &Frame, segment: &link::Segment<'_>) {
+    /// A SYN without ACK: its source opened the connection. Returns whether the spreading
+    /// correlation's rules count it.
+    fn syn(&mut self, frame: &Frame, segment: &link::Segment<'_>) -> bool {
         let connection = NetworkConnection {
             source: segment.src.ip(),
             destination: segment.dst.ip(),
@@ -255,10 +265,7 @@ impl CaptureScan<'_> {
             connection,
         });
         let counted = self.options.spreading.as_ref();
-        if counted.is_some_and(|s| s.counts(&connection)) {
-            self.syns
-                .syn(connection.source, connection.destination, frame.secs);
-        }
+        counted.is_some_and(|s| s.counts(&connection))
     }
 
     fn requests(&mut self) {

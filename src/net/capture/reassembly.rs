@@ -164,6 +164,11 @@ impl Reassembler {
         }
     }
 
+    /// Brings the index word where the lookup of this segment's flow starts into the cache.
+    pub fn prefetch(&self, src: SocketAddr, dst: SocketAddr) {
+        self.flows.prefetch(&Key::new(src, dst));
+    }
+
     /// Feeds one segment of either direction.
     #[allow(clippy::too_many_arguments)]
     pub fn segment(

@@ -6,7 +6,10 @@
 //! half window, and their number is capped besides.
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+use super::places::Places;
 
 use crate::net::spread::Tally;
 
@@ -38,7 +41,7 @@ pub struct SynTracker {
     /// Small sources in the order they came, compacted at each sweep. Kept apart from the
     /// index so that a new source is appended rather than written into a random slot of a
     /// table of wide entries (a cache miss on every new source of a capture of many).
-    small: Vec<(IpAddr, Small)>,
+    small: Arena,
     full: BTreeMap<IpAddr, Tally>,
     last_sweep: i64,
 }
@@ -55,6 +58,11 @@ impl SynTracker {
         }
     }
 
+    /// Brings the index word where the lookup of `source` starts into the cache.
+    pub fn prefetch(&self, source: IpAddr) {
+        self.index.places.prefetch(self.index.hash(source));
+    }
+
     /// Counts one SYN from `source` to `target` at `secs`.
     pub fn syn(&mut self, source: IpAddr, target: IpAddr, secs: i64) {
         if let Some(tally) = self.full.get_mut(&source) {
@@ -68,11 +76,7 @@ impl SynTracker {
         if full || secs >= self.last_sweep.saturating_add((self.window / 2).max(1)) {
             self.sweep(secs);
         }
-        let small = &mut self.small;
-        let at = self.index.get_or_insert(source, || {
-            small.push((source, Small::default()));
-            small.len() - 1
-        });
+        let at = self.index.get_or_insert(source, &mut self.small);
         let small = &mut self.small[at].1;
         if small.syns == 0 || small.last < secs.saturating_sub(self.window) {
             // New, or back after a pause longer than the window: the sweep's rule, whenever
@@ -101,7 +105,7 @@ impl SynTracker {
         }
         // Outgrown: the entry is left without SYNs, which the next sweep drops.
         let small = std::mem::take(small);
-        self.index.remove(source);
+        self.index.remove(source, at);
         let tally = promote(source, small, target, secs, self.window);
         self.full.insert(source, tally);
     }
@@ -120,10 +124,7 @@ impl SynTracker {
             let newest_dropped = by_age[excess - 1];
             self.small.retain(|(ip, s)| (s.last, *ip) > newest_dropped);
         }
-        self.index.clear();
-        for (at, (ip, _)) in self.small.iter().enumerate() {
-            self.index.get_or_insert(*ip, || at);
-        }
+        self.index.rebuild(&self.small);
     }
 
     /// The full tallies (sources with more than a handful of targets), by source.
@@ -132,40 +133,66 @@ impl SynTracker {
     }
 }
 
-/// Where each small source is in the arena. IPv4 sources are keyed by their 32 bits, in a
-/// table of 8-byte entries (an `IpAddr` key makes them 24): nearly every source is IPv4, and
-/// the narrower table misses the cache less.
-#[derive(Debug, Default)]
+/// Where each small source is in the arena: 8-byte words of arena places, hashed by address
+/// and compared with the address in the arena (see [`Places`]: the probe's first word can be
+/// prefetched while the SYN's packet is reassembled). Room for the cap is taken at once
+/// (pages are touched only as places are added).
+#[derive(Debug)]
 struct SourceIndex {
-    v4: foldhash::HashMap<u32, u32>,
-    v6: foldhash::HashMap<u128, u32>,
+    places: Places,
+    hasher: foldhash::fast::RandomState,
 }
 
+impl Default for SourceIndex {
+    fn default() -> Self {
+        SourceIndex {
+            places: Places::with_room(MAX_SMALL_SOURCES),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
+type Arena = Vec<(IpAddr, Small)>;
+
 impl SourceIndex {
-    /// The place of `ip`, given by `new` when it has none.
-    fn get_or_insert(&mut self, ip: IpAddr, new: impl FnOnce() -> usize) -> usize {
-        let at = match ip {
-            IpAddr::V4(v4) => *self.v4.entry(v4.to_bits()).or_insert_with(|| new() as u32),
-            IpAddr::V6(v6) => *self.v6.entry(v6.to_bits()).or_insert_with(|| new() as u32),
-        };
-        at as usize
-    }
-
-    fn remove(&mut self, ip: IpAddr) {
+    /// An address hashed as its bits (the derived hash goes through the enum).
+    fn hash(&self, ip: IpAddr) -> u64 {
         match ip {
-            IpAddr::V4(v4) => self.v4.remove(&v4.to_bits()),
-            IpAddr::V6(v6) => self.v6.remove(&v6.to_bits()),
-        };
+            IpAddr::V4(v4) => self.hasher.hash_one(v4.to_bits()),
+            IpAddr::V6(v6) => self.hasher.hash_one(v6.to_bits()),
+        }
     }
 
-    fn clear(&mut self) {
-        self.v4.clear();
-        self.v6.clear();
+    /// The place of `ip` in `arena`, where it is appended when it has none.
+    fn get_or_insert(&mut self, ip: IpAddr, arena: &mut Arena) -> usize {
+        let hash = self.hash(ip);
+        if let Some(at) = self.places.find(hash, |at| arena[at as usize].0 == ip) {
+            return at as usize;
+        }
+        if arena.capacity() == 0 {
+            arena.reserve(MAX_SMALL_SOURCES);
+            super::huge::advise(arena);
+        }
+        arena.push((ip, Small::default()));
+        self.places.insert(hash, (arena.len() - 1) as u32);
+        arena.len() - 1
+    }
+
+    fn remove(&mut self, ip: IpAddr, at: usize) {
+        self.places.remove(self.hash(ip), at as u32);
+    }
+
+    /// Indexes the arena anew (after it was compacted).
+    fn rebuild(&mut self, arena: &Arena) {
+        self.places.clear();
+        for (at, (ip, _)) in arena.iter().enumerate() {
+            self.places.insert(self.hash(*ip), at as u32);
+        }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
+        self.places.len()
     }
 }
 
@@ -251,7 +278,8 @@ mod tests {
         // The newest half is kept: a source seen last is still small, and counted once more.
         let last = IpAddr::from((0x0a00_0000u32 + MAX_SMALL_SOURCES as u32 * 2 - 1).to_be_bytes());
         t.syn(last, ip("192.0.2.81"), 0);
-        let at = t.index.get_or_insert(last, || unreachable!());
+        let at = t.index.get_or_insert(last, &mut t.small);
+        assert_eq!(t.index.len(), t.small.len(), "no source added");
         assert_eq!(t.small[at].1.syns, 2);
     }
 }

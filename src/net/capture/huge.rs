@@ -1,0 +1,37 @@
+//! Huge pages for the large tables of a capture scan.
+//!
+//! A capture of many new flows touches its flow slab, flow index and source arena at random
+//! (tens of megabytes): with 4 KiB pages nearly every lookup also misses the TLB, and on a
+//! virtual machine each such miss walks two page tables. Backed by 2 MiB pages (where the
+//! system allows them on request, Linux's default `madvise` mode) the capture of a million
+//! flows a second scanned in about a fifth less time. Only advice: where it is refused, or
+//! elsewhere than Linux, nothing changes.
+
+/// Tables smaller than this are left alone: they fit a few 4 KiB pages' TLB entries anyway,
+/// and a huge page would commit 2 MiB for them.
+const AT_LEAST: usize = 2 << 20;
+
+/// Asks for the room of `table` (its whole capacity) to be backed by huge pages as it is
+/// touched.
+pub(super) fn advise<T>(table: &mut Vec<T>) {
+    let bytes = table.capacity() * std::mem::size_of::<T>();
+    if bytes < AT_LEAST {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let start = table.as_mut_ptr() as usize;
+        let (first, end) = (start.next_multiple_of(4096), (start + bytes) & !4095);
+        if end > first {
+            // SAFETY: the range lies inside the vector's allocation; this advice changes how
+            // its pages are backed, never their contents. Refusal is harmless.
+            let _ = unsafe {
+                rustix::mm::madvise(
+                    first as *mut std::ffi::c_void,
+                    end - first,
+                    rustix::mm::Advice::LinuxHugepage,
+                )
+            };
+        }
+    }
+}
