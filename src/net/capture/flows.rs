@@ -15,8 +15,10 @@ use super::places::Places;
 /// A flow: client then server, each address as 128 bits (an IPv4 address in the low 32) and
 /// both ports in one word. Compared and hashed as plain words: the derived comparison and
 /// hash of two socket addresses went through their enums field by field, and the flow table
-/// looks up a key for every segment.
+/// looks up a key for every segment. Aligned to 8 bytes, not 16, so that with its state it
+/// takes 8 bytes less in the slab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(8))]
 pub(super) struct Key {
     client: u128,
     server: u128,
