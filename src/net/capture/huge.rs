@@ -35,3 +35,20 @@ pub(super) fn advise<T>(table: &mut Vec<T>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn advice_keeps_the_contents_and_the_room() {
+        let mut table: Vec<u64> = (0..1_000_000).collect();
+        table.reserve_exact(1_000_000);
+        let room = table.capacity();
+        super::advise(&mut table);
+        table.extend(1_000_000..2_000_000);
+        assert_eq!(table.capacity(), room);
+        assert!(table.iter().enumerate().all(|(i, &v)| v == i as u64));
+        let mut small = vec![7u8; 100];
+        super::advise(&mut small);
+        assert_eq!(small, [7; 100]);
+    }
+}
