@@ -111,13 +111,13 @@ pub(super) fn last_secs_of(word: u128) -> i64 {
 }
 
 impl<S> FlowTable<S> {
-    /// A table for at most about `bound` flows (more are held, but the room for `bound` is
-    /// taken at once: the slab's at the first flow, and only the slots used are touched;
-    /// growing the slab and the index by doubling copied them over and over during a burst
-    /// of new flows, and growing the index would read every key in the slab again).
+    /// A table for at most about `bound` flows (more are held). The slab's room for `bound`
+    /// is taken at the first flow and only the slots used are touched: growing it by
+    /// doubling copied it over and over during a burst of new flows. The index grows by
+    /// doubling (it moves words, hashing no key again).
     pub(super) fn with_bound(bound: usize) -> Self {
         FlowTable {
-            index: Places::with_room(bound),
+            index: Places::default(),
             hasher: foldhash::fast::RandomState::default(),
             slots: Vec::new(),
             activity: Vec::new(),
@@ -158,11 +158,11 @@ impl<S> FlowTable<S> {
                 if self.slots.is_empty() {
                     self.slots.reserve_exact(self.bound);
                     self.activity.reserve_exact(self.bound);
-                    super::huge::advise(&mut self.slots);
-                    super::huge::advise(&mut self.activity);
                 }
                 self.slots.push(Some((key, state)));
                 self.activity.push(word);
+                super::huge::on_growth(&mut self.slots);
+                super::huge::on_growth(&mut self.activity);
                 (self.slots.len() - 1) as Slot
             }
         };

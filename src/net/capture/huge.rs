@@ -8,8 +8,18 @@
 //! elsewhere than Linux, nothing changes.
 
 /// Tables smaller than this are left alone: they fit a few 4 KiB pages' TLB entries anyway,
-/// and a huge page would commit 2 MiB for them.
+/// and a huge page would commit (and zero) 2 MiB for them. Advising the tables of every
+/// capture at once made a folder of 500 small captures take 1.7 ms more a capture.
 const AT_LEAST: usize = 2 << 20;
+
+/// Advises `table` (see [`advise`]) when its entries have just grown to 2 MiB: called after
+/// each push into a table whose room was taken at once, so that only the pages touched
+/// after that point come as huge pages, and a small capture keeps its few 4 KiB pages.
+pub(super) fn on_growth<T>(table: &mut Vec<T>) {
+    if table.len() == (AT_LEAST / std::mem::size_of::<T>().max(1)).max(1) {
+        advise(table);
+    }
+}
 
 /// Asks for the room of `table` (its whole capacity) to be backed by huge pages as it is
 /// touched.
@@ -50,5 +60,11 @@ mod tests {
         let mut small = vec![7u8; 100];
         super::advise(&mut small);
         assert_eq!(small, [7; 100]);
+        let mut growing: Vec<u64> = Vec::with_capacity(1 << 20);
+        for i in 0..(1u64 << 19) {
+            growing.push(i);
+            super::on_growth(&mut growing);
+        }
+        assert!(growing.iter().enumerate().all(|(i, &v)| v == i as u64));
     }
 }

@@ -23,13 +23,6 @@ pub(super) struct Places {
 }
 
 impl Places {
-    /// An index that holds `n` places without growing.
-    pub(super) fn with_room(n: usize) -> Self {
-        let mut places = Places::default();
-        places.reserve(n);
-        places
-    }
-
     /// Places held.
     pub(super) fn len(&self) -> usize {
         self.len
@@ -191,7 +184,8 @@ mod tests {
 
     #[test]
     fn room_is_kept_and_cleared() {
-        let mut places = Places::with_room(1000);
+        let mut places = Places::default();
+        places.reserve(1000);
         let room = places.words.len();
         for p in 0..1000 {
             places.insert(u64::from(p) << 32, p);

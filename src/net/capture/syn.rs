@@ -139,21 +139,11 @@ impl SynTracker {
 
 /// Where each small source is in the arena: 8-byte words of arena places, hashed by address
 /// and compared with the address in the arena (see [`Places`]: the probe's first word can be
-/// prefetched while the SYN's packet is reassembled). Room for the cap is taken at once
-/// (pages are touched only as places are added).
-#[derive(Debug)]
+/// prefetched while the SYN's packet is reassembled).
+#[derive(Debug, Default)]
 struct SourceIndex {
     places: Places,
     hasher: foldhash::fast::RandomState,
-}
-
-impl Default for SourceIndex {
-    fn default() -> Self {
-        SourceIndex {
-            places: Places::with_room(MAX_SMALL_SOURCES),
-            hasher: foldhash::fast::RandomState::default(),
-        }
-    }
 }
 
 type Arena = Vec<(IpAddr, Small)>;
@@ -175,9 +165,9 @@ impl SourceIndex {
         }
         if arena.capacity() == 0 {
             arena.reserve(MAX_SMALL_SOURCES);
-            super::huge::advise(arena);
         }
         arena.push((ip, Small::default()));
+        super::huge::on_growth(arena);
         self.places.insert(hash, (arena.len() - 1) as u32);
         arena.len() - 1
     }
