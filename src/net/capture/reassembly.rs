@@ -75,7 +75,6 @@ struct Stream {
     /// Stream offset of `data[0]`.
     consumed: u32,
     data: Vec<u8>,
-    /// Out-of-order pieces by stream offset.
     /// Out-of-order pieces, boxed: nearly every flow of a capture has none, and the table
     /// holds up to 200,000 streams.
     pending: Option<Box<Pending>>,
@@ -264,6 +263,8 @@ impl Reassembler {
         }
     }
 
+    /// Lets go of a closed flow's stream: its bytes leave the total, its unfinished head
+    /// becomes a partial request.
     fn give_up(&mut self, stream: Stream, key: Key) {
         self.buffered -= stream.buffered();
         if let Some(r) = partial(stream, key) {
