@@ -73,7 +73,7 @@ impl Places {
     /// word's home depends only on its tag.
     pub(super) fn insert(&mut self, hash: u64, place: u32) {
         if (self.len + 1) * 2 > self.words.len() {
-            self.reserve((self.len + 1) * 2);
+            self.reserve(self.len + 1);
         }
         self.put(tag(hash) | u64::from(place));
         self.len += 1;
