@@ -173,3 +173,29 @@ fn near_misses_are_not_nimda() {
     let (code, records) = scan_text("error_log", plain);
     assert_eq!((code, found(&records)), (0, vec![]));
 }
+
+/// Lines whose raw columns matched no rule are not judged again (a busy log repeats them),
+/// but a `#Fields` line that moves the columns makes the same bytes another request.
+#[test]
+fn a_quiet_line_is_judged_again_when_a_fields_line_moves_its_columns() {
+    let quiet = "2001-08-04 00:00:00 192.0.2.7 GET /kb/a.asp /scripts/root.exe 200";
+    let mut log =
+        String::from("#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status\n");
+    // Twice: the second time from the memo of quiet lines; a third time after another line.
+    for _ in 0..2 {
+        log.push_str(quiet);
+        log.push('\n');
+    }
+    log.push_str("2001-08-04 00:00:01 192.0.2.8 GET /index.htm - 200\n");
+    log.push_str(quiet);
+    log.push('\n');
+    log.push_str("#Fields: date time c-ip cs-method cs-uri-query cs-uri-stem sc-status\n");
+    log.push_str(quiet);
+    log.push('\n');
+    let (code, records) = scan_text("ex010804.log", log.as_bytes());
+    assert_eq!(code, 1);
+    let findings = of_type(&records, "finding");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["line"], 7);
+    assert_eq!(findings[0]["uri"], "/scripts/root.exe?/kb/a.asp");
+}

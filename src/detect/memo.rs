@@ -141,6 +141,55 @@ impl RuleMemo {
     }
 }
 
+/// Lines known to match no rule, by a key made of their raw bytes (see
+/// [`crate::record::Parser::raw_key`]): most candidate lines of a busy log hold an atom in a
+/// place no rule looks at (`cmd.exe` in a query string, say), and repeat. Such a line,
+/// once judged, costs a split into columns and a lookup, not a record.
+#[derive(Debug, Default)]
+pub struct QuietLines {
+    keys: foldhash::HashSet<Box<[u8]>>,
+    /// Bytes of the keys in `keys`.
+    key_bytes: usize,
+    key: Vec<u8>,
+}
+
+/// What [`QuietLines`] knows of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quiet {
+    /// The same raw key matched no rule before.
+    Known,
+    /// Not known: if the line matches no rule, [`QuietLines::keep`] remembers it.
+    Unknown,
+    /// The line has no raw key (its parser has none, or the key is too long).
+    NoKey,
+}
+
+impl QuietLines {
+    /// Looks a line up by the key `make` writes (false: the line has none).
+    pub fn check(&mut self, make: impl FnOnce(&mut Vec<u8>) -> bool) -> Quiet {
+        self.key.clear();
+        if !make(&mut self.key) || self.key.len() > MAX_KEY {
+            return Quiet::NoKey;
+        }
+        if self.keys.contains(self.key.as_slice()) {
+            Quiet::Known
+        } else {
+            Quiet::Unknown
+        }
+    }
+
+    /// Remembers the line last looked up with [`QuietLines::check`] and found
+    /// [`Quiet::Unknown`] as matching no rule.
+    pub fn keep(&mut self) {
+        if self.keys.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
+            self.keys.clear();
+            self.key_bytes = 0;
+        }
+        self.key_bytes += self.key.len();
+        self.keys.insert(self.key.as_slice().into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

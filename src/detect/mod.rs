@@ -203,6 +203,12 @@ impl Detector {
         }
     }
 
+    /// The fields the rules covering `format` read, when none of them reads the raw line:
+    /// records that agree on these fields get the same rules' answer.
+    pub fn fields_read(&self, format: LogFormat) -> Option<&[crate::record::Field]> {
+        self.reads.for_format(format)
+    }
+
     /// The loaded rules, in load order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

@@ -179,6 +179,24 @@ impl LogFormat {
     }
 }
 
+/// How many fields read `+` as a space (see [`Field::plus_means_space`]).
+const PLUS_FIELDS: usize = 5;
+
+/// Where a field that reads `+` as a space keeps its decoded value.
+fn plus_slot(field: Field) -> Option<usize> {
+    match field {
+        Field::UserAgent => Some(0),
+        Field::Referer => Some(1),
+        Field::Cookie => Some(2),
+        Field::Host => Some(3),
+        Field::ForwardedFor => Some(4),
+        _ => None,
+    }
+}
+
+// Every field has a bit in `Record::plus_pending`.
+const _: () = assert!(FIELD_COUNT <= 32);
+
 /// One log line and its taxonomy values.
 #[derive(Debug)]
 pub struct Record<'a> {
@@ -189,6 +207,12 @@ pub struct Record<'a> {
     /// Time of the request, when the line has one.
     pub time: Option<crate::model::Timestamp>,
     values: [Option<Cow<'a, [u8]>>; FIELD_COUNT],
+    /// One bit per field (by index) whose value as set still has IIS's `+` for a space.
+    plus_pending: u32,
+    /// Those values with each `+` made a space, made when first read: most lines are read
+    /// only for the fields the rules test, and a copy per line of every user agent would
+    /// cost an allocation each.
+    spaced: [OnceCell<Vec<u8>>; PLUS_FIELDS],
     /// Lower-cased web-server fields; network fields are lower case as set.
     lowered: [OnceCell<Vec<u8>>; WEB_FIELD_COUNT],
     line_lowered: OnceCell<Vec<u8>>,
@@ -206,6 +230,8 @@ impl<'a> Record<'a> {
             format,
             time: None,
             values: Default::default(),
+            plus_pending: 0,
+            spaced: Default::default(),
             lowered: Default::default(),
             line_lowered: OnceCell::new(),
             decoded_line: None,
@@ -236,16 +262,14 @@ impl<'a> Record<'a> {
             }
             other => other,
         };
-        let value = if field.plus_means_space() && value.contains(&b'+') {
-            Cow::Owned(
-                value
-                    .iter()
-                    .map(|&b| if b == b'+' { b' ' } else { b })
-                    .collect(),
-            )
-        } else {
-            value
-        };
+        let bit = 1u32 << field.index();
+        match plus_slot(field) {
+            Some(slot) if memchr::memchr(b'+', &value).is_some() => {
+                self.plus_pending |= bit;
+                self.spaced[slot] = OnceCell::new();
+            }
+            _ => self.plus_pending &= !bit,
+        }
         self.values[field.index()] = Some(value);
     }
 
@@ -279,9 +303,20 @@ impl<'a> Record<'a> {
         )
     }
 
-    /// The value of a field as logged.
+    /// The value of a field as logged (with `+` read as a space in the header fields that
+    /// IIS writes that way).
     pub fn get(&self, field: Field) -> Option<&[u8]> {
-        self.values[field.index()].as_deref()
+        let value = self.values[field.index()].as_deref()?;
+        if self.plus_pending & (1 << field.index()) == 0 {
+            return Some(value);
+        }
+        let slot = plus_slot(field)?;
+        Some(self.spaced[slot].get_or_init(|| {
+            value
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect()
+        }))
     }
 
     /// The value of a field in ASCII lower case (computed once).
@@ -535,6 +570,24 @@ impl Parser {
         }
     }
 
+    /// For a W3C log whose `#Fields` line was seen: writes to `key` the raw bytes of `line`
+    /// that decide the values of `fields` (see [`W3cLayout::raw_key`]). False for every other
+    /// parser: its records must be built to be compared.
+    /// `fields_of` gives the fields that matter for a format.
+    pub fn raw_key<'f>(
+        &self,
+        line: &[u8],
+        fields_of: impl FnOnce(LogFormat) -> Option<&'f [Field]>,
+        key: &mut Vec<u8>,
+    ) -> bool {
+        match self {
+            Parser::IisW3c(layout) => {
+                fields_of(LogFormat::IisW3c).is_some_and(|fields| layout.raw_key(line, fields, key))
+            }
+            _ => false,
+        }
+    }
+
     /// Parses one line (never fails: what cannot be read stays unset).
     pub fn parse<'a>(&self, line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
         match self {
@@ -602,5 +655,24 @@ mod tests {
             r.get_lower(Field::UserAgent),
             Some(&b"mozilla/4.0 (compatible)"[..])
         );
+        // A value set again replaces the decoded one; `+` stays in fields without the rule.
+        r.set(Field::UserAgent, b"curl/8.0");
+        assert_eq!(r.get(Field::UserAgent), Some(&b"curl/8.0"[..]));
+        r.set(Field::Referer, b"a+b");
+        r.set(Field::Referer, b"c+d");
+        assert_eq!(r.get(Field::Referer), Some(&b"c d"[..]));
+        r.set(Field::UriQuery, b"q=a+b");
+        assert_eq!(r.get(Field::UriQuery), Some(&b"q=a+b"[..]));
+    }
+
+    #[test]
+    fn every_field_that_reads_plus_as_space_has_a_slot() {
+        for field in ALL_FIELDS {
+            assert_eq!(
+                plus_slot(field).is_some(),
+                field.plus_means_space(),
+                "{field:?}"
+            );
+        }
     }
 }

@@ -61,6 +61,38 @@ impl W3cLayout {
         !self.columns.is_empty()
     }
 
+    /// Writes to `key` the raw columns of `line` that [`W3cLayout::parse`] would put in one
+    /// of `fields`, each with its length, and the `#Date` fallback when the date is one of
+    /// them: two lines with the same key give records with the same values in those fields.
+    /// False (and `key` untouched) for a layout not named by a `#Fields` line, or CloudFront's.
+    pub fn raw_key(&self, line: &[u8], fields: &[Field], key: &mut Vec<u8>) -> bool {
+        if self.cloudfront || !self.is_known() {
+            return false;
+        }
+        let mask = fields.iter().fold(0u32, |mask, f| mask | 1 << f.index());
+        let wanted = |column: &Option<Field>| column.is_some_and(|f| mask & 1 << f.index() != 0);
+        if fields.contains(&Field::Date) {
+            key_part(
+                key,
+                HEADER_DATE,
+                self.header_date.as_deref().unwrap_or_default(),
+            );
+        }
+        let Some(last) = self.columns.iter().rposition(wanted) else {
+            return true;
+        };
+        let values = line.trim_ascii_end();
+        let ends = crate::words::positions(values, b' ').chain(std::iter::once(values.len()));
+        let mut start = 0;
+        for (column, end) in self.columns[..=last].iter().zip(ends) {
+            if let Some(field) = column.filter(|_| wanted(column)) {
+                key_part(key, field.index() as u8, &values[start..end]);
+            }
+            start = end + 1;
+        }
+        true
+    }
+
     /// Parses a data line in this layout.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Record<'a> {
         if self.cloudfront {
@@ -75,8 +107,8 @@ impl W3cLayout {
             guessed.as_ref().unwrap_or(&default_layout().columns)
         };
         let values = line.trim_ascii_end();
-        // Field ends found with memchr's SIMD search rather than a test of every byte.
-        let ends = memchr::memchr_iter(b' ', values).chain(std::iter::once(values.len()));
+        // Field ends found a word at a time rather than by a test of every byte.
+        let ends = crate::words::positions(values, b' ').chain(std::iter::once(values.len()));
         let mut start = 0;
         for (column, end) in columns.iter().zip(ends) {
             if let Some(field) = column {
@@ -123,6 +155,18 @@ impl W3cLayout {
         }
         record
     }
+}
+
+/// The tag of the `#Date` fallback in a raw key (fields are tagged with their index).
+const HEADER_DATE: u8 = u8::MAX;
+
+/// Appends `value` to a key, tagged with the field it goes to (so that a later `#Fields`
+/// line with the columns in another order gives other keys) and with its length first (so
+/// that no two lists of parts run together into the same bytes).
+fn key_part(key: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    key.push(tag);
+    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    key.extend_from_slice(value);
 }
 
 /// Methods a request line of the IIS era starts with (WebDAV's too).
@@ -319,5 +363,43 @@ mod tests {
     fn lines_before_any_fields_use_the_iis5_default() {
         let r = W3cLayout::default().parse(b"10:00:00 192.0.2.7 GET /x.htm 200");
         assert_eq!(r.get(Field::UriStem), Some(&b"/x.htm"[..]));
+    }
+
+    #[test]
+    fn raw_keys_agree_when_the_fields_read_agree_and_differ_with_the_columns() {
+        let map = FieldMap::builtin();
+        let mut layout = W3cLayout::default();
+        let fields = [Field::UriStem, Field::Status];
+        let key = |layout: &W3cLayout, line: &[u8]| {
+            let mut key = Vec::new();
+            layout.raw_key(line, &fields, &mut key).then_some(key)
+        };
+        // No `#Fields` line yet: no key.
+        assert_eq!(key(&layout, b"10:00:00 192.0.2.1 GET /a 200"), None);
+        layout.observe_directive(b"#Fields: time c-ip cs-method cs-uri-stem sc-status", map);
+        let a = key(&layout, b"10:00:00 192.0.2.1 GET /a 200").unwrap();
+        // Another time and client: the same key; another stem or status: another.
+        assert_eq!(
+            key(
+                &layout,
+                b"11:30:00 198.51.100.2 GET /a 200 \r\n".trim_ascii_end()
+            ),
+            Some(a.clone())
+        );
+        assert_ne!(
+            key(&layout, b"10:00:00 192.0.2.1 GET /b 200"),
+            Some(a.clone())
+        );
+        assert_ne!(
+            key(&layout, b"10:00:00 192.0.2.1 GET /a 404"),
+            Some(a.clone())
+        );
+        // A short line lacks the status: its key says so.
+        assert_ne!(key(&layout, b"10:00:00 192.0.2.1 GET /a"), Some(a.clone()));
+        // The same bytes under columns in another order are another request.
+        let mut moved = W3cLayout::default();
+        moved.observe_directive(b"#Fields: time c-ip cs-method sc-status cs-uri-stem", map);
+        assert_ne!(key(&moved, b"10:00:00 192.0.2.1 GET /a 200"), Some(a));
+        assert!(!W3cLayout::cloudfront(map).raw_key(b"x", &fields, &mut Vec::new()));
     }
 }

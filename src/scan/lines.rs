@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::repeats::{count_into, key_part, RepeatFilter, Repeated, Seen};
 use super::ScanOptions;
-use crate::detect::memo::RuleMemo;
+use crate::detect::memo::{Quiet, QuietLines, RuleMemo};
 use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{request_finding, LinePosition};
 use crate::model::{FindingOut, TimeWindow, WindowCheck};
@@ -90,6 +90,8 @@ pub struct LineScratch {
     hits: Vec<usize>,
     /// The rules' answers for values already judged.
     memo: RuleMemo,
+    /// Raw keys of lines that matched no rule.
+    quiet: QuietLines,
     repeats: RepeatFilter,
     last: LastLine,
 }
@@ -106,12 +108,25 @@ struct LastLine {
     check: WindowCheck,
 }
 
+impl LastLine {
+    /// Notes a line that matched no rule and had no time to check: the same bytes again count
+    /// as it did, for nothing.
+    fn count_as_quiet(&mut self) {
+        self.counted = true;
+        self.time = None;
+        self.check = WindowCheck::Inside;
+        self.keys.clear();
+        self.key_ends.clear();
+    }
+}
+
 impl LineScratch {
     /// Scratch whose filter writes `repeats` findings of each kind (0: all).
     pub fn new(repeats: u64) -> Self {
         LineScratch {
             hits: Vec::new(),
             memo: RuleMemo::default(),
+            quiet: QuietLines::default(),
             repeats: RepeatFilter::new(repeats),
             last: LastLine::default(),
         }
@@ -202,6 +217,11 @@ pub fn detect_line(
         all_hits,
         window,
     } = rules;
+    let quiet = quiet_line(rules, parser, raw, scratch);
+    if quiet == Quiet::Known {
+        scratch.last.count_as_quiet();
+        return WindowCheck::Inside;
+    }
     let Some(record) = parse_line(parser, ctx, raw) else {
         // A directive changes the parser: the same bytes again are parsed again.
         scratch.last.counted = false;
@@ -211,6 +231,7 @@ pub fn detect_line(
     let LineScratch {
         hits,
         memo,
+        quiet: quiet_lines,
         repeats,
         last,
     } = scratch;
@@ -223,6 +244,9 @@ pub fn detect_line(
         return check;
     }
     detector.matching_rules_remembered(&record, hits, memo);
+    if quiet == Quiet::Unknown && hits.is_empty() {
+        quiet_lines.keep();
+    }
     if !all_hits {
         detector.keep_reported_hits(hits);
     }
@@ -259,6 +283,19 @@ pub fn detect_line(
         }
     }
     check
+}
+
+/// Whether the data line `raw` is known, from its raw bytes, to match no rule. Only without
+/// a time window: a line's time is then never needed unless it has findings.
+fn quiet_line(rules: LineRules, parser: &Parser, raw: &[u8], scratch: &mut LineScratch) -> Quiet {
+    let line = trimmed_line(raw);
+    let directive = line.first() == Some(&b'#') && parser.wants_directives();
+    if rules.window.is_set() || line.is_empty() || directive {
+        return Quiet::NoKey;
+    }
+    scratch
+        .quiet
+        .check(|key| parser.raw_key(line, |format| rules.detector.fields_read(format), key))
 }
 
 /// The kind of rule `rule`'s finding on `record`, from the raw fields a finding's kind is
@@ -683,12 +720,7 @@ pub fn parse_line<'l>(
     ctx: &ParseContext,
     raw: &'l [u8],
 ) -> Option<Record<'l>> {
-    let mut line = raw.strip_suffix(b"\r").unwrap_or(raw);
-    if line.first() == Some(&0) {
-        // The first line after a block of NULs (a crash) starts with them.
-        let text = line.iter().position(|&b| b != 0).unwrap_or(line.len());
-        line = &line[text..];
-    }
+    let line = trimmed_line(raw);
     if line.first() == Some(&b'#') && parser.wants_directives() {
         parser.observe_directive(line, ctx);
         return None;
@@ -697,6 +729,19 @@ pub fn parse_line<'l>(
         return None;
     }
     Some(parser.parse(line, ctx))
+}
+
+/// A physical line without its `\r`, and without the NULs a crash leaves before the first
+/// line after them.
+fn trimmed_line(raw: &[u8]) -> &[u8] {
+    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    match line.first() {
+        Some(&0) => {
+            let text = line.iter().position(|&b| b != 0).unwrap_or(line.len());
+            &line[text..]
+        }
+        _ => line,
+    }
 }
 
 /// Counts newlines lazily, so each byte of a region is counted once.
