@@ -570,20 +570,37 @@ impl Parser {
         }
     }
 
-    /// For a W3C log whose `#Fields` line was seen: writes to `key` the raw bytes of `line`
-    /// that decide the values of `fields` (see [`W3cLayout::raw_key`]). False for every other
-    /// parser: its records must be built to be compared.
-    /// `fields_of` gives the fields that matter for a format.
+    /// For a W3C log whose `#Fields` line was seen, and NCSA logs: writes to `key` the raw
+    /// bytes of `line` that decide the values of the fields the rules read (`fields_of` gives
+    /// them for a format), so that lines with equal keys get the same answer from the rules
+    /// (see [`W3cLayout::raw_key`]). False for every other parser, and where the rules read
+    /// the line itself: their records must be built to be compared.
     pub fn raw_key<'f>(
         &self,
         line: &[u8],
-        fields_of: impl FnOnce(LogFormat) -> Option<&'f [Field]>,
+        ctx: &ParseContext,
+        fields_of: impl Fn(LogFormat) -> Option<&'f [Field]>,
         key: &mut Vec<u8>,
     ) -> bool {
         match self {
-            Parser::IisW3c(layout) => {
-                fields_of(LogFormat::IisW3c).is_some_and(|fields| layout.raw_key(line, fields, key))
-            }
+            Parser::IisW3c(layout) => fields_of(LogFormat::IisW3c).is_some_and(|fields| {
+                key.push(b'w');
+                layout.raw_key(line, fields, key)
+            }),
+            // A line is common or combined by its end: the rules of both must be keyed alike.
+            Parser::Ncsa => match (
+                fields_of(LogFormat::NcsaCommon),
+                fields_of(LogFormat::NcsaCombined),
+            ) {
+                (Some(common), Some(combined)) => {
+                    let mut both: Vec<Field> = common.iter().chain(combined).copied().collect();
+                    both.sort_unstable_by_key(|f| f.index());
+                    both.dedup();
+                    key.push(b'n');
+                    ncsa::raw_key(line, &both, ctx, key)
+                }
+                _ => false,
+            },
             _ => false,
         }
     }

@@ -30,6 +30,62 @@ pub fn parse<'a>(line: &'a [u8], ctx: &ParseContext) -> Record<'a> {
     record
 }
 
+/// Writes to `key` the raw parts of `line` that decide the values of `fields` (see
+/// [`super::W3cLayout::raw_key`]): the request, the status, and the bytes, referer and user
+/// agent where `fields` come from them, and whether the line is combined. False when one of
+/// `fields` comes from before the request (virtual host, client, user, time), or the line
+/// has no timestamp and request to go by.
+pub fn raw_key(line: &[u8], fields: &[Field], ctx: &ParseContext, key: &mut Vec<u8>) -> bool {
+    let read = |part: NcsaPart| ctx.map.ncsa(part).iter().any(|f| fields.contains(f));
+    let before_request = [
+        NcsaPart::VirtualHost,
+        NcsaPart::Client,
+        NcsaPart::User,
+        NcsaPart::Time,
+    ];
+    if before_request.into_iter().any(read) {
+        return false;
+    }
+    let line = line.trim_ascii_end();
+    let Some(open) = timestamp_start(line) else {
+        return false;
+    };
+    let Some(close) = memchr::memchr(b']', &line[open..]).map(|c| open + c) else {
+        return false;
+    };
+    // As `parse` reads the line from here on.
+    let Some(body) = line[close + 1..].trim_ascii_start().strip_prefix(b"\"") else {
+        return false;
+    };
+    let end = request_end(body);
+    key_part(key, &body[..end]);
+    let tail = body.get(end + 1..).unwrap_or_default().trim_ascii_start();
+    let mut words = tail.splitn(3, |&b| b == b' ');
+    key_part(key, words.next().unwrap_or_default());
+    let bytes = words.next().unwrap_or_default();
+    if read(NcsaPart::Bytes) {
+        key_part(key, bytes);
+    }
+    let quoted = words.next().and_then(referer_and_agent);
+    key.push(u8::from(quoted.is_some()));
+    if let Some((referer, agent)) = quoted {
+        if read(NcsaPart::Referer) {
+            key_part(key, referer);
+        }
+        if read(NcsaPart::UserAgent) {
+            key_part(key, agent);
+        }
+    }
+    true
+}
+
+/// Appends `value` to a key with its length first, so that no two lists of parts run
+/// together into the same bytes.
+fn key_part(key: &mut Vec<u8>, value: &[u8]) {
+    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    key.extend_from_slice(value);
+}
+
 /// Position of the `[` that opens `%t` (`[dd/Mon/yyyy:...`).
 fn timestamp_start(line: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'[', line)
@@ -192,5 +248,112 @@ mod tests {
             &ctx(),
         );
         assert_eq!(r.get(Field::UriQuery), Some(&b"NNNNN"[..]));
+    }
+
+    /// Lines made of pieces that vary in every part, some malformed.
+    fn varied_lines() -> Vec<Vec<u8>> {
+        let prefixes = [
+            "192.0.2.9 - - ",
+            "www.example.jp 198.51.100.4 - John Smith ",
+            "10.0.0.5 - bob ",
+            "",
+        ];
+        let stamps = [
+            "[04/Aug/2001:13:45:01 +0900] ",
+            "[4/Aug/2001:01:02:03 +0000]",
+            "[x] ",
+        ];
+        let requests = [
+            "\"GET /default.ida?NNNN HTTP/1.0\"",
+            "\"GET /a\"b HTTP/1.1\"",
+            "\"GET /scripts/x.asp?q=cmd.exe HTTP/1.0\"",
+            "\"GET /default.ida\"",
+            "GET /no-quote",
+        ];
+        let tails = [
+            " 404 283 \"-\" \"-\"",
+            " 200 5 \"http://r/\" \"UA x\"",
+            " 200 6 \"http://r/\" \"UA y\"",
+            " 400 -",
+            " 200",
+            "",
+        ];
+        let mut lines = Vec::new();
+        for p in prefixes {
+            for s in stamps {
+                for r in requests {
+                    for t in tails {
+                        lines.push(format!("{p}{s}{r}{t}").into_bytes());
+                    }
+                }
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn lines_with_equal_raw_keys_have_equal_values_in_the_fields_read() {
+        let ctx = ctx();
+        let sets: [&[Field]; 3] = [
+            &[
+                Field::Method,
+                Field::UriStem,
+                Field::UriQuery,
+                Field::Status,
+            ],
+            &[
+                Field::UriStem,
+                Field::UserAgent,
+                Field::Referer,
+                Field::BytesSent,
+            ],
+            &[Field::UriQuery],
+        ];
+        let lines = varied_lines();
+        for fields in sets {
+            let keyed: Vec<(Vec<u8>, &Vec<u8>)> = lines
+                .iter()
+                .filter_map(|line| {
+                    let mut key = Vec::new();
+                    raw_key(line, fields, &ctx, &mut key).then_some((key, line))
+                })
+                .collect();
+            assert!(keyed.len() > lines.len() / 3, "most lines have a key");
+            let mut groups = 0;
+            for (i, (key_a, a)) in keyed.iter().enumerate() {
+                for (key_b, b) in &keyed[i + 1..] {
+                    if key_a != key_b {
+                        continue;
+                    }
+                    groups += 1;
+                    let (ra, rb) = (parse(a, &ctx), parse(b, &ctx));
+                    assert_eq!(ra.format, rb.format);
+                    for &f in fields {
+                        assert_eq!(ra.get(f), rb.get(f), "{f:?}: {a:?} / {b:?}");
+                    }
+                }
+            }
+            assert!(groups > 0, "some lines share a key");
+        }
+    }
+
+    #[test]
+    fn no_raw_key_for_fields_before_the_request_or_a_line_without_a_stamp() {
+        let ctx = ctx();
+        let line = br#"192.0.2.9 - - [04/Aug/2001:13:45:01 +0900] "GET / HTTP/1.0" 200 5"#;
+        let mut key = Vec::new();
+        for field in [Field::ClientIp, Field::Username, Field::Date, Field::Time] {
+            assert!(
+                !raw_key(line, &[Field::UriStem, field], &ctx, &mut key),
+                "{field:?}"
+            );
+        }
+        assert!(!raw_key(
+            b"GET / HTTP/1.0",
+            &[Field::UriStem],
+            &ctx,
+            &mut key
+        ));
+        assert!(raw_key(line, &[Field::UriStem], &ctx, &mut key));
     }
 }

@@ -217,7 +217,7 @@ pub fn detect_line(
         all_hits,
         window,
     } = rules;
-    let quiet = quiet_line(rules, parser, raw, scratch);
+    let quiet = quiet_line(rules, (parser, ctx), raw, scratch);
     if quiet == Quiet::Known {
         scratch.last.count_as_quiet();
         return WindowCheck::Inside;
@@ -287,7 +287,12 @@ pub fn detect_line(
 
 /// Whether the data line `raw` is known, from its raw bytes, to match no rule. Only without
 /// a time window: a line's time is then never needed unless it has findings.
-fn quiet_line(rules: LineRules, parser: &Parser, raw: &[u8], scratch: &mut LineScratch) -> Quiet {
+fn quiet_line(
+    rules: LineRules,
+    (parser, ctx): (&Parser, &ParseContext),
+    raw: &[u8],
+    scratch: &mut LineScratch,
+) -> Quiet {
     let line = trimmed_line(raw);
     let directive = line.first() == Some(&b'#') && parser.wants_directives();
     if rules.window.is_set() || line.is_empty() || directive {
@@ -295,7 +300,7 @@ fn quiet_line(rules: LineRules, parser: &Parser, raw: &[u8], scratch: &mut LineS
     }
     scratch
         .quiet
-        .check(|key| parser.raw_key(line, |format| rules.detector.fields_read(format), key))
+        .check(|key| parser.raw_key(line, ctx, |format| rules.detector.fields_read(format), key))
 }
 
 /// The kind of rule `rule`'s finding on `record`, from the raw fields a finding's kind is
