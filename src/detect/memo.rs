@@ -141,52 +141,93 @@ impl RuleMemo {
     }
 }
 
-/// Lines known to match no rule, by a key made of their raw bytes (see
-/// [`crate::record::Parser::raw_key`]): most candidate lines of a busy log hold an atom in a
-/// place no rule looks at (`cmd.exe` in a query string, say), and repeat. Such a line,
-/// once judged, costs a split into columns and a lookup, not a record.
+/// The rules' answers by a key made of a line's raw bytes (see
+/// [`crate::record::Parser::raw_key`]), where [`RuleMemo`] keys a built record. Most
+/// candidate lines of a busy log hold an atom in a place no rule looks at (`cmd.exe` in a
+/// query string, say), and repeat: such a line, once judged, costs a split into columns and
+/// a lookup, not a record. A line the rules match still needs its record for the finding,
+/// but not the rules.
 #[derive(Debug, Default)]
-pub struct QuietLines {
-    keys: foldhash::HashSet<Box<[u8]>>,
-    /// Bytes of the keys in `keys`.
+pub struct RawAnswers {
+    answers: foldhash::HashMap<Box<[u8]>, Box<[usize]>>,
+    /// Bytes of the keys in `answers`.
     key_bytes: usize,
     key: Vec<u8>,
+    /// Lines keyed in the current round, and how many of them the rules matched.
+    keyed: u32,
+    matched: u32,
+    /// Lines still to pass without a key.
+    resting: u32,
 }
 
-/// What [`QuietLines`] knows of a line.
+/// Lines of a round of [`RawAnswers`]: when most lines of a round are matched by the rules
+/// (a worm's flood), keys save nothing (the record is built for the finding anyway) and cost
+/// a second parse, so the next [`RESTING_LINES`] lines are judged through [`RuleMemo`].
+const ROUND_LINES: u32 = 64;
+const RESTING_LINES: u32 = 4096;
+
+/// What [`RawAnswers`] knows of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quiet {
-    /// The same raw key matched no rule before.
+pub enum RawLookup {
+    /// The same raw key was judged before; its answer was written out (empty: no rule).
     Known,
-    /// Not known: if the line matches no rule, [`QuietLines::keep`] remembers it.
+    /// Not known: [`RawAnswers::keep`] takes the rules' answer.
     Unknown,
     /// The line has no raw key (its parser has none, or the key is too long).
     NoKey,
 }
 
-impl QuietLines {
-    /// Looks a line up by the key `make` writes (false: the line has none).
-    pub fn check(&mut self, make: impl FnOnce(&mut Vec<u8>) -> bool) -> Quiet {
+impl RawAnswers {
+    /// Looks a line up by the key `make` writes (false: the line has none), and on
+    /// [`RawLookup::Known`] puts the rules that matched into `out`.
+    pub fn check(
+        &mut self,
+        make: impl FnOnce(&mut Vec<u8>) -> bool,
+        out: &mut Vec<usize>,
+    ) -> RawLookup {
+        if self.resting > 0 {
+            self.resting -= 1;
+            return RawLookup::NoKey;
+        }
         self.key.clear();
         if !make(&mut self.key) || self.key.len() > MAX_KEY {
-            return Quiet::NoKey;
+            return RawLookup::NoKey;
         }
-        if self.keys.contains(self.key.as_slice()) {
-            Quiet::Known
-        } else {
-            Quiet::Unknown
+        match self.answers.get(self.key.as_slice()) {
+            Some(answer) => {
+                out.clear();
+                out.extend_from_slice(answer);
+                self.note_judged(!out.is_empty());
+                RawLookup::Known
+            }
+            None => RawLookup::Unknown,
         }
     }
 
-    /// Remembers the line last looked up with [`QuietLines::check`] and found
-    /// [`Quiet::Unknown`] as matching no rule.
-    pub fn keep(&mut self) {
-        if self.keys.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
-            self.keys.clear();
+    /// Keeps `answer` for the line last looked up with [`RawAnswers::check`] and found
+    /// [`RawLookup::Unknown`].
+    pub fn keep(&mut self, answer: &[usize]) {
+        if self.answers.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
+            self.answers.clear();
             self.key_bytes = 0;
         }
         self.key_bytes += self.key.len();
-        self.keys.insert(self.key.as_slice().into());
+        self.answers
+            .insert(self.key.as_slice().into(), answer.into());
+        self.note_judged(!answer.is_empty());
+    }
+
+    /// Counts a keyed line, and rests when most of a round was matched.
+    fn note_judged(&mut self, matched: bool) {
+        self.keyed += 1;
+        self.matched += u32::from(matched);
+        if self.keyed == ROUND_LINES {
+            if self.matched * 2 > ROUND_LINES {
+                self.resting = RESTING_LINES;
+            }
+            self.keyed = 0;
+            self.matched = 0;
+        }
     }
 }
 
@@ -312,5 +353,39 @@ mod tests {
             assert_eq!(held, memo.key_bytes);
             assert!(held <= MAX_KEY_BYTES, "{held}");
         }
+    }
+
+    #[test]
+    fn raw_answers_are_kept_and_rest_after_a_round_of_matched_lines() {
+        let mut answers = RawAnswers::default();
+        let mut out = Vec::new();
+        let key = |k: u8| {
+            move |key: &mut Vec<u8>| {
+                key.push(k);
+                true
+            }
+        };
+        assert_eq!(answers.check(|_| false, &mut out), RawLookup::NoKey);
+        assert_eq!(answers.check(key(1), &mut out), RawLookup::Unknown);
+        answers.keep(&[]);
+        assert_eq!(answers.check(key(2), &mut out), RawLookup::Unknown);
+        answers.keep(&[3, 5]);
+        assert_eq!(answers.check(key(1), &mut out), RawLookup::Known);
+        assert!(out.is_empty());
+        assert_eq!(answers.check(key(2), &mut out), RawLookup::Known);
+        assert_eq!(out, [3, 5]);
+        // Quiet lines keep keys on; a round where most lines were matched (a flood) rests.
+        for _ in 0..ROUND_LINES * 3 {
+            assert_eq!(answers.check(key(1), &mut out), RawLookup::Known);
+        }
+        let mut rounds = 0;
+        while answers.check(key(2), &mut out) == RawLookup::Known {
+            rounds += 1;
+        }
+        assert!(rounds < ROUND_LINES, "{rounds}");
+        for _ in 1..RESTING_LINES {
+            assert_eq!(answers.check(key(1), &mut out), RawLookup::NoKey);
+        }
+        assert_eq!(answers.check(key(1), &mut out), RawLookup::Known);
     }
 }

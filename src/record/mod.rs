@@ -593,11 +593,8 @@ impl Parser {
                 fields_of(LogFormat::NcsaCombined),
             ) {
                 (Some(common), Some(combined)) => {
-                    let mut both: Vec<Field> = common.iter().chain(combined).copied().collect();
-                    both.sort_unstable_by_key(|f| f.index());
-                    both.dedup();
                     key.push(b'n');
-                    ncsa::raw_key(line, &both, ctx, key)
+                    ncsa::raw_key(line, [common, combined], ctx, key)
                 }
                 _ => false,
             },

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::repeats::{count_into, key_part, RepeatFilter, Repeated, Seen};
 use super::ScanOptions;
-use crate::detect::memo::{Quiet, QuietLines, RuleMemo};
+use crate::detect::memo::{RawAnswers, RawLookup, RuleMemo};
 use crate::detect::{AtomHit, Detector, Prefilter};
 use crate::finding::{request_finding, LinePosition};
 use crate::model::{FindingOut, TimeWindow, WindowCheck};
@@ -90,8 +90,8 @@ pub struct LineScratch {
     hits: Vec<usize>,
     /// The rules' answers for values already judged.
     memo: RuleMemo,
-    /// Raw keys of lines that matched no rule.
-    quiet: QuietLines,
+    /// The rules' answers by the raw bytes of lines.
+    raw_answers: RawAnswers,
     repeats: RepeatFilter,
     last: LastLine,
 }
@@ -126,7 +126,7 @@ impl LineScratch {
         LineScratch {
             hits: Vec::new(),
             memo: RuleMemo::default(),
-            quiet: QuietLines::default(),
+            raw_answers: RawAnswers::default(),
             repeats: RepeatFilter::new(repeats),
             last: LastLine::default(),
         }
@@ -217,8 +217,8 @@ pub fn detect_line(
         all_hits,
         window,
     } = rules;
-    let quiet = quiet_line(rules, (parser, ctx), raw, scratch);
-    if quiet == Quiet::Known {
+    let known = raw_answer(rules, (parser, ctx), raw, scratch);
+    if known == RawLookup::Known && scratch.hits.is_empty() {
         scratch.last.count_as_quiet();
         return WindowCheck::Inside;
     }
@@ -231,7 +231,7 @@ pub fn detect_line(
     let LineScratch {
         hits,
         memo,
-        quiet: quiet_lines,
+        raw_answers,
         repeats,
         last,
     } = scratch;
@@ -243,9 +243,13 @@ pub fn detect_line(
     if check == WindowCheck::Outside {
         return check;
     }
-    detector.matching_rules_remembered(&record, hits, memo);
-    if quiet == Quiet::Unknown && hits.is_empty() {
-        quiet_lines.keep();
+    match known {
+        RawLookup::Known => {}
+        RawLookup::Unknown => {
+            detector.matching_rules(&record, hits);
+            raw_answers.keep(hits);
+        }
+        RawLookup::NoKey => detector.matching_rules_remembered(&record, hits, memo),
     }
     if !all_hits {
         detector.keep_reported_hits(hits);
@@ -285,22 +289,25 @@ pub fn detect_line(
     check
 }
 
-/// Whether the data line `raw` is known, from its raw bytes, to match no rule. Only without
-/// a time window: a line's time is then never needed unless it has findings.
-fn quiet_line(
+/// Whether the rules' answer for the data line `raw` is known from its raw bytes (it is then
+/// in `scratch.hits`). Only without a time window: a line's time is then never needed
+/// unless it has findings.
+fn raw_answer(
     rules: LineRules,
     (parser, ctx): (&Parser, &ParseContext),
     raw: &[u8],
     scratch: &mut LineScratch,
-) -> Quiet {
+) -> RawLookup {
     let line = trimmed_line(raw);
     let directive = line.first() == Some(&b'#') && parser.wants_directives();
     if rules.window.is_set() || line.is_empty() || directive {
-        return Quiet::NoKey;
+        return RawLookup::NoKey;
     }
-    scratch
-        .quiet
-        .check(|key| parser.raw_key(line, ctx, |format| rules.detector.fields_read(format), key))
+    let fields_of = |format| rules.detector.fields_read(format);
+    scratch.raw_answers.check(
+        |key| parser.raw_key(line, ctx, fields_of, key),
+        &mut scratch.hits,
+    )
 }
 
 /// The kind of rule `rule`'s finding on `record`, from the raw fields a finding's kind is
