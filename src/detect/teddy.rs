@@ -141,12 +141,22 @@ impl Teddy {
     /// The bucket whose tables would pass the fewest more positions with `fingerprint` in
     /// them. The nibble tables let through every mix of the nibbles a bucket allows, so
     /// unlike fingerprints in one bucket pass far more than either alone.
+    /// What decides first is how many more positions of [`ORDINARY_TRAFFIC`] would pass:
+    /// the byte model alone cannot see that `i`, `n` and `u` allowed by three fingerprints
+    /// spell the `inu` of every `Linux` agent.
     fn cheapest_bucket(&self, fingerprint: &[u8], buckets: usize) -> usize {
+        // A bucket's bit in the tables does not depend on the others' bits: the fingerprint
+        // added to every bucket at once gives each bucket's passes with it in one walk.
+        let before = self.masks.sample_passes();
+        let mut everywhere = self.masks;
+        (0..buckets).for_each(|bucket| everywhere.allow(bucket, fingerprint));
+        let after = everywhere.sample_passes();
         (0..buckets)
             .min_by_key(|&bucket| {
                 let mut with = self.masks;
                 with.allow(bucket, fingerprint);
-                with.pass_weight(bucket) - self.masks.pass_weight(bucket)
+                let weight = with.pass_weight(bucket) - self.masks.pass_weight(bucket);
+                (after[bucket] - before[bucket], weight)
             })
             .unwrap_or(0)
     }
@@ -443,7 +453,60 @@ fn fold_case(w: u64) -> u64 {
     w | (upper >> 2)
 }
 
+/// Lines of the traffic most of a log is made of (stamps, addresses, static pages, common
+/// agents and referers), on which the tables of each bucket should pass as little as they can.
+const ORDINARY_TRAFFIC: &[u8] =
+    b"2001-08-04 00:00:01 192.0.2.10 - 10.0.0.5 80 GET /index.html - 200 \
+Mozilla/4.0+(compatible;+MSIE+6.0;+Windows+NT+5.1;+SV1)
+2001-08-04 00:00:02 198.51.100.7 - 10.0.0.5 80 GET /images/logo.gif - 304 \
+Mozilla/5.0+(X11;+U;+Linux+i686;+en-US;+rv:1.7.12)+Gecko/20050915+Firefox/1.0.7
+203.0.113.9 - - [04/Aug/2001:00:00:03 +0900] \"GET /css/site.css HTTP/1.1\" 200 5120 \
+\"http://www.example.com/products/list.php?page=2&sort=name\" \"Mozilla/5.0 (Windows NT 10.0; \
+Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\"
+192.0.2.44 - - [04/Aug/2001:00:00:04 +0000] \"POST /login HTTP/1.1\" 302 0 \"-\" \
+\"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) \
+Version/17.1 Safari/605.1.15\"
+198.51.100.23 - - [04/Aug/2001:00:00:05 +0000] \"GET /robots.txt HTTP/1.0\" 404 209 \"-\" \
+\"Googlebot/2.1 (+http://www.google.com/bot.html)\"
+2001-08-04 00:00:06 203.0.113.80 - 10.0.0.5 80 HEAD /favicon.ico - 200 \
+Mozilla/5.0+(iPhone;+CPU+iPhone+OS+17_0+like+Mac+OS+X)+Mobile/15E148
+192.0.2.61 - - [04/Aug/2001:00:00:07 +0000] \"GET /news/2001/08/article.htm?id=4711 HTTP/1.1\" \
+200 18433 \"https://www.example.org/\" \"curl/7.81.0\"
+203.0.113.5 - - [04/Aug/2001:00:00:08 +0000] \"GET /static/app.js?v=3 HTTP/2.0\" 200 734 \"-\" \
+\"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 \
+Mobile Safari/537.36\"
+2001-08-04 00:00:09 198.51.100.3 - 10.0.0.5 80 GET /default.htm - 200 \
+Mozilla/5.0+(Linux;+Android+13;+SM-S911B)+AppleWebKit/537.36+(KHTML,+like+Gecko)
+2001-08-04 00:00:10 192.0.2.77 - 10.0.0.5 80 GET /downloads/linux/index.htm - 200 \
+Mozilla/5.0+(X11;+Linux+x86_64;+rv:109.0)+Gecko/20100101+Firefox/115.0
+";
+
 impl Masks {
+    /// How many positions of [`ORDINARY_TRAFFIC`] each bucket's tables pass.
+    fn sample_passes(&self) -> [u32; BUCKETS] {
+        // How many positions pass each set of buckets, then each bucket's share.
+        let mut by_set = [0u32; 256];
+        for p in 0..ORDINARY_TRAFFIC.len() {
+            let passed = (0..WIDTH).fold(0xffu8, |passed, k| {
+                passed
+                    & match ORDINARY_TRAFFIC.get(p + k) {
+                        Some(&b) => {
+                            self.lo[k][usize::from(b & 0x0f)] & self.hi[k][usize::from(b >> 4)]
+                        }
+                        None => self.wild[k],
+                    }
+            });
+            by_set[usize::from(passed)] += 1;
+        }
+        let mut passes = [0u32; BUCKETS];
+        for (set, &count) in by_set.iter().enumerate().skip(1) {
+            for (bucket, total) in passes.iter_mut().enumerate() {
+                *total += count * (set as u32 >> bucket & 1);
+            }
+        }
+        passes
+    }
+
     /// How often a bucket's tables pass a position of a typical log, in relative units: the
     /// product over fingerprint bytes of the commonness of the bytes allowed.
     fn pass_weight(&self, bucket: usize) -> u64 {
@@ -835,5 +898,32 @@ mod tests {
         assert_ne!(fingerprint_offset(b"/default.ida"), 0, "not on `/de`");
         assert_eq!(fingerprint_offset(b"%u9090%u6858"), 0);
         assert_eq!(fingerprint_offset(b"ab"), 0);
+    }
+
+    /// The tables of the built-in rules' atoms pass almost no position of ordinary agents:
+    /// each pass is a verification, and mixing fingerprints in a bucket once let `i`, `n`
+    /// and `u` from three of them through at the `inu` of every Linux agent.
+    #[test]
+    fn the_builtin_atoms_pass_almost_no_position_of_ordinary_agents() {
+        let rules = crate::detect::pack::load_rules(&Default::default()).rules;
+        let detector = crate::detect::Detector::new(rules);
+        let searcher = detector.searcher.as_ref().expect("atoms");
+        let crate::detect::LiteralSearch::Teddy(teddy) = &searcher.search else {
+            panic!("the built-in atoms fit Teddy");
+        };
+        let agents = "Mozilla/5.0+(X11;+U;+Linux+i686;+en-US;+rv:0.9.2) \
+            Mozilla/4.0 (compatible; MSIE 5.5; Windows 98) \
+            Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
+            Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0 \
+            Mozilla/4.0+(compatible;+MSIE+6.0;+Windows+NT+5.0) Opera/9.80 (X11; Linux x86_64)\n";
+        let text = agents.repeat(20).into_bytes();
+        let passes = (0..text.len())
+            .filter(|&p| teddy.buckets_at(&text, p) != 0)
+            .count();
+        assert!(
+            passes * 200 < text.len(),
+            "{passes} of {} positions",
+            text.len()
+        );
     }
 }
