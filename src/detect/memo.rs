@@ -81,13 +81,41 @@ fn note_fields_read(rule: &Rule, read: &mut [bool; ALL_FIELDS.len()]) -> bool {
     })
 }
 
-/// Answers of the rules by key (format and the values read), for one scanner.
+/// The rules' answers by key, bounded: at most [`MAX_ANSWERS`] answers and
+/// [`MAX_KEY_BYTES`] of keys, after which it starts again empty. The key being built is kept
+/// with it, so that a lookup and the keeping of its answer allocate nothing more.
 #[derive(Debug, Default)]
-pub struct RuleMemo {
+struct Answers {
     answers: foldhash::HashMap<Box<[u8]>, Box<[usize]>>,
     /// Bytes of the keys in `answers`.
     key_bytes: usize,
     key: Vec<u8>,
+}
+
+impl Answers {
+    /// The answer kept for the key built last.
+    fn get(&self) -> Option<&[usize]> {
+        self.answers
+            .get(self.key.as_slice())
+            .map(|answer| &**answer)
+    }
+
+    /// Keeps `answer` for the key built last.
+    fn keep(&mut self, answer: &[usize]) {
+        if self.answers.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
+            self.answers.clear();
+            self.key_bytes = 0;
+        }
+        self.key_bytes += self.key.len();
+        self.answers
+            .insert(self.key.as_slice().into(), answer.into());
+    }
+}
+
+/// Answers of the rules by key (format and the values read), for one scanner.
+#[derive(Debug, Default)]
+pub struct RuleMemo {
+    answers: Answers,
 }
 
 /// What the memo knows of a record.
@@ -106,23 +134,23 @@ impl RuleMemo {
         let Some(fields) = fields else {
             return Remembered::NotKept;
         };
-        self.key.clear();
-        self.key.push(record.format as u8);
+        let key = &mut self.answers.key;
+        key.clear();
+        key.push(record.format as u8);
         for &field in fields {
             match record.get(field) {
                 // One more than the length, so that an absent field differs from an empty one.
                 Some(value) => {
-                    self.key
-                        .extend_from_slice(&(value.len() as u32 + 1).to_le_bytes());
-                    self.key.extend_from_slice(value);
+                    key.extend_from_slice(&(value.len() as u32 + 1).to_le_bytes());
+                    key.extend_from_slice(value);
                 }
-                None => self.key.extend_from_slice(&0u32.to_le_bytes()),
+                None => key.extend_from_slice(&0u32.to_le_bytes()),
             }
-            if self.key.len() > MAX_KEY {
+            if key.len() > MAX_KEY {
                 return Remembered::NotKept;
             }
         }
-        match self.answers.get(self.key.as_slice()) {
+        match self.answers.get() {
             Some(answer) => Remembered::Answer(answer),
             None => Remembered::Unknown,
         }
@@ -131,13 +159,7 @@ impl RuleMemo {
     /// Keeps `answer` for the record last looked up with [`RuleMemo::recall`] and found
     /// [`Remembered::Unknown`].
     pub fn keep(&mut self, answer: &[usize]) {
-        if self.answers.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
-            self.answers.clear();
-            self.key_bytes = 0;
-        }
-        self.key_bytes += self.key.len();
-        self.answers
-            .insert(self.key.as_slice().into(), answer.into());
+        self.answers.keep(answer);
     }
 }
 
@@ -149,10 +171,7 @@ impl RuleMemo {
 /// but not the rules.
 #[derive(Debug, Default)]
 pub struct RawAnswers {
-    answers: foldhash::HashMap<Box<[u8]>, Box<[usize]>>,
-    /// Bytes of the keys in `answers`.
-    key_bytes: usize,
-    key: Vec<u8>,
+    answers: Answers,
     /// Lines keyed in the current round, and how many of them the rules matched.
     keyed: u32,
     matched: u32,
@@ -189,11 +208,12 @@ impl RawAnswers {
             self.resting -= 1;
             return RawLookup::NoKey;
         }
-        self.key.clear();
-        if !make(&mut self.key) || self.key.len() > MAX_KEY {
+        let key = &mut self.answers.key;
+        key.clear();
+        if !make(key) || key.len() > MAX_KEY {
             return RawLookup::NoKey;
         }
-        match self.answers.get(self.key.as_slice()) {
+        match self.answers.get() {
             Some(answer) => {
                 out.clear();
                 out.extend_from_slice(answer);
@@ -207,13 +227,7 @@ impl RawAnswers {
     /// Keeps `answer` for the line last looked up with [`RawAnswers::check`] and found
     /// [`RawLookup::Unknown`].
     pub fn keep(&mut self, answer: &[usize]) {
-        if self.answers.len() >= MAX_ANSWERS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
-            self.answers.clear();
-            self.key_bytes = 0;
-        }
-        self.key_bytes += self.key.len();
-        self.answers
-            .insert(self.key.as_slice().into(), answer.into());
+        self.answers.keep(answer);
         self.note_judged(!answer.is_empty());
     }
 
@@ -308,7 +322,7 @@ mod tests {
             detector.matching_rules_remembered(&record, &mut remembered, &mut memo);
             assert_eq!(plain, remembered, "{}", String::from_utf8_lossy(&line));
         }
-        assert!(memo.answers.len() >= 4, "the memo was used");
+        assert!(memo.answers.answers.len() >= 4, "the memo was used");
     }
 
     #[test]
@@ -349,8 +363,8 @@ mod tests {
                 Remembered::Unknown
             ));
             memo.keep(&[0]);
-            let held: usize = memo.answers.keys().map(|k| k.len()).sum();
-            assert_eq!(held, memo.key_bytes);
+            let held: usize = memo.answers.answers.keys().map(|k| k.len()).sum();
+            assert_eq!(held, memo.answers.key_bytes);
             assert!(held <= MAX_KEY_BYTES, "{held}");
         }
     }
