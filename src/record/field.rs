@@ -48,6 +48,15 @@ pub const FIELD_COUNT: usize = 25;
 pub const WEB_FIELD_COUNT: usize = 21;
 
 /// Every field in taxonomy order.
+/// The header fields where IIS writes `+` for a space.
+pub const PLUS_FIELDS: [Field; 5] = [
+    Field::UserAgent,
+    Field::Referer,
+    Field::Cookie,
+    Field::Host,
+    Field::ForwardedFor,
+];
+
 pub const ALL_FIELDS: [Field; FIELD_COUNT] = [
     Field::Date,
     Field::Time,
@@ -123,10 +132,12 @@ impl Field {
 
     /// Header fields where IIS writes `+` for a space; matching sees them with spaces restored.
     pub fn plus_means_space(self) -> bool {
-        matches!(
-            self,
-            Field::UserAgent | Field::Referer | Field::Cookie | Field::Host | Field::ForwardedFor
-        )
+        self.plus_slot().is_some()
+    }
+
+    /// Where a field of [`PLUS_FIELDS`] keeps its value with spaces restored.
+    pub fn plus_slot(self) -> Option<usize> {
+        PLUS_FIELDS.iter().position(|&f| f == self)
     }
 
     /// Whether the field belongs to the `network_connection` taxonomy (no log line has it).

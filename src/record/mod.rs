@@ -179,21 +179,6 @@ impl LogFormat {
     }
 }
 
-/// How many fields read `+` as a space (see [`Field::plus_means_space`]).
-const PLUS_FIELDS: usize = 5;
-
-/// Where a field that reads `+` as a space keeps its decoded value.
-fn plus_slot(field: Field) -> Option<usize> {
-    match field {
-        Field::UserAgent => Some(0),
-        Field::Referer => Some(1),
-        Field::Cookie => Some(2),
-        Field::Host => Some(3),
-        Field::ForwardedFor => Some(4),
-        _ => None,
-    }
-}
-
 // Every field has a bit in `Record::plus_pending`.
 const _: () = assert!(FIELD_COUNT <= 32);
 
@@ -212,7 +197,7 @@ pub struct Record<'a> {
     /// Those values with each `+` made a space, made when first read: most lines are read
     /// only for the fields the rules test, and a copy per line of every user agent would
     /// cost an allocation each.
-    spaced: [OnceCell<Vec<u8>>; PLUS_FIELDS],
+    spaced: [OnceCell<Vec<u8>>; field::PLUS_FIELDS.len()],
     /// Lower-cased web-server fields; network fields are lower case as set.
     lowered: [OnceCell<Vec<u8>>; WEB_FIELD_COUNT],
     line_lowered: OnceCell<Vec<u8>>,
@@ -263,7 +248,7 @@ impl<'a> Record<'a> {
             other => other,
         };
         let bit = 1u32 << field.index();
-        match plus_slot(field) {
+        match field.plus_slot() {
             Some(slot) if memchr::memchr(b'+', &value).is_some() => {
                 self.plus_pending |= bit;
                 self.spaced[slot] = OnceCell::new();
@@ -310,7 +295,7 @@ impl<'a> Record<'a> {
         if self.plus_pending & (1 << field.index()) == 0 {
             return Some(value);
         }
-        let slot = plus_slot(field)?;
+        let slot = field.plus_slot()?;
         Some(self.spaced[slot].get_or_init(|| {
             value
                 .iter()
@@ -478,6 +463,13 @@ fn without_port(value: &[u8]) -> &[u8] {
         Some(colon) if memchr::memrchr(b':', value) == Some(colon) => &value[..colon],
         _ => value,
     }
+}
+
+/// Appends `value` to a raw key with its length first, so that no two lists of parts run
+/// together into the same bytes (see [`Parser::raw_key`]).
+fn key_part(key: &mut Vec<u8>, value: &[u8]) {
+    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    key.extend_from_slice(value);
 }
 
 /// What a parser needs besides the line.
@@ -683,7 +675,7 @@ mod tests {
     fn every_field_that_reads_plus_as_space_has_a_slot() {
         for field in ALL_FIELDS {
             assert_eq!(
-                plus_slot(field).is_some(),
+                field.plus_slot().is_some(),
                 field.plus_means_space(),
                 "{field:?}"
             );

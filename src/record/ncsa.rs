@@ -1,7 +1,7 @@
 //! NCSA common and combined logs (Apache, nginx), with or without a leading virtual host.
 
 use super::mapping::NcsaPart;
-use super::{time, Field, LogFormat, ParseContext, Record};
+use super::{key_part, time, Field, LogFormat, ParseContext, Record};
 use crate::model::Timestamp;
 
 /// Parses `[%v] %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"]`.
@@ -83,13 +83,6 @@ pub fn raw_key(line: &[u8], fields: [&[Field]; 2], ctx: &ParseContext, key: &mut
         }
     }
     true
-}
-
-/// Appends `value` to a key with its length first, so that no two lists of parts run
-/// together into the same bytes.
-fn key_part(key: &mut Vec<u8>, value: &[u8]) {
-    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    key.extend_from_slice(value);
 }
 
 /// Position of the `[` that opens `%t` (`[dd/Mon/yyyy:...`).

@@ -72,7 +72,7 @@ impl W3cLayout {
         let mask = fields.iter().fold(0u32, |mask, f| mask | 1 << f.index());
         let wanted = |column: &Option<Field>| column.is_some_and(|f| mask & 1 << f.index() != 0);
         if fields.contains(&Field::Date) {
-            key_part(
+            tagged_part(
                 key,
                 HEADER_DATE,
                 self.header_date.as_deref().unwrap_or_default(),
@@ -86,7 +86,7 @@ impl W3cLayout {
         let mut start = 0;
         for (column, end) in self.columns[..=last].iter().zip(ends) {
             if let Some(field) = column.filter(|_| wanted(column)) {
-                key_part(key, field.index() as u8, &values[start..end]);
+                tagged_part(key, field.index() as u8, &values[start..end]);
             }
             start = end + 1;
         }
@@ -160,13 +160,11 @@ impl W3cLayout {
 /// The tag of the `#Date` fallback in a raw key (fields are tagged with their index).
 const HEADER_DATE: u8 = u8::MAX;
 
-/// Appends `value` to a key, tagged with the field it goes to (so that a later `#Fields`
-/// line with the columns in another order gives other keys) and with its length first (so
-/// that no two lists of parts run together into the same bytes).
-fn key_part(key: &mut Vec<u8>, tag: u8, value: &[u8]) {
+/// Appends `value` to a key tagged with the field it goes to, so that a later `#Fields` line
+/// with the columns in another order gives other keys.
+fn tagged_part(key: &mut Vec<u8>, tag: u8, value: &[u8]) {
     key.push(tag);
-    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    key.extend_from_slice(value);
+    super::key_part(key, value);
 }
 
 /// Methods a request line of the IIS era starts with (WebDAV's too).
