@@ -11,7 +11,7 @@ use wormtrace::detect::pack::{load_rules, RuleOptions};
 use wormtrace::detect::Detector;
 use wormtrace::model::Finding;
 use wormtrace::net::capture::reassembly::{At, Limits, Reassembler};
-use wormtrace::scan::{scan_input, ScanOptions};
+use wormtrace::scan::{scan_input, scan_reader, InputReport, ScanOptions};
 use wormtrace::sink::escape;
 use wormtrace::source::{HashChoice, Input};
 
@@ -80,6 +80,66 @@ fn findings(path: &std::path::Path, options: &ScanOptions, detector: &Detector) 
     out
 }
 
+/// How a small gzip file is stored: its members, and damage after them.
+#[derive(Debug, Clone)]
+enum Stored {
+    /// The text cut into this many members.
+    Members(usize),
+    /// Cut off this many bytes before its end.
+    Truncated(usize),
+    /// Followed by bytes that are not a gzip member.
+    Trailing(Vec<u8>),
+    /// One byte at this share of its length changed.
+    Flipped(u8),
+}
+
+fn stored_strategy() -> impl Strategy<Value = Stored> {
+    prop_oneof![
+        4 => (1usize..5).prop_map(Stored::Members),
+        1 => (1usize..64).prop_map(Stored::Truncated),
+        1 => proptest::collection::vec(any::<u8>(), 1..24).prop_map(Stored::Trailing),
+        1 => any::<u8>().prop_map(Stored::Flipped),
+    ]
+}
+
+fn gzip_members(text: &[u8], members: usize) -> Vec<u8> {
+    use std::io::Write;
+    let size = text.len().div_ceil(members.max(1)).max(1);
+    let mut stored = Vec::new();
+    for part in text.chunks(size) {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(part).unwrap();
+        stored.extend(e.finish().unwrap());
+    }
+    stored
+}
+
+fn store(text: &[u8], how: &Stored) -> Vec<u8> {
+    let mut stored = gzip_members(text, if let Stored::Members(n) = how { *n } else { 1 });
+    match how {
+        Stored::Members(_) => {}
+        Stored::Truncated(n) => stored.truncate(stored.len().saturating_sub(*n).max(2)),
+        Stored::Trailing(junk) => stored.extend_from_slice(junk),
+        Stored::Flipped(at) => {
+            let i = 10 + (stored.len() - 10) * usize::from(*at) / 256;
+            stored[i] ^= 0x5a;
+        }
+    }
+    stored
+}
+
+/// What a scan told of one input, without its digest (a stream has none).
+fn told(report: InputReport, findings: Vec<Finding>) -> impl PartialEq + std::fmt::Debug {
+    let reasons: Vec<String> = report.problems.into_iter().map(|p| p.reason).collect();
+    (
+        report.stats,
+        report.format,
+        report.findings,
+        reasons,
+        findings,
+    )
+}
+
 /// Characters line-splitting JSON readers break lines at.
 const LINE_BREAKERS: [char; 3] = ['\u{2028}', '\u{2029}', '\u{85}'];
 
@@ -104,6 +164,24 @@ proptest! {
         let chunked = ScanOptions { threads, split_min_bytes: split, ..whole.clone() };
         let expected = findings(&path, &whole, &detector);
         prop_assert_eq!(findings(&path, &chunked, &detector), expected);
+    }
+
+    #[test]
+    fn a_small_gzip_file_read_whole_tells_what_its_stream_tells(
+        lines in proptest::collection::vec(line_strategy(), 1..300),
+        how in stored_strategy(),
+    ) {
+        let detector = Detector::new(load_rules(&RuleOptions::default()).rules);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ex010804.log.gz");
+        let stored = store(render(&lines).as_bytes(), &how);
+        std::fs::write(&path, &stored).unwrap();
+        let options = ScanOptions { hash: HashChoice::None, ..ScanOptions::default() };
+        let label = path.display().to_string();
+        let (mut from_file, mut from_stream) = (Vec::new(), Vec::new());
+        let whole = scan_input(&Input::File(path.clone()), &detector, &options, &mut |f| from_file.push(f));
+        let streamed = scan_reader(&mut stored.as_slice(), &label, &detector, &options, &mut |f| from_stream.push(f));
+        prop_assert_eq!(told(whole, from_file), told(streamed, from_stream));
     }
 
     #[test]

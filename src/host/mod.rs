@@ -225,16 +225,25 @@ pub fn plan_hosts(
     let mut loose: BTreeMap<PathBuf, Vec<Evidence>> = BTreeMap::new();
     let mut logs = Vec::new();
     for path in paths {
-        let kind = (path.as_os_str() != "-").then(|| classify(path)).flatten();
-        if kind.is_none() && path.is_dir() {
-            hosts.extend(nested_volumes(path).into_iter().map(|root| HostSpec {
-                name: None,
-                evidence: vec![Evidence {
-                    kind: EvidenceKind::Volume,
-                    path: root,
-                }],
-            }));
-        }
+        let is_dir = path.as_os_str() != "-" && path.is_dir();
+        let kind = if is_dir {
+            // One listing tells both whether the folder is a volume and what is below it.
+            match volumes_in(path) {
+                Volumes::ThisFolder => Some(EvidenceKind::Volume),
+                Volumes::Below(roots) => {
+                    hosts.extend(roots.into_iter().map(|root| HostSpec {
+                        name: None,
+                        evidence: vec![Evidence {
+                            kind: EvidenceKind::Volume,
+                            path: root,
+                        }],
+                    }));
+                    None
+                }
+            }
+        } else {
+            (path.as_os_str() != "-").then(|| classify(path)).flatten()
+        };
         match kind {
             Some(EvidenceKind::Volume) => hosts.push(HostSpec {
                 name: None,
@@ -263,30 +272,42 @@ pub fn plan_hosts(
 /// How deep below a folder given to `scan` volumes are looked for.
 const NESTED_VOLUME_DEPTH: usize = 4;
 
-/// Volume roots inside a folder of logs (a case folder holding `c/` and `d/` copies),
-/// listed without touching the folders' access times (links are not followed).
-fn nested_volumes(dir: &Path) -> Vec<PathBuf> {
+/// Whether a folder given to `scan` is a volume's root, else the volume roots inside it (a
+/// case folder holding `c/` and `d/` copies). Each folder is listed once, without touching
+/// its access time, and links are not followed.
+fn volumes_in(dir: &Path) -> Volumes {
     let mut found = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), 0)];
     while let Some((folder, depth)) = pending.pop() {
-        if depth >= NESTED_VOLUME_DEPTH {
-            continue;
-        }
         // Unsorted: the roots found are sorted at the end.
         let Ok(subdirs) = crate::source::list_subdirs(&folder) else {
             continue;
         };
-        for name in subdirs {
-            let path = folder.join(&name);
-            if volume::is_volume_root(&path) {
-                found.push(path);
-            } else {
-                pending.push((path, depth + 1));
+        if volume::marks_a_volume(&subdirs) {
+            if depth == 0 {
+                return Volumes::ThisFolder;
             }
+            found.push(folder);
+            continue;
+        }
+        if depth < NESTED_VOLUME_DEPTH {
+            pending.extend(
+                subdirs
+                    .into_iter()
+                    .map(|name| (folder.join(name), depth + 1)),
+            );
         }
     }
     found.sort();
-    found
+    Volumes::Below(found)
+}
+
+/// Where the volumes of a folder given to `scan` are.
+enum Volumes {
+    /// The folder is itself a volume's root.
+    ThisFolder,
+    /// The volume roots inside it (none, for a folder of logs).
+    Below(Vec<PathBuf>),
 }
 
 /// The volume roots among host specs, which the log walk must leave alone.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::places::{component_matches, Place, WINDOWS_DIR_NAMES};
-use crate::source::{list_dir, EntryKind, Problem, Severity};
+use crate::source::{list_dir, list_subdirs, EntryKind, Problem, Severity};
 
 /// Names at a root that make a directory a Windows volume.
 const VOLUME_MARKERS: [&str; 4] = ["winnt", "windows", "inetpub", "program files"];
@@ -17,13 +17,15 @@ const DEEP_WALK_DEPTH: usize = 40;
 
 /// Whether `dir` looks like the root of a Windows volume.
 pub fn is_volume_root(dir: &Path) -> bool {
-    list_dir(dir).is_ok_and(|entries| {
-        entries.iter().any(|e| {
-            e.kind == EntryKind::Dir
-                && VOLUME_MARKERS
-                    .iter()
-                    .any(|m| component_matches(&e.name.to_string_lossy(), m))
-        })
+    // Unsorted and folders only: a folder of 100,000 logs is not sorted just to be ruled out.
+    list_subdirs(dir).is_ok_and(|subdirs| marks_a_volume(&subdirs))
+}
+
+/// Whether a folder with these subfolders is the root of a Windows volume.
+pub fn marks_a_volume(subdirs: &[std::ffi::OsString]) -> bool {
+    subdirs.iter().any(|name| {
+        let name = name.to_string_lossy();
+        VOLUME_MARKERS.iter().any(|m| component_matches(&name, m))
     })
 }
 

@@ -450,11 +450,20 @@ impl<'d> LineScanner<'d> {
             ..LineStats::default()
         };
         let mut tail = head.len();
-        buf[headroom - tail..headroom].copy_from_slice(&head);
         let mut cursor = Cursor { line: 1, offset: 0 };
+        // The first read lands after the head's place: when it finds nothing more (a small
+        // file read whole), the head is scanned where it is, without a copy.
+        let mut first = Some(read_retrying(reader, &mut buf[headroom..]));
+        if matches!(first, Some(Ok(0))) {
+            self.finish_tail(&head, &mut cursor, &mut stats, out);
+            return (stats, Ok(()));
+        }
+        buf[headroom - tail..headroom].copy_from_slice(&head);
         let mut skipping_long_line = false;
         loop {
-            let read = read_retrying(reader, &mut buf[headroom..]);
+            let read = first
+                .take()
+                .unwrap_or_else(|| read_retrying(reader, &mut buf[headroom..]));
             let n = *read.as_ref().unwrap_or(&0);
             stats.bytes += n as u64;
             let data = &buf[headroom - tail..headroom + n];

@@ -325,12 +325,14 @@ fn scan_input_to(
     } else {
         source::stream_cap(input, options.max_bytes)
     };
+    // A small .gz decoded whole is scanned where it lies, not copied through buffers.
+    let whole = opened.reader.take_whole(SNIFF_BYTES);
     let mut capped = (&mut opened.reader).take(cap.unwrap_or(u64::MAX));
     let claim = (options.claim_host_evidence && opened.regular_file)
         .then(|| file_name_lower(input))
         .flatten();
     let read_result = read_and_scan(
-        &mut capped,
+        (&mut capped, whole),
         (detector, options),
         claim.as_deref(),
         &mut report,
@@ -396,7 +398,13 @@ pub fn scan_reader(
         }
     };
     with_repeats(options.repeats, out, |out, _| {
-        let read = read_and_scan(&mut *decoded, (detector, options), None, &mut report, out);
+        let read = read_and_scan(
+            (&mut *decoded, None),
+            (detector, options),
+            None,
+            &mut report,
+            out,
+        );
         if let Err(e) = read {
             read_error(&e, &mut report);
         }
@@ -422,13 +430,13 @@ const HOST_SNIFF_BYTES: usize = 4096;
 /// Reads and scans an input; with `claim` (the file name, when host evidence may be left
 /// for the sweep) a head that is host evidence ends the read there.
 fn read_and_scan(
-    reader: &mut (dyn Read + Send),
+    (reader, whole): (&mut (dyn Read + Send), Option<Vec<u8>>),
     (detector, options): (&Detector, &ScanOptions),
     claim: Option<&str>,
     report: &mut InputReport,
     out: &mut FindingOut<'_>,
 ) -> io::Result<()> {
-    with_head(reader, options, |head, rest| {
+    with_head((reader, whole), options, |head, rest| {
         let guess = options.format_hint.is_none().then(|| detect_format(&head));
         // Registry exports, metabase files and listings never take a log's shape.
         let surely_log = matches!(guess, Some(FormatGuess::Log(f)) if f.excludes_tables());
@@ -450,12 +458,17 @@ fn read_and_scan(
 ///   head is handed on as the whole input, then the error is returned.
 /// - UTF-16 text (PowerShell's Out-File) is decoded on the way, so lines and offsets count
 ///   the decoded text. Connection tables decode their own.
+/// - `whole`, when given, is the whole input already in memory (the reader has nothing
+///   left): it is the head, with no read or copy.
 pub(crate) fn with_head<T>(
-    reader: &mut (dyn Read + Send),
+    (reader, whole): (&mut (dyn Read + Send), Option<Vec<u8>>),
     options: &ScanOptions,
     then: impl FnOnce(Vec<u8>, &mut (dyn Read + Send)) -> io::Result<T>,
 ) -> io::Result<T> {
-    let (head, head_error) = read_head(reader);
+    let (head, head_error) = match whole {
+        Some(bytes) => (bytes, None),
+        None => read_head(reader),
+    };
     let mut nothing = io::empty();
     let reader: &mut (dyn Read + Send) = if head_error.is_some() {
         &mut nothing

@@ -82,7 +82,7 @@ fn read_items(
     options: &ScanOptions,
     on_item: &mut dyn FnMut(Parsed),
 ) -> io::Result<bool> {
-    with_head(reader, options, |head, rest| {
+    with_head((reader, None), options, |head, rest| {
         read_items_after(head, rest, label, options, on_item)
     })
 }

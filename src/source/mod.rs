@@ -8,6 +8,7 @@ mod pipe;
 pub mod progress;
 mod text;
 mod walk;
+pub mod whole_gzip;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -120,10 +121,39 @@ pub fn describe_io(e: &io::Error) -> String {
     }
 }
 
+/// An opened input's decompressed bytes: streamed, or already whole in memory.
+pub enum Decoded {
+    /// A small compressed file decoded in one call ([`whole_gzip`]).
+    Whole(whole_gzip::WholeDecoded),
+    /// Bytes read (and decoded) as they are asked for.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Decoded {
+    /// All the bytes, when they are whole in memory, none has been read, and they number at
+    /// most `limit`: the caller scans them where they are instead of reading them through
+    /// another buffer. What is left to read is then nothing.
+    pub fn take_whole(&mut self, limit: usize) -> Option<Vec<u8>> {
+        match self {
+            Decoded::Whole(whole) => whole.take_unread(limit),
+            Decoded::Stream(_) => None,
+        }
+    }
+}
+
+impl Read for Decoded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoded::Whole(whole) => whole.read(buf),
+            Decoded::Stream(stream) => stream.read(buf),
+        }
+    }
+}
+
 /// An opened input: decompressed bytes to read, and the stored bytes' digest.
 pub struct Opened {
     /// Decompressed content.
-    pub reader: Box<dyn Read + Send>,
+    pub reader: Decoded,
     /// Compression found.
     pub compression: Compression,
     /// Whether the input is a regular file (which can be read again; a pipe cannot).
@@ -247,7 +277,45 @@ fn counted(
     let capacity = stored_size.map_or(READ_BUFFER, |n| (n as usize).clamp(8 << 10, READ_BUFFER));
     let mut buffered = BufReader::with_capacity(capacity, SharedReader(raw.clone()));
     let compression = Compression::sniff(buffered.fill_buf()?);
-    let reader = match compression {
+    let whole_file_read =
+        regular_file && stored_size.is_some_and(|n| n == buffered.buffer().len() as u64);
+    let whole = match compression {
+        Compression::Gzip
+            if whole_file_read && buffered.buffer().len() <= whole_gzip::STORED_LIMIT =>
+        {
+            whole_gzip::decode(buffered.buffer())
+        }
+        _ => None,
+    };
+    if let Some(decoded) = whole {
+        if let Some(p) = progress {
+            p.add_decoded(decoded.unread().len() as u64);
+        }
+        return Ok(Opened {
+            reader: Decoded::Whole(decoded),
+            compression,
+            regular_file,
+            raw,
+        });
+    }
+    let reader = stream_of(buffered, compression, stored_size, progress)?;
+    Ok(Opened {
+        reader: Decoded::Stream(reader),
+        compression,
+        regular_file,
+        raw,
+    })
+}
+
+/// The decoded bytes of an input read as a stream: through its decoder, which runs on a thread
+/// of its own for large inputs, and counted on `progress`.
+fn stream_of(
+    buffered: BufReader<SharedReader>,
+    compression: Compression,
+    stored_size: Option<u64>,
+    progress: Option<&Arc<Progress>>,
+) -> io::Result<Box<dyn Read + Send>> {
+    let reader: Box<dyn Read + Send> = match compression {
         // Plain bytes are read straight into the scanner's buffer once the sniffed head is
         // handed over: through the buffer, every byte would be copied twice.
         Compression::None => {
@@ -264,15 +332,9 @@ fn counted(
         _ if !pipe => reader,
         _ => Box::new(pipe::PipedReader::spawn(reader)),
     };
-    let reader: Box<dyn Read + Send> = match progress {
+    Ok(match progress {
         Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Decoded)),
         None => reader,
-    };
-    Ok(Opened {
-        reader,
-        compression,
-        regular_file,
-        raw,
     })
 }
 

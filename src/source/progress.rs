@@ -14,6 +14,12 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Adds decoded bytes that did not pass through a [`Counted`] reader (a small file
+    /// decoded whole).
+    pub fn add_decoded(&self, n: u64) {
+        self.decoded.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Stored bytes read so far.
     pub fn stored(&self) -> u64 {
         self.stored.load(Ordering::Relaxed)
