@@ -23,7 +23,7 @@ pub use facts::{HostFacts, SweepOptions};
 use verdict::disk_detail;
 
 use crate::model::{self, DiskDetail, Finding, InputRecord, InputTag, State};
-use crate::source::Problem;
+use crate::source::{Listings, Problem};
 
 /// One host to sweep: a name given by the user (or none) and its evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,9 +191,11 @@ pub fn parse_host_arg(text: &str) -> Result<(String, Vec<PathBuf>), String> {
 /// Host evidence among the scan's paths, grouped into hosts, and the paths left for the
 /// log scan. Each volume is a host of its own; loose evidence files (hives, exports,
 /// metabases, listings) in one folder form one host. Named hosts take every path given.
+/// The listings of folders given are kept in `listings`, for the walk of the logs.
 pub fn plan_hosts(
     paths: &[PathBuf],
     named: &[(String, Vec<PathBuf>)],
+    listings: &Listings,
     problems: &mut Vec<Problem>,
 ) -> (Vec<HostSpec>, Vec<PathBuf>) {
     let mut hosts = Vec::new();
@@ -228,7 +230,7 @@ pub fn plan_hosts(
         let is_dir = path.as_os_str() != "-" && path.is_dir();
         let kind = if is_dir {
             // One listing tells both whether the folder is a volume and what is below it.
-            match volumes_in(path) {
+            match volumes_in(path, listings) {
                 Volumes::ThisFolder => Some(EvidenceKind::Volume),
                 Volumes::Below(roots) => {
                     hosts.extend(roots.into_iter().map(|root| HostSpec {
@@ -275,12 +277,17 @@ const NESTED_VOLUME_DEPTH: usize = 4;
 /// Whether a folder given to `scan` is a volume's root, else the volume roots inside it (a
 /// case folder holding `c/` and `d/` copies). Each folder is listed once, without touching
 /// its access time, and links are not followed.
-fn volumes_in(dir: &Path) -> Volumes {
+fn volumes_in(dir: &Path, listings: &Listings) -> Volumes {
     let mut found = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), 0)];
     while let Some((folder, depth)) = pending.pop() {
         // Unsorted: the roots found are sorted at the end.
-        let Ok(subdirs) = crate::source::list_subdirs(&folder) else {
+        let listed = if depth == 0 {
+            top_subdirs(dir, listings)
+        } else {
+            crate::source::list_subdirs(&folder)
+        };
+        let Ok(subdirs) = listed else {
             continue;
         };
         if volume::marks_a_volume(&subdirs) {
@@ -300,6 +307,21 @@ fn volumes_in(dir: &Path) -> Volumes {
     }
     found.sort();
     Volumes::Below(found)
+}
+
+/// The subfolders of a folder given to `scan`; its whole listing is kept for the walk.
+fn top_subdirs(dir: &Path, listings: &Listings) -> std::io::Result<Vec<std::ffi::OsString>> {
+    let entries = crate::source::list_dir_unsorted(dir)?;
+    let subdirs = entries
+        .iter()
+        .filter(|e| e.kind == crate::source::EntryKind::Dir)
+        .map(|e| e.name.clone())
+        .collect();
+    // The walk knows folders by their real place.
+    if let Ok(real) = std::fs::canonicalize(dir) {
+        listings.keep(real, entries);
+    }
+    Ok(subdirs)
 }
 
 /// Where the volumes of a folder given to `scan` are.
@@ -338,4 +360,63 @@ pub fn group_loose_evidence(found: Vec<(PathBuf, EvidenceKind)>) -> Vec<HostSpec
             evidence,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{expand, Input, WalkOptions};
+
+    fn labels(inputs: &[Input]) -> Vec<String> {
+        inputs.iter().map(Input::label).collect()
+    }
+
+    #[test]
+    fn a_folder_of_logs_is_listed_once_and_walked_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir_all(logs.join("sub")).unwrap();
+        for name in ["c.log", "a.log", "b.log", "sub/x.log"] {
+            std::fs::write(logs.join(name), b"GET / 200\n").unwrap();
+        }
+        let (listings, mut problems) = (Listings::default(), Vec::new());
+        let paths = [logs.clone()];
+        let (hosts, log_paths) = plan_hosts(&paths, &[], &listings, &mut problems);
+        assert!(hosts.is_empty() && problems.is_empty());
+        assert_eq!(log_paths, paths);
+        // Written after the one listing: the walk that takes that listing does not see it.
+        std::fs::write(logs.join("d.log"), b"GET / 200\n").unwrap();
+        let walk = WalkOptions {
+            listed: Some(&listings),
+            ..WalkOptions::default()
+        };
+        let expected = ["a.log", "b.log", "c.log", "sub/x.log"];
+        let expected: Vec<String> = expected
+            .iter()
+            .map(|n| logs.join(n).display().to_string())
+            .collect();
+        assert_eq!(labels(&expand(&log_paths, walk, &mut problems)), expected);
+        // A listing is taken once; the next walk reads the folder again.
+        let again = labels(&expand(&log_paths, walk, &mut problems));
+        assert_eq!(again.len(), 5);
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn a_volume_given_as_a_folder_is_a_host_and_volumes_below_a_folder_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = dir.path().join("case");
+        std::fs::create_dir_all(case.join("c/WINNT/system32")).unwrap();
+        std::fs::create_dir_all(case.join("logs")).unwrap();
+        let (listings, mut problems) = (Listings::default(), Vec::new());
+        let (hosts, logs) = plan_hosts(
+            &[case.clone(), case.join("c")],
+            &[],
+            &listings,
+            &mut problems,
+        );
+        let roots: Vec<&Path> = hosts.iter().map(|h| h.evidence[0].path.as_path()).collect();
+        assert_eq!(roots, [case.join("c"), case.join("c")]);
+        assert_eq!(logs, [case]);
+    }
 }

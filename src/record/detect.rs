@@ -42,7 +42,10 @@ const NUL_RUN: usize = 16;
 
 /// The bytes without runs of [`NUL_RUN`] or more NULs.
 fn without_nul_runs(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if memchr::memmem::find(head, &[0u8; NUL_RUN]).is_none() {
+    // Built once: a searcher per call was a visible share on folders of many small files.
+    static NUL_RUN_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(&[0u8; NUL_RUN]));
+    if NUL_RUN_FINDER.find(head).is_none() {
         return std::borrow::Cow::Borrowed(head);
     }
     let mut out = Vec::with_capacity(head.len());

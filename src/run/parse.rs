@@ -17,7 +17,7 @@ pub(super) fn run_parse(args: ParseArgs) -> Result<ExitStatus, RunError> {
     let mut problems = Vec::new();
     let walk = WalkOptions {
         follow: args.follow,
-        skip: &[],
+        ..WalkOptions::default()
     };
     let inputs = expand(&args.paths, walk, &mut problems);
     let options = ScanOptions {

@@ -382,12 +382,14 @@ fn plan_inputs(
     BTreeMap<String, String>,
 ) {
     let (host_args, host_names, network_paths) = split_network_hosts(&args.hosts);
-    let (hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, problems);
+    let listings = crate::source::Listings::default();
+    let (hosts, mut log_paths) = plan_hosts(&args.paths, &host_args, &listings, problems);
     log_paths.extend(network_paths);
     let skip = volume_roots(&hosts);
     let walk = WalkOptions {
         follow: args.follow,
         skip: &skip,
+        listed: Some(&listings),
     };
     let mut inputs = expand(&log_paths, walk, problems);
     if let Some(name) = &args.source {

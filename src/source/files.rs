@@ -1,9 +1,11 @@
 //! Whole small files and directory listings, read the way evidence must be read: read-only,
 //! without changing access times, never through a link.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{open_read_only, Compression, Digest};
 
@@ -77,8 +79,36 @@ pub fn decompressed(bytes: Vec<u8>, limit: u64) -> io::Result<Vec<u8>> {
 /// The entries of a directory, sorted by name, without `.` and `..`.
 pub fn list_dir(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
     let mut entries = list_unsorted(path)?;
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    // Names in one folder are unique, so an unstable sort gives the one order, faster.
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
+}
+
+/// Folder listings made once and used twice: the look for volumes lists each folder given to
+/// `scan`, and the walk then takes that listing instead of reading the folder again (on a
+/// folder of 100,000 logs, each listing is about 50 ms of the kernel's time before any file
+/// is read).
+#[derive(Debug, Default)]
+pub struct Listings(RefCell<HashMap<PathBuf, Vec<DirEntryInfo>>>);
+
+impl Listings {
+    /// Keeps the unsorted listing of the folder at `real` (its canonical path).
+    pub fn keep(&self, real: PathBuf, entries: Vec<DirEntryInfo>) {
+        self.0.borrow_mut().insert(real, entries);
+    }
+
+    /// The kept listing of the folder at `real`, sorted by name as [`list_dir`] gives it,
+    /// or None when none was kept. A listing is handed out once.
+    pub fn take_sorted(&self, real: &Path) -> Option<Vec<DirEntryInfo>> {
+        let mut entries = self.0.borrow_mut().remove(real)?;
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Some(entries)
+    }
+}
+
+/// The entries of a directory in the order the file system gives them, without `.` and `..`.
+pub fn list_dir_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
+    list_unsorted(path)
 }
 
 /// The folders in a directory, in no particular order (cheaper than [`list_dir`] on folders

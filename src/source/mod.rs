@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::model::{Problem, ProblemKind, Severity};
 pub use files::{
-    decompressed, head_decoded, list_dir, list_subdirs, read_whole, DirEntryInfo, EntryKind,
+    decompressed, head_decoded, list_dir, list_dir_unsorted, list_subdirs, read_whole,
+    DirEntryInfo, EntryKind, Listings,
 };
 pub use hashing::{digest_of_file, Digest, HashChoice, HashingReader};
 pub use progress::{Counted, Progress, Side};

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{list_dir, EntryKind};
+use super::files::{list_dir, EntryKind, Listings};
 use super::{Input, Problem, ProblemKind, Severity};
 
 /// Deeper trees than this are reported, not walked (a hostile tree must not exhaust the stack).
@@ -19,6 +19,8 @@ pub struct WalkOptions<'a> {
     pub follow: bool,
     /// Trees left out (host volumes found inside a folder of logs).
     pub skip: &'a [PathBuf],
+    /// Folders listed already (by the look for volumes), taken instead of listing again.
+    pub listed: Option<&'a Listings>,
 }
 
 /// Expands paths into inputs: `-` is standard input, a folder gives the files under it, and
@@ -73,7 +75,8 @@ impl Walker<'_, '_> {
             self.problems.push(problem);
             return;
         }
-        let entries = match list_dir(real) {
+        let kept = self.options.listed.and_then(|l| l.take_sorted(real));
+        let entries = match kept.map_or_else(|| list_dir(real), Ok) {
             Ok(entries) => entries,
             Err(e) => {
                 return self
@@ -178,7 +181,7 @@ mod tests {
         let mut problems = Vec::new();
         let follow = WalkOptions {
             follow: true,
-            skip: &[],
+            ..WalkOptions::default()
         };
         let followed = expand(std::slice::from_ref(&logs), follow, &mut problems);
         assert_eq!(
