@@ -60,7 +60,7 @@ check_counts "$many" "$data/alb-many.counts.json"
 check_counts "$one.gz" "$data/alb-many.counts.json"
 find "$many" -type f -exec cat {} + > /dev/null
 cat "$one.gz" > /dev/null
-hyperfine -N --warmup 1 --runs 3 -i --export-json "$data/hf.json" \
+hyperfine -N --warmup 1 --runs 10 -i --export-json "$data/hf.json" \
   "$scan -j2 $many" "$scan -j2 $one.gz" "$scan --hash none -j2 $many" "$scan --hash none -j2 $one.gz" > /dev/null
 {
   printf '\n**%s small gzipped ALB files against one gzipped file** (%s bytes decompressed, %s bytes stored in the folder, %s in the one file)\n\n' \

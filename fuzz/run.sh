@@ -23,7 +23,7 @@ else
   budget=(-max_total_time="$seconds")
   amount="$seconds s"
 fi
-[ ${#targets[@]} -gt 0 ] || targets=(scan_input log_line sigma_rule host_file netstat capture)
+[ ${#targets[@]} -gt 0 ] || targets=(scan_input log_line sigma_rule host_file netstat capture whole_gzip)
 [ -d corpus ] || ./seed.sh
 log=run.log
 : > "$log"

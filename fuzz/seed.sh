@@ -14,7 +14,7 @@ for c in x-run code-red-flood netstat reg metabase listing flows code-red-captur
   $gen --big "$tmp/$c" --hostile "$c" --bytes 20000
 done
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{scan_input,log_line,sigma_rule,host_file,netstat,capture}
+mkdir -p "$corpus"/{scan_input,log_line,sigma_rule,host_file,netstat,capture,whole_gzip}
 n=0
 while IFS= read -r -d '' f; do
   n=$((n + 1))
@@ -26,6 +26,16 @@ while IFS= read -r -d '' f; do
     *) head -c 4096 "$f" > "$corpus/log_line/s$n" ;;
   esac
 done < <(find "$tmp" -type f -print0)
+# Small gzip files: one member, several members, a header with a file name, an empty one.
+m=0
+while IFS= read -r -d '' f; do
+  m=$((m + 1))
+  head -c 20000 "$f" | gzip -c > "$corpus/whole_gzip/one$m"
+  { head -c 3000 "$f" | gzip -c; tail -c 3000 "$f" | gzip -c; } > "$corpus/whole_gzip/two$m"
+  [ "$m" -lt 40 ] || break
+done < <(find "$tmp/samples" "$tmp/modern" -type f ! -name '*.gz' -print0)
+cp "$tmp/samples/apache/access_log.1.gz" "$corpus/whole_gzip/named.gz" 2>/dev/null || true
+printf '' | gzip -c > "$corpus/whole_gzip/empty"
 cp rules/*.yml "$corpus/sigma_rule/"
 # A rule file of several documents: two base rules and a correlation of each shape over them.
 for kind in event_count value_count temporal temporal_ordered value_sum value_avg value_median value_percentile; do

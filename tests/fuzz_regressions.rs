@@ -9,13 +9,14 @@ use std::path::Path;
 
 type Body = fn(&[u8]);
 
-const TARGETS: [(&str, Body); 6] = [
+const TARGETS: [(&str, Body); 7] = [
     ("scan_input", bodies::scan_input),
     ("log_line", bodies::log_line),
     ("sigma_rule", bodies::sigma_rule),
     ("host_file", bodies::host_file),
     ("netstat", bodies::netstat),
     ("capture", bodies::capture),
+    ("whole_gzip", bodies::whole_gzip),
 ];
 
 fn replay(dir: &Path, body: Body) -> usize {

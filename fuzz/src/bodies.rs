@@ -3,7 +3,8 @@
 //! through the same function, so a crash found once stays fixed. Every parser and decoder
 //! of evidence is reached: format sniffing, the decompression pipe, the line loop with all
 //! log formats, the Sigma loader and condition parser, hives, `.reg` exports, metabases,
-//! listings, PE versions, connection tables, and pcap/pcapng with reassembly.
+//! listings, PE versions, connection tables, pcap/pcapng with reassembly, and small gzip
+//! files decoded whole (against the streaming decoder).
 #![allow(dead_code)]
 
 use std::sync::OnceLock;
@@ -206,4 +207,23 @@ pub fn capture(data: &[u8]) {
         findings += 1
     });
     assert_eq!(report.findings, findings);
+}
+
+/// A small gzip file decoded whole (libdeflate, in C) must give exactly what the streaming
+/// decoder gives, and must be left to the stream whenever the stream would fail.
+pub fn whole_gzip(data: &[u8]) {
+    use std::io::Read;
+    let Some(whole) = wormtrace::source::whole_gzip::decode(data) else {
+        return;
+    };
+    let mut stream = wormtrace::source::Compression::Gzip
+        .decoder(data)
+        .expect("a gzip decoder starts without reading");
+    let mut streamed = Vec::new();
+    let result = stream.read_to_end(&mut streamed);
+    assert!(
+        result.is_ok(),
+        "decoded whole, but the stream fails: {result:?}"
+    );
+    assert!(whole.unread() == streamed.as_slice(), "the bytes differ");
 }

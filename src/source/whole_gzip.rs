@@ -21,6 +21,9 @@ pub const STORED_LIMIT: usize = 256 << 10;
 /// compression bomb, a very repetitive log) is streamed instead, in bounded memory.
 pub const DECODED_LIMIT: usize = 8 << 20;
 
+/// The gzip header flag saying a CRC-16 of the header follows it (RFC 1952, FHCRC).
+const HEADER_CRC_FLAG: u8 = 0x02;
+
 /// The first output buffer when the trailer's size hint is missing or unusable.
 const FIRST_GUESS: usize = 64 << 10;
 
@@ -109,9 +112,21 @@ pub fn decode(stored: &[u8]) -> Option<WholeDecoded> {
 }
 
 fn decode_members(decompressor: &mut Decompressor, stored: &[u8], out: &mut Vec<u8>) -> bool {
+    // No member at all is not a gzip file (the stream says so at its end).
+    if stored.is_empty() {
+        return false;
+    }
     let mut rest = stored;
     let mut room = size_hint(stored);
     while !rest.is_empty() {
+        // libdeflate skips a header's own check sum where the stream checks it: such a
+        // member (rare) is left to the stream, so a damaged header is still reported.
+        if rest
+            .get(3)
+            .is_some_and(|flags| flags & HEADER_CRC_FLAG != 0)
+        {
+            return false;
+        }
         if out.capacity() - out.len() < room {
             out.reserve(room);
         }
@@ -269,12 +284,32 @@ mod tests {
     }
 
     #[test]
+    fn a_member_with_a_header_check_sum_is_left_to_the_stream() {
+        let member = gzip(b"GET /a 200\n");
+        // The header with FHCRC set and a wrong CRC-16 after it: only the stream checks it.
+        let mut stored = member[..10].to_vec();
+        stored[3] |= HEADER_CRC_FLAG;
+        stored.extend_from_slice(&[0xde, 0xad]);
+        stored.extend_from_slice(&member[10..]);
+        assert!(whole(&stored).is_none());
+        assert!(streamed(&stored).1);
+        let second = [member.clone(), stored].concat();
+        assert!(whole(&second).is_none());
+    }
+
+    #[test]
     fn output_past_the_cap_is_left_to_the_stream() {
         let bomb = gzip(&vec![b'A'; DECODED_LIMIT + 1]);
         assert!(bomb.len() < STORED_LIMIT);
         assert!(whole(&bomb).is_none());
         let fits = gzip(&vec![b'A'; DECODED_LIMIT]);
         assert_eq!(whole(&fits).unwrap().len(), DECODED_LIMIT);
+    }
+
+    #[test]
+    fn no_bytes_are_no_gzip_file() {
+        assert!(whole(b"").is_none());
+        assert!(streamed(b"").1);
     }
 
     #[test]
