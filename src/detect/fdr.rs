@@ -7,7 +7,9 @@
 //! and `i+j+1` (a 12-bit hash of the pair indexes one table of 4096 words, 32 KiB). One
 //! shift and one OR per byte combine the 8 lanes, so the top lane tells, 8 bytes later, which
 //! buckets may hold a literal starting at `i`; those literals are then compared in full.
-//! Lanes past a literal's end allow anything, so short literals work too.
+//! Lanes past a literal's end allow anything, so short literals work too. Only the literals
+//! of those buckets that start with the text's first two bytes are compared, each first by
+//! two masked 8-byte words.
 //!
 //! The search ignores ASCII case without a lower-cased copy of the text: a pair's first byte
 //! is entered in both cases, and the second is looked at only by its low nibble, which both
@@ -32,21 +34,38 @@ pub struct Fdr {
     /// Bit `8 * lane + bucket` set: that bucket has no literal with this pair at that lane.
     /// A fixed-size array, so an index masked to 12 bits needs no bounds check.
     table: Box<[u64; DOMAIN]>,
-    /// Each bucket's literals, ordered by first byte (in lower case).
-    buckets: [Vec<Probe>; BUCKETS],
-    /// `first[bucket][b]..first[bucket][b + 1]`: where the bucket's literals that start with
-    /// byte `b` lie in `buckets[bucket]`, so a candidate is compared only with those.
-    first: [Box<[u32; 257]>; BUCKETS],
+    /// Every literal's probe, ordered by [`start_key`] of its first two bytes.
+    probes: Vec<Probe>,
+    /// `starts[k]..starts[k + 1]`: where the literals whose start has key `k` lie in
+    /// `probes`, so a candidate is compared only with those (keyed by the first byte alone,
+    /// a candidate at a `/` was compared with every literal starting with `/` in its bucket).
+    starts: Box<[u32; KEYS + 1]>,
     literals: Vec<Vec<u8>>,
 }
 
+/// Keys of a literal's first two bytes: the first in lower case, and the low 5 bits of the
+/// next (which both cases of a letter share).
+const KEYS: usize = 1 << 13;
+
+fn start_key(first: u8, next: u8) -> usize {
+    usize::from(first.to_ascii_lowercase()) | (usize::from(next & 0x1f) << 8)
+}
+
 /// A literal of a bucket: its first 8 bytes as a word and the mask that ignores ASCII case
-/// in it (one comparison rules out most literals that share a candidate's first byte), kept
-/// beside its id so that a candidate reads one array.
+/// in it (one comparison rules out most literals that share a candidate's first byte), then
+/// its next 8 bytes the same way, kept beside its id so that a candidate reads one array.
+/// The second word is for literals that share their start: SigmaHQ has twenty
+/// `/scripts/..%c0%af../winnt/system32/cmd.exe` spellings, and every benign `/scripts/` URL
+/// compared all twenty in full.
 #[derive(Debug, Clone, Copy)]
 struct Probe {
     word: u64,
     mask: u64,
+    /// Bytes 8 to 15 (mask 0 where the literal is shorter, which lets any text through).
+    word2: u64,
+    mask2: u64,
+    /// The bucket's bit.
+    bucket: u8,
     id: usize,
 }
 
@@ -77,36 +96,17 @@ impl Fdr {
         for (n, &i) in order.iter().enumerate() {
             buckets[n / per_bucket].push(i);
         }
-        let first = std::array::from_fn(|b| {
-            buckets[b].sort_by_key(|&i| (literals[i][0], i));
-            let mut starts = Box::new([0u32; 257]);
-            for byte in 0..=256usize {
-                starts[byte] = buckets[b]
-                    .iter()
-                    .take_while(|&&i| usize::from(literals[i][0]) < byte)
-                    .count() as u32;
-            }
-            starts
-        });
         let mut table = Box::new([u64::MAX; DOMAIN]);
         for (bucket, members) in buckets.iter().enumerate() {
             for &i in members {
                 allow(&mut table[..], bucket, &literals[i]);
             }
         }
-        let buckets = buckets.map(|members| {
-            members
-                .into_iter()
-                .map(|id| {
-                    let (word, mask) = super::teddy::probe_of(&literals[id]);
-                    Probe { word, mask, id }
-                })
-                .collect()
-        });
+        let (probes, starts) = index_probes(&literals, &buckets);
         Fdr {
             table,
-            buckets,
-            first,
+            probes,
+            starts,
             literals,
         }
     }
@@ -190,30 +190,61 @@ impl Fdr {
         buckets: u8,
         accept: &mut dyn Hits,
     ) -> Option<usize> {
-        let byte = usize::from(text[start].to_ascii_lowercase());
-        let word = text
-            .get(start..start + 8)
-            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
-        let mut remaining = buckets;
-        while remaining != 0 {
-            let b = remaining.trailing_zeros() as usize;
-            remaining &= remaining - 1;
-            let range = self.first[b][byte] as usize..self.first[b][byte + 1] as usize;
-            let Some(members) = self.buckets[b].get(range) else {
+        let word_at = |at: usize| {
+            text.get(at..at + 8)
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+        };
+        let (word, word2) = (word_at(start), word_at(start + 8));
+        let key = start_key(text[start], text.get(start + 1).copied().unwrap_or(0));
+        let range = self.starts[key] as usize..self.starts[key + 1] as usize;
+        for m in self.probes.get(range).unwrap_or_default() {
+            if buckets & m.bucket == 0
+                || word.is_some_and(|w| w & m.mask != m.word)
+                || word2.is_some_and(|w| w & m.mask2 != m.word2)
+            {
                 continue;
-            };
-            for m in members {
-                if word.is_some_and(|w| w & m.mask != m.word) {
-                    continue;
-                }
-                let i = m.id;
-                if accept.wanted(i) && self.matches_at(text, start, i) && accept.found(start, i) {
-                    return Some(i);
-                }
+            }
+            let i = m.id;
+            if accept.wanted(i) && self.matches_at(text, start, i) && accept.found(start, i) {
+                return Some(i);
             }
         }
         None
     }
+}
+
+/// The probes of the literals in `buckets`, ordered by start key, and where each key's lie.
+/// A one-byte literal is entered under every key of its byte.
+fn index_probes(
+    literals: &[Vec<u8>],
+    buckets: &[Vec<usize>; BUCKETS],
+) -> (Vec<Probe>, Box<[u32; KEYS + 1]>) {
+    let mut keyed: Vec<(usize, Probe)> = Vec::new();
+    for (bucket, members) in buckets.iter().enumerate() {
+        for &id in members {
+            let literal = &literals[id];
+            let (word, mask) = super::teddy::probe_of(literal);
+            let (word2, mask2) = super::teddy::probe_of(literal.get(8..).unwrap_or(&[]));
+            let probe = Probe {
+                word,
+                mask,
+                word2,
+                mask2,
+                bucket: 1 << bucket,
+                id,
+            };
+            match literal.get(1) {
+                Some(&next) => keyed.push((start_key(literal[0], next), probe)),
+                None => keyed.extend((0..32u8).map(|next| (start_key(literal[0], next), probe))),
+            }
+        }
+    }
+    keyed.sort_by_key(|(key, probe)| (*key, probe.id));
+    let mut starts = Box::new([0u32; KEYS + 1]);
+    for key in 0..=KEYS {
+        starts[key] = keyed.partition_point(|(k, _)| *k < key) as u32;
+    }
+    (keyed.into_iter().map(|(_, p)| p).collect(), starts)
 }
 
 /// Clears the bucket's bit wherever `literal` allows the pair at a lane, in either case.
@@ -304,6 +335,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn literals_that_share_their_start_are_told_apart_in_any_case() {
+        let spellings = ["%c0%af", "%c1%9c", "%255c", "%5c", "%2f", "%c0%2f", "%252f"];
+        let mut literals: Vec<Vec<u8>> = spellings
+            .iter()
+            .map(|s| format!("/scripts/..{s}../winnt/system32/cmd.exe").into_bytes())
+            .collect();
+        literals.extend((0..60).map(|i| format!("/scripts/x{i}").into_bytes()));
+        literals.push(b"/s".to_vec());
+        let fdr = Fdr::new(&literals);
+        let text =
+            b"GET /scripts/menu.asp 200\nGET /SCRIPTS/..%255C../WinNT/system32/cmd.exe 404\n";
+        let mut not_short = |_, i: usize| i != literals.len() - 1;
+        assert_eq!(fdr.find(text, 0, &mut not_short), Some((30, 2)));
+        assert_eq!(
+            fdr.find(text, 0, &mut |_, _| true),
+            Some((4, literals.len() - 1))
+        );
+        assert_eq!(fdr.find(&text[..60], 5, &mut not_short), None);
     }
 
     #[test]
