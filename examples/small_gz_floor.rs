@@ -8,7 +8,9 @@ use std::io::Read;
 use std::time::Instant;
 
 fn main() -> std::io::Result<()> {
-    let folder = std::env::args().nth(1).expect("usage: small_gz_floor FOLDER");
+    let folder = std::env::args()
+        .nth(1)
+        .expect("usage: small_gz_floor FOLDER");
     let mut paths: Vec<_> = std::fs::read_dir(&folder)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
@@ -32,14 +34,24 @@ fn main() -> std::io::Result<()> {
             }
         }
     }
-    report("inflate, streamed (zlib-rs)", started, stored.len(), decoded);
+    report(
+        "inflate, streamed (zlib-rs)",
+        started,
+        stored.len(),
+        decoded,
+    );
     let started = Instant::now();
     let mut decoded = 0usize;
     for bytes in &stored {
         let whole = wormtrace::source::whole_gzip::decode(bytes).expect("a whole gzip file");
         decoded += whole.unread().len();
     }
-    report("inflate, whole (libdeflate)", started, stored.len(), decoded);
+    report(
+        "inflate, whole (libdeflate)",
+        started,
+        stored.len(),
+        decoded,
+    );
     Ok(())
 }
 

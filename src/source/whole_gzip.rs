@@ -162,8 +162,12 @@ fn size_hint(stored: &[u8]) -> usize {
     }
 }
 
+/// Largest output buffer a thread keeps for the next file: object-store logs decode to a
+/// few KiB, and a thread must not hold 8 MiB after one large file.
+const SPARE_LIMIT: usize = 1 << 20;
+
 fn give_back(mut buffer: Vec<u8>) {
-    if buffer.capacity() <= DECODED_LIMIT * 2 {
+    if buffer.capacity() <= SPARE_LIMIT {
         buffer.clear();
         SPARE_OUTPUT.with(|s| {
             let mut spare = s.borrow_mut();
@@ -304,6 +308,17 @@ mod tests {
         assert!(whole(&bomb).is_none());
         let fits = gzip(&vec![b'A'; DECODED_LIMIT]);
         assert_eq!(whole(&fits).unwrap().len(), DECODED_LIMIT);
+    }
+
+    #[test]
+    fn a_thread_keeps_a_small_buffer_only() {
+        let small = gzip(&b"GET /a 200\n".repeat(1000));
+        drop(decode(&small).unwrap());
+        let kept = SPARE_OUTPUT.with(|s| s.borrow().capacity());
+        assert!(kept > 0 && kept <= SPARE_LIMIT, "{kept}");
+        drop(decode(&gzip(&vec![b'A'; 4 << 20])).unwrap());
+        let kept = SPARE_OUTPUT.with(|s| s.borrow().capacity());
+        assert!(kept <= SPARE_LIMIT, "{kept}");
     }
 
     #[test]
