@@ -6,6 +6,9 @@
 # so that `tests/fuzz_regressions.rs` replays it from then on.
 # Needs: cargo install cargo-fuzz; a C++ compiler (libFuzzer is built from source).
 # Usage: fuzz/run.sh [MINUTES] [TARGET...]   (FUZZ_SECONDS=N overrides MINUTES)
+# libdeflate (C, built by the cc crate) is not instrumented unless clang builds it:
+# CC=clang CFLAGS=-fsanitize=fuzzer-no-link fuzz/run.sh 15 whole_gzip guides the fuzzer
+# through its decoder too.
 # FUZZ_RUNS=N runs N inputs a target from a fixed seed (FUZZ_SEED, default 1) instead of for a
 # time: CI's smoke run, so that the same commit meets the same inputs on every CI machine.
 set -euo pipefail

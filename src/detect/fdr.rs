@@ -358,6 +358,31 @@ mod tests {
         assert_eq!(fdr.find(&text[..60], 5, &mut not_short), None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        /// Random literal sets over a small alphabet share starts, lengths and cases often,
+        /// which is where the two-byte index and the two probe words could go wrong.
+        #[test]
+        fn any_literal_set_finds_what_a_naive_search_finds(
+            literals in proptest::collection::vec("[aAbB/.%0-9]{1,20}", 65..200),
+            text in "[aAbB/.%0-9 ]{0,400}",
+            from in 0usize..40,
+        ) {
+            let literals: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+            let fdr = Fdr::new(&literals);
+            let lower: Vec<Vec<u8>> = literals.iter().map(|l| l.to_ascii_lowercase()).collect();
+            let text = text.as_bytes();
+            let from = from.min(text.len());
+            let found = fdr.find(text, from, &mut |_, _| true);
+            proptest::prop_assert_eq!(found.map(|(start, _)| start), naive(text, from, &lower));
+            if let Some((start, id)) = found {
+                let hit = &text[start..start + literals[id].len()];
+                proptest::prop_assert!(hit.eq_ignore_ascii_case(&literals[id]));
+            }
+        }
+    }
+
     #[test]
     fn rejected_matches_are_passed_over() {
         let literals = vec![b"search".to_vec(), b"root.exe".to_vec()];
