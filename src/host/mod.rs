@@ -312,11 +312,7 @@ fn volumes_in(dir: &Path, listings: &Listings) -> Volumes {
 /// The subfolders of a folder given to `scan`; its whole listing is kept for the walk.
 fn top_subdirs(dir: &Path, listings: &Listings) -> std::io::Result<Vec<std::ffi::OsString>> {
     let entries = crate::source::list_dir_unsorted(dir)?;
-    let subdirs = entries
-        .iter()
-        .filter(|e| e.kind == crate::source::EntryKind::Dir)
-        .map(|e| e.name.clone())
-        .collect();
+    let subdirs = crate::source::subdir_names(&entries);
     // The walk knows folders by their real place.
     if let Ok(real) = std::fs::canonicalize(dir) {
         listings.keep(real, entries);

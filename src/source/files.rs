@@ -78,10 +78,14 @@ pub fn decompressed(bytes: Vec<u8>, limit: u64) -> io::Result<Vec<u8>> {
 
 /// The entries of a directory, sorted by name, without `.` and `..`.
 pub fn list_dir(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
-    let mut entries = list_unsorted(path)?;
+    let mut entries = list_dir_unsorted(path)?;
+    sort_by_name(&mut entries);
+    Ok(entries)
+}
+
+fn sort_by_name(entries: &mut [DirEntryInfo]) {
     // Names in one folder are unique, so an unstable sort gives the one order, faster.
     entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
 }
 
 /// Folder listings made once and used twice: the look for volumes lists each folder given to
@@ -101,28 +105,29 @@ impl Listings {
     /// or None when none was kept. A listing is handed out once.
     pub fn take_sorted(&self, real: &Path) -> Option<Vec<DirEntryInfo>> {
         let mut entries = self.0.borrow_mut().remove(real)?;
-        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        sort_by_name(&mut entries);
         Some(entries)
     }
-}
-
-/// The entries of a directory in the order the file system gives them, without `.` and `..`.
-pub fn list_dir_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
-    list_unsorted(path)
 }
 
 /// The folders in a directory, in no particular order (cheaper than [`list_dir`] on folders
 /// of many files, where sorting every name costs more than listing them).
 pub fn list_subdirs(path: &Path) -> io::Result<Vec<OsString>> {
-    Ok(list_unsorted(path)?
-        .into_iter()
-        .filter(|e| e.kind == EntryKind::Dir)
-        .map(|e| e.name)
-        .collect())
+    Ok(subdir_names(&list_dir_unsorted(path)?))
 }
 
+/// The names of the folders among `entries`.
+pub fn subdir_names(entries: &[DirEntryInfo]) -> Vec<OsString> {
+    entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Dir)
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+/// The entries of a directory in the order the file system gives them, without `.` and `..`.
 #[cfg(target_os = "linux")]
-fn list_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
+pub fn list_dir_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
     use rustix::fs::{FileType, Mode, OFlags};
     use std::os::unix::ffi::OsStrExt;
     let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
@@ -151,8 +156,9 @@ fn list_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
     Ok(entries)
 }
 
+/// The entries of a directory in the order the file system gives them, without `.` and `..`.
 #[cfg(not(target_os = "linux"))]
-fn list_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
+pub fn list_dir_unsorted(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
     std::fs::read_dir(path)?
         .map(|e| {
             let e = e?;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 pub use crate::model::{Problem, ProblemKind, Severity};
 pub use files::{
     decompressed, head_decoded, list_dir, list_dir_unsorted, list_subdirs, read_whole,
-    DirEntryInfo, EntryKind, Listings,
+    subdir_names, DirEntryInfo, EntryKind, Listings,
 };
 pub use hashing::{digest_of_file, Digest, HashChoice, HashingReader};
 pub use progress::{Counted, Progress, Side};
