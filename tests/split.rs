@@ -1,7 +1,8 @@
 //! One file cut into chunks and scanned by several threads gives the same bytes as one
-//! thread, also when `#Fields` and `#Date` change near chunk edges, when chunks hold many
-//! candidate lines (replayed, or scanned again past the recording limit), and for stateless
-//! formats.
+//! thread, also when `#Fields` and `#Date` change near chunk edges, whether the chunks start
+//! from the directives found before them (many candidate lines, or a rule without literals)
+//! or keep their few candidate lines for a replay (scanned again past the recording limit),
+//! and for stateless formats.
 
 mod common;
 
@@ -12,8 +13,14 @@ use common::{worm_query, wormtrace, write};
 
 /// A W3C log whose layout changes every `every` lines, alternating between a layout with a
 /// date field and one that takes the date from `#Date`, with a Code Red II line every 7th line
-/// and a Nimda line every 11th.
+/// and a Nimda line every 11th (of every 77 lines).
 fn w3c_with_layout_changes(lines: usize, every: usize) -> String {
+    w3c_log(lines, every, 0)
+}
+
+/// [`w3c_with_layout_changes`], where the lines before `sparse_until` hold only the Code Red
+/// II line of every 77: few candidates, so the chunks keep theirs for a replay.
+fn w3c_log(lines: usize, every: usize, sparse_until: usize) -> String {
     let mut out = String::new();
     for n in 0..lines {
         if n % every == 0 {
@@ -28,6 +35,7 @@ fn w3c_with_layout_changes(lines: usize, every: usize) -> String {
             }
         }
         let (stem, query, status) = match n % 77 {
+            x if n < sparse_until && x != 3 => ("/index.htm", "-".to_string(), "200"),
             x if x % 7 == 3 => ("/default.ida", worm_query('X'), "404"),
             x if x % 11 == 5 => ("/scripts/root.exe", "/c+dir".to_string(), "404"),
             _ => ("/index.htm", "-".to_string(), "200"),
@@ -113,13 +121,73 @@ fn w3c_chunks_with_layout_changes_give_the_same_output() {
 }
 
 #[test]
-fn dense_candidates_overflow_the_recording_and_are_scanned_again() {
+fn sparse_candidates_are_kept_and_replayed_with_the_layout_before_them() {
     let dir = tempfile::tempdir().unwrap();
-    // Every second line a candidate: with a 4 KiB split size the recording limit (2 KiB) is
-    // passed in every chunk, which is then scanned again from the known layout.
-    let text = w3c_with_layout_changes(800, 9);
+    let text = w3c_log(3000, 23, 3000);
+    let path = write(dir.path(), "ex010806.log", text.as_bytes());
+    assert_same_for_every_thread_count(&path, "16384");
+}
+
+#[test]
+fn dense_candidates_after_a_sparse_head_overflow_the_recording_and_are_scanned_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first 64 KiB (what the split judges the file by) hold few candidates; after them,
+    // about a fifth of the lines are candidates: with a 4 KiB split size the recording limit
+    // (2 KiB) is passed in those chunks, which are then scanned again from the known layout.
+    let text = w3c_log(3000, 9, 1500);
+    assert!(text.lines().take(1500).map(|l| l.len() + 1).sum::<usize>() > 65536);
     let path = write(dir.path(), "dense.log", text.as_bytes());
     assert_same_for_every_thread_count(&path, "4096");
+}
+
+#[test]
+fn a_rule_without_literals_makes_every_line_a_candidate_and_chunks_still_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    // `not` has no literal to search for: every line is judged, in every chunk.
+    let rule = "title: Anything but a page\nid: 7b0d4c1e-0a6f-4a51-9e43-2f1c6d3b8a01\n\
+        logsource:\n  category: webserver\ndetection:\n  page:\n    cs-uri-stem: '/index.htm'\n  \
+        condition: not page\nlevel: low\n";
+    let rules = write(dir.path(), "not-a-page.yml", rule.as_bytes());
+    let text = w3c_with_layout_changes(2000, 23);
+    let path = write(dir.path(), "ex010807.log", text.as_bytes());
+    let rules = rules.display().to_string();
+    let whole = scan(
+        &path,
+        &[
+            "-j",
+            "1",
+            "--split-min-bytes",
+            "999999999999",
+            "--rules",
+            &rules,
+        ],
+    );
+    for threads in ["2", "3"] {
+        let split = scan(
+            &path,
+            &[
+                "-j",
+                threads,
+                "--split-min-bytes",
+                "16384",
+                "--rules",
+                &rules,
+            ],
+        );
+        assert!(whole == split, "-j {threads} with chunks differs");
+    }
+    let out = String::from_utf8(whole).unwrap();
+    let by_rule = out
+        .lines()
+        .filter(|l| l.contains("Anything but a page"))
+        .count();
+    let attacks = (0..2000)
+        .filter(|n| n % 77 % 7 == 3 || n % 77 % 11 == 5)
+        .count();
+    assert_eq!(
+        by_rule, attacks,
+        "the rule fires on each attack line, on no page"
+    );
 }
 
 #[test]

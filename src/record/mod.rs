@@ -26,7 +26,7 @@ pub use connection::NetworkConnection;
 pub use detect::{detect_format, FormatGuess};
 pub use field::{Field, ALL_FIELDS, FIELD_COUNT, WEB_FIELD_COUNT};
 pub use mapping::FieldMap;
-pub use w3c::W3cLayout;
+pub use w3c::{W3cLayout, DIRECTIVE_PARTS};
 
 /// The log formats wormtrace reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -540,6 +540,15 @@ impl Parser {
     /// Whether directive lines (`#...`) change this parser's state.
     pub fn wants_directives(&self) -> bool {
         matches!(self, Parser::IisW3c(_) | Parser::CloudFront(_))
+    }
+
+    /// Which part of this parser's state the directive `line` sets, if any: the state is the
+    /// last directive of each part, so a stretch of a log passes on only those lines.
+    pub fn directive_part(&self, line: &[u8]) -> Option<usize> {
+        match self {
+            Parser::IisW3c(_) | Parser::CloudFront(_) => W3cLayout::directive_part(line),
+            _ => None,
+        }
     }
 
     /// Feeds a `#` directive line; W3C updates its layout, others ignore it.

@@ -16,6 +16,9 @@ pub struct W3cLayout {
 /// out of a log lose the header; older logs have fewer fields, which the header says).
 const CLOUDFRONT_FIELDS: &[u8] = b"#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
 
+/// How many parts of a layout directives set (see [`W3cLayout::directive_part`]).
+pub const DIRECTIVE_PARTS: usize = 2;
+
 /// Layout IIS 5 writes by default, used until a file names its own.
 const DEFAULT_FIELDS: &[u8] = b"#Fields: time c-ip cs-method cs-uri-stem sc-status";
 
@@ -38,6 +41,19 @@ impl W3cLayout {
         };
         layout.observe_directive(CLOUDFRONT_FIELDS, map);
         layout
+    }
+
+    /// Which part of a layout the directive `line` sets: 0 the columns (`#Fields:`), 1 the
+    /// `#Date:` fallback, None for one that changes nothing. A layout is thus the last line
+    /// of each part, whatever came before (see [`DIRECTIVE_PARTS`]).
+    pub fn directive_part(line: &[u8]) -> Option<usize> {
+        if strip_prefix_ci(line, b"#Fields:").is_some() {
+            Some(0)
+        } else if strip_prefix_ci(line, b"#Date:").is_some() {
+            Some(1)
+        } else {
+            None
+        }
     }
 
     /// Updates the layout from a `#Fields:` or `#Date:` directive; other directives are ignored.

@@ -754,7 +754,7 @@ pub fn parse_line<'l>(
 
 /// A physical line without its `\r`, and without the NULs a crash leaves before the first
 /// line after them.
-fn trimmed_line(raw: &[u8]) -> &[u8] {
+pub(super) fn trimmed_line(raw: &[u8]) -> &[u8] {
     let line = raw.strip_suffix(b"\r").unwrap_or(raw);
     match line.first() {
         Some(&0) => {

@@ -2,6 +2,7 @@
 //! Inputs are scanned in parallel and reported in input order, so output never depends
 //! on the thread count.
 
+mod directives;
 mod lines;
 mod network;
 mod ordered;

@@ -7,7 +7,10 @@
 //! directive lines instead of parsing them; the join replays them in order with the state the
 //! chunks before it left. Candidate lines are rare (the prefilter passes few), so the replay
 //! is cheap; a chunk that would keep too much is scanned again once its start state is known.
-//! The SHA-256 of the whole file is computed on its own thread meanwhile.
+//! When every line is a candidate (a rule without literals), the chunks are first searched
+//! for their directive lines instead ([`super::directives`]), and each starts with the state
+//! in force at its start. The SHA-256 of the whole file is computed on its own thread
+//! meanwhile.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -16,6 +19,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::directives::{last_directives, LastDirectives};
 use super::lines::{replay_kept, LineScanner, LineStats, Recording};
 use super::ordered::{self, Delivery};
 use super::repeats::{FullKinds, Repeated};
@@ -31,6 +35,9 @@ use crate::source::{
 /// Files smaller than this are scanned the usual way (the default of
 /// [`ScanOptions::split_min_bytes`]).
 pub const MIN_SPLIT_BYTES: u64 = 64 << 20;
+/// A log where more than one line in this many is a candidate has its chunks' start states
+/// searched for, not its candidate lines kept (see [`dense_candidates`]).
+const DENSE_SHARE: usize = 16;
 /// Chunks per thread, so a slow chunk does not leave the other threads idle.
 const CHUNKS_PER_THREAD: u64 = 4;
 /// Bytes looked at to judge the file.
@@ -86,9 +93,14 @@ pub fn scan_split(
     if size < options.split_min_bytes.max(1) {
         return None;
     }
-    let format = splittable_format(file, detector, options)?;
+    let (format, replay) = splittable_format(file, detector, options)?;
     let min_chunk = (options.split_min_bytes / 4).max(1);
     let ranges = chunk_ranges(file, size, options.threads as u64, min_chunk).ok()?;
+    let starts = match replay {
+        true => None,
+        // A read error here is met again, and reported, by the usual scan.
+        false => Some(start_parsers(file, &ranges, format, options).ok()?),
+    };
     let mut join = Join {
         path,
         label,
@@ -103,19 +115,19 @@ pub fn scan_split(
     join.report.format = Some(format);
     join.report.windowed = options.window.is_set();
     let digest = if options.hash == HashChoice::None {
-        join.scan_chunks(&ranges, None, out);
+        join.scan_chunks(&ranges, starts.as_deref(), None, out);
         Ok(Digest { sha256: None, size })
     } else if options.threads > 1 {
         // SHA-256 of a large file costs about as much as scanning it: it is the first task
         // the workers take, so it runs beside the chunks without a thread of its own (a third
         // busy thread on two cores ran slower).
-        join.scan_chunks(&ranges, Some((file, size)), out)
+        join.scan_chunks(&ranges, starts.as_deref(), Some((file, size)), out)
             .unwrap_or_else(|| Err(io::Error::other("hashing failed")))
     } else {
         // One worker still hashes on a thread of its own.
         std::thread::scope(|scope| {
             let hashing = scope.spawn(|| digest_of_file(file, size));
-            join.scan_chunks(&ranges, None, out);
+            join.scan_chunks(&ranges, starts.as_deref(), None, out);
             hashing
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("hashing thread failed")))
@@ -140,11 +152,82 @@ pub fn scan_split(
     Some(report)
 }
 
-/// The format to scan a file as, if it can be split: plain (not compressed) text that is not
-/// a capture or table; W3C only when the prefilter passes few lines (else replay would hold
-/// the whole chunk).
-fn splittable_format(file: &File, detector: &Detector, options: &ScanOptions) -> Option<LogFormat> {
-    splittable_format_of(&read_head_at(file).ok()?, detector, options)
+/// The format to scan a file as, if it can be split (plain text that is not a capture or
+/// table), and whether its chunks keep their candidate lines for a replay. Where they cannot
+/// (a W3C log with many candidate lines), the file is split only when threads share the
+/// chunks: their start states cost a search of the file first.
+fn splittable_format(
+    file: &File,
+    detector: &Detector,
+    options: &ScanOptions,
+) -> Option<(LogFormat, bool)> {
+    let head = read_head_at(file).ok()?;
+    let format = plain_text_format(&head, options)?;
+    let replay = replayable(format, detector)
+        && (!Parser::for_format(format).wants_directives() || !dense_candidates(&head, detector));
+    (replay || options.threads > 1).then_some((format, replay))
+}
+
+/// Whether chunks after the first can keep their candidate lines for a replay with the state
+/// the chunks before leave: the format has no state, or the prefilter passes few lines (else
+/// a chunk would keep all of its lines).
+fn replayable(format: LogFormat, detector: &Detector) -> bool {
+    !Parser::for_format(format).wants_directives()
+        || matches!(detector.prefilter(), Prefilter::Atoms(_))
+}
+
+/// Whether more than one line in [`DENSE_SHARE`] of the head may match a rule. The replay of
+/// a chunk's kept lines runs on the joining thread, one chunk after another: for a log where
+/// many lines are candidates (a worm's flood, rules with short literals) the search for
+/// directives first, which lets every chunk judge its own lines, costs less.
+fn dense_candidates(head: &[u8], detector: &Detector) -> bool {
+    let complete = memchr::memrchr(b'\n', head).map_or(&head[..0], |last| &head[..last]);
+    let (mut lines, mut candidates) = (0usize, 0usize);
+    for line in complete.split(|&b| b == b'\n') {
+        lines += 1;
+        candidates += usize::from(line.first() != Some(&b'#') && detector.may_match(line));
+    }
+    candidates * DENSE_SHARE > lines
+}
+
+/// Each chunk's parser at its start: the directives found in the chunks before it applied in
+/// order to a fresh parser. The chunks are searched on `-j` threads.
+fn start_parsers(
+    file: &File,
+    ranges: &[Range<u64>],
+    format: LogFormat,
+    options: &ScanOptions,
+) -> io::Result<Vec<Parser>> {
+    let ctx = options.parse_context();
+    let fresh = Parser::for_format(format);
+    let mut parser = fresh.clone();
+    let mut starts = vec![fresh.clone()];
+    let before_last = &ranges[..ranges.len().saturating_sub(1)];
+    let mut failed = None;
+    ordered::in_order(
+        before_last,
+        options.threads,
+        |range, _: &mut dyn FnMut(())| {
+            last_directives(file, range.clone(), &fresh, options.max_line)
+        },
+        |_, delivery: Delivery<(), io::Result<LastDirectives>>| match delivery {
+            Delivery::Done(Ok(last)) => {
+                last.apply_to(&mut parser, &ctx);
+                starts.push(parser.clone());
+            }
+            Delivery::Done(Err(e)) => failed = failed.take().or(Some(e)),
+            Delivery::Lost => {
+                failed = failed
+                    .take()
+                    .or(Some(io::Error::other("directive search failed")))
+            }
+            Delivery::Event(()) => {}
+        },
+    );
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(starts),
+    }
 }
 
 /// The first bytes of a file, to judge it by.
@@ -155,12 +238,19 @@ pub(crate) fn read_head_at(file: &File) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// [`splittable_format`] from the file's first bytes.
+/// Whether a file with these first bytes can be cut into ranges that are scanned apart and
+/// joined with replays ([`plain_text_format`], and [`replayable`]).
 pub(crate) fn splittable_format_of(
     head: &[u8],
     detector: &Detector,
     options: &ScanOptions,
 ) -> Option<LogFormat> {
+    plain_text_format(head, options).filter(|&format| replayable(format, detector))
+}
+
+/// The format of a file with these first bytes if it is plain (not compressed) text that is
+/// not a capture, a connection table or host evidence.
+fn plain_text_format(head: &[u8], options: &ScanOptions) -> Option<LogFormat> {
     let host_evidence = options.claim_host_evidence
         && crate::host::evidence::sniff(&head[..head.len().min(4096)], None).is_some();
     if Compression::sniff(head) != Compression::None
@@ -169,9 +259,7 @@ pub(crate) fn splittable_format_of(
     {
         return None;
     }
-    let format = choose_format(head, options)?;
-    let stateful = Parser::for_format(format).wants_directives();
-    (!stateful || matches!(detector.prefilter(), Prefilter::Atoms(_))).then_some(format)
+    choose_format(head, options)
 }
 
 /// Chunk ranges that start at line starts and cover the file.
@@ -231,10 +319,13 @@ struct Join<'a> {
 
 impl Join<'_> {
     /// Scans the chunks with `-j` threads, joining each as its turn comes; with `hash`, the
-    /// file's digest is the first task, and is returned.
+    /// file's digest is the first task, and is returned. With `starts` (each chunk's parser
+    /// at its start) every chunk is scanned directly; without, the chunks of a stateful
+    /// format after the first keep their candidate lines for a replay.
     fn scan_chunks(
         &mut self,
         ranges: &[Range<u64>],
+        starts: Option<&[Parser]>,
         hash: Option<(&File, u64)>,
         out: &mut FindingOut<'_>,
     ) -> Option<io::Result<Digest>> {
@@ -259,8 +350,10 @@ impl Join<'_> {
                     Done::Digest(digest_of_file(file, size))
                 }
                 Task::Chunk(i, range) => {
-                    let record = stateful && *i > 0;
-                    let parser = Parser::for_format(format);
+                    let (parser, record) = match starts {
+                        Some(starts) => (starts[*i].clone(), false),
+                        None => (Parser::for_format(format), stateful && *i > 0),
+                    };
                     let part = scan_chunk(
                         (path, range.clone()),
                         parser,
