@@ -70,7 +70,7 @@ fn note_fields_read(rule: &Rule, read: &mut [bool; ALL_FIELDS.len()]) -> bool {
         Target::Line => false,
     };
     rule.selections().iter().all(|selection| match selection {
-        Selection::Keywords(_) => false,
+        Selection::Keywords(..) => false,
         Selection::Maps(maps) => maps.iter().flatten().all(|item| {
             note(&item.target)
                 && item.groups.iter().flat_map(|g| &g.0).all(|m| match m {

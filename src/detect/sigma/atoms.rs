@@ -80,7 +80,9 @@ fn expr_atoms(expr: &Expr, selections: &[Selection]) -> Option<AtomSet> {
 
 fn selection_atoms(selection: &Selection) -> Option<AtomSet> {
     match selection {
-        Selection::Keywords(groups) => union(groups.iter().map(|g| group_atoms(g, &Target::Line))),
+        Selection::Keywords(groups, _) => {
+            union(groups.iter().map(|g| group_atoms(g, &Target::Line)))
+        }
         Selection::Maps(maps) => union(maps.iter().map(|items| best(items.iter().map(item_atoms)))),
     }
 }

@@ -221,27 +221,35 @@ impl Matcher {
                 (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
                 _ => false,
             },
-            _ => {
-                if value.is_some_and(|raw| self.test_value(raw, &|| lower_of(target, record))) {
-                    return true;
-                }
-                // Keywords also see the line with its escapes decoded (JSON, HAProxy,
-                // CloudFront), where a request reads as the client sent it.
-                if let (Target::Line, Some(decoded)) = (target, record.decoded_line()) {
-                    let lower = || record.decoded_line_lower().unwrap_or_default();
-                    if self.test_value(decoded, &lower) {
-                        return true;
-                    }
-                }
-                // SigmaHQ rules put path-and-query patterns into cs-uri-query: let them
-                // also see the whole request target, which has a path even without a query.
-                target == &Target::Field(Field::UriQuery)
-                    && record.full_uri().is_some_and(|uri| {
-                        self.test_value(uri, &|| record.full_uri_lower().unwrap_or_default())
-                    })
-            }
+            _ => any_text_seen(target, record, &mut |text, lower| {
+                self.test_value(text, lower)
+            }),
         }
     }
+}
+
+/// A test of one text a value test sees, given the text and a function that gives it in
+/// lower case.
+pub type TextTest<'t, 'r> = &'t mut dyn FnMut(&'r [u8], &dyn Fn() -> &'r [u8]) -> bool;
+
+/// Runs `test` on each text a value test at `target` sees, until one holds, with a function
+/// that gives that text in lower case: the value if present; for keywords also the line with
+/// its escapes decoded (JSON, HAProxy, CloudFront), where a request reads as the client sent
+/// it; for `cs-uri-query` also the whole request target, since SigmaHQ rules put
+/// path-and-query patterns there, and it has a path even without a query.
+pub fn any_text_seen<'r>(target: &Target, record: &'r Record, test: TextTest<'_, 'r>) -> bool {
+    if value_of(target, record).is_some_and(|raw| test(raw, &|| lower_of(target, record))) {
+        return true;
+    }
+    if let (Target::Line, Some(decoded)) = (target, record.decoded_line()) {
+        if test(decoded, &|| record.decoded_line_lower().unwrap_or_default()) {
+            return true;
+        }
+    }
+    target == &Target::Field(Field::UriQuery)
+        && record
+            .full_uri()
+            .is_some_and(|uri| test(uri, &|| record.full_uri_lower().unwrap_or_default()))
 }
 
 /// The value at `target` in lower case, cached by the record.

@@ -1,5 +1,6 @@
 //! A Sigma engine for web-server logs (Sigma specification 2.x, `webserver` logsource).
 
+pub mod any_of;
 pub mod atoms;
 pub mod condition;
 pub mod matcher;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use regex::bytes::RegexBuilder;
 use yaml_rust2::{Yaml, YamlLoader};
 
+use super::any_of::AnyOf;
 use super::condition::{self, Expr};
 use super::matcher::{Compare, LiteralKind, Matcher, Target};
 use super::run_prefix::RunPrefix;
@@ -106,13 +107,15 @@ pub struct Item {
     pub groups: Vec<ValueGroup>,
     /// `all`: every group must match (otherwise one is enough).
     pub all: bool,
+    /// Without `all`: the groups' values searched for in one pass, when there are many.
+    pub any: Option<Box<AnyOf>>,
 }
 
 /// A named search identifier of the detection.
 #[derive(Debug, Clone)]
 pub enum Selection {
-    /// Keywords: any of these matches the raw line.
-    Keywords(Vec<ValueGroup>),
+    /// Keywords: any of these matches the raw line (searched for in one pass when many).
+    Keywords(Vec<ValueGroup>, Option<Box<AnyOf>>),
     /// Maps: any map whose items all match.
     Maps(Vec<Vec<Item>>),
 }
@@ -291,6 +294,8 @@ impl Item {
     fn matches(&self, record: &Record) -> bool {
         if self.all {
             self.groups.iter().all(|g| g.matches(&self.target, record))
+        } else if let Some(any) = &self.any {
+            any.matches(&self.groups, &self.target, record)
         } else {
             self.groups.iter().any(|g| g.matches(&self.target, record))
         }
@@ -300,7 +305,10 @@ impl Item {
 impl Selection {
     fn matches(&self, record: &Record) -> bool {
         match self {
-            Selection::Keywords(groups) => groups.iter().any(|g| g.matches(&Target::Line, record)),
+            Selection::Keywords(groups, Some(any)) => any.matches(groups, &Target::Line, record),
+            Selection::Keywords(groups, None) => {
+                groups.iter().any(|g| g.matches(&Target::Line, record))
+            }
             Selection::Maps(maps) => maps
                 .iter()
                 .any(|items| items.iter().all(|i| i.matches(record))),
@@ -387,10 +395,12 @@ fn compile_selection(
             Ok(Selection::Maps(maps))
         }
         Yaml::Array(items) => {
-            let groups = items.iter().map(keyword_group).collect::<Result<_, _>>()?;
-            Ok(Selection::Keywords(groups))
+            let groups: Vec<ValueGroup> =
+                items.iter().map(keyword_group).collect::<Result<_, _>>()?;
+            let any = AnyOf::new(&groups);
+            Ok(Selection::Keywords(groups, any))
         }
-        scalar => Ok(Selection::Keywords(vec![keyword_group(scalar)?])),
+        scalar => Ok(Selection::Keywords(vec![keyword_group(scalar)?], None)),
     }
 }
 
@@ -498,14 +508,16 @@ fn compile_item(
         Yaml::Array(items) => items.iter().collect(),
         other => vec![other],
     };
-    let groups = values
+    let groups: Vec<ValueGroup> = values
         .into_iter()
         .map(|v| compile_value(v, &mods, ph, unknown))
         .collect::<Result<_, _>>()?;
+    let any = (!mods.all).then(|| AnyOf::new(&groups)).flatten();
     Ok(Item {
         target,
         groups,
         all: mods.all,
+        any,
     })
 }
 

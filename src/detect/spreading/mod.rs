@@ -103,7 +103,7 @@ pub fn builtin() -> Option<Spreading> {
 fn looks_at_addresses(rules: &[Rule]) -> bool {
     let address = |t: &Target| matches!(t, Target::Field(Field::SourceIp | Field::DestinationIp));
     rules.iter().flat_map(|r| &r.selections).any(|s| match s {
-        Selection::Keywords(_) => false,
+        Selection::Keywords(..) => false,
         Selection::Maps(maps) => maps.iter().flatten().any(|item| address(&item.target)),
     })
 }
