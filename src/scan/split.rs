@@ -95,7 +95,12 @@ pub fn scan_split(
     }
     let (format, replay) = splittable_format(file, detector, options)?;
     let min_chunk = (options.split_min_bytes / 4).max(1);
-    let ranges = chunk_ranges(file, size, options.threads as u64, min_chunk).ok()?;
+    let ranges = match (replay, options.threads) {
+        // One thread gains nothing from chunks that need the directives searched first, but
+        // one chunk still has the file hashed beside the scan, on its own reads.
+        (false, 1) => std::iter::once(0..size).collect(),
+        _ => chunk_ranges(file, size, options.threads as u64, min_chunk).ok()?,
+    };
     let starts = match replay {
         true => None,
         // A read error here is met again, and reported, by the usual scan.
@@ -154,8 +159,8 @@ pub fn scan_split(
 
 /// The format to scan a file as, if it can be split (plain text that is not a capture or
 /// table), and whether its chunks keep their candidate lines for a replay. Where they cannot
-/// (a W3C log with many candidate lines), the file is split only when threads share the
-/// chunks: their start states cost a search of the file first.
+/// (a W3C log with many candidate lines), the chunks' start states cost a search of the file
+/// first, so one thread scans such a file as one chunk.
 fn splittable_format(
     file: &File,
     detector: &Detector,
@@ -165,7 +170,7 @@ fn splittable_format(
     let format = plain_text_format(&head, options)?;
     let replay = replayable(format, detector)
         && (!Parser::for_format(format).wants_directives() || !dense_candidates(&head, detector));
-    (replay || options.threads > 1).then_some((format, replay))
+    Some((format, replay))
 }
 
 /// Whether chunks after the first can keep their candidate lines for a replay with the state
