@@ -50,9 +50,20 @@ pub fn last_directives(
     parser: &Parser,
     max_line: usize,
 ) -> io::Result<LastDirectives> {
+    last_directives_reading(file, range, parser, max_line, READ_SIZE)
+}
+
+/// [`last_directives`], reading `read_size` bytes at a time (tests read a few).
+fn last_directives_reading(
+    file: &File,
+    range: Range<u64>,
+    parser: &Parser,
+    max_line: usize,
+    read_size: usize,
+) -> io::Result<LastDirectives> {
     let max_line = max_line.max(1);
     let mut last = LastDirectives::default();
-    let mut buf = vec![0u8; max_line + READ_SIZE];
+    let mut buf = vec![0u8; max_line + read_size.max(1)];
     let (mut at, mut tail, mut skipping) = (range.start, 0usize, false);
     loop {
         let want = (buf.len() - tail).min((range.end.saturating_sub(at)) as usize);
@@ -131,13 +142,19 @@ fn see_line(raw: &[u8], parser: &Parser, max_line: usize, last: &mut LastDirecti
 mod tests {
     use super::*;
     use crate::record::{FieldMap, LogFormat};
+    use proptest::prelude::*;
     use std::io::Write;
 
     fn directives_of(text: &[u8], max_line: usize) -> LastDirectives {
+        directives_reading(text, max_line, READ_SIZE)
+    }
+
+    fn directives_reading(text: &[u8], max_line: usize, read_size: usize) -> LastDirectives {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(text).unwrap();
         let parser = Parser::for_format(LogFormat::IisW3c);
-        last_directives(&file, 0..text.len() as u64, &parser, max_line).unwrap()
+        let range = 0..text.len() as u64;
+        last_directives_reading(&file, range, &parser, max_line, read_size).unwrap()
     }
 
     fn parts(last: &LastDirectives) -> Vec<Option<String>> {
@@ -185,6 +202,50 @@ mod tests {
                 Some("#Date: long xxxxxxxx".into())
             ]
         );
+    }
+
+    /// What the scanner sees, the slow way: every physical line cut, trimmed and judged.
+    fn naive(text: &[u8], max_line: usize) -> LastDirectives {
+        let parser = Parser::for_format(LogFormat::IisW3c);
+        let mut last = LastDirectives::default();
+        let mut lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+        if text.ends_with(b"\n") {
+            lines.pop();
+        }
+        for line in lines {
+            last.see(trimmed_line(&line[..line.len().min(max_line)]), &parser);
+        }
+        last
+    }
+
+    /// Bytes that make directives, near-directives, NUL runs and line ends likely.
+    fn hostile_text() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"#Fields: a b\n".to_vec()),
+            Just(b"#fields:x".to_vec()),
+            Just(b"#Date: d\r\n".to_vec()),
+            Just(b"#Software: s\n".to_vec()),
+            Just(b"\0\0\0".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"#".to_vec()),
+            Just(b"GET /a 200".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..12),
+        ];
+        proptest::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_search_keeps_what_judging_every_line_keeps(
+            text in hostile_text(),
+            max_line in 1usize..40,
+            read_size in 1usize..64,
+        ) {
+            let expected = naive(&text, max_line);
+            prop_assert_eq!(directives_reading(&text, max_line, read_size), expected);
+        }
     }
 
     #[test]
