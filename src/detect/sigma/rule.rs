@@ -397,11 +397,16 @@ fn compile_selection(
         Yaml::Array(items) => {
             let groups: Vec<ValueGroup> =
                 items.iter().map(keyword_group).collect::<Result<_, _>>()?;
-            let any = AnyOf::new(&groups);
-            Ok(Selection::Keywords(groups, any))
+            Ok(keywords(groups))
         }
-        scalar => Ok(Selection::Keywords(vec![keyword_group(scalar)?], None)),
+        scalar => Ok(keywords(vec![keyword_group(scalar)?])),
     }
+}
+
+/// A keyword selection, its values searched for in one pass when there are many.
+fn keywords(groups: Vec<ValueGroup>) -> Selection {
+    let any = AnyOf::new(&groups);
+    Selection::Keywords(groups, any)
 }
 
 fn keyword_group(value: &Yaml) -> Result<ValueGroup, CompileError> {
