@@ -19,6 +19,17 @@ const CLOUDFRONT_FIELDS: &[u8] = b"#Fields: date time x-edge-location sc-bytes c
 /// How many parts of a layout directives set (see [`W3cLayout::directive_part`]).
 pub const DIRECTIVE_PARTS: usize = 2;
 
+/// The part `#Fields:` sets; `#Date:` sets the other.
+const FIELDS_PART: usize = 0;
+
+/// The part of a layout a directive sets, and the text after its name; None for a
+/// directive that sets none (or a line that is none).
+fn directive(line: &[u8]) -> Option<(usize, &[u8])> {
+    strip_prefix_ci(line, b"#Fields:")
+        .map(|rest| (FIELDS_PART, rest))
+        .or_else(|| strip_prefix_ci(line, b"#Date:").map(|rest| (1, rest)))
+}
+
 /// Layout IIS 5 writes by default, used until a file names its own.
 const DEFAULT_FIELDS: &[u8] = b"#Fields: time c-ip cs-method cs-uri-stem sc-status";
 
@@ -47,28 +58,26 @@ impl W3cLayout {
     /// `#Date:` fallback, None for one that changes nothing. A layout is thus the last line
     /// of each part, whatever came before (see [`DIRECTIVE_PARTS`]).
     pub fn directive_part(line: &[u8]) -> Option<usize> {
-        if strip_prefix_ci(line, b"#Fields:").is_some() {
-            Some(0)
-        } else if strip_prefix_ci(line, b"#Date:").is_some() {
-            Some(1)
-        } else {
-            None
-        }
+        directive(line).map(|(part, _)| part)
     }
 
     /// Updates the layout from a `#Fields:` or `#Date:` directive; other directives are ignored.
     pub fn observe_directive(&mut self, line: &[u8], map: &FieldMap) {
-        if let Some(rest) = strip_prefix_ci(line, b"#Fields:") {
-            self.columns = rest
-                .split(|b| b.is_ascii_whitespace())
-                .filter(|t| !t.is_empty())
-                .map(|name| std::str::from_utf8(name).ok().and_then(|n| map.w3c(n)))
-                .collect();
-        } else if let Some(rest) = strip_prefix_ci(line, b"#Date:") {
-            self.header_date = rest
-                .split(|b| b.is_ascii_whitespace())
-                .find(|t| !t.is_empty())
-                .map(<[u8]>::to_vec);
+        match directive(line) {
+            Some((FIELDS_PART, rest)) => {
+                self.columns = rest
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|t| !t.is_empty())
+                    .map(|name| std::str::from_utf8(name).ok().and_then(|n| map.w3c(n)))
+                    .collect();
+            }
+            Some((_, rest)) => {
+                self.header_date = rest
+                    .split(|b| b.is_ascii_whitespace())
+                    .find(|t| !t.is_empty())
+                    .map(<[u8]>::to_vec);
+            }
+            None => {}
         }
     }
 

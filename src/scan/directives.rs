@@ -33,9 +33,6 @@ impl LastDirectives {
 
     /// Keeps `line` if it is a directive that sets a part of `parser`'s state.
     fn see(&mut self, line: &[u8], parser: &Parser) {
-        if line.first() != Some(&b'#') {
-            return;
-        }
         if let Some(part) = parser.directive_part(line) {
             self.0[part] = Some(line.to_vec());
         }
