@@ -323,6 +323,44 @@ impl Teddy {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn find_avx2(&self, text: &[u8], from: usize, accept: &mut dyn Hits) -> Option<(usize, usize)> {
+        let mut p = from;
+        let mut live = 0xffu8;
+        loop {
+            let Some(block) = self.next_passing_block(text, p) else {
+                return self.find_scalar(text, p, from, live, accept);
+            };
+            let (at, mut hits) = (block.at, block.hits);
+            // A run of one byte passes the tables at every position of a block.
+            if hits == block.fresh && in_run(text, p) {
+                if let Some(next) = self.past_run(text, p, accept) {
+                    p = next;
+                    continue;
+                }
+            }
+            while hits != 0 {
+                let j = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let candidates = block.buckets[j] & live;
+                if candidates == 0 {
+                    continue;
+                }
+                if let Some(found) = self.verify(text, at + j, from, candidates, &mut live, accept)
+                {
+                    return Some(found);
+                }
+            }
+            p = at + 32;
+        }
+    }
+
+    /// The first block from `p` with a position the nibble tables pass; None when the
+    /// positions left are too few for a block. Apart from [`Teddy::find_avx2`], so that no
+    /// call in this loop makes the compiler keep the tables on the stack (9 loads a step
+    /// instead of 3 ran at 9.8 GB/s on text in cache).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    fn next_passing_block(&self, text: &[u8], mut p: usize) -> Option<PassingBlock> {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| {
             // SAFETY: `t` holds 16 bytes, the size of the unaligned load.
@@ -333,8 +371,6 @@ impl Teddy {
         let lo = [table(&lo[0]), table(&lo[1]), table(&lo[2])];
         let hi = [table(&hi[0]), table(&hi[1]), table(&hi[2])];
         let low_nibble = _mm256_set1_epi8(0x0f);
-        let mut p = from;
-        let mut live = 0xffu8;
         while let Some((at, fresh)) = block_at(text.len(), p) {
             let mut passed = _mm256_set1_epi8(-1);
             for k in 0..WIDTH {
@@ -348,36 +384,46 @@ impl Teddy {
                 );
                 passed = _mm256_and_si256(passed, allowed);
             }
-            let none = _mm256_cmpeq_epi8(passed, _mm256_setzero_si256());
-            let mut hits = !(_mm256_movemask_epi8(none) as u32) & fresh;
-            if hits != 0 {
-                let mut buckets = [0u8; 32];
-                // SAFETY: `buckets` holds 32 bytes, the size of the unaligned store.
-                unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().cast(), passed) };
-                // A run of one byte passes the tables at every position of a block.
-                if hits == fresh && in_run(text, p) {
-                    if let Some(next) = self.past_run(text, p, accept) {
-                        p = next;
-                        continue;
-                    }
-                }
-                while hits != 0 {
-                    let j = hits.trailing_zeros() as usize;
-                    hits &= hits - 1;
-                    let candidates = buckets[j] & live;
-                    if candidates == 0 {
-                        continue;
-                    }
-                    if let Some(found) =
-                        self.verify(text, at + j, from, candidates, &mut live, accept)
-                    {
-                        return Some(found);
-                    }
-                }
+            let block = PassingBlock::of(at, fresh, passed);
+            if block.hits != 0 {
+                return Some(block);
             }
             p = at + 32;
         }
-        self.find_scalar(text, p, from, live, accept)
+        None
+    }
+}
+
+/// A block of 32 positions where the nibble tables passed some.
+struct PassingBlock {
+    /// Its first position.
+    at: usize,
+    /// Its positions not judged before (as bits).
+    fresh: u32,
+    /// The positions passed (as bits).
+    hits: u32,
+    /// The buckets passed at each position.
+    buckets: [u8; 32],
+}
+
+impl PassingBlock {
+    /// The block at `at` with the buckets `passed` at each of its positions, of which those
+    /// in `fresh` count.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn of(at: usize, fresh: u32, passed: std::arch::x86_64::__m256i) -> PassingBlock {
+        use std::arch::x86_64::*;
+        let none = _mm256_cmpeq_epi8(passed, _mm256_setzero_si256());
+        let hits = !(_mm256_movemask_epi8(none) as u32) & fresh;
+        let mut buckets = [0u8; 32];
+        // SAFETY: `buckets` holds 32 bytes, the size of the unaligned store.
+        unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().cast(), passed) };
+        PassingBlock {
+            at,
+            fresh,
+            hits,
+            buckets,
+        }
     }
 }
 
