@@ -3,6 +3,8 @@
 # mixes, each comparison in one hyperfine run, warm cache. Not part of the tests.
 # Needs: hyperfine, ripgrep, openssl, jq (Debian packages).
 # Usage: bench/onepass.sh [BYTES]   (default 2000000000; the logs go to bench/data/)
+# After each mix's table, examples/read_floor gives what reading the file costs before any
+# search (read, read and count newlines, map, map and count), on one thread and two.
 # Mixes: `plain` (a few static pages) and `busy` (benign .idq queries in 0.16% of lines,
 # /scripts/ paths, cmd.exe in query strings, mixed case, 30% 404s). The tables replace the
 # section between the `bench/onepass.sh` markers in BENCHMARKS.md.
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/.."
 bytes=${1:-2000000000}
 data=bench/data
 mkdir -p "$data"
-cargo build --release --workspace
+cargo build --release --workspace --examples
 wt=./target/release/wormtrace
 gen=./target/release/wormtrace-gen
 rg=${RG:-rg}
@@ -48,6 +50,12 @@ for mix in plain busy; do
     jq -r --argjson size "$size" '
       .results[4].mean as $rg | .results[7].mean as $ssl | .results[] |
       "| `\(.command | gsub("\\|"; "\\|"))` | \(.mean * 1000 | round / 1000) s ± \(.stddev * 1000 | round / 1000) | \($size / .mean / 1e9 * 100 | round / 100) | \(.mean / $rg * 100 | round / 100) | \(.mean / $ssl * 100 | round / 100) |"' "$data/hf.json"
+  } >> "$report"
+  # What reading the file costs before any search, in the same minutes (examples/read_floor.rs).
+  {
+    printf '\nThe floor on this file (`examples/read_floor`, medians of 7):\n\n```\n'
+    ./target/release/examples/read_floor "$log" | tail -n +2
+    printf '```\n'
   } >> "$report"
 done
 
