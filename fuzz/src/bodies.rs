@@ -1,7 +1,7 @@
 //! What each fuzz target does with its bytes. Shared by the targets in `fuzz_targets/` and by
 //! `tests/fuzz_regressions.rs`, which replays every input in `fuzz/regressions/<target>/`
 //! through the same function, so a crash found once stays fixed. Every parser and decoder
-//! of evidence is reached: format sniffing, the decompression pipe, the line loop with all
+//! of evidence is reached: format sniffing, the decoders, the line loop with all
 //! log formats, the Sigma loader and condition parser, hives, `.reg` exports, metabases,
 //! listings, PE versions, connection tables, pcap/pcapng with reassembly, and small gzip
 //! files decoded whole (against the streaming decoder).

@@ -4,7 +4,6 @@
 pub mod aligned;
 mod files;
 mod hashing;
-mod pipe;
 pub mod progress;
 mod text;
 mod walk;
@@ -217,9 +216,6 @@ impl Opened {
 /// Buffer between the stored bytes and the decompressor.
 const READ_BUFFER: usize = 256 * 1024;
 
-/// Compressed inputs stored in at least this many bytes are decoded on a thread of their own.
-const PIPE_FROM_BYTES: u64 = 1 << 20;
-
 /// Opens an input read-only, without changing its access time where the system allows.
 pub fn open(input: &Input) -> io::Result<Opened> {
     open_counted(input, None, HashChoice::Sha256)
@@ -299,7 +295,7 @@ fn counted(
             raw,
         });
     }
-    let reader = stream_of(buffered, compression, stored_size, progress)?;
+    let reader = stream_of(buffered, compression, progress)?;
     Ok(Opened {
         reader: Decoded::Stream(reader),
         compression,
@@ -308,12 +304,13 @@ fn counted(
     })
 }
 
-/// The decoded bytes of an input read as a stream: through its decoder, which runs on a thread
-/// of its own for large inputs, and counted on `progress`.
+/// The decoded bytes of an input read as a stream: through its decoder, on the scanning thread,
+/// and counted on `progress`. A decoder on a thread of its own, a few blocks ahead, ran two to
+/// three times slower on this project's machine (the blocks crossing between cores cost more
+/// than the overlap gained): see BENCHMARKS.md, "Compressed input".
 fn stream_of(
     buffered: BufReader<SharedReader>,
     compression: Compression,
-    stored_size: Option<u64>,
     progress: Option<&Arc<Progress>>,
 ) -> io::Result<Box<dyn Read + Send>> {
     let reader: Box<dyn Read + Send> = match compression {
@@ -324,14 +321,6 @@ fn stream_of(
             Box::new(io::Cursor::new(head).chain(buffered.into_inner()))
         }
         _ => compression.decoder(buffered)?,
-    };
-    // A decoder of a large input runs on its own thread, ahead of the scanner; for a small
-    // one the thread and its blocks would cost more than the overlap gains.
-    let pipe = stored_size.is_none_or(|n| n >= PIPE_FROM_BYTES);
-    let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => reader,
-        _ if !pipe => reader,
-        _ => Box::new(pipe::PipedReader::spawn(reader)),
     };
     Ok(match progress {
         Some(p) => Box::new(Counted::new(reader, p.clone(), Side::Decoded)),
