@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 bytes=${1:-2000000000}
 data=bench/data
 mkdir -p "$data"
-cargo build --release --workspace --examples
+cargo build --release --workspace --bins --examples
 wt=./target/release/wormtrace
 gen=./target/release/wormtrace-gen
 rg=${RG:-rg}
