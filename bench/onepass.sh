@@ -73,8 +73,14 @@ if [ -d "$sigma" ]; then
   } >> "$report"
 fi
 
+# A virtual machine's model name can be only the vendor's ("AMD EPYC"), so the family, the
+# model and the instruction sets the scan and the hash use are named too.
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-machine="$(nproc) cores ($cpu, $(grep -q sha_ni /proc/cpuinfo && echo SHA-NI || echo no SHA-NI)), $(free -g | awk '/Mem:/{print $2}') GiB"
+family=$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+model=$(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+has() { [[ " $flags " == *" $1 "* ]] && echo "$2" || echo "no $2"; }
+machine="$(nproc) cores ($cpu, family $family model $model; $(has avx2 AVX2), $(has avx512bw AVX-512BW), $(has sha_ni SHA-NI)), $(free -g | awk '/Mem:/{print $2}') GiB"
 versions="$($rg --version | head -1), $(openssl version | cut -d' ' -f1-2), $(hyperfine --version)"
 python3 - "$report" "$machine" "$(git rev-parse --short HEAD)" "$(date -u +%F)" "$bytes" "$versions" <<'PY'
 import re, sys
