@@ -465,3 +465,28 @@ fn all_hits_keeps_every_rule_that_matched_a_line() {
     assert!(all.contains(&"code-red-ii".to_string()), "{all:?}");
     assert!(all.contains(&"iis-exploit".to_string()), "{all:?}");
 }
+
+#[test]
+fn a_dash_as_output_is_standard_output_and_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = w3c_attacks(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_wormtrace"))
+        .current_dir(dir.path())
+        .args(["scan", "--format", "jsonl", "--quiet", "-o", "-"])
+        .arg(&log)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("binary runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"type\":\"finding\""))
+        .count();
+    assert_eq!(findings, 5);
+    assert!(!dir.path().join("-").exists());
+}

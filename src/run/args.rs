@@ -60,6 +60,22 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Reads `-o -` as standard output, as most command-line tools do: without this, a
+    /// responder piping a scan into `jq` would get a file named `-` and an empty pipe.
+    pub fn with_dash_as_stdout(mut self) -> Cli {
+        let output = match &mut self.command {
+            Command::Scan(args) => &mut args.outputs.output,
+            Command::Merge(args) => &mut args.outputs.output,
+            Command::Parse(args) => &mut args.output,
+            Command::Report(args) => &mut args.output,
+            Command::Rules(_) | Command::Completions { .. } | Command::Man => return self,
+        };
+        output.take_if(|path| path.as_os_str() == "-");
+        self
+    }
+}
+
 const SCAN_HELP: &str = "\
 Examples:
   wormtrace scan samples                        the bundled sample evidence
@@ -126,7 +142,7 @@ pub struct ReportArgs {
     /// What to render.
     #[arg(long, value_enum, default_value = "summary")]
     pub format: ReportFormat,
-    /// Write there instead of standard output (required for `iocs`).
+    /// Write there instead of standard output (required for `iocs`; `-`: standard output).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// How the summary reads.
@@ -210,7 +226,7 @@ pub struct ParseArgs {
     /// read).
     #[arg(long, short = 'L')]
     pub follow: bool,
-    /// Write the records to this file instead of standard output.
+    /// Write the records to this file instead of standard output (`-`: standard output).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// No problem messages on standard error.
@@ -426,7 +442,8 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "summary")]
     pub format: OutputFormat,
-    /// Write the output to this file (the summary still goes to the terminal).
+    /// Write the output to this file (the summary still goes to the terminal; `-`: standard
+    /// output).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

@@ -81,7 +81,7 @@ impl RunError {
 
 /// Runs one command.
 pub fn execute(cli: Cli) -> Result<ExitStatus, RunError> {
-    match cli.command {
+    match cli.with_dash_as_stdout().command {
         Command::Scan(args) => scan::run_scan(*args),
         Command::Rules(cmd) => rules::run_rules(cmd),
         Command::Parse(args) => parse::run_parse(args),
