@@ -306,8 +306,8 @@ fn counted(
 
 /// The decoded bytes of an input read as a stream: through its decoder, on the scanning thread,
 /// and counted on `progress`. A decoder on a thread of its own, a few blocks ahead, ran two to
-/// three times slower on this project's machine (the blocks crossing between cores cost more
-/// than the overlap gained): see BENCHMARKS.md, "Compressed input".
+/// three times slower on one 2-core machine and a fifth faster on another: on the scanning
+/// thread the cost is the same everywhere (BENCHMARKS.md, "Compressed input").
 fn stream_of(
     buffered: BufReader<SharedReader>,
     compression: Compression,
